@@ -1,0 +1,1 @@
+"""Offline stand-ins for Entra ID, Microsoft Graph, the Bot Connector and RingCentral."""
