@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import ClientSession, web
 
 from sandbox.model import Org
+from sandbox.tokens import TokenIssuer
 
 FAULT_TARGETS = frozenset(
     {
@@ -198,10 +199,23 @@ class SandboxContext:
     config: SandboxConfig
     org: Org
     clock: Clock
+    entra_tokens: TokenIssuer  # issuer f"{base_url}/entra/{tenant_id}/v2.0"
+    channel_tokens: TokenIssuer  # the Bot Framework channel's issuer, for activities to the bot
     recorder: Recorder = field(default_factory=Recorder)
     faults: Faults = field(default_factory=Faults)
     http: ClientSession | None = None  # outbound: webhooks and bot activities; set at startup
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @classmethod
+    def create(cls, config: SandboxConfig, org: Org, clock: Clock) -> SandboxContext:
+        """A context with fresh signing keys for Entra ID and the Bot Framework channel."""
+        return cls(
+            config=config,
+            org=org,
+            clock=clock,
+            entra_tokens=TokenIssuer(f"{config.base_url}/entra/{org.tenant_id}/v2.0"),
+            channel_tokens=TokenIssuer("https://api.botframework.com"),
+        )
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         """Run `coro` in the background, keeping a reference until it ends."""
