@@ -1,0 +1,139 @@
+"""`presence-sync doctor`: check the settings and every configured dependency, say how to fix each."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from presence_sync.app import resolve_secret_key
+from presence_sync.errors import StoreError
+from presence_sync.settings import Settings
+from presence_sync.store import open_store
+
+__all__ = ["Check", "format_table", "run_checks"]
+
+Status = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check, with the fix when it is not fine."""
+
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+CheckFn = Callable[[Settings], Awaitable[Check]]
+
+
+async def check_store(settings: Settings) -> Check:
+    """The store opens and answers a ping."""
+    scheme = urlsplit(settings.store_url).scheme
+    try:
+        store = open_store(settings.store_url, resolve_secret_key(settings))
+    except StoreError as err:
+        return Check("store", "fail", str(err), "fix STORE_URL")
+    try:
+        await asyncio.wait_for(store.open(), timeout=10)
+        await asyncio.wait_for(store.ping(), timeout=5)
+    except (StoreError, TimeoutError, OSError) as err:
+        fix = (
+            "start MongoDB (or FerretDB / Cosmos DB) or correct STORE_URL"
+            if scheme.startswith("mongodb")
+            else "make the folder of STORE_URL writable"
+        )
+        return Check("store", "fail", f"{scheme}: {err or 'timed out'}", fix)
+    finally:
+        await store.close()
+    return Check("store", "ok", f"{scheme} store reachable")
+
+
+async def check_secret_key(settings: Settings) -> Check:
+    """Secrets at rest have a key every replica shares."""
+    if settings.secret_key:
+        return Check("secret key", "ok", "SECRET_KEY is set")
+    if settings.store_url.startswith("sqlite"):
+        return Check("secret key", "ok", f"key file in {settings.data_dir}")
+    return Check(
+        "secret key",
+        "warn",
+        "SECRET_KEY not set; a key file is generated per machine",
+        "set SECRET_KEY so every replica can read the encrypted secrets",
+    )
+
+
+async def check_public_url(settings: Settings) -> Check:
+    """Microsoft and RingCentral can only deliver webhooks to a public https address."""
+    parts = urlsplit(settings.public_url)
+    if parts.scheme == "https":
+        return Check("public URL", "ok", settings.public_url)
+    return Check(
+        "public URL",
+        "warn",
+        f"{settings.public_url} is not https: webhooks cannot reach it from the cloud",
+        "set PUBLIC_URL to the https address of this server (polling still works without it)",
+    )
+
+
+async def check_microsoft(settings: Settings) -> Check:
+    """The product's Entra app registration is configured."""
+    if settings.microsoft_configured:
+        return Check("Microsoft app", "ok", f"tenant {settings.microsoft_tenant_id}")
+    return Check(
+        "Microsoft app",
+        "fail",
+        "no Entra app registration configured",
+        "set MICROSOFT_TENANT_ID, MICROSOFT_CLIENT_ID and MICROSOFT_CLIENT_SECRET",
+    )
+
+
+async def check_ringcentral(settings: Settings) -> Check:
+    """RingCentral app credentials are configured."""
+    if settings.ringcentral_configured:
+        how = "JWT" if settings.ringcentral_jwt else "OAuth (authorise in the tab)"
+        return Check("RingCentral app", "ok", f"{settings.ringcentral_server_url} via {how}")
+    return Check(
+        "RingCentral app",
+        "fail",
+        "no RingCentral app credentials configured",
+        "set RINGCENTRAL_CLIENT_ID and RINGCENTRAL_CLIENT_SECRET (and RINGCENTRAL_JWT)",
+    )
+
+
+DEFAULT_CHECKS: tuple[CheckFn, ...] = (
+    check_store,
+    check_secret_key,
+    check_public_url,
+    check_microsoft,
+    check_ringcentral,
+)
+
+
+async def run_checks(settings: Settings, checks: tuple[CheckFn, ...] = DEFAULT_CHECKS) -> list[Check]:
+    """Run every check in order; a crashing check is reported, not raised."""
+    results = []
+    for check in checks:
+        try:
+            results.append(await check(settings))
+        except Exception as err:  # a doctor must finish its round whatever breaks
+            name = check.__name__.removeprefix("check_").replace("_", " ")
+            results.append(Check(name, "fail", f"check crashed: {err!r}"))
+    return results
+
+
+def format_table(results: list[Check]) -> str:
+    """A fixed-width table: check, status, detail, fix."""
+    mark = {"ok": "ok", "warn": "WARN", "fail": "FAIL"}
+    rows = [("CHECK", "STATUS", "DETAIL", "FIX")]
+    rows += [(r.name, mark[r.status], r.detail, r.fix) for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [
+        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:<{widths[2]}}  {row[3]}".rstrip()
+        for row in rows
+    ]
+    return "\n".join(lines)

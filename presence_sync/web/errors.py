@@ -1,0 +1,69 @@
+"""The one place where the product's error tree becomes HTTP answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from presence_sync.errors import (
+    ConflictError,
+    ForbiddenError,
+    GraphRateLimitedError,
+    NotFoundError,
+    PresenceSyncError,
+    ProviderError,
+    RingCentralRateLimitedError,
+    StoreUnavailableError,
+    ValidationError,
+)
+
+__all__ = ["error_middleware", "json_error"]
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Most specific first: the first matching class decides the answer.
+_STATUS: tuple[tuple[type[PresenceSyncError], int, str], ...] = (
+    (ValidationError, 400, "invalid_request"),
+    (ForbiddenError, 403, "forbidden"),
+    (NotFoundError, 404, "not_found"),
+    (ConflictError, 409, "conflict"),
+    (StoreUnavailableError, 503, "store_unavailable"),
+    (GraphRateLimitedError, 503, "microsoft_throttled"),
+    (RingCentralRateLimitedError, 503, "ringcentral_throttled"),
+    (ProviderError, 502, "provider_error"),
+)
+
+
+def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON error answer `{"error": {"code", "message"}}`."""
+    return web.json_response(
+        {"error": {"code": code, "message": message}}, status=status, headers=headers
+    )
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer the product's errors with their HTTP status; hide unexpected ones behind a 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except PresenceSyncError as err:
+        for cls, status, code in _STATUS:
+            if isinstance(err, cls):
+                headers = None
+                retry_after = getattr(err, "retry_after", None)
+                if retry_after is not None:
+                    headers = {"Retry-After": str(max(1, round(retry_after)))}
+                if status >= 500:
+                    logger.warning("%s %s failed: %s", request.method, request.path, err)
+                return json_error(status, code, str(err), headers)
+        logger.exception("%s %s failed", request.method, request.path)
+        return json_error(500, "internal_error", "The server could not complete this request.")
+    except Exception:
+        logger.exception("%s %s failed", request.method, request.path)
+        return json_error(500, "internal_error", "The server could not complete this request.")

@@ -1,0 +1,74 @@
+"""The store as the server sees it: opened in the background, so a down store never blocks start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from presence_sync.errors import StoreError
+from presence_sync.store import Store
+
+__all__ = ["StoreHandle"]
+
+logger = logging.getLogger(__name__)
+
+PING_TIMEOUT = 2.0
+RETRY_SECONDS = 2.0
+
+
+@dataclass
+class StoreHandle:
+    """Owns one store: opens it (retrying until it is reachable), pings it, closes it."""
+
+    store: Store
+    opened: bool = False
+    last_error: str | None = "store not opened yet"
+    _opener: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    async def start(self) -> None:
+        """Try to open the store now; if it is unreachable keep trying in the background."""
+        if await self._try_open():
+            return
+        self._opener = asyncio.get_running_loop().create_task(self._keep_opening())
+
+    async def _try_open(self) -> bool:
+        try:
+            await asyncio.wait_for(self.store.open(), timeout=PING_TIMEOUT * 5)
+        except (StoreError, TimeoutError, OSError) as err:
+            self.last_error = _reason(err)
+            logger.warning("store not reachable yet: %s", self.last_error)
+            return False
+        self.opened = True
+        self.last_error = None
+        logger.info("store opened")
+        return True
+
+    async def _keep_opening(self) -> None:
+        while not await self._try_open():
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def check(self) -> str | None:
+        """None when the store answers a ping, else a readable reason."""
+        if not self.opened:
+            return self.last_error or "store not opened yet"
+        try:
+            await asyncio.wait_for(self.store.ping(), timeout=PING_TIMEOUT)
+        except (StoreError, TimeoutError, OSError) as err:
+            return _reason(err)
+        return None
+
+    async def close(self) -> None:
+        """Stop trying to open and close the store."""
+        if self._opener is not None:
+            self._opener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._opener
+        await self.store.close()
+
+
+def _reason(err: BaseException) -> str:
+    if isinstance(err, TimeoutError):
+        return "store did not answer in time"
+    return str(err) or type(err).__name__
