@@ -91,13 +91,21 @@ class TokenIssuer:
                 algorithms=["RS256"],
                 audience=audience,
                 issuer=self.issuer,
-                options={"verify_exp": now is None},
+                # With a sandbox clock that runs faster than real time, iat/nbf/exp are in
+                # sandbox seconds, so they are checked against `now` below instead.
+                options={
+                    "verify_exp": now is None,
+                    "verify_nbf": now is None,
+                    "verify_iat": now is None,
+                },
                 leeway=5,
             )
         except jwt.PyJWTError as err:
             raise TokenError(str(err)) from err
         if now is not None and claims["exp"] < now:
             raise TokenError("token expired")
+        if now is not None and claims.get("nbf", 0) > now + 5:
+            raise TokenError("token not yet valid")
         if claims["iat"] < self.revoked_after:
             raise TokenError("token revoked")
         return claims
