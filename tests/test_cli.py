@@ -1,0 +1,68 @@
+"""The command line as an admin uses it: exit codes and messages."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("STORE_", "PORT"))}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "presence_sync", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=cwd or ROOT,
+        timeout=60,
+    )
+
+
+def test_bogus_store_url_exits_2_naming_the_variable(tmp_path: Path) -> None:
+    result = run_cli("serve", env={"STORE_URL": "bogus://x"}, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "STORE_URL" in lines[0]
+    assert "bogus" in lines[0]
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["doctor"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = run_cli(*command, "--help")
+    assert result.returncode == 0
+    assert "usage: presence-sync" in result.stdout
+
+
+def test_doctor_prints_a_table_with_fixes(tmp_path: Path) -> None:
+    result = run_cli(
+        "doctor",
+        env={"STORE_URL": f"sqlite:///{tmp_path}/doctor.db", "DATA_DIR": str(tmp_path)},
+        cwd=tmp_path,
+    )
+    # Nothing is connected yet, so doctor fails, and says what to set.
+    assert result.returncode == 1
+    table = result.stdout
+    assert table.splitlines()[0].split()[:4] == ["CHECK", "STATUS", "DETAIL", "FIX"]
+    store_row = next(line for line in table.splitlines() if line.startswith("store"))
+    assert " ok " in store_row
+    ms_row = next(line for line in table.splitlines() if line.startswith("Microsoft app"))
+    assert "FAIL" in ms_row and "MICROSOFT_CLIENT_SECRET" in ms_row
+
+
+def test_doctor_reports_an_unreachable_mongodb(tmp_path: Path) -> None:
+    result = run_cli(
+        "doctor",
+        env={"STORE_URL": "mongodb://127.0.0.1:1/presence", "DATA_DIR": str(tmp_path)},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    store_row = next(line for line in result.stdout.splitlines() if line.startswith("store"))
+    assert "FAIL" in store_row and "start MongoDB" in store_row
