@@ -1,0 +1,195 @@
+"""The /_sandbox/ringcentral control API: act as users in the RingCentral app, steer limits.
+
+- `POST /_sandbox/ringcentral/{email}/call`
+  `{"action": "ring"|"connect"|"hold"|"end", "queue": false}`
+- `POST /_sandbox/ringcentral/{email}/presence` `{"userStatus", "dndStatus" | "dndStatusPersonal"
+  | "acceptCallQueueCalls", "message"}` (validated exactly like the REST PUT)
+- `POST /_sandbox/ringcentral/{email}/inbound-call` `{"queue": bool}` → `{"rings", "reason"}`
+- `GET|POST /_sandbox/ringcentral/limits` (`{"enabled": bool, "reset": bool}`)
+- `GET /_sandbox/ringcentral/subscriptions`, `DELETE /_sandbox/ringcentral/subscriptions/{id}`
+
+Bad input answers 400 `{"error": "..."}` naming the problem; unknown emails 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from aiohttp import web
+
+from sandbox.model import RcAccountMode, RcExtension
+from sandbox.ringcentral.api import RcApiError, control_error, iso
+from sandbox.ringcentral.state import RC_STATE, RingCentralState
+from sandbox.ringcentral.status import (
+    apply_call,
+    apply_update,
+    inbound_call_route,
+    is_user,
+    presence_status,
+    validate_update,
+)
+
+PREFIX = "/_sandbox/ringcentral"
+
+
+class _ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError as err:
+        raise _ControlError(400, "body: not valid JSON") from err
+    if not isinstance(body, dict):
+        raise _ControlError(400, "body: must be a JSON object")
+    return body
+
+
+def _extension(state: RingCentralState, request: web.Request) -> RcExtension:
+    email = request.match_info["email"]
+    ext = state.ctx.org.rc_extension_by_email(email)
+    if ext is None:
+        raise _ControlError(404, f"no RingCentral extension with email {email}")
+    if not is_user(ext):
+        raise _ControlError(400, f"{email} is a {ext.type} extension, not a user")
+    return ext
+
+
+def _queue_flag(body: dict[str, Any]) -> bool:
+    queue = body.get("queue", False)
+    if not isinstance(queue, bool):
+        raise _ControlError(400, "queue: must be true or false")
+    return queue
+
+
+def describe_extension(mode: RcAccountMode, ext: RcExtension) -> dict[str, Any]:
+    """The extension's presence as /_sandbox/state shows it."""
+    p = ext.presence
+    return {
+        "extensionId": ext.id,
+        "userStatus": p.user_status,
+        "dndStatus": p.dnd_status,
+        "dndStatusPersonal": p.dnd_status_personal,
+        "acceptCallQueueCalls": p.accept_call_queue_calls,
+        "telephonyStatus": p.telephony_status,
+        "presenceStatus": presence_status(ext, mode),
+        "sequence": p.sequence,
+    }
+
+
+async def call(request: web.Request) -> web.Response:
+    """The user's phone rings, is answered, put on hold or hung up."""
+    state = request.app[RC_STATE]
+    ext = _extension(state, request)
+    body = await _body(request)
+    queue = _queue_flag(body)
+    try:
+        changed = apply_call(ext, str(body.get("action")), queue, iso(state.ctx.clock.now()))
+    except ValueError as err:
+        raise _ControlError(400, str(err)) from err
+    if changed:
+        state.presence_changed(ext)
+    return web.json_response(describe_extension(state.ctx.org.rc_mode, ext))
+
+
+async def presence(request: web.Request) -> web.Response:
+    """The user changes status or DND in the RingCentral app."""
+    state = request.app[RC_STATE]
+    ext = _extension(state, request)
+    body = await _body(request)
+    try:
+        changes = validate_update(body, ext, state.ctx.org)
+    except RcApiError as err:
+        raise _ControlError(400, str(err)) from err
+    if apply_update(ext, state.settings_of(ext), changes):
+        state.presence_changed(ext)
+    return web.json_response(describe_extension(state.ctx.org.rc_mode, ext))
+
+
+async def inbound_call(request: web.Request) -> web.Response:
+    """Whether a new direct or queue call would ring the user right now."""
+    state = request.app[RC_STATE]
+    ext = _extension(state, request)
+    body = await _body(request)
+    rings, reason = inbound_call_route(ext, state.ctx.org, _queue_flag(body))
+    return web.json_response({"rings": rings, "reason": reason})
+
+
+async def get_limits(request: web.Request) -> web.Response:
+    """Rate-limit configuration and current windows."""
+    return web.json_response(request.app[RC_STATE].limiter.snapshot())
+
+
+async def set_limits(request: web.Request) -> web.Response:
+    """Switch rate limits on or off (benchmarks) and optionally forget current windows."""
+    limiter = request.app[RC_STATE].limiter
+    body = await _body(request)
+    unknown = set(body) - {"enabled", "reset"}
+    if unknown:
+        raise _ControlError(400, f"unknown fields: {sorted(unknown)}")
+    for name in ("enabled", "reset"):
+        if name in body and not isinstance(body[name], bool):
+            raise _ControlError(400, f"{name}: must be true or false")
+    if "enabled" in body:
+        limiter.enabled = body["enabled"]
+    if body.get("reset"):
+        limiter.reset()
+    return web.json_response(limiter.snapshot())
+
+
+async def list_subscriptions(request: web.Request) -> web.Response:
+    """Every live subscription with its delivery counters."""
+    state = request.app[RC_STATE]
+    now = state.ctx.clock.now()
+    records = []
+    for sub in state.subscriptions.all():
+        info = sub.info(state.base, now)
+        info.update(
+            {
+                "ownerId": sub.owner_id,
+                "delivered": sub.delivered,
+                "failed": sub.failed,
+                "consecutiveFailures": sub.failures,
+            }
+        )
+        records.append(info)
+    return web.json_response({"records": records})
+
+
+async def delete_subscription(request: web.Request) -> web.Response:
+    """Remove a subscription behind its owner's back."""
+    state = request.app[RC_STATE]
+    sub_id = request.match_info["id"]
+    if not state.subscriptions.remove(sub_id):
+        raise _ControlError(404, f"no subscription {sub_id}")
+    return web.json_response({"deleted": sub_id})
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _guard(handler: Handler) -> Handler:
+    @wraps(handler)
+    async def run(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except _ControlError as err:
+            return control_error(err.status, str(err))
+
+    return run
+
+
+def add_routes(app: web.Application) -> None:
+    """Mount the control routes."""
+    app.router.add_post(f"{PREFIX}/limits", _guard(set_limits))
+    app.router.add_get(f"{PREFIX}/limits", _guard(get_limits))
+    app.router.add_get(f"{PREFIX}/subscriptions", _guard(list_subscriptions))
+    app.router.add_delete(f"{PREFIX}/subscriptions/{{id}}", _guard(delete_subscription))
+    app.router.add_post(f"{PREFIX}/{{email}}/call", _guard(call))
+    app.router.add_post(f"{PREFIX}/{{email}}/presence", _guard(presence))
+    app.router.add_post(f"{PREFIX}/{{email}}/inbound-call", _guard(inbound_call))
