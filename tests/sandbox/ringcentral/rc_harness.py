@@ -105,7 +105,7 @@ class RcSandbox:
         """The REST API prefix."""
         return f"{self.root}/ringcentral/restapi/v1.0"
 
-    def sdk(self, jwt: str = RC_JWT) -> Platform:
+    def sdk(self) -> Platform:
         """A fresh, not yet logged-in SDK platform."""
         return SDK(RC_CLIENT_ID, RC_CLIENT_SECRET, self.server_url).platform()
 
