@@ -1,1 +1,32 @@
-"""graph."""
+"""Microsoft Graph and Entra ID: the client, its tokens and the values it returns."""
+
+from presence_sync.graph.auth import AuthCodeFlow, EntraError, GraphTokenProvider, SignedInAccount
+from presence_sync.graph.budget import BudgetSnapshot, GraphBudget
+from presence_sync.graph.client import GraphClient
+from presence_sync.graph.errors import GraphPermissionError, GraphRequestError
+from presence_sync.graph.models import (
+    DeltaPage,
+    DirectoryRole,
+    GraphUser,
+    InstalledApp,
+    Presence,
+    Subscription,
+)
+
+__all__ = [
+    "AuthCodeFlow",
+    "BudgetSnapshot",
+    "DeltaPage",
+    "DirectoryRole",
+    "EntraError",
+    "GraphBudget",
+    "GraphClient",
+    "GraphPermissionError",
+    "GraphRequestError",
+    "GraphTokenProvider",
+    "GraphUser",
+    "InstalledApp",
+    "Presence",
+    "SignedInAccount",
+    "Subscription",
+]

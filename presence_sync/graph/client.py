@@ -1,0 +1,520 @@
+"""Microsoft Graph client: every call goes through `_request()`, the one choke point.
+
+`_request()` owns the per-call timeout, the bearer token (app-only or a sync account's), the
+status → error mapping, retries (429 honouring Retry-After, never earlier; 5xx, timeouts and
+connection errors with jittered exponential backoff) and JSON decoding. Methods return frozen
+models from `models.py`.
+
+Retry bound: at most `max_retries` retries per call, so a call that keeps failing returns
+within about (max_retries + 1) * timeout plus the backoff (at most 0.5 + 1 + 2 + ... s) or the
+Retry-After waits, each capped at `max_retry_wait`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json as jsonlib
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+from presence_sync.errors import (
+    GraphAuthError,
+    GraphError,
+    GraphNotFoundError,
+    GraphRateLimitedError,
+    GraphUnavailableError,
+)
+from presence_sync.graph.auth import GraphTokenProvider
+from presence_sync.graph.budget import GraphBudget
+from presence_sync.graph.errors import GraphPermissionError, GraphRequestError, graph_error
+from presence_sync.graph.models import (
+    DeltaPage,
+    DirectoryRole,
+    GraphUser,
+    InstalledApp,
+    Presence,
+    Subscription,
+    format_time,
+    presence_resource,
+)
+from presence_sync.http import backoff_delay, parse_retry_after
+
+__all__ = ["GraphClient"]
+
+logger = logging.getLogger(__name__)
+
+USER_FIELDS = ("id", "displayName", "userPrincipalName", "mail", "accountEnabled")
+PRESENCE_BATCH = 650  # getPresencesByUserId and subscription resources take at most 650 ids
+PRESENCE_CONCURRENCY = 4
+SUBSCRIPTION_TIMEOUT = 30.0  # Graph validates both webhook URLs (10 s each) before answering
+SESSION_MIN = dt.timedelta(minutes=5)
+SESSION_MAX = dt.timedelta(hours=4)
+APP_TOKEN = "app"
+
+
+def iso_duration(span: dt.timedelta) -> str:
+    """An ISO-8601 duration (PT#H#M#S) for Graph's expirationDuration."""
+    total = max(0, int(span.total_seconds()))
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    text += f"{seconds}S" if seconds or total == 0 else ""
+    return text
+
+
+@dataclass
+class GraphClient:
+    """Microsoft Graph over an injected aiohttp session; see the module docstring."""
+
+    session: aiohttp.ClientSession
+    tokens: GraphTokenProvider
+    graph_url: str
+    timeout: float
+    max_retries: int = 3
+    max_retry_wait: float = 60.0  # a longer Retry-After is raised to the caller, not slept
+    budget: GraphBudget = field(default_factory=GraphBudget)
+
+    def __post_init__(self) -> None:
+        self.graph_url = self.graph_url.rstrip("/")
+        parts = urlsplit(self.graph_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+
+    # -- the choke point -------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str = APP_TOKEN,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        expected: Iterable[int] = (200,),
+        idempotent: bool = True,
+        timeout: float | None = None,  # noqa: ASYNC109 - per-call timeout, applied by aiohttp
+    ) -> Any:
+        """Send one Graph call and decode its JSON answer (None for an empty body)."""
+        url = self._url(path)
+        accepted = frozenset(expected)
+        attempt = 0
+        refreshed = False
+        while True:
+            access = await self._access_token(token)
+            self.budget.record_request()
+            try:
+                async with self.session.request(
+                    method,
+                    url,
+                    json=json,
+                    params=params,
+                    headers={"Authorization": f"Bearer {access}", "Accept": "application/json"},
+                    timeout=aiohttp.ClientTimeout(total=timeout or self.timeout),
+                ) as response:
+                    status = response.status
+                    body = await response.read()
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            except (TimeoutError, aiohttp.ClientError) as err:
+                # A timed-out POST may have been applied; only repeat it when that is harmless.
+                if attempt >= self.max_retries or not idempotent:
+                    raise GraphUnavailableError(
+                        f"Graph {method} {path}: {type(err).__name__} after {attempt + 1} tries"
+                    ) from err
+                await self._back_off(method, path, attempt, type(err).__name__)
+                attempt += 1
+                continue
+            logger.debug("graph %s %s -> %s", method, path, status)
+            if status in accepted:
+                return _decode(body)
+            problem = graph_error(status, body)
+            if status == 401:
+                # Graph refuses a cached token that was revoked or expired early: fetch a new
+                # one once; if Entra refuses too, its EntraError says why.
+                if not refreshed:
+                    refreshed = True
+                    self.tokens.forget_token(access)
+                    continue
+                raise GraphAuthError(f"Graph refused the token: {problem}") from problem
+            if status == 403:
+                raise GraphPermissionError(problem.code, problem.message) from problem
+            if status == 404:
+                raise GraphNotFoundError(f"Graph {method} {path}: {problem}") from problem
+            if status == 429:
+                self.budget.record_throttled(retry_after)
+                wait = retry_after if retry_after is not None else backoff_delay(attempt)
+                if attempt >= self.max_retries or wait > self.max_retry_wait:
+                    raise GraphRateLimitedError(
+                        f"Graph throttled {method} {path}", wait
+                    ) from problem
+                logger.warning("graph throttled %s %s; retrying after %.1f s", method, path, wait)
+                await asyncio.sleep(wait)
+                attempt += 1
+                continue
+            if status >= 500:
+                if attempt >= self.max_retries:
+                    raise GraphUnavailableError(
+                        f"Graph {method} {path}: {status} after {attempt + 1} tries"
+                    ) from problem
+                if retry_after is not None and retry_after <= self.max_retry_wait:
+                    await asyncio.sleep(retry_after)
+                else:
+                    await self._back_off(method, path, attempt, str(status))
+                attempt += 1
+                continue
+            raise problem
+
+    async def _access_token(self, token: str) -> str:
+        if token == APP_TOKEN:
+            return await self.tokens.app_token()
+        kind, _, upn = token.partition(":")
+        if kind != "delegated" or not upn:
+            raise ValueError(f"token must be 'app' or 'delegated:<upn>', not {token!r}")
+        return await self.tokens.delegated_token(upn)
+
+    async def _back_off(self, method: str, path: str, attempt: int, why: str) -> None:
+        delay = backoff_delay(attempt)
+        logger.warning("graph %s %s failed (%s); retry in %.2f s", method, path, why, delay)
+        await asyncio.sleep(delay)
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("https://", "http://")):
+            # Paging links come from the answer; never send our token to another host.
+            if not path.startswith(self._origin + "/"):
+                raise GraphError(f"refusing to follow a link outside Graph: {path[:80]}")
+            return path
+        return f"{self.graph_url}{path}"
+
+    async def _pages(
+        self, path: str, params: dict[str, str] | None, token: str = APP_TOKEN
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every page of a collection, following `@odata.nextLink`."""
+        link: str | None = path
+        query = params
+        while link:
+            page = await self._request("GET", link, token=token, params=query)
+            if not isinstance(page, dict):
+                raise GraphError(f"Graph {path}: expected a collection")
+            yield page
+            next_link = page.get("@odata.nextLink")
+            link = next_link if isinstance(next_link, str) else None
+            query = None  # the next link carries the query
+
+    # -- users and roles -------------------------------------------------------------------
+
+    async def list_users(
+        self, select: Sequence[str] = USER_FIELDS, enabled_only: bool = True
+    ) -> AsyncIterator[GraphUser]:
+        """Every user in the tenant (999 per page), optionally only enabled accounts."""
+        fields = list(dict.fromkeys([*select, "id", "accountEnabled"]))
+        params = {"$select": ",".join(fields), "$top": "999"}
+        if enabled_only:
+            params["$filter"] = "accountEnabled eq true"
+        async for page in self._pages("/users", params):
+            for item in _values(page):
+                user = GraphUser.from_json(item)
+                # Filtered again here: a filter Graph ignored must not let disabled users in.
+                if enabled_only and user.account_enabled is False:
+                    continue
+                yield user
+
+    async def users_delta(self, delta_link: str | None = None) -> DeltaPage:
+        """Users changed since `delta_link` (everyone when None), following every page."""
+        if delta_link is None:
+            start: str = "/users/delta"
+            params: dict[str, str] | None = {"$select": ",".join(USER_FIELDS)}
+        else:
+            start, params = delta_link, None
+        users: list[GraphUser] = []
+        removed: list[str] = []
+        final: str | None = None
+        async for page in self._pages(start, params):
+            for item in _values(page):
+                if isinstance(item, dict) and "@removed" in item:
+                    removed.append(str(item.get("id", "")))
+                else:
+                    users.append(GraphUser.from_json(item))
+            link = page.get("@odata.deltaLink")
+            if isinstance(link, str):
+                final = link
+        if final is None:
+            raise GraphError("Graph users delta ended without a deltaLink")
+        return DeltaPage(tuple(users), tuple(r for r in removed if r), final)
+
+    async def user_roles(self, user_id: str) -> list[DirectoryRole]:
+        """The directory roles (with role template ids) a user is a member of."""
+        roles: list[DirectoryRole] = []
+        path = f"/users/{_seg(user_id)}/memberOf"
+        async for page in self._pages(path, None):
+            for item in _values(page):
+                if isinstance(item, dict) and item.get("@odata.type") == (
+                    "#microsoft.graph.directoryRole"
+                ):
+                    roles.append(DirectoryRole.from_json(item))
+        return roles
+
+    # -- presence --------------------------------------------------------------------------
+
+    async def get_presence(self, user_id: str) -> Presence:
+        """One user's presence."""
+        item = await self._request("GET", f"/users/{_seg(user_id)}/presence")
+        return Presence.from_json(item)
+
+    async def get_presences(self, user_ids: Sequence[str]) -> list[Presence]:
+        """Presence of many users: 650 per call, a few calls at a time."""
+        ids = list(dict.fromkeys(user_ids))
+        chunks = [ids[i : i + PRESENCE_BATCH] for i in range(0, len(ids), PRESENCE_BATCH)]
+        gate = asyncio.Semaphore(PRESENCE_CONCURRENCY)
+
+        async def read(chunk: list[str]) -> list[Presence]:
+            async with gate:
+                page = await self._request(
+                    "POST", "/communications/getPresencesByUserId", json={"ids": chunk}
+                )
+            return [Presence.from_json(item) for item in _values(page)]
+
+        results = await asyncio.gather(*(read(chunk) for chunk in chunks))
+        return [presence for chunk in results for presence in chunk]
+
+    async def set_presence(
+        self,
+        user_id: str,
+        availability: str,
+        activity: str,
+        expiration: dt.timedelta = SESSION_MIN,
+    ) -> None:
+        """Set the product's presence session for a user (expiry clamped to 5 min..4 h)."""
+        span = min(max(expiration, SESSION_MIN), SESSION_MAX)
+        body = {
+            "sessionId": self.tokens.client_id,
+            "availability": availability,
+            "activity": activity,
+            "expirationDuration": iso_duration(span),
+        }
+        await self._request(
+            "POST", f"/users/{_seg(user_id)}/presence/setPresence", json=body, expected=(200, 204)
+        )
+
+    async def clear_presence(self, user_id: str) -> bool:
+        """End the product's presence session; False when there was none (already cleared)."""
+        try:
+            await self._request(
+                "POST",
+                f"/users/{_seg(user_id)}/presence/clearPresence",
+                json={"sessionId": self.tokens.client_id},
+                expected=(200, 204),
+            )
+        except GraphNotFoundError:
+            return False
+        return True
+
+    async def set_preferred_presence(
+        self,
+        user_id: str,
+        availability: str,
+        activity: str,
+        expiration: dt.timedelta | None = None,
+    ) -> None:
+        """Set the user's preferred presence (overrides every session while one exists)."""
+        body: dict[str, Any] = {"availability": availability, "activity": activity}
+        if expiration is not None:
+            body["expirationDuration"] = iso_duration(expiration)
+        await self._request(
+            "POST",
+            f"/users/{_seg(user_id)}/presence/setUserPreferredPresence",
+            json=body,
+            expected=(200, 204),
+        )
+
+    async def clear_preferred_presence(self, user_id: str) -> None:
+        """Remove the user's preferred presence."""
+        await self._request(
+            "POST",
+            f"/users/{_seg(user_id)}/presence/clearUserPreferredPresence",
+            json={},
+            expected=(200, 204),
+        )
+
+    # -- subscriptions (delegated: presence notifications need a sync account) -------------
+
+    async def create_subscription(
+        self,
+        *,
+        user_ids: Sequence[str],
+        notification_url: str,
+        lifecycle_notification_url: str | None,
+        client_state: str,
+        expiration: dt.datetime,
+        account_upn: str,
+        include_resource_data: bool = False,
+        certificate: str | None = None,
+        certificate_id: str | None = None,
+    ) -> Subscription:
+        """Subscribe a sync account to presence changes of up to 650 users."""
+        if not 0 < len(user_ids) <= PRESENCE_BATCH:
+            raise ValueError(f"a presence subscription covers 1 to {PRESENCE_BATCH} users")
+        body: dict[str, Any] = {
+            "changeType": "updated",
+            "resource": presence_resource(list(user_ids)),
+            "notificationUrl": notification_url,
+            "clientState": client_state,
+            "expirationDateTime": format_time(expiration),
+            "includeResourceData": include_resource_data,
+        }
+        if lifecycle_notification_url:
+            body["lifecycleNotificationUrl"] = lifecycle_notification_url
+        if include_resource_data:
+            if not certificate or not certificate_id:
+                raise ValueError("rich notifications need an encryption certificate and its id")
+            body["encryptionCertificate"] = certificate
+            body["encryptionCertificateId"] = certificate_id
+        item = await self._request(
+            "POST",
+            "/subscriptions",
+            token=f"delegated:{account_upn}",
+            json=body,
+            expected=(201, 200),
+            idempotent=False,
+            timeout=max(self.timeout, SUBSCRIPTION_TIMEOUT),
+        )
+        return Subscription.from_json(item)
+
+    async def renew_subscription(
+        self, subscription_id: str, expiration: dt.datetime, account_upn: str
+    ) -> Subscription:
+        """Move a subscription's expiry (at most an hour ahead for presence)."""
+        item = await self._request(
+            "PATCH",
+            f"/subscriptions/{_seg(subscription_id)}",
+            token=f"delegated:{account_upn}",
+            json={"expirationDateTime": format_time(expiration)},
+        )
+        return Subscription.from_json(item)
+
+    async def reauthorize_subscription(self, subscription_id: str, account_upn: str) -> None:
+        """Answer a `reauthorizationRequired` lifecycle event."""
+        await self._request(
+            "POST",
+            f"/subscriptions/{_seg(subscription_id)}/reauthorize",
+            token=f"delegated:{account_upn}",
+            json={},
+            expected=(200, 202, 204),
+            timeout=max(self.timeout, SUBSCRIPTION_TIMEOUT),
+        )
+
+    async def delete_subscription(self, subscription_id: str, account_upn: str) -> bool:
+        """Delete a subscription; False when it was already gone."""
+        try:
+            await self._request(
+                "DELETE",
+                f"/subscriptions/{_seg(subscription_id)}",
+                token=f"delegated:{account_upn}",
+                expected=(204, 200),
+            )
+        except GraphNotFoundError:
+            return False
+        return True
+
+    async def get_subscription(self, subscription_id: str, account_upn: str) -> Subscription:
+        """One subscription (GraphNotFoundError when Graph removed it)."""
+        item = await self._request(
+            "GET", f"/subscriptions/{_seg(subscription_id)}", token=f"delegated:{account_upn}"
+        )
+        return Subscription.from_json(item)
+
+    async def list_subscriptions(self, account_upn: str | None = None) -> list[Subscription]:
+        """The app's subscriptions visible to a sync account (or app-only when None)."""
+        token = f"delegated:{account_upn}" if account_upn else APP_TOKEN
+        found: list[Subscription] = []
+        async for page in self._pages("/subscriptions", None, token=token):
+            found.extend(Subscription.from_json(item) for item in _values(page))
+        return found
+
+    # -- mail and the Teams app ------------------------------------------------------------
+
+    async def send_mail(
+        self,
+        from_user_id: str,
+        to: Sequence[str],
+        subject: str,
+        html: str,
+        text: str | None = None,
+    ) -> None:
+        """Send an HTML mail from a mailbox (Graph's JSON sendMail carries one body)."""
+        # Graph's JSON message has a single itemBody; HTML reads well everywhere, and the
+        # plain text would only matter through MIME, which adds a parser for little gain.
+        del text
+        message = {
+            "subject": subject,
+            "body": {"contentType": "HTML", "content": html},
+            "toRecipients": [{"emailAddress": {"address": address}} for address in to],
+        }
+        await self._request(
+            "POST",
+            f"/users/{_seg(from_user_id)}/sendMail",
+            json={"message": message, "saveToSentItems": False},
+            expected=(202, 200, 204),
+            idempotent=False,
+        )
+
+    async def install_app_for_user(self, user_id: str, teams_app_id: str) -> InstalledApp:
+        """Install the product's Teams app for a user; an existing installation is returned."""
+        bind = f"{self.graph_url}/appCatalogs/teamsApps/{_seg(teams_app_id)}"
+        try:
+            item = await self._request(
+                "POST",
+                f"/users/{_seg(user_id)}/teamwork/installedApps",
+                json={"teamsApp@odata.bind": bind},
+                expected=(201, 200, 204),
+            )
+        except GraphRequestError as err:
+            if err.status != 409:
+                raise
+            item = None  # already installed: look it up below
+        if isinstance(item, dict) and item.get("id"):
+            return InstalledApp.from_json(item)
+        return await self._find_installation(user_id, teams_app_id)
+
+    async def installed_app_chat_id(self, user_id: str, install_id: str) -> str:
+        """The 1:1 chat between the bot and the user of an installation."""
+        item = await self._request(
+            "GET", f"/users/{_seg(user_id)}/teamwork/installedApps/{_seg(install_id)}/chat"
+        )
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise GraphError("Graph answered an installation chat without an id")
+        return str(item["id"])
+
+    async def _find_installation(self, user_id: str, teams_app_id: str) -> InstalledApp:
+        params = {"$expand": "teamsApp", "$filter": f"teamsApp/id eq '{teams_app_id}'"}
+        path = f"/users/{_seg(user_id)}/teamwork/installedApps"
+        async for page in self._pages(path, params):
+            for item in _values(page):
+                app = InstalledApp.from_json(item)
+                if app.teams_app_id in (None, teams_app_id):
+                    return app
+        raise GraphNotFoundError(f"app {teams_app_id} is not installed for user {user_id}")
+
+
+def _seg(value: str) -> str:
+    """One URL path segment, escaped (ids are GUIDs, but never trust that)."""
+    return quote(value, safe="@.")
+
+
+def _decode(body: bytes) -> Any:
+    if not body.strip():
+        return None
+    try:
+        return jsonlib.loads(body)
+    except ValueError as err:
+        raise GraphError("Graph answered with a body that is not JSON") from err
+
+
+def _values(page: Any) -> list[Any]:
+    values = page.get("value") if isinstance(page, dict) else None
+    if not isinstance(values, list):
+        raise GraphError("Graph answered a collection without a value list")
+    return values

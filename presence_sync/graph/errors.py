@@ -1,0 +1,57 @@
+"""Graph's error answers translated into the product's error tree.
+
+    GraphError
+    ├── GraphRequestError(status, code, message)   an answer the client does not map otherwise
+    │                                              (400 bad request, 409 conflict, ...)
+    └── GraphAuthError
+        └── GraphPermissionError(code, message)    403: the app lacks a permission (Graph's
+                                                   message names what was refused)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from presence_sync.errors import GraphAuthError, GraphError
+
+__all__ = ["GraphPermissionError", "GraphRequestError", "graph_error"]
+
+
+class GraphRequestError(GraphError):
+    """Graph answered with an error status the client has no special meaning for."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}" if message else f"{status} {code}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class GraphPermissionError(GraphAuthError):
+    """Graph refused the call because a permission (role or scope) is missing (403)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.message = message
+
+
+def graph_error(status: int, body: bytes) -> GraphRequestError:
+    """The error in Graph's `{"error": {"code", "message"}}` answer (tolerating other bodies)."""
+    code, message = f"HTTP{status}", ""
+    try:
+        parsed: Any = json.loads(body) if body else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        error = parsed.get("error")
+        if isinstance(error, dict):
+            code = str(error.get("code") or code)
+            message = str(error.get("message") or "")
+        elif isinstance(error, str):
+            # Entra-style bodies ({"error": "...", "error_description": "..."}) appear too.
+            code = error
+            message = str(parsed.get("error_description") or "")
+    # Bodies are not logged or echoed beyond Graph's own short message.
+    return GraphRequestError(status, code, message[:500])

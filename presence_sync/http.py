@@ -1,0 +1,95 @@
+"""HTTP plumbing both provider clients share: TLS trust, backoff and Retry-After.
+
+Kept deliberately small: each client owns its own `_request()`; this module only holds the
+pieces whose rules are the same for Microsoft and RingCentral.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import random
+import ssl
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+__all__ = [
+    "TimeoutSession",
+    "backoff_delay",
+    "parse_retry_after",
+    "requests_session",
+    "ssl_context",
+]
+
+BACKOFF_BASE = 0.5  # seconds before the first retry, before jitter
+BACKOFF_CAP = 30.0
+
+
+def ssl_context(ca_file: str | Path | None = None) -> ssl.SSLContext:
+    """A client TLS context trusting the system roots plus `ca_file` when one is given."""
+    context = ssl.create_default_context()
+    if ca_file is not None:
+        # Added to, not instead of, the system roots: a deployment may point one provider at
+        # a local stand-in while the other stays in the cloud.
+        context.load_verify_locations(cafile=str(ca_file))
+    return context
+
+
+class TimeoutSession(requests.Session):
+    """A `requests` session with a default timeout, for the vendor SDKs that take a session."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self.default_timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """Send a prepared request, applying the default timeout unless the caller chose one."""
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.default_timeout
+        return super().send(request, **kwargs)
+
+
+def requests_session(ca_file: str | Path | None, timeout: float) -> TimeoutSession:
+    """A `requests` session for MSAL or the RingCentral SDK that trusts `ca_file` if given."""
+    session = TimeoutSession(timeout)
+    if ca_file is not None:
+        # requests accepts one bundle; a configured CA file replaces certifi's roots for this
+        # session only, which is what pointing a client at a local stand-in needs.
+        session.verify = str(ca_file)
+    return session
+
+
+def backoff_delay(
+    attempt: int,
+    base: float = BACKOFF_BASE,
+    cap: float = BACKOFF_CAP,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds to wait before retry number `attempt` (0-based): exponential with full jitter."""
+    ceiling = min(cap, base * math.pow(2, max(0, attempt)))
+    # Full jitter spreads replicas that failed together, so they do not retry together.
+    return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or HTTP-date), or None."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        current = time.time() if now is None else now
+        return max(0.0, moment.timestamp() - current)
+    if math.isnan(seconds) or math.isinf(seconds):
+        return None
+    return max(0.0, seconds)
