@@ -1,11 +1,11 @@
 """Graph's error answers translated into the product's error tree.
 
-    GraphError
-    ├── GraphRequestError(status, code, message)   an answer the client does not map otherwise
-    │                                              (400 bad request, 409 conflict, ...)
-    └── GraphAuthError
-        └── GraphPermissionError(code, message)    403: the app lacks a permission (Graph's
-                                                   message names what was refused)
+GraphError
+├── GraphRequestError(status, code, message)   an answer the client does not map otherwise
+│                                              (400 bad request, 409 conflict, ...)
+└── GraphAuthError
+    └── GraphPermissionError(code, message)    403: the app lacks a permission (Graph's
+                                               message names what was refused)
 """
 
 from __future__ import annotations

@@ -1,1 +1,19 @@
-"""ringcentral."""
+"""RingCentral: the REST client, its SDK-owned tokens, rate-limit budgets and returned values."""
+
+from presence_sync.ringcentral.auth import RingCentralAuth
+from presence_sync.ringcentral.client import RingCentralClient
+from presence_sync.ringcentral.errors import RingCentralRequestError, RingCentralTokenError
+from presence_sync.ringcentral.limits import GroupBudget, RateLimits
+from presence_sync.ringcentral.models import Extension, RcPresence, RcSubscription
+
+__all__ = [
+    "Extension",
+    "GroupBudget",
+    "RateLimits",
+    "RcPresence",
+    "RcSubscription",
+    "RingCentralAuth",
+    "RingCentralClient",
+    "RingCentralRequestError",
+    "RingCentralTokenError",
+]

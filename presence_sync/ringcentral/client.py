@@ -1,0 +1,370 @@
+"""RingCentral REST client: every call goes through `_request()`, the one choke point.
+
+The SDK (`auth.py`) owns tokens; REST calls go over the shared aiohttp session with its
+current access token. `_request()` owns the timeout, the bearer header (one refresh on 401),
+recording `X-Rate-Limit-*` per group into `limits`, the status → error mapping and retries
+(429 honouring Retry-After or the group's penalty; 5xx, timeouts and connection errors with
+jittered exponential backoff), each bounded by `max_retries`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json as jsonlib
+import logging
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import aiohttp
+
+from presence_sync.errors import (
+    RingCentralAuthError,
+    RingCentralError,
+    RingCentralNotFoundError,
+    RingCentralRateLimitedError,
+    RingCentralUnavailableError,
+)
+from presence_sync.http import backoff_delay, parse_retry_after
+from presence_sync.ringcentral.auth import RingCentralAuth
+from presence_sync.ringcentral.errors import request_error
+from presence_sync.ringcentral.limits import RateLimits
+from presence_sync.ringcentral.models import Extension, RcPresence, RcSubscription
+
+__all__ = ["RingCentralClient"]
+
+logger = logging.getLogger(__name__)
+
+API = "/restapi/v1.0"
+ACCOUNT = f"{API}/account/~"
+PRESENCE_BATCH = 30  # RingCentral's limit of ids per batch presence GET
+PAGE_SIZE = 1000
+BATCH_JSON = "application/vnd.ringcentral.multipart+json"
+DEFAULT_PENALTY = 60.0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A raw answer from RingCentral (the client's methods decode it)."""
+
+    status: int
+    content_type: str
+    body: bytes
+
+    def json(self) -> Any:
+        """The body as JSON (None when empty)."""
+        if not self.body.strip():
+            return None
+        try:
+            return jsonlib.loads(self.body)
+        except ValueError as err:
+            raise RingCentralError("RingCentral answered with a body that is not JSON") from err
+
+
+@dataclass
+class RingCentralClient:
+    """RingCentral's REST API over an injected aiohttp session; see the module docstring."""
+
+    session: aiohttp.ClientSession
+    auth: RingCentralAuth
+    timeout: float
+    max_retries: int = 3
+    max_retry_wait: float = 60.0  # a longer Retry-After is raised to the caller, not slept
+    limits: RateLimits = field(default_factory=RateLimits)
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.auth.server_url)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+
+    # -- the choke point -------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Sequence[tuple[str, str]] | None = None,
+        expected: Iterable[int] = (200,),
+        accept: str = "application/json",
+        idempotent: bool = True,
+    ) -> Answer:
+        """Send one REST call; the raw answer when its status is expected, else an error."""
+        url = self._url(path)
+        accepted = frozenset(expected)
+        attempt = 0
+        refreshed = False
+        token = await self.auth.access_token()
+        while True:
+            try:
+                async with self.session.request(
+                    method,
+                    url,
+                    json=json,
+                    params=list(params) if params else None,
+                    headers={"Authorization": f"Bearer {token}", "Accept": accept},
+                    timeout=aiohttp.ClientTimeout(total=self.timeout),
+                ) as response:
+                    status = response.status
+                    body = await response.read()
+                    content_type = response.headers.get("Content-Type", "")
+                    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    group = self.limits.record(response.headers, status, retry_after)
+            except (TimeoutError, aiohttp.ClientError) as err:
+                if attempt >= self.max_retries or not idempotent:
+                    raise RingCentralUnavailableError(
+                        f"RingCentral {method} {path}: {type(err).__name__}"
+                        f" after {attempt + 1} tries"
+                    ) from err
+                await self._back_off(method, path, attempt, type(err).__name__)
+                attempt += 1
+                continue
+            logger.debug("ringcentral %s %s -> %s (%s)", method, path, status, group)
+            if status in accepted:
+                return Answer(status, content_type, body)
+            problem = request_error(status, body)
+            if status == 401:
+                if not refreshed:
+                    # Refresh once through the SDK; a refused refresh raises invalid_grant.
+                    refreshed = True
+                    token = await self.auth.rejected(token)
+                    continue
+                raise RingCentralAuthError(f"RingCentral refused the token: {problem}") from problem
+            if status == 404:
+                raise RingCentralNotFoundError(
+                    f"RingCentral {method} {path}: {problem}"
+                ) from problem
+            if status == 429:
+                wait = retry_after
+                if wait is None:
+                    wait = self.limits.reset_in(group) if group else DEFAULT_PENALTY
+                if attempt >= self.max_retries or wait > self.max_retry_wait:
+                    raise RingCentralRateLimitedError(
+                        f"RingCentral throttled {method} {path} ({group or 'unknown group'})", wait
+                    ) from problem
+                logger.warning(
+                    "ringcentral throttled %s %s (%s); retrying after %.1f s",
+                    method,
+                    path,
+                    group,
+                    wait,
+                )
+                await asyncio.sleep(wait)
+                attempt += 1
+                continue
+            if status >= 500:
+                if attempt >= self.max_retries:
+                    raise RingCentralUnavailableError(
+                        f"RingCentral {method} {path}: {status} after {attempt + 1} tries"
+                    ) from problem
+                if retry_after is not None and retry_after <= self.max_retry_wait:
+                    await asyncio.sleep(retry_after)
+                else:
+                    await self._back_off(method, path, attempt, str(status))
+                attempt += 1
+                continue
+            raise problem
+
+    async def _back_off(self, method: str, path: str, attempt: int, why: str) -> None:
+        delay = backoff_delay(attempt)
+        logger.warning("ringcentral %s %s failed (%s); retry in %.2f s", method, path, why, delay)
+        await asyncio.sleep(delay)
+
+    def _url(self, path: str) -> str:
+        if path.startswith(("https://", "http://")):
+            # Navigation links come from the answer; never send our token to another host.
+            if not path.startswith(self._origin + "/"):
+                raise RingCentralError(f"refusing to follow a link elsewhere: {path[:80]}")
+            return path
+        return f"{self.auth.server_url}{path}"
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        answer = await self._request(method, path, **kwargs)
+        return answer.json()
+
+    # -- directory -------------------------------------------------------------------------
+
+    async def list_user_extensions(
+        self, include_disabled: bool = False
+    ) -> AsyncIterator[Extension]:
+        """Every User extension (enabled only, or also disabled), 1,000 per page."""
+        params: list[tuple[str, str]] = [("type", "User"), ("status", "Enabled")]
+        if include_disabled:
+            params.append(("status", "Disabled"))
+        params.append(("perPage", str(PAGE_SIZE)))
+        link: str | None = f"{ACCOUNT}/extension"
+        query: list[tuple[str, str]] | None = [*params, ("page", "1")]
+        while link:
+            page = await self._json("GET", link, params=query)
+            records = page.get("records") if isinstance(page, dict) else None
+            if not isinstance(records, list):
+                raise RingCentralError("RingCentral answered an extension list without records")
+            for item in records:
+                yield Extension.from_json(item)
+            link = _next_page(page)
+            query = None  # the navigation link carries the query
+
+    async def current_extension(self) -> Extension:
+        """The extension the tokens belong to (the JWT's owner)."""
+        return Extension.from_json(await self._json("GET", f"{ACCOUNT}/extension/~"))
+
+    # -- presence --------------------------------------------------------------------------
+
+    async def get_presence(self, ext_id: str, detailed: bool = True) -> RcPresence:
+        """One extension's presence (with call detail unless `detailed` is False)."""
+        params = [("detailedTelephonyState", "true")] if detailed else None
+        item = await self._json(
+            "GET", f"{ACCOUNT}/extension/{_seg(ext_id)}/presence", params=params
+        )
+        return RcPresence.from_json(item)
+
+    async def get_presences(self, ext_ids: Sequence[str]) -> list[RcPresence]:
+        """Presence of many extensions, 30 per batch request; missing extensions are skipped."""
+        ids = list(dict.fromkeys(str(i) for i in ext_ids))
+        found: list[RcPresence] = []
+        for start in range(0, len(ids), PRESENCE_BATCH):
+            chunk = ids[start : start + PRESENCE_BATCH]
+            if len(chunk) == 1:
+                # A single id is not a batch: RingCentral answers 200 with one body.
+                try:
+                    found.append(await self.get_presence(chunk[0]))
+                except RingCentralNotFoundError:
+                    logger.info("ringcentral extension %s not found", chunk[0])
+                continue
+            answer = await self._request(
+                "GET",
+                f"{ACCOUNT}/extension/{','.join(_seg(i) for i in chunk)}/presence",
+                params=[("detailedTelephonyState", "true")],
+                expected=(207, 200),
+                accept=BATCH_JSON,
+            )
+            found.extend(_batch_presences(answer, chunk))
+        return found
+
+    async def set_presence(
+        self,
+        ext_id: str,
+        user_status: str | None = None,
+        dnd_status: str | None = None,
+        dnd_status_personal: str | None = None,
+        accept_call_queue_calls: bool | None = None,
+    ) -> RcPresence:
+        """Change an extension's presence; only the given fields are sent."""
+        body: dict[str, Any] = {}
+        if user_status is not None:
+            body["userStatus"] = user_status
+        if dnd_status is not None:
+            body["dndStatus"] = dnd_status
+        if dnd_status_personal is not None:
+            body["dndStatusPersonal"] = dnd_status_personal
+        if accept_call_queue_calls is not None:
+            body["acceptCallQueueCalls"] = accept_call_queue_calls
+        if not body:
+            raise ValueError("set_presence needs at least one field to change")
+        item = await self._json("PUT", f"{ACCOUNT}/extension/{_seg(ext_id)}/presence", json=body)
+        return RcPresence.from_json(item)
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    async def create_subscription(
+        self,
+        event_filters: Sequence[str],
+        address: str,
+        verification_token: str,
+        expires_in: int,
+    ) -> RcSubscription:
+        """Create a webhook subscription (RingCentral validates `address` before answering)."""
+        body = {
+            "eventFilters": list(event_filters),
+            "deliveryMode": {
+                "transportType": "WebHook",
+                "address": address,
+                "verificationToken": verification_token,
+            },
+            "expiresIn": expires_in,
+        }
+        # Not repeated after a timeout: the first attempt may have created it.
+        item = await self._json("POST", f"{API}/subscription", json=body, idempotent=False)
+        return RcSubscription.from_json(item)
+
+    async def renew_subscription(self, subscription_id: str) -> RcSubscription:
+        """Extend a subscription by its lifetime."""
+        item = await self._json("POST", f"{API}/subscription/{_seg(subscription_id)}/renew")
+        return RcSubscription.from_json(item)
+
+    async def get_subscription(self, subscription_id: str) -> RcSubscription:
+        """One subscription (RingCentralNotFoundError when it is gone)."""
+        item = await self._json("GET", f"{API}/subscription/{_seg(subscription_id)}")
+        return RcSubscription.from_json(item)
+
+    async def list_subscriptions(self) -> list[RcSubscription]:
+        """This app's and user's subscriptions."""
+        page = await self._json("GET", f"{API}/subscription")
+        records = page.get("records") if isinstance(page, dict) else None
+        return [RcSubscription.from_json(item) for item in records or ()]
+
+    async def delete_subscription(self, subscription_id: str) -> bool:
+        """Delete a subscription; False when it was already gone."""
+        try:
+            await self._request(
+                "DELETE", f"{API}/subscription/{_seg(subscription_id)}", expected=(200, 204)
+            )
+        except RingCentralNotFoundError:
+            return False
+        return True
+
+
+def _seg(value: str) -> str:
+    return quote(str(value), safe="~")
+
+
+def _next_page(page: Any) -> str | None:
+    navigation = page.get("navigation") if isinstance(page, dict) else None
+    nxt = navigation.get("nextPage") if isinstance(navigation, dict) else None
+    uri = nxt.get("uri") if isinstance(nxt, dict) else None
+    return uri if isinstance(uri, str) and uri else None
+
+
+def _batch_presences(answer: Answer, ids: list[str]) -> list[RcPresence]:
+    """Parse a batch presence answer in either of RingCentral's 207 forms."""
+    if answer.status == 200:
+        item = answer.json()
+        return [RcPresence.from_json(item)] if isinstance(item, dict) else []
+    if answer.content_type.startswith("multipart/"):
+        parts = _multipart_parts(answer)
+        statuses = parts[0].get("response") if parts and isinstance(parts[0], dict) else None
+        if not isinstance(statuses, list) or len(statuses) != len(parts) - 1:
+            raise RingCentralError("malformed multipart presence answer")
+        items = [
+            {"status": s.get("status") if isinstance(s, dict) else None, "body": body, "id": i}
+            for s, body, i in zip(statuses, parts[1:], ids, strict=False)
+        ]
+    else:
+        data = answer.json()
+        if not isinstance(data, list):
+            raise RingCentralError("malformed batch presence answer")
+        items = [
+            {"status": d.get("status"), "body": d.get("body"), "id": d.get("resourceId")}
+            for d in data
+            if isinstance(d, dict)
+        ]
+    found: list[RcPresence] = []
+    for entry in items:
+        if entry["status"] == 200 and isinstance(entry["body"], dict):
+            found.append(RcPresence.from_json(entry["body"]))
+        else:
+            logger.info("ringcentral presence of %s: status %s", entry["id"], entry["status"])
+    return found
+
+
+def _multipart_parts(answer: Answer) -> list[Any]:
+    head = f"Content-Type: {answer.content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + answer.body)
+    parts: list[Any] = []
+    for part in message.iter_parts():
+        payload = part.get_payload(decode=True)
+        parts.append(jsonlib.loads(payload) if isinstance(payload, bytes) and payload else None)
+    return parts
