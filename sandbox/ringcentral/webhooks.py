@@ -78,7 +78,7 @@ class Subscription:
             "status": self.status,
             "eventFilters": [f.text for f in self.filters],
             "expirationTime": iso(self.expires_at),
-            "expiresIn": max(0, int(self.expires_at - now)),
+            "expiresIn": max(0, round(self.expires_at - now)),
             "deliveryMode": {
                 "transportType": "WebHook",
                 "encryption": False,
