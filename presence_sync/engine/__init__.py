@@ -1,1 +1,74 @@
-"""engine."""
+"""The pure sync engine: `decide(state, event, settings, now) -> Decision`."""
+
+from presence_sync.engine.commands import (
+    ClearTeamsSession,
+    Command,
+    SetRingCentralPresence,
+    SetTeamsSession,
+)
+from presence_sync.engine.decide import Decision, backoff, decide, desired_overlay
+from presence_sync.engine.events import (
+    CallQueueMembershipObserved,
+    Event,
+    FailureReason,
+    RingCentralObserved,
+    SettingsChanged,
+    SyncDisabled,
+    SyncEnabled,
+    TeamsObserved,
+    Tick,
+    UserPreferencesChanged,
+    WriteApplied,
+    WriteFailed,
+)
+from presence_sync.engine.ringcentral_side import PENDING_GRACE
+from presence_sync.engine.state import (
+    SCHEMA_VERSION,
+    OurSession,
+    RcSeen,
+    RcWrite,
+    TeamsSeen,
+    UserState,
+    UserStateError,
+)
+from presence_sync.engine.teams_side import (
+    REFRESH_MARGIN,
+    SESSION_LINGER,
+    SESSION_TTL,
+    sequence_key,
+)
+
+__all__ = [
+    "PENDING_GRACE",
+    "REFRESH_MARGIN",
+    "SCHEMA_VERSION",
+    "SESSION_LINGER",
+    "SESSION_TTL",
+    "CallQueueMembershipObserved",
+    "ClearTeamsSession",
+    "Command",
+    "Decision",
+    "Event",
+    "FailureReason",
+    "OurSession",
+    "RcSeen",
+    "RcWrite",
+    "RingCentralObserved",
+    "SetRingCentralPresence",
+    "SetTeamsSession",
+    "SettingsChanged",
+    "SyncDisabled",
+    "SyncEnabled",
+    "TeamsObserved",
+    "TeamsSeen",
+    "Tick",
+    "UserPreferencesChanged",
+    "UserState",
+    "UserStateError",
+    "WriteApplied",
+    "WriteFailed",
+    "backoff",
+    "decide",
+    "desired_overlay",
+    "sequence_key",
+]

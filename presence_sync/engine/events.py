@@ -1,0 +1,117 @@
+"""Events: everything that can happen to one synced user, as `decide()` consumes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from presence_sync.engine.commands import Command
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsObserved:
+    """Graph reported the user's aggregated Teams presence (notification or poll).
+
+    ``sequence`` is Graph's ``sequenceNumber`` when present; ``observed_at`` is when the
+    presence was read or the notification was created, in epoch seconds.
+    """
+
+    availability: str
+    activity: str
+    sequence: str | None
+    observed_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RingCentralObserved:
+    """RingCentral reported the user's presence (webhook event or GET).
+
+    Fields are None where the payload omits them; the account mode is detected from which of
+    ``dnd_status`` / ``dnd_status_personal`` + ``accept_call_queue_calls`` are present.
+    ``observed_at`` is RingCentral's event timestamp (or the read time of a GET).
+    """
+
+    user_status: str | None = None
+    dnd_status: str | None = None
+    dnd_status_personal: str | None = None
+    accept_call_queue_calls: bool | None = None
+    telephony_status: str | None = None
+    sequence: int | None = None
+    observed_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passed: refresh or drop our Teams session, retry after a back-off, re-check."""
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChanged:
+    """The org settings changed (rules edited, toggles flipped); ``summary`` is for the audit."""
+
+    summary: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncEnabled:
+    """Sync was turned on for this user."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncDisabled:
+    """Sync was turned off: give both sides back to the user."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallQueueMembershipObserved:
+    """We learned whether the user belongs to any RingCentral call queue."""
+
+    is_member: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserPreferencesChanged:
+    """The user's own options changed; None means "use the org setting"."""
+
+    ringing_counts_as_busy: bool | None = None
+
+
+class FailureReason(StrEnum):
+    """Why a write failed for good (the dispatcher already retried transient failures)."""
+
+    QUEUE_CALLS_NOT_ALLOWED = "queue-calls-not-allowed"  # RingCentral 400 on a Department value
+    SESSION_NOT_FOUND = "session-not-found"  # Graph 404 on clearPresence: already gone
+    REJECTED = "rejected"  # any other 4xx
+    UNAVAILABLE = "unavailable"  # retries exhausted, auth broken, ...
+
+
+@dataclass(frozen=True, slots=True)
+class WriteFailed:
+    """A command could not be applied; ``reason_code`` is a `FailureReason` value."""
+
+    command: Command
+    reason_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class WriteApplied:
+    """A command was applied (the provider answered 2xx)."""
+
+    command: Command
+
+
+Event = (
+    TeamsObserved
+    | RingCentralObserved
+    | Tick
+    | SettingsChanged
+    | SyncEnabled
+    | SyncDisabled
+    | CallQueueMembershipObserved
+    | UserPreferencesChanged
+    | WriteFailed
+    | WriteApplied
+)
+"""Every event `decide()` accepts."""

@@ -1,0 +1,266 @@
+"""The RingCentral half of `decide()`: reading observations against our own writes, and planning
+the one write that closes the gap between what RingCentral shows and what it should show.
+
+Every field we write is recorded with the value it replaced (§4.4). An observation of a field
+we wrote is one of three things:
+
+- an *echo* (it shows what we wrote): nothing to do, however late or often it arrives;
+- *older than our write* (RingCentral stamped it before we wrote): it cannot undo our write,
+  but if it shows a value the user chose before our write landed, that is now the value to
+  restore later;
+- a *hand change* (made after our write): the user's choice stands; we forget our write and
+  do not fight it until the Teams state asks for something new.
+
+A write that has not been confirmed yet may also be read as "not applied yet" when the
+observation still shows the value from before it (for `PENDING_GRACE` seconds), because the
+dispatcher may still be holding it in its queue.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Final
+
+from presence_sync.domain.mapping import (
+    ACCEPT_CALL_QUEUE_CALLS,
+    DND_STATUS,
+    DND_STATUS_PERSONAL,
+    RC_FIELD_NAMES,
+    RC_FIELDS,
+    USER_STATUS,
+    RcOverlay,
+    RcValue,
+)
+from presence_sync.domain.presence import (
+    RcAccountMode,
+    parse_dnd_status,
+    parse_dnd_status_personal,
+    parse_telephony_status,
+    parse_user_status,
+)
+from presence_sync.engine.commands import SetRingCentralPresence
+from presence_sync.engine.events import RingCentralObserved
+from presence_sync.engine.state import RcSeen, RcWrite, UserState
+
+PENDING_GRACE: Final = 120.0
+"""Seconds an unconfirmed write may still be waiting in the dispatcher's queue."""
+
+SEQUENCE_RESET_AFTER: Final = 3600.0
+"""A lower sequence this much newer than the last one means RingCentral restarted its count."""
+
+_MISSING: Final = object()
+
+
+def is_stale(seen: RcSeen | None, event: RingCentralObserved) -> str | None:
+    """Why `event` is older than (or a repeat of) what we saw, or None if it is news."""
+    if seen is None:
+        return None
+    if event.sequence is not None and seen.sequence is not None:
+        if event.sequence <= seen.sequence:
+            if seen.observed_at is not None and (
+                event.observed_at > seen.observed_at + SEQUENCE_RESET_AFTER
+            ):
+                return None
+            return f"sequence {event.sequence} ≤ {seen.sequence} already seen"
+        return None
+    if seen.observed_at is not None and event.observed_at < seen.observed_at:
+        return "older than the last RingCentral observation"
+    return None
+
+
+def detect_mode(current: RcAccountMode, event: RingCentralObserved) -> RcAccountMode:
+    """The account mode, learned from which DND fields presence reads carry.
+
+    The communication handling service mode sticks once seen: its event bodies do not always
+    repeat dndStatusPersonal, and a legacy account never sends it.
+    """
+    if event.dnd_status_personal is not None or event.accept_call_queue_calls is not None:
+        return "chs"
+    if current == "unknown" and event.dnd_status is not None:
+        return "legacy"
+    return current
+
+
+def observe(
+    state: UserState, event: RingCentralObserved, overlay: RcOverlay, notes: list[str]
+) -> UserState:
+    """Fold one (fresh) RingCentral observation into the state."""
+    before = state.rc_seen
+    values: dict[str, RcValue | None] = {
+        USER_STATUS: parse_user_status(event.user_status),
+        DND_STATUS: parse_dnd_status(event.dnd_status),
+        DND_STATUS_PERSONAL: parse_dnd_status_personal(event.dnd_status_personal),
+        ACCEPT_CALL_QUEUE_CALLS: event.accept_call_queue_calls,
+    }
+    telephony = parse_telephony_status(event.telephony_status)
+    writes = {w.name: w for w in state.rc_writes}
+    yields = dict(state.rc_yields)
+    changed_writes = False
+    for name, value in values.items():
+        if value is None:
+            continue
+        record = writes.get(name)
+        hand_change = False
+        if record is not None:
+            if value == record.written:
+                if record.written == record.replaced:
+                    del writes[name]  # our restore landed
+                    changed_writes = True
+                elif not record.confirmed:
+                    writes[name] = replace(record, confirmed=True)
+                    changed_writes = True
+                continue
+            older = event.observed_at < record.issued_at
+            pending = (
+                not record.confirmed
+                and value == record.previous
+                and event.observed_at < record.issued_at + PENDING_GRACE
+            )
+            if older or pending:
+                if older and value != record.previous and value != record.replaced:
+                    # The user changed it just before our write landed: theirs to get back.
+                    writes[name] = replace(record, replaced=value, previous=value)
+                    changed_writes = True
+                    notes.append(
+                        f"{RC_FIELD_NAMES[name]} was set to {value} by hand before our write"
+                        " landed; it will be restored to that"
+                    )
+                continue
+            del writes[name]
+            changed_writes = True
+            hand_change = True
+            notes.append(
+                f"user changed {RC_FIELD_NAMES[name]} to {value} by hand after our write;"
+                " their choice stands"
+            )
+        elif before is not None:
+            previous = before.value(name)
+            hand_change = previous is not None and previous != value
+        if hand_change:
+            wanted = overlay.get(name)
+            if wanted is not None and wanted != value:
+                yields[name] = wanted
+                notes.append(
+                    f"user set {RC_FIELD_NAMES[name]} to {value} by hand while we want"
+                    f" {wanted}; not overriding until the Teams state changes"
+                )
+    merged = RcSeen(
+        user_status=_pick(values[USER_STATUS], before, USER_STATUS),
+        dnd_status=_pick(values[DND_STATUS], before, DND_STATUS),
+        dnd_status_personal=_pick(values[DND_STATUS_PERSONAL], before, DND_STATUS_PERSONAL),
+        accept_call_queue_calls=_pick_bool(values[ACCEPT_CALL_QUEUE_CALLS], before),
+        telephony_status=telephony
+        if telephony is not None
+        else (before.telephony_status if before else None),
+        sequence=event.sequence
+        if event.sequence is not None
+        else (before.sequence if before else None),
+        observed_at=event.observed_at,
+    )
+    return replace(
+        state,
+        rc_seen=merged,
+        rc_writes=_ordered(writes) if changed_writes else state.rc_writes,
+        rc_yields=tuple(yields.items()),
+    )
+
+
+def _pick(value: RcValue | None, before: RcSeen | None, name: str) -> str | None:
+    if isinstance(value, str):
+        return value
+    if before is None:
+        return None
+    kept = before.value(name)
+    return kept if isinstance(kept, str) else None
+
+
+def _pick_bool(value: RcValue | None, before: RcSeen | None) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    return before.accept_call_queue_calls if before is not None else None
+
+
+def _ordered(writes: dict[str, RcWrite]) -> tuple[RcWrite, ...]:
+    return tuple(writes[name] for name in RC_FIELDS if name in writes)
+
+
+def plan(
+    state: UserState, overlay: RcOverlay, now: float, label: str
+) -> tuple[UserState, SetRingCentralPresence | None]:
+    """The write (if any) that makes RingCentral show `overlay` over the user's own values."""
+    seen = state.rc_seen
+    if seen is None:
+        return state, None  # never write before we know what we would replace
+    yields = tuple((n, v) for n, v in state.rc_yields if overlay.get(n) == v)
+    yielded = dict(yields)
+    writes = {w.name: w for w in state.rc_writes}
+    out: dict[str, RcValue] = {}
+    restored: list[str] = []
+    for name in RC_FIELDS:
+        record = writes.get(name)
+        wanted = overlay.get(name)
+        if record is None and wanted is None:
+            continue
+        remote = seen.value(name)
+        expected = record.written if record is not None else remote
+        own = record.replaced if record is not None else remote
+        overridden = yielded.get(name, _MISSING) == wanted
+        target: RcValue | None = wanted if wanted is not None and not overridden else own
+        if target is None or target == expected:
+            continue
+        out[name] = target
+        if target == own and record is not None:
+            restored.append(RC_FIELD_NAMES[name])
+        writes[name] = RcWrite(name, target, own, expected, now)
+    if yields != state.rc_yields:
+        state = replace(state, rc_yields=yields)
+    if not out:
+        return state, None
+    cause = f"{label}: {overlay.reason}"
+    if restored:
+        cause += "; restore " + ", ".join(restored) + " we replaced"
+    command = SetRingCentralPresence(
+        user_status=_as_str(out.get(USER_STATUS)),
+        dnd_status=_as_str(out.get(DND_STATUS)),
+        dnd_status_personal=_as_str(out.get(DND_STATUS_PERSONAL)),
+        accept_call_queue_calls=_as_bool(out.get(ACCEPT_CALL_QUEUE_CALLS)),
+        cause=cause,
+    )
+    return replace(state, rc_writes=_ordered(writes)), command
+
+
+def _as_str(value: RcValue | None) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _as_bool(value: RcValue | None) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def acknowledge(state: UserState, command: SetRingCentralPresence, now: float) -> UserState:
+    """Mark the fields of an applied command confirmed (still ours unless already superseded)."""
+    writes = {w.name: w for w in state.rc_writes}
+    changed = False
+    for name, value in command.fields():
+        record = writes.get(name)
+        if record is None or record.written != value:
+            continue
+        # Observations stamped before now may predate the write: read them as older. A restore
+        # record stays until its echo so that a late echo of the value it undid is known as ours.
+        writes[name] = replace(record, confirmed=True, issued_at=max(record.issued_at, now))
+        changed = True
+    return replace(state, rc_writes=_ordered(writes)) if changed else state
+
+
+def revert(state: UserState, command: SetRingCentralPresence) -> UserState:
+    """Forget the fields of a command RingCentral refused: they still show what they showed."""
+    writes = {w.name: w for w in state.rc_writes}
+    for name, value in command.fields():
+        record = writes.get(name)
+        if record is None or record.written != value:
+            continue
+        if record.previous is None or record.previous == record.replaced:
+            del writes[name]
+        else:
+            writes[name] = replace(record, written=record.previous, confirmed=True)
+    return replace(state, rc_writes=_ordered(writes))

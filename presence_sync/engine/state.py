@@ -1,0 +1,301 @@
+"""What the engine remembers about one user, persisted by the store as an opaque JSON document."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from presence_sync.domain.mapping import RC_FIELDS, RcValue
+from presence_sync.domain.presence import RcAccountMode, TeamsReading
+from presence_sync.errors import ValidationError
+
+SCHEMA_VERSION: Final = 1
+
+
+class UserStateError(ValidationError):
+    """A persisted user state document cannot be read (wrong schema version or shape)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsSeen:
+    """The latest Teams presence Graph reported, before any interpretation."""
+
+    availability: str
+    activity: str
+    sequence: str | None
+    observed_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class OurSession:
+    """The presence session we hold (or held) in Teams through setPresence.
+
+    Observations showing this pair from ``since`` until shortly after it ended are our own
+    session's doing, not the user's, and are never fed into the rules.
+    """
+
+    availability: str
+    activity: str
+    since: float
+    expires_at: float
+    cleared_at: float | None = None  # when we cleared it; None while we believe it is set
+
+    def live(self, now: float) -> bool:
+        """Whether Graph still holds this session at `now`."""
+        return self.cleared_at is None and now < self.expires_at
+
+    def ended_at(self) -> float:
+        """When the session stopped showing (cleared or expired)."""
+        return self.cleared_at if self.cleared_at is not None else self.expires_at
+
+
+@dataclass(frozen=True, slots=True)
+class RcSeen:
+    """The latest RingCentral presence values, merged field by field across observations."""
+
+    user_status: str | None = None
+    dnd_status: str | None = None
+    dnd_status_personal: str | None = None
+    accept_call_queue_calls: bool | None = None
+    telephony_status: str | None = None
+    sequence: int | None = None
+    observed_at: float | None = None
+
+    def value(self, name: str) -> RcValue | None:
+        """The last observed value of one engine field."""
+        value: RcValue | None = getattr(self, name)
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class RcWrite:
+    """A RingCentral field we wrote, with the value it replaced (§4.4).
+
+    ``replaced`` is the user's own value, restored when the Teams state that caused the write
+    ends; ``previous`` is what the field showed just before this write (an earlier write of
+    ours or the user's value); a record with ``written == replaced`` is a restore awaiting its
+    echo. ``confirmed`` turns true on the echo or a WriteApplied.
+    """
+
+    name: str
+    written: RcValue
+    replaced: RcValue | None
+    previous: RcValue | None
+    issued_at: float
+    confirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UserState:
+    """Everything `decide()` knows about one user; a fresh value is an unsynced user."""
+
+    enabled: bool = False
+    teams_seen: TeamsSeen | None = None
+    teams_user: TeamsReading | None = None  # the user's own presence: last one not ours
+    teams_anchor: TeamsReading | None = None  # last user presence that was not idle/unknown
+    session: OurSession | None = None
+    rc_seen: RcSeen | None = None
+    rc_mode: RcAccountMode = "unknown"
+    rc_writes: tuple[RcWrite, ...] = ()
+    rc_yields: tuple[tuple[str, RcValue], ...] = ()  # desired values the user overrode by hand
+    queue_member: bool | None = None
+    ringing_counts_as_busy: bool | None = None
+    rc_failures: int = 0
+    rc_retry_at: float | None = None
+    teams_failures: int = 0
+    teams_retry_at: float | None = None
+
+    def rc_write(self, name: str) -> RcWrite | None:
+        """Our recorded write of one field, if any."""
+        for write in self.rc_writes:
+            if write.name == name:
+                return write
+        return None
+
+    def rc_own(self, name: str) -> RcValue | None:
+        """The user's own value of a RingCentral field: what it would be without us."""
+        write = self.rc_write(name)
+        if write is not None:
+            return write.replaced
+        return self.rc_seen.value(name) if self.rc_seen is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready document with a ``schema`` version; `from_dict` reads it back."""
+        return {
+            "schema": SCHEMA_VERSION,
+            "enabled": self.enabled,
+            "teams_seen": None if self.teams_seen is None else _teams_seen_out(self.teams_seen),
+            "teams_user": _reading_out(self.teams_user),
+            "teams_anchor": _reading_out(self.teams_anchor),
+            "session": None if self.session is None else _session_out(self.session),
+            "rc_seen": None if self.rc_seen is None else _rc_seen_out(self.rc_seen),
+            "rc_mode": self.rc_mode,
+            "rc_writes": [_write_out(w) for w in self.rc_writes],
+            "rc_yields": [[name, value] for name, value in self.rc_yields],
+            "queue_member": self.queue_member,
+            "ringing_counts_as_busy": self.ringing_counts_as_busy,
+            "rc_failures": self.rc_failures,
+            "rc_retry_at": self.rc_retry_at,
+            "teams_failures": self.teams_failures,
+            "teams_retry_at": self.teams_retry_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> UserState:
+        """Read a `to_dict` document; raises `UserStateError` on a foreign schema or shape."""
+        version = data.get("schema")
+        if version != SCHEMA_VERSION:
+            raise UserStateError(f"user state schema {version!r} is not {SCHEMA_VERSION}")
+        try:
+            mode = data["rc_mode"]
+            if mode not in ("unknown", "legacy", "chs"):
+                raise UserStateError(f"unknown RingCentral account mode {mode!r}")
+            return cls(
+                enabled=bool(data["enabled"]),
+                teams_seen=_teams_seen_in(data["teams_seen"]),
+                teams_user=_reading_in(data["teams_user"]),
+                teams_anchor=_reading_in(data["teams_anchor"]),
+                session=_session_in(data["session"]),
+                rc_seen=_rc_seen_in(data["rc_seen"]),
+                rc_mode=mode,
+                rc_writes=tuple(_write_in(w) for w in data["rc_writes"]),
+                rc_yields=tuple((_field(n), _rc_value(v)) for n, v in data["rc_yields"]),
+                queue_member=data["queue_member"],
+                ringing_counts_as_busy=data["ringing_counts_as_busy"],
+                rc_failures=int(data["rc_failures"]),
+                rc_retry_at=_opt_float(data["rc_retry_at"]),
+                teams_failures=int(data["teams_failures"]),
+                teams_retry_at=_opt_float(data["teams_retry_at"]),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise UserStateError(f"malformed user state: {err!r}") from err
+
+
+def _opt_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _field(name: Any) -> str:
+    if name not in RC_FIELDS:
+        raise ValueError(f"unknown RingCentral field {name!r}")
+    return str(name)
+
+
+def _rc_value(value: Any) -> RcValue:
+    if not isinstance(value, str | bool):
+        raise ValueError(f"bad RingCentral value {value!r}")
+    return value
+
+
+def _opt_rc_value(value: Any) -> RcValue | None:
+    return None if value is None else _rc_value(value)
+
+
+def _teams_seen_out(seen: TeamsSeen) -> dict[str, Any]:
+    return {
+        "availability": seen.availability,
+        "activity": seen.activity,
+        "sequence": seen.sequence,
+        "observed_at": seen.observed_at,
+    }
+
+
+def _teams_seen_in(data: Any) -> TeamsSeen | None:
+    if data is None:
+        return None
+    return TeamsSeen(
+        str(data["availability"]),
+        str(data["activity"]),
+        None if data["sequence"] is None else str(data["sequence"]),
+        float(data["observed_at"]),
+    )
+
+
+def _reading_out(reading: TeamsReading | None) -> dict[str, Any] | None:
+    if reading is None:
+        return None
+    return {
+        "availability": reading.availability,
+        "activity": reading.activity,
+        "in_meeting": reading.in_meeting,
+    }
+
+
+def _reading_in(data: Any) -> TeamsReading | None:
+    if data is None:
+        return None
+    return TeamsReading(str(data["availability"]), str(data["activity"]), bool(data["in_meeting"]))
+
+
+def _session_out(session: OurSession) -> dict[str, Any]:
+    return {
+        "availability": session.availability,
+        "activity": session.activity,
+        "since": session.since,
+        "expires_at": session.expires_at,
+        "cleared_at": session.cleared_at,
+    }
+
+
+def _session_in(data: Any) -> OurSession | None:
+    if data is None:
+        return None
+    return OurSession(
+        str(data["availability"]),
+        str(data["activity"]),
+        float(data["since"]),
+        float(data["expires_at"]),
+        _opt_float(data["cleared_at"]),
+    )
+
+
+def _rc_seen_out(seen: RcSeen) -> dict[str, Any]:
+    return {
+        "user_status": seen.user_status,
+        "dnd_status": seen.dnd_status,
+        "dnd_status_personal": seen.dnd_status_personal,
+        "accept_call_queue_calls": seen.accept_call_queue_calls,
+        "telephony_status": seen.telephony_status,
+        "sequence": seen.sequence,
+        "observed_at": seen.observed_at,
+    }
+
+
+def _rc_seen_in(data: Any) -> RcSeen | None:
+    if data is None:
+        return None
+    accept = data["accept_call_queue_calls"]
+    if accept is not None and not isinstance(accept, bool):
+        raise ValueError("accept_call_queue_calls must be a boolean")
+    return RcSeen(
+        user_status=data["user_status"],
+        dnd_status=data["dnd_status"],
+        dnd_status_personal=data["dnd_status_personal"],
+        accept_call_queue_calls=accept,
+        telephony_status=data["telephony_status"],
+        sequence=None if data["sequence"] is None else int(data["sequence"]),
+        observed_at=_opt_float(data["observed_at"]),
+    )
+
+
+def _write_out(write: RcWrite) -> dict[str, Any]:
+    return {
+        "name": write.name,
+        "written": write.written,
+        "replaced": write.replaced,
+        "previous": write.previous,
+        "issued_at": write.issued_at,
+        "confirmed": write.confirmed,
+    }
+
+
+def _write_in(data: Any) -> RcWrite:
+    return RcWrite(
+        name=_field(data["name"]),
+        written=_rc_value(data["written"]),
+        replaced=_opt_rc_value(data["replaced"]),
+        previous=_opt_rc_value(data["previous"]),
+        issued_at=float(data["issued_at"]),
+        confirmed=bool(data["confirmed"]),
+    )

@@ -1,0 +1,152 @@
+"""The Teams half of `decide()`: ordering Graph observations, telling the user's own presence
+from our session's, and planning our session (set, refresh, clear).
+
+Graph only reports the *aggregated* presence, in which our session takes part. An observation
+that shows exactly our session's pair, stamped while the session was showing (or up to
+`SESSION_LINGER` seconds after it ended, because Graph and Teams catch up slowly), is our own
+session's doing: the user's own presence is then the last one that was not (§4.4). That rule
+reads the observation's own timestamp, never the current time, so a late Tick cannot turn our
+own echo into a rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Final
+
+from presence_sync.domain.mapping import TeamsSessionWish
+from presence_sync.domain.presence import TeamsReading, is_inactivity, is_unknown
+from presence_sync.engine.commands import ClearTeamsSession, SetTeamsSession
+from presence_sync.engine.events import TeamsObserved
+from presence_sync.engine.state import OurSession, TeamsSeen, UserState
+
+SESSION_TTL: Final = 600
+"""Seconds each setPresence lasts (Graph allows 5 min to 4 h): a crash shows at most this long."""
+
+REFRESH_MARGIN: Final = 300.0
+"""Refresh a session still wanted once it has less than this many seconds left."""
+
+SESSION_LINGER: Final = 90.0
+"""Seconds after our session ended during which Graph may still report it."""
+
+
+def sequence_key(sequence: str) -> tuple[int, str]:
+    """Sort key for Graph's ``sequenceNumber``: version order, i.e. by length, then by text.
+
+    Graph documents the value as a string that sorts in version order; its digits (or hex
+    characters) grow in length as the count grows, so "10" comes after "9".
+    """
+    return (len(sequence), sequence)
+
+
+def is_stale(seen: TeamsSeen | None, event: TeamsObserved) -> str | None:
+    """Why `event` is older than (or a repeat of) the last Graph observation, or None."""
+    if seen is None:
+        return None
+    if event.sequence is not None and seen.sequence is not None:
+        if sequence_key(event.sequence) <= sequence_key(seen.sequence):
+            return f"sequence {event.sequence} ≤ {seen.sequence} already seen"
+        return None
+    if event.observed_at < seen.observed_at:
+        return "older than the last Teams observation"
+    return None
+
+
+def explained_by_session(seen: TeamsSeen, session: OurSession | None) -> bool:
+    """Whether this observation only shows our own session (§4.4)."""
+    if session is None:
+        return False
+    if seen.availability != session.availability or seen.activity != session.activity:
+        return False
+    return session.since <= seen.observed_at < session.ended_at() + SESSION_LINGER
+
+
+def derive_user(state: UserState, notes: list[str]) -> UserState:
+    """Update the user's own Teams presence from the latest observation, unless it is ours."""
+    seen = state.teams_seen
+    if seen is None:
+        return state
+    if explained_by_session(seen, state.session):
+        notes.append(
+            f"Teams {seen.availability}/{seen.activity} is our own session; not fed to the rules"
+        )
+        return state
+    user = state.teams_user
+    if user is not None and user.availability == seen.availability and (
+        user.activity == seen.activity
+    ):
+        return state
+    reading = TeamsReading.following(seen.availability, seen.activity, user)
+    anchor = state.teams_anchor
+    if not is_inactivity(reading) and not is_unknown(reading):
+        anchor = reading
+    return replace(state, teams_user=reading, teams_anchor=anchor)
+
+
+def plan(
+    state: UserState, wish: TeamsSessionWish | None, now: float, label: str
+) -> tuple[UserState, SetTeamsSession | ClearTeamsSession | None]:
+    """The session write (if any) that makes Teams show `wish`, refreshed before it expires."""
+    session = state.session
+    live = session is not None and session.live(now)
+    if wish is None:
+        if session is None or session.cleared_at is not None:
+            return state, None
+        if not live:
+            # It expired on its own; Graph already dropped it, so there is nothing to clear.
+            return replace(state, session=replace(session, cleared_at=session.expires_at)), None
+        cleared = replace(session, cleared_at=now)
+        return replace(state, session=cleared), ClearTeamsSession(
+            cause=f"{label}: no RingCentral call or DND any more; clear our Teams session"
+        )
+    same = (
+        session is not None
+        and live
+        and session.availability == wish.availability
+        and session.activity == wish.activity
+    )
+    if same and session is not None:
+        if now < session.expires_at - REFRESH_MARGIN:
+            return state, None
+        refreshed = replace(session, expires_at=now + SESSION_TTL)
+        return replace(state, session=refreshed), SetTeamsSession(
+            wish.availability,
+            wish.activity,
+            SESSION_TTL,
+            f"{label}: refresh, {wish.reason} continues",
+            refresh=True,
+        )
+    since = now
+    if (
+        session is not None
+        and session.availability == wish.availability
+        and session.activity == wish.activity
+        and now <= session.ended_at() + SESSION_LINGER
+    ):
+        # Back-to-back with our last session of the same pair: late reports of it are ours too.
+        since = session.since
+    fresh = OurSession(wish.availability, wish.activity, since, now + SESSION_TTL)
+    return replace(state, session=fresh), SetTeamsSession(
+        wish.availability,
+        wish.activity,
+        SESSION_TTL,
+        f"{label}: {wish.reason} → show {wish.availability}/{wish.activity}",
+    )
+
+
+def acknowledge_failure(
+    state: UserState, command: SetTeamsSession | ClearTeamsSession, now: float
+) -> UserState:
+    """Fold a failed session write into what we believe Graph holds."""
+    session = state.session
+    if session is None:
+        return state
+    if isinstance(command, SetTeamsSession):
+        if session.availability == command.availability and session.activity == command.activity:
+            # Not set (or not refreshed): treat it as gone; the next plan sets it again.
+            return replace(state, session=replace(session, cleared_at=now))
+        return state
+    if session.cleared_at is not None:
+        # The clear did not happen: the session shows until it expires.
+        return replace(state, session=replace(session, cleared_at=None))
+    return state
