@@ -1,0 +1,78 @@
+"""Mounting the Microsoft Graph emulation on the sandbox app, and its background clocks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from aiohttp import web
+
+from sandbox.context import SandboxContext
+from sandbox.graph.apps import setup_apps
+from sandbox.graph.control import setup_control
+from sandbox.graph.mail import setup_mail
+from sandbox.graph.presence import setup_presence
+from sandbox.graph.state import GraphState
+from sandbox.graph.subscription_api import setup_subscriptions
+from sandbox.graph.users import setup_users
+from sandbox.graph.view import describe as describe_user
+from sandbox.model import TeamsUser
+
+logger = logging.getLogger(__name__)
+
+GRAPH_STATE = web.AppKey("sandbox_graph_state", GraphState)
+SUBSCRIPTION_TICK_REAL = 0.1  # how often expiry and reauthorization are checked, in real seconds
+
+
+def setup(app: web.Application, ctx: SandboxContext) -> None:
+    """Mount Graph's /graph/v1.0 routes and its /_sandbox control routes on `app`."""
+    state = GraphState.create(ctx)
+    app[GRAPH_STATE] = state
+    setup_users(app, state)
+    setup_presence(app, state)
+    setup_subscriptions(app, state)
+    setup_mail(app, state)
+    setup_apps(app, state)
+    setup_control(app, state)
+    app.cleanup_ctx.append(_background(state))
+
+
+def describe(ctx: SandboxContext, user: TeamsUser) -> dict[str, Any]:
+    """The user's Teams presence for /_sandbox/state."""
+    return describe_user(ctx, user)
+
+
+def _background(
+    state: GraphState,
+) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def running(app: web.Application) -> AsyncIterator[None]:
+        tasks = [
+            asyncio.create_task(state.hub.run(), name="graph-presence-sweeper"),
+            asyncio.create_task(_subscription_clock(state), name="graph-subscription-clock"),
+        ]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            await state.notifier.close()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    return running
+
+
+async def _subscription_clock(state: GraphState) -> None:
+    """Expire subscriptions and warn their owners before they lapse."""
+    while True:
+        now = state.ctx.clock.now()
+        for sub in state.book.expire(now):
+            logger.info("subscription %s expired", sub.id)
+        for sub in state.book.needing_reauthorization(now):
+            state.notifier.lifecycle(sub, "reauthorizationRequired")
+        await asyncio.sleep(SUBSCRIPTION_TICK_REAL)
