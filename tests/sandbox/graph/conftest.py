@@ -189,7 +189,7 @@ class Receiver:
     posts: int = 0
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def wait_for(self, count: int, kind: str = "notifications", timeout: float = 5.0) -> None:
+    async def wait_for(self, count: int, kind: str = "notifications", within: float = 5.0) -> None:
         """Wait until `count` items of `kind` arrived (fails the test on timeout)."""
 
         async def enough() -> None:
@@ -197,7 +197,7 @@ class Receiver:
                 self._arrived.clear()
                 await self._arrived.wait()
 
-        await asyncio.wait_for(enough(), timeout)
+        await asyncio.wait_for(enough(), within)
 
     async def handle(self, request: web.Request) -> web.Response:
         """Answer validation requests and record notifications."""

@@ -107,8 +107,15 @@ CASES = [
     [case[1:] for case in CASES],
     ids=[case[0] for case in CASES],
 )
-def test_aggregation(sessions, preferred, flags, expected) -> None:
-    presence = TeamsPresence(sessions={s.session_id: s for s in sessions}, **flags)
+def test_aggregation(
+    sessions: list[AppSession | ClientSession],
+    preferred: tuple[str, str] | None,
+    flags: dict[str, bool],
+    expected: tuple[str, str],
+) -> None:
+    presence = TeamsPresence(sessions={s.session_id: s for s in sessions})
+    for name, value in flags.items():
+        setattr(presence, name, value)
     if preferred is not None:
         presence.preferred = PreferredPresence(preferred[0], preferred[1], None)
     assert aggregate(presence, NOW) == Aggregate(*expected)
