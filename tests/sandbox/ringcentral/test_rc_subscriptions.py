@@ -224,3 +224,36 @@ async def test_thirty_subscriptions_per_user_and_app_at_most(rc: RcSandbox) -> N
         headers=headers,
     ) as resp:
         assert resp.status == 400
+
+
+async def test_answers_slower_than_three_seconds_count_as_failures(rc: RcSandbox) -> None:
+    platform = await rc.login()
+    user = rc.ext(7)
+    info = await _subscribe(platform, _request(rc, [_presence_filter(user.id)]))
+    rc.state.subscriptions.blacklist_after = 1  # one slow answer is enough to show the rule
+    rc.hooks.notify_delay = 3.3
+    await rc.control(f"{user.email}/presence", {"userStatus": "Busy"})
+    await rc.hooks.wait_for(1, within=6.0, attempts=True)
+    await asyncio.sleep(0.1)
+    body = (await asyncio.to_thread(platform.get, f"{SUBSCRIPTION}/{info['id']}")).json_dict()
+    assert body["status"] == "Blacklisted"
+
+
+async def test_update_moves_the_subscription_to_a_new_address_after_a_handshake(
+    rc: RcSandbox,
+) -> None:
+    platform = await rc.login()
+    info = await _subscribe(platform, _request(rc, [_presence_filter(rc.ext(3).id)]))
+    moved = _request(rc, [_presence_filter(rc.ext(4).id)], expiresIn=3600)
+    moved["deliveryMode"]["address"] = rc.hooks.url + "?moved=1"
+    updated = (
+        await asyncio.to_thread(platform.put, f"{SUBSCRIPTION}/{info['id']}", moved)
+    ).json_dict()
+    assert updated["eventFilters"] == [_presence_filter(rc.ext(4).id)]
+    assert updated["expiresIn"] == 3600
+    assert updated["deliveryMode"]["address"].endswith("?moved=1")
+    await rc.control(f"{rc.ext(3).email}/presence", {"userStatus": "Busy"})
+    await rc.control(f"{rc.ext(4).email}/presence", {"userStatus": "Busy"})
+    await rc.hooks.wait_for(1)
+    await asyncio.sleep(0.2)
+    assert [e["body"]["extensionId"] for _, e in rc.hooks.received] == [rc.ext(4).id]
