@@ -39,27 +39,31 @@ def ssl_context(ca_file: str | Path | None = None) -> ssl.SSLContext:
 
 
 class TimeoutSession(requests.Session):
-    """A `requests` session with a default timeout, for the vendor SDKs that take a session."""
+    """A `requests` session with a default timeout and, optionally, its own CA file."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, ca_file: str | None = None) -> None:
         super().__init__()
         self.default_timeout = timeout
+        self.ca_file = ca_file
+        if ca_file is not None:
+            self.verify = ca_file
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        """Send a prepared request, applying the default timeout unless the caller chose one."""
+        """Send a prepared request with the default timeout and this session's CA file."""
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
+        if self.ca_file is not None:
+            # requests lets REQUESTS_CA_BUNDLE override a session's `verify`; the CA file
+            # configured for this client must win, or a local stand-in could never be trusted.
+            kwargs["verify"] = self.ca_file
         return super().send(request, **kwargs)
 
 
 def requests_session(ca_file: str | Path | None, timeout: float) -> TimeoutSession:
     """A `requests` session for MSAL or the RingCentral SDK that trusts `ca_file` if given."""
-    session = TimeoutSession(timeout)
-    if ca_file is not None:
-        # requests accepts one bundle; a configured CA file replaces certifi's roots for this
-        # session only, which is what pointing a client at a local stand-in needs.
-        session.verify = str(ca_file)
-    return session
+    # requests takes one bundle: a configured CA file replaces the default roots for this
+    # session only, which is what pointing a client at a local stand-in needs.
+    return TimeoutSession(timeout, str(ca_file) if ca_file is not None else None)
 
 
 def backoff_delay(
