@@ -184,8 +184,13 @@ class GraphTokenProvider:
         scopes: Iterable[str] = SYNC_ACCOUNT_SCOPES,
         login_hint: str | None = None,
         state: str | None = None,
+        response_mode: str = "form_post",
     ) -> AuthCodeFlow:
-        """Start a sync-account sign-in (authorization code with PKCE)."""
+        """Start a sync-account sign-in (authorization code with PKCE).
+
+        The default `form_post` (RFC 9700's advice) brings the code back in a POST body, which
+        keeps it out of browser history and referrers; `query` brings it in the URL.
+        """
         app = await self._application(delegated=True)
         flow: dict[str, Any] = await self._call(
             app.initiate_auth_code_flow,
@@ -193,6 +198,7 @@ class GraphTokenProvider:
             redirect_uri=redirect_uri,
             state=state,
             login_hint=login_hint,
+            response_mode=response_mode,
         )
         if "error" in flow:
             raise _entra_error(flow)

@@ -461,6 +461,15 @@ class GraphClient:
             idempotent=False,
         )
 
+    async def catalog_app_id(self, manifest_id: str) -> str:
+        """The org catalog's id of the Teams app whose manifest id is `manifest_id`."""
+        params = {"$filter": f"externalId eq '{manifest_id}'"}
+        page = await self._request("GET", "/appCatalogs/teamsApps", params=params)
+        for item in _values(page):
+            if isinstance(item, dict) and isinstance(item.get("id"), str):
+                return str(item["id"])
+        raise GraphNotFoundError(f"Teams app {manifest_id} is not in the org catalog")
+
     async def install_app_for_user(self, user_id: str, teams_app_id: str) -> InstalledApp:
         """Install the product's Teams app for a user; an existing installation is returned."""
         bind = f"{self.graph_url}/appCatalogs/teamsApps/{_seg(teams_app_id)}"
