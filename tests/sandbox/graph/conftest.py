@@ -120,7 +120,10 @@ class GraphSandbox:
         self, method: str, path: str, token: str | None = None, **kwargs: Any
     ) -> tuple[int, Any, aiohttp.typedefs.LooseHeaders]:
         """One Graph request; returns (status, JSON body or text, headers)."""
-        headers = {"Authorization": f"Bearer {token or self.app_token()}"}
+        headers = {
+            "Authorization": f"Bearer {token or self.app_token()}",
+            **kwargs.pop("headers", {}),
+        }
         url = path if path.startswith("http") else f"{self.graph}{path}"
         async with self.http.request(method, url, headers=headers, **kwargs) as response:
             text = await response.text()
