@@ -174,7 +174,8 @@ class GraphTokenProvider:
             if app is None:
                 continue
             cache = app.token_cache
-            for entry in cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
+            # Materialised first: removing while MSAL's search generator runs breaks it.
+            for entry in list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)):
                 if entry.get("secret") == access_token:
                     cache.remove_at(entry)
 
