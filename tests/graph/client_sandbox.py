@@ -76,6 +76,13 @@ class ClientSandbox:
         if spec.get("revoke") == "microsoft-consent":
             self.app[ENTRA_STATE].revoke_consent(self.ctx)
 
+    async def clear_faults(self) -> None:
+        """Remove every fault and restore revoked grants."""
+        if self.full:
+            await self.control("DELETE", "/_sandbox/faults")
+        else:
+            self.ctx.faults.clear()
+
     async def grant_consent(self) -> None:
         """Record the organisation's admin consent for the product app."""
         if self.full:
@@ -190,7 +197,9 @@ def _middlewares(ctx: SandboxContext) -> list[Any]:
     return [record, inject]
 
 
-async def _start_full(data_dir: Path, users: int, time_scale: float) -> ClientSandbox | None:
+async def _start_full(
+    data_dir: Path, users: int, time_scale: float, rc_mode: str
+) -> ClientSandbox | None:
     try:
         from sandbox.server import bind_socket, build_context, start_sandbox
     except ImportError:
@@ -198,7 +207,11 @@ async def _start_full(data_dir: Path, users: int, time_scale: float) -> ClientSa
     sock = bind_socket("127.0.0.1", 0)
     port = sock.getsockname()[1]
     ctx = build_context(
-        users=users, time_scale=time_scale, data_dir=data_dir, base_url=f"https://localhost:{port}"
+        users=users,
+        time_scale=time_scale,
+        data_dir=data_dir,
+        base_url=f"https://localhost:{port}",
+        rc_mode=rc_mode,
     )
     paths = ensure_certificates(data_dir)
     runner = await start_sandbox(ctx, sock=sock, ssl_context=server_ssl_context(paths))
@@ -209,7 +222,9 @@ async def _start_full(data_dir: Path, users: int, time_scale: float) -> ClientSa
     return sandbox
 
 
-async def _start_local(data_dir: Path, users: int, time_scale: float) -> ClientSandbox:
+async def _start_local(
+    data_dir: Path, users: int, time_scale: float, rc_mode: str
+) -> ClientSandbox:
     import socket
 
     from sandbox.graph import setup as graph_setup
@@ -218,7 +233,7 @@ async def _start_local(data_dir: Path, users: int, time_scale: float) -> ClientS
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     base_url = f"https://localhost:{sock.getsockname()[1]}"
-    org = generate_org(users, 0)
+    org = generate_org(users, 0, rc_mode)
     config = SandboxConfig(
         base_url=base_url,
         ca_file=str(paths.ca_file),
@@ -254,12 +269,12 @@ async def _start_local(data_dir: Path, users: int, time_scale: float) -> ClientS
 
 
 async def start_client_sandbox(
-    data_dir: Path, users: int = 40, time_scale: float = 1.0
+    data_dir: Path, users: int = 40, time_scale: float = 1.0, rc_mode: str = "legacy"
 ) -> ClientSandbox:
     """Start the sandbox over HTTPS on a free loopback port."""
-    sandbox = await _start_full(data_dir, users, time_scale)
+    sandbox = await _start_full(data_dir, users, time_scale, rc_mode)
     if sandbox is None:
-        sandbox = await _start_local(data_dir, users, time_scale)
+        sandbox = await _start_local(data_dir, users, time_scale, rc_mode)
     return sandbox
 
 
@@ -277,8 +292,10 @@ async def make_client_sandbox(sandbox_dir: Path) -> AsyncIterator[MakeSandbox]:
     """Start consented sandboxes of a chosen size and time scale, stopped after the test."""
     started: list[ClientSandbox] = []
 
-    async def make(users: int = 40, time_scale: float = 1.0) -> ClientSandbox:
-        sandbox = await start_client_sandbox(sandbox_dir, users, time_scale)
+    async def make(
+        users: int = 40, time_scale: float = 1.0, rc_mode: str = "legacy"
+    ) -> ClientSandbox:
+        sandbox = await start_client_sandbox(sandbox_dir, users, time_scale, rc_mode)
         started.append(sandbox)
         await sandbox.grant_consent()
         return sandbox

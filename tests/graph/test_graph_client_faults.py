@@ -91,7 +91,7 @@ async def test_hanging_graph_times_out_within_the_bound_and_nothing_wedges(
     with pytest.raises(GraphUnavailableError):
         await client.get_presence(user)
     elapsed = time.monotonic() - started
-    await _clear_faults(client_sandbox)
+    await client_sandbox.clear_faults()
     recovered = await client.get_presence(user)
 
     # 3 tries of 0.3 s plus at most 0.5 + 1.0 s of backoff.
@@ -125,10 +125,3 @@ async def test_budget_counts_requests_in_the_window(client_sandbox: ClientSandbo
     snapshot = client.budget.snapshot()
     assert snapshot.requests_in_window == 5
     assert snapshot.throttled_total == 0
-
-
-async def _clear_faults(sandbox: ClientSandbox) -> None:
-    if sandbox.full:
-        await sandbox.control("DELETE", "/_sandbox/faults")
-    else:
-        sandbox.ctx.faults.clear()
