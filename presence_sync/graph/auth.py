@@ -119,12 +119,12 @@ class GraphTokenProvider:
     """Access tokens for Graph: `app_token()` and `delegated_token(upn)`, off the event loop."""
 
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     tenant: str
     authority_host: str = "https://login.microsoftonline.com"
     ca_file: str | Path | None = None
     timeout: float = 10.0
-    cache_state: str | None = None  # serialized sync-account cache from the store
+    cache_state: str | None = field(default=None, repr=False)  # the store's serialized cache
     save_cache: SaveCache | None = None
     _http: requests.Session | None = field(default=None, init=False, repr=False)
     _app: msal.ConfidentialClientApplication | None = field(default=None, init=False, repr=False)
@@ -302,7 +302,9 @@ class GraphTokenProvider:
         except requests.RequestException as err:
             raise GraphUnavailableError(f"Entra ID unreachable: {type(err).__name__}") from err
         except MsalServiceError as err:
-            raise EntraError(str(err.error), str(err.error_description)) from err
+            # MSAL raises this for HTTP failures (5xx, 429) of Entra itself; refusals of a
+            # grant come back as error dicts instead, handled by `_entra_error`.
+            raise GraphUnavailableError(f"Entra ID failed: {err}") from err
 
     async def _persist(self) -> None:
         if self.save_cache is None or not self._cache.has_state_changed:
@@ -320,7 +322,11 @@ def _access_token(result: Any) -> str:
 
 
 def _entra_error(result: Mapping[str, Any]) -> GraphError:
-    code = str(result.get("error") or "unknown_error")
+    error = result.get("error")
+    if not isinstance(error, str) or not error:
+        # Not Entra's OAuth shape: an intermediary or an outage answered.
+        return GraphUnavailableError("Entra ID answered without a usable error or token")
+    code = error
     description = str(result.get("error_description") or "")
     codes = [c for c in result.get("error_codes") or () if isinstance(c, int)]
     if code in _TRANSIENT_ERRORS:

@@ -63,9 +63,9 @@ class RingCentralAuth:
     """Access tokens for RingCentral's REST API, owned by the SDK's platform."""
 
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     server_url: str
-    jwt: str | None = None
+    jwt: str | None = field(default=None, repr=False)
     ca_file: str | Path | None = None
     timeout: float = 10.0
     load_auth: LoadAuth | None = None

@@ -125,3 +125,17 @@ async def test_budget_counts_requests_in_the_window(client_sandbox: ClientSandbo
     snapshot = client.budget.snapshot()
     assert snapshot.requests_in_window == 5
     assert snapshot.throttled_total == 0
+
+
+async def test_entra_outage_is_unavailable_not_a_broken_connection(
+    client_sandbox: ClientSandbox,
+) -> None:
+    client = client_sandbox.graph_client(client_sandbox.product_session())
+    user = _user(client_sandbox)
+    await client_sandbox.fault({"target": "entra", "status": 503, "count": 1})
+
+    with pytest.raises(GraphUnavailableError):
+        await client.get_presence(user)
+    recovered = await client.get_presence(user)
+
+    assert recovered.id == user

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -146,3 +147,20 @@ async def test_communication_handling_accounts_report_their_own_fields(
         "DoNotAcceptAnyCalls",
         False,
     )
+
+
+async def test_access_token_expired_early_is_refreshed_once_on_401(
+    make_client_sandbox: MakeSandbox,
+) -> None:
+    # At this speed RingCentral's hour-long access token dies after two real seconds, while
+    # the SDK still believes it valid: the 401 path has to refresh it.
+    sandbox = await make_client_sandbox(time_scale=1800.0)
+    client = sandbox.rc_client(sandbox.product_session())
+    ext = _user(sandbox)
+    await client.get_presence(ext)
+
+    await asyncio.sleep(2.2)
+    presence = await client.get_presence(ext)
+
+    assert presence.extension_id == ext
+    assert await sandbox.count("ringcentral", "POST", "/oauth/token") == 2  # login + refresh
