@@ -1,5 +1,6 @@
-"""Fixtures: the HTTPS sandbox with admin consent granted (see tests/graph/client_sandbox.py)."""
+"""Fixtures: the shared full sandbox, wrapped for client tests (see client_sandbox.py)."""
 
-from tests.graph.client_sandbox import client_sandbox, make_client_sandbox, sandbox_dir
+from tests.graph.client_sandbox import client_sandbox
+from tests.sandbox.conftest import sandbox, sandbox_options
 
-__all__ = ["client_sandbox", "make_client_sandbox", "sandbox_dir"]
+__all__ = ["client_sandbox", "sandbox", "sandbox_options"]

@@ -181,7 +181,7 @@ async def test_send_mail_is_delivered(client_sandbox: ClientSandbox) -> None:
         sender.id, ["it@contoso.example"], "Sync report", "<p>12 users synced</p>", "12 synced"
     )
 
-    mail = (await _mail(client_sandbox))["mail"]
+    mail = (await client_sandbox.control("GET", "/_sandbox/mail"))["mail"]
     assert [m["subject"] for m in mail] == ["Sync report"]
     assert mail[0]["to"] == ["it@contoso.example"]
     assert mail[0]["body"]["contentType"].lower() == "html"
@@ -201,8 +201,3 @@ async def test_install_app_twice_finds_the_same_installation_and_chat(
     assert first.id == second.id
     assert chat
 
-
-async def _mail(sandbox: ClientSandbox) -> dict[str, list[dict[str, object]]]:
-    async with sandbox.http.get(f"{sandbox.base_url}/_sandbox/mail") as response:
-        assert response.status == 200
-        return await response.json()  # type: ignore[no-any-return]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tests.graph.client_sandbox import ClientSandbox, MakeSandbox
+import pytest
+
+from tests.graph.client_sandbox import ClientSandbox
 
 APP_ROLES = {
     "User.Read.All",
@@ -66,10 +68,11 @@ async def test_user_roles_name_the_global_administrator(client_sandbox: ClientSa
     assert all(r.role_template_id for r in roles)
 
 
+@pytest.mark.parametrize("sandbox_options", [{"users": 1300}])
 async def test_presence_batch_of_1300_users_takes_two_calls(
-    make_client_sandbox: MakeSandbox,
+    client_sandbox: ClientSandbox,
 ) -> None:
-    sandbox = await make_client_sandbox(1300)
+    sandbox = client_sandbox
     client = sandbox.graph_client(sandbox.product_session())
     ids = list(sandbox.ctx.org.teams_users)[:1300]
 

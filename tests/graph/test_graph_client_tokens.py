@@ -5,16 +5,17 @@ from __future__ import annotations
 import pytest
 
 from presence_sync.graph.auth import EntraError
-from tests.graph.client_sandbox import MakeSandbox
+from tests.graph.client_sandbox import ClientSandbox
 from tests.graph.test_graph_client_delegated import sign_in
 
 FAST = 1800.0  # an Entra access token (1 h) lasts two real seconds
 
 
+@pytest.mark.parametrize("sandbox_options", [{"time_scale": FAST}])
 async def test_sync_account_tokens_refresh_silently_and_revocation_breaks_them(
-    make_client_sandbox: MakeSandbox,
+    client_sandbox: ClientSandbox,
 ) -> None:
-    sandbox = await make_client_sandbox(time_scale=FAST)
+    sandbox = client_sandbox
     saved: list[str] = []
 
     async def save(state: str) -> None:

@@ -12,7 +12,7 @@ from aiohttp import web
 from presence_sync.errors import RingCentralNotFoundError
 from presence_sync.ringcentral.errors import RingCentralRequestError
 from presence_sync.ringcentral.models import RcPresence
-from tests.graph.client_sandbox import ClientSandbox, MakeSandbox
+from tests.graph.client_sandbox import ClientSandbox
 
 TOKEN_ROUTE = "/ringcentral/restapi/oauth/token"
 
@@ -78,10 +78,11 @@ async def test_expired_access_token_is_refreshed_not_logged_in_again(
     assert await client_sandbox.count("ringcentral", "POST", TOKEN_ROUTE) == 2
 
 
+@pytest.mark.parametrize("sandbox_options", [{"users": 1100}])
 async def test_user_extensions_page_through_everyone_with_email(
-    make_client_sandbox: MakeSandbox,
+    client_sandbox: ClientSandbox,
 ) -> None:
-    sandbox = await make_client_sandbox(1100)
+    sandbox = client_sandbox
     client = sandbox.rc_client(sandbox.product_session())
     expected = set(_users(sandbox))
 

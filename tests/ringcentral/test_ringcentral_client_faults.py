@@ -13,7 +13,7 @@ from presence_sync.errors import (
     RingCentralUnavailableError,
 )
 from presence_sync.ringcentral.errors import RingCentralTokenError
-from tests.graph.client_sandbox import ClientSandbox, MakeSandbox
+from tests.graph.client_sandbox import ClientSandbox
 
 PRESENCE_ROUTE = "/extension/{extensionId}/presence"
 
@@ -130,10 +130,11 @@ async def test_admin_login_after_revocation_recovers_without_restart(
     assert presence.extension_id == ext
 
 
+@pytest.mark.parametrize("sandbox_options", [{"rc_mode": "chs"}])
 async def test_communication_handling_accounts_report_their_own_fields(
-    make_client_sandbox: MakeSandbox,
+    client_sandbox: ClientSandbox,
 ) -> None:
-    sandbox = await make_client_sandbox(rc_mode="chs")
+    sandbox = client_sandbox
     client = sandbox.rc_client(sandbox.product_session())
     ext = _user(sandbox)
 
@@ -149,12 +150,13 @@ async def test_communication_handling_accounts_report_their_own_fields(
     )
 
 
+@pytest.mark.parametrize("sandbox_options", [{"time_scale": 1800.0}])
 async def test_access_token_expired_early_is_refreshed_once_on_401(
-    make_client_sandbox: MakeSandbox,
+    client_sandbox: ClientSandbox,
 ) -> None:
     # At this speed RingCentral's hour-long access token dies after two real seconds, while
     # the SDK still believes it valid: the 401 path has to refresh it.
-    sandbox = await make_client_sandbox(time_scale=1800.0)
+    sandbox = client_sandbox
     client = sandbox.rc_client(sandbox.product_session())
     ext = _user(sandbox)
     await client.get_presence(ext)
