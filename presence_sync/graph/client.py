@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json as jsonlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -32,16 +31,26 @@ from presence_sync.errors import (
 )
 from presence_sync.graph.auth import GraphTokenProvider
 from presence_sync.graph.budget import GraphBudget
-from presence_sync.graph.errors import GraphPermissionError, GraphRequestError, graph_error
+from presence_sync.graph.errors import (
+    GraphPermissionError,
+    GraphRequestError,
+    decode_body,
+    graph_error,
+)
 from presence_sync.graph.models import (
+    PRESENCE_BATCH,
+    SESSION_MIN,
     DeltaPage,
     DirectoryRole,
     GraphUser,
     InstalledApp,
     Presence,
     Subscription,
+    collection_values,
     format_time,
-    presence_resource,
+    iso_duration,
+    presence_subscription_body,
+    session_duration,
 )
 from presence_sync.http import backoff_delay, parse_retry_after
 
@@ -50,22 +59,9 @@ __all__ = ["GraphClient"]
 logger = logging.getLogger(__name__)
 
 USER_FIELDS = ("id", "displayName", "userPrincipalName", "mail", "accountEnabled")
-PRESENCE_BATCH = 650  # getPresencesByUserId and subscription resources take at most 650 ids
 PRESENCE_CONCURRENCY = 4
 SUBSCRIPTION_TIMEOUT = 30.0  # Graph validates both webhook URLs (10 s each) before answering
-SESSION_MIN = dt.timedelta(minutes=5)
-SESSION_MAX = dt.timedelta(hours=4)
 APP_TOKEN = "app"
-
-
-def iso_duration(span: dt.timedelta) -> str:
-    """An ISO-8601 duration (PT#H#M#S) for Graph's expirationDuration."""
-    total = max(0, int(span.total_seconds()))
-    hours, rest = divmod(total, 3600)
-    minutes, seconds = divmod(rest, 60)
-    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
-    text += f"{seconds}S" if seconds or total == 0 else ""
-    return text
 
 
 @dataclass
@@ -130,7 +126,7 @@ class GraphClient:
                 continue
             logger.debug("graph %s %s -> %s", method, path, status)
             if status in accepted:
-                return _decode(body)
+                return decode_body(body)
             problem = graph_error(status, body)
             if status == 401:
                 # Graph refuses a cached token that was revoked or expired early: fetch a new
@@ -197,14 +193,11 @@ class GraphClient:
         query = params
         while link:
             page = await self._request("GET", link, token=token, params=query)
-            if not isinstance(page, dict):
-                raise GraphError(f"Graph {path}: expected a collection")
+            collection_values(page)  # raises unless it is a collection
             yield page
             next_link = page.get("@odata.nextLink")
             link = next_link if isinstance(next_link, str) else None
             query = None  # the next link carries the query
-
-    # -- users and roles -------------------------------------------------------------------
 
     async def list_users(
         self, select: Sequence[str] = USER_FIELDS, enabled_only: bool = True
@@ -215,7 +208,7 @@ class GraphClient:
         if enabled_only:
             params["$filter"] = "accountEnabled eq true"
         async for page in self._pages("/users", params):
-            for item in _values(page):
+            for item in collection_values(page):
                 user = GraphUser.from_json(item)
                 # Filtered again here: a filter Graph ignored must not let disabled users in.
                 if enabled_only and user.account_enabled is False:
@@ -233,7 +226,7 @@ class GraphClient:
         removed: list[str] = []
         final: str | None = None
         async for page in self._pages(start, params):
-            for item in _values(page):
+            for item in collection_values(page):
                 if isinstance(item, dict) and "@removed" in item:
                     removed.append(str(item.get("id", "")))
                 else:
@@ -250,14 +243,12 @@ class GraphClient:
         roles: list[DirectoryRole] = []
         path = f"/users/{_seg(user_id)}/memberOf"
         async for page in self._pages(path, None):
-            for item in _values(page):
+            for item in collection_values(page):
                 if isinstance(item, dict) and item.get("@odata.type") == (
                     "#microsoft.graph.directoryRole"
                 ):
                     roles.append(DirectoryRole.from_json(item))
         return roles
-
-    # -- presence --------------------------------------------------------------------------
 
     async def get_presence(self, user_id: str) -> Presence:
         """One user's presence."""
@@ -275,7 +266,7 @@ class GraphClient:
                 page = await self._request(
                     "POST", "/communications/getPresencesByUserId", json={"ids": chunk}
                 )
-            return [Presence.from_json(item) for item in _values(page)]
+            return [Presence.from_json(item) for item in collection_values(page)]
 
         results = await asyncio.gather(*(read(chunk) for chunk in chunks))
         return [presence for chunk in results for presence in chunk]
@@ -288,12 +279,11 @@ class GraphClient:
         expiration: dt.timedelta = SESSION_MIN,
     ) -> None:
         """Set the product's presence session for a user (expiry clamped to 5 min..4 h)."""
-        span = min(max(expiration, SESSION_MIN), SESSION_MAX)
         body = {
             "sessionId": self.tokens.client_id,
             "availability": availability,
             "activity": activity,
-            "expirationDuration": iso_duration(span),
+            "expirationDuration": session_duration(expiration),
         }
         await self._request(
             "POST", f"/users/{_seg(user_id)}/presence/setPresence", json=body, expected=(200, 204)
@@ -339,8 +329,6 @@ class GraphClient:
             expected=(200, 204),
         )
 
-    # -- subscriptions (delegated: presence notifications need a sync account) -------------
-
     async def create_subscription(
         self,
         *,
@@ -355,23 +343,16 @@ class GraphClient:
         certificate_id: str | None = None,
     ) -> Subscription:
         """Subscribe a sync account to presence changes of up to 650 users."""
-        if not 0 < len(user_ids) <= PRESENCE_BATCH:
-            raise ValueError(f"a presence subscription covers 1 to {PRESENCE_BATCH} users")
-        body: dict[str, Any] = {
-            "changeType": "updated",
-            "resource": presence_resource(list(user_ids)),
-            "notificationUrl": notification_url,
-            "clientState": client_state,
-            "expirationDateTime": format_time(expiration),
-            "includeResourceData": include_resource_data,
-        }
-        if lifecycle_notification_url:
-            body["lifecycleNotificationUrl"] = lifecycle_notification_url
-        if include_resource_data:
-            if not certificate or not certificate_id:
-                raise ValueError("rich notifications need an encryption certificate and its id")
-            body["encryptionCertificate"] = certificate
-            body["encryptionCertificateId"] = certificate_id
+        body = presence_subscription_body(
+            user_ids=user_ids,
+            notification_url=notification_url,
+            lifecycle_notification_url=lifecycle_notification_url,
+            client_state=client_state,
+            expiration=expiration,
+            include_resource_data=include_resource_data,
+            certificate=certificate,
+            certificate_id=certificate_id,
+        )
         item = await self._request(
             "POST",
             "/subscriptions",
@@ -431,10 +412,8 @@ class GraphClient:
         token = f"delegated:{account_upn}" if account_upn else APP_TOKEN
         found: list[Subscription] = []
         async for page in self._pages("/subscriptions", None, token=token):
-            found.extend(Subscription.from_json(item) for item in _values(page))
+            found.extend(Subscription.from_json(item) for item in collection_values(page))
         return found
-
-    # -- mail and the Teams app ------------------------------------------------------------
 
     async def send_mail(
         self,
@@ -463,9 +442,9 @@ class GraphClient:
 
     async def catalog_app_id(self, manifest_id: str) -> str:
         """The org catalog's id of the Teams app whose manifest id is `manifest_id`."""
-        params = {"$filter": f"externalId eq '{manifest_id}'"}
+        params = {"$filter": f"externalId eq {_literal(manifest_id)}"}
         page = await self._request("GET", "/appCatalogs/teamsApps", params=params)
-        for item in _values(page):
+        for item in collection_values(page):
             if isinstance(item, dict) and isinstance(item.get("id"), str):
                 return str(item["id"])
         raise GraphNotFoundError(f"Teams app {manifest_id} is not in the org catalog")
@@ -498,10 +477,10 @@ class GraphClient:
         return str(item["id"])
 
     async def _find_installation(self, user_id: str, teams_app_id: str) -> InstalledApp:
-        params = {"$expand": "teamsApp", "$filter": f"teamsApp/id eq '{teams_app_id}'"}
+        params = {"$expand": "teamsApp", "$filter": f"teamsApp/id eq {_literal(teams_app_id)}"}
         path = f"/users/{_seg(user_id)}/teamwork/installedApps"
         async for page in self._pages(path, params):
-            for item in _values(page):
+            for item in collection_values(page):
                 app = InstalledApp.from_json(item)
                 if app.teams_app_id in (None, teams_app_id):
                     return app
@@ -513,17 +492,6 @@ def _seg(value: str) -> str:
     return quote(value, safe="@.")
 
 
-def _decode(body: bytes) -> Any:
-    if not body.strip():
-        return None
-    try:
-        return jsonlib.loads(body)
-    except ValueError as err:
-        raise GraphError("Graph answered with a body that is not JSON") from err
-
-
-def _values(page: Any) -> list[Any]:
-    values = page.get("value") if isinstance(page, dict) else None
-    if not isinstance(values, list):
-        raise GraphError("Graph answered a collection without a value list")
-    return values
+def _literal(value: str) -> str:
+    """An OData string literal (quotes doubled, so a value cannot end the filter)."""
+    return "'" + value.replace("'", "''") + "'"

@@ -15,7 +15,7 @@ from typing import Any
 
 from presence_sync.errors import GraphAuthError, GraphError
 
-__all__ = ["GraphPermissionError", "GraphRequestError", "graph_error"]
+__all__ = ["GraphPermissionError", "GraphRequestError", "decode_body", "graph_error"]
 
 
 class GraphRequestError(GraphError):
@@ -55,3 +55,13 @@ def graph_error(status: int, body: bytes) -> GraphRequestError:
             message = str(parsed.get("error_description") or "")
     # Bodies are not logged or echoed beyond Graph's own short message.
     return GraphRequestError(status, code, message[:500])
+
+
+def decode_body(body: bytes) -> Any:
+    """A successful answer's JSON (None for an empty body)."""
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except ValueError as err:
+        raise GraphError("Graph answered with a body that is not JSON") from err

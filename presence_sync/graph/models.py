@@ -8,21 +8,35 @@ an `id` is a malformed answer: `GraphError`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from presence_sync.errors import GraphError
 
 __all__ = [
+    "PRESENCE_BATCH",
+    "SESSION_MAX",
+    "SESSION_MIN",
     "DeltaPage",
     "DirectoryRole",
     "GraphUser",
     "InstalledApp",
     "Presence",
     "Subscription",
+    "collection_values",
     "format_time",
+    "iso_duration",
     "parse_time",
+    "presence_resource",
+    "presence_resource_ids",
+    "presence_subscription_body",
+    "session_duration",
 ]
+
+PRESENCE_BATCH = 650  # getPresencesByUserId and subscription resources take at most 650 ids
+SESSION_MIN = dt.timedelta(minutes=5)  # setPresence's expirationDuration range
+SESSION_MAX = dt.timedelta(hours=4)
 
 
 def parse_time(text: Any) -> dt.datetime:
@@ -234,3 +248,58 @@ def presence_resource_ids(resource: str) -> tuple[str, ...]:
         return ()
     parts = (p.strip().strip("'\"") for p in query[start + 1 : end].split(","))
     return tuple(p for p in parts if p)
+
+
+def presence_subscription_body(
+    *,
+    user_ids: Sequence[str],
+    notification_url: str,
+    lifecycle_notification_url: str | None,
+    client_state: str,
+    expiration: dt.datetime,
+    include_resource_data: bool,
+    certificate: str | None,
+    certificate_id: str | None,
+) -> dict[str, Any]:
+    """The JSON creating a presence subscription; ValueError when Graph would refuse it."""
+    if not 0 < len(user_ids) <= PRESENCE_BATCH:
+        raise ValueError(f"a presence subscription covers 1 to {PRESENCE_BATCH} users")
+    body: dict[str, Any] = {
+        "changeType": "updated",
+        "resource": presence_resource(list(user_ids)),
+        "notificationUrl": notification_url,
+        "clientState": client_state,
+        "expirationDateTime": format_time(expiration),
+        "includeResourceData": include_resource_data,
+    }
+    if lifecycle_notification_url:
+        body["lifecycleNotificationUrl"] = lifecycle_notification_url
+    if include_resource_data:
+        if not certificate or not certificate_id:
+            raise ValueError("rich notifications need an encryption certificate and its id")
+        body["encryptionCertificate"] = certificate
+        body["encryptionCertificateId"] = certificate_id
+    return body
+
+
+def collection_values(page: Any) -> list[Any]:
+    """The `value` list of a Graph collection answer."""
+    values = page.get("value") if isinstance(page, dict) else None
+    if not isinstance(values, list):
+        raise GraphError("Graph answered a collection without a value list")
+    return values
+
+
+def iso_duration(span: dt.timedelta) -> str:
+    """An ISO-8601 duration (PT#H#M#S) for Graph's expirationDuration."""
+    total = max(0, int(span.total_seconds()))
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    text += f"{seconds}S" if seconds or total == 0 else ""
+    return text
+
+
+def session_duration(span: dt.timedelta) -> str:
+    """setPresence's expirationDuration for `span`, clamped to Graph's 5 minutes to 4 hours."""
+    return iso_duration(min(max(span, SESSION_MIN), SESSION_MAX))
