@@ -14,8 +14,6 @@ import json as jsonlib
 import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -32,7 +30,12 @@ from presence_sync.http import backoff_delay, parse_retry_after
 from presence_sync.ringcentral.auth import RingCentralAuth
 from presence_sync.ringcentral.errors import request_error
 from presence_sync.ringcentral.limits import RateLimits
-from presence_sync.ringcentral.models import Extension, RcPresence, RcSubscription
+from presence_sync.ringcentral.models import (
+    Extension,
+    RcPresence,
+    RcSubscription,
+    parse_batch_presences,
+)
 
 __all__ = ["RingCentralClient"]
 
@@ -241,7 +244,7 @@ class RingCentralClient:
                 expected=(207, 200),
                 accept=BATCH_JSON,
             )
-            found.extend(_batch_presences(answer, chunk))
+            found.extend(parse_batch_presences(answer.status, answer.content_type, answer.body))
         return found
 
     async def set_presence(
@@ -326,45 +329,3 @@ def _next_page(page: Any) -> str | None:
     nxt = navigation.get("nextPage") if isinstance(navigation, dict) else None
     uri = nxt.get("uri") if isinstance(nxt, dict) else None
     return uri if isinstance(uri, str) and uri else None
-
-
-def _batch_presences(answer: Answer, ids: list[str]) -> list[RcPresence]:
-    """Parse a batch presence answer in either of RingCentral's 207 forms."""
-    if answer.status == 200:
-        item = answer.json()
-        return [RcPresence.from_json(item)] if isinstance(item, dict) else []
-    if answer.content_type.startswith("multipart/"):
-        parts = _multipart_parts(answer)
-        statuses = parts[0].get("response") if parts and isinstance(parts[0], dict) else None
-        if not isinstance(statuses, list) or len(statuses) != len(parts) - 1:
-            raise RingCentralError("malformed multipart presence answer")
-        items = [
-            {"status": s.get("status") if isinstance(s, dict) else None, "body": body, "id": i}
-            for s, body, i in zip(statuses, parts[1:], ids, strict=False)
-        ]
-    else:
-        data = answer.json()
-        if not isinstance(data, list):
-            raise RingCentralError("malformed batch presence answer")
-        items = [
-            {"status": d.get("status"), "body": d.get("body"), "id": d.get("resourceId")}
-            for d in data
-            if isinstance(d, dict)
-        ]
-    found: list[RcPresence] = []
-    for entry in items:
-        if entry["status"] == 200 and isinstance(entry["body"], dict):
-            found.append(RcPresence.from_json(entry["body"]))
-        else:
-            logger.info("ringcentral presence of %s: status %s", entry["id"], entry["status"])
-    return found
-
-
-def _multipart_parts(answer: Answer) -> list[Any]:
-    head = f"Content-Type: {answer.content_type}\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + answer.body)
-    parts: list[Any] = []
-    for part in message.iter_parts():
-        payload = part.get_payload(decode=True)
-        parts.append(jsonlib.loads(payload) if isinstance(payload, bytes) and payload else None)
-    return parts

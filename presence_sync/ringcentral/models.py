@@ -9,12 +9,18 @@ the modes apart (`RcPresence.mode`).
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any, Literal
 
 from presence_sync.errors import RingCentralError
 
-__all__ = ["Extension", "RcPresence", "RcSubscription"]
+__all__ = ["Extension", "RcPresence", "RcSubscription", "parse_batch_presences"]
+
+logger = logging.getLogger(__name__)
 
 AccountMode = Literal["legacy", "chs"]
 
@@ -176,3 +182,53 @@ class RcSubscription:
     def usable(self) -> bool:
         """Whether RingCentral still delivers to it (active, not blacklisted)."""
         return self.status == "Active" and not self.blacklisted
+
+
+def parse_batch_presences(status: int, content_type: str, body: bytes) -> list[RcPresence]:
+    """Presences from a batch GET answer, in either 207 form RingCentral documents.
+
+    `multipart/mixed` (the default): a first part `{"response": [{"status", ...}]}` then one
+    JSON part per id; `application/vnd.ringcentral.multipart+json`: one array of
+    `{"resourceId", "status", "body"}`. Ids RingCentral could not read are left out.
+    """
+    if status == 200:
+        # A one-id "batch" is a plain answer.
+        return [RcPresence.from_json(_json(body))]
+    if content_type.startswith("multipart/"):
+        parts = _multipart_parts(content_type, body)
+        statuses = parts[0].get("response") if parts and isinstance(parts[0], dict) else None
+        if not isinstance(statuses, list) or len(statuses) != len(parts) - 1:
+            raise RingCentralError("malformed multipart presence answer")
+        items = [
+            (s.get("status") if isinstance(s, dict) else None, part)
+            for s, part in zip(statuses, parts[1:], strict=True)
+        ]
+    else:
+        data = _json(body)
+        if not isinstance(data, list):
+            raise RingCentralError("malformed batch presence answer")
+        items = [(d.get("status"), d.get("body")) for d in data if isinstance(d, dict)]
+    found: list[RcPresence] = []
+    for item_status, item in items:
+        if item_status == 200 and isinstance(item, dict):
+            found.append(RcPresence.from_json(item))
+        else:
+            logger.info("ringcentral batch presence item answered %s", item_status)
+    return found
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as err:
+        raise RingCentralError("RingCentral answered with a body that is not JSON") from err
+
+
+def _multipart_parts(content_type: str, body: bytes) -> list[Any]:
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    parts: list[Any] = []
+    for part in message.iter_parts():
+        payload = part.get_payload(decode=True)
+        parts.append(_json(payload) if isinstance(payload, bytes) and payload else None)
+    return parts
