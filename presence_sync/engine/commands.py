@@ -2,8 +2,10 @@
 
 Dispatcher contract: commands of one user may be coalesced, latest wins per side, but
 `SetRingCentralPresence` commands must be merged field by field (a later command carries only
-the fields that changed since the earlier one). Report the outcome back as `WriteApplied` /
-`WriteFailed` carrying the command as issued.
+the fields that changed since the earlier one; the merge keeps the newest ``write_id``). Report
+every outcome back as `WriteApplied` / `WriteFailed` carrying the command as sent, as soon as
+the provider answers: the acknowledgement time is what tells a user's hand change made just
+after our write from a report of the state just before it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class SetRingCentralPresence:
     dnd_status_personal: str | None = None
     accept_call_queue_calls: bool | None = None
     cause: str = ""
+    write_id: int = 0  # per user, increasing; a merged command keeps the newest id
 
     def fields(self) -> tuple[tuple[str, RcValue], ...]:
         """(engine field, value) for every field this command writes."""

@@ -45,6 +45,9 @@ BACKOFF_FIRST: Final = 5.0
 BACKOFF_MAX: Final = 300.0
 
 _DISABLED: Final = RcOverlay((), "sync disabled: RingCentral back to the user's own values")
+_HIDDEN: Final = RcOverlay(
+    (), "Teams shows our Do not disturb session, hiding the user's own presence: user's own values"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,9 +65,19 @@ def backoff(failures: int) -> float:
 
 
 def desired_overlay(state: UserState, settings: OrgSettings) -> RcOverlay:
-    """What RingCentral must show on top of the user's own values right now."""
+    """What RingCentral must show on top of the user's own values right now.
+
+    While Teams shows our own Do-not-disturb session, the user's own Teams presence is hidden
+    behind it (Graph ranks DoNotDisturb above everything but a preferred presence) for as long
+    as their RingCentral DND lasts, possibly all day. Holding an overlay we can no longer see
+    the reason for would leave RingCentral stuck (Busy after a meeting that ended unseen), so
+    RingCentral keeps only the user's own values then; their DND already blocks every call,
+    and the Teams-derived values come back when the DND ends and Teams shows the user again.
+    """
     if not state.enabled:
         return _DISABLED
+    if teams_side.hides_user(state):
+        return _HIDDEN
     return rc_overlay(
         state.teams_user, state.teams_anchor, settings, state.rc_mode, state.queue_member
     )
@@ -171,6 +184,12 @@ def _reconcile(
 ) -> Decision:
     state = teams_side.derive_user(state, notes)
     commands: list[Command] = []
+    # Teams first: a Do-not-disturb session set now already hides the user's Teams presence.
+    teams_command = None
+    if state.teams_retry_at is not None and now < state.teams_retry_at:
+        notes.append("Teams writes paused after a failure")
+    else:
+        state, teams_command = teams_side.plan(state, _wish(state, settings), now, label)
     overlay = desired_overlay(state, settings)
     if state.rc_retry_at is not None and now < state.rc_retry_at:
         notes.append("RingCentral writes paused after a failure")
@@ -182,11 +201,6 @@ def _reconcile(
                 notes.append(
                     "queue rule not applicable: not a call-queue member; wrote TakeAllCalls"
                 )
-    if state.teams_retry_at is not None and now < state.teams_retry_at:
-        notes.append("Teams writes paused after a failure")
-    else:
-        state, teams_command = teams_side.plan(state, _wish(state, settings), now, label)
-        if teams_command is not None:
-            commands.append(teams_command)
+    if teams_command is not None:
+        commands.append(teams_command)
     return Decision(state, tuple(commands), tuple(notes))
-

@@ -11,9 +11,10 @@ we wrote is one of three things:
 - a *hand change* (made after our write): the user's choice stands; we forget our write and
   do not fight it until the Teams state asks for something new.
 
-A write that has not been confirmed yet may also be read as "not applied yet" when the
-observation still shows the value from before it (for `PENDING_GRACE` seconds), because the
-dispatcher may still be holding it in its queue.
+Until a write's echo arrives, the field may still show what it showed before (the dispatcher
+may hold the write in its queue, and earlier writes of ours may still echo, in any order); such
+values are read as "in flight" for `PENDING_GRACE` seconds, not as hand changes. Observations
+stamped at or before the write are "older" (an echo is always stamped after the write).
 """
 
 from __future__ import annotations
@@ -43,7 +44,10 @@ from presence_sync.engine.events import RingCentralObserved
 from presence_sync.engine.state import RcSeen, RcWrite, UserState
 
 PENDING_GRACE: Final = 120.0
-"""Seconds an unconfirmed write may still be waiting in the dispatcher's queue."""
+"""Seconds during which values from before a write may still be reported (queues, late echoes)."""
+
+IN_FLIGHT_KEPT: Final = 4
+"""At most this many earlier values are remembered per field (older ones have long landed)."""
 
 SEQUENCE_RESET_AFTER: Final = 3600.0
 """A lower sequence this much newer than the last one means RingCentral restarted its count."""
@@ -56,12 +60,16 @@ def is_stale(seen: RcSeen | None, event: RingCentralObserved) -> str | None:
     if seen is None:
         return None
     if event.sequence is not None and seen.sequence is not None:
-        if event.sequence <= seen.sequence:
+        newer = seen.observed_at is None or event.observed_at > seen.observed_at
+        if event.sequence < seen.sequence:
             if seen.observed_at is not None and (
                 event.observed_at > seen.observed_at + SEQUENCE_RESET_AFTER
             ):
                 return None
-            return f"sequence {event.sequence} ≤ {seen.sequence} already seen"
+            return f"sequence {event.sequence} < {seen.sequence} already seen"
+        # The same sequence read later (a GET) says "still so at this time": worth keeping.
+        if event.sequence == seen.sequence and not newer:
+            return f"repeat of sequence {event.sequence}"
         return None
     if seen.observed_at is not None and event.observed_at < seen.observed_at:
         return "older than the last RingCentral observation"
@@ -102,24 +110,25 @@ def observe(
         record = writes.get(name)
         hand_change = False
         if record is not None:
+            stamped = event.observed_at
+            after_apply = record.applied_at is not None and stamped > record.applied_at
+            settled = after_apply or stamped >= record.issued_at + PENDING_GRACE
+            ambiguous = value in record.in_flight and not settled
             if value == record.written:
-                if record.written == record.replaced:
-                    del writes[name]  # our restore landed
-                    changed_writes = True
-                elif not record.confirmed:
-                    writes[name] = replace(record, confirmed=True)
+                if not ambiguous:
+                    if record.written == record.replaced:
+                        del writes[name]  # our restore landed
+                    elif record.in_flight:
+                        writes[name] = replace(record, in_flight=())
                     changed_writes = True
                 continue
-            older = event.observed_at < record.issued_at
-            pending = (
-                not record.confirmed
-                and value == record.previous
-                and event.observed_at < record.issued_at + PENDING_GRACE
-            )
-            if older or pending:
-                if older and value != record.previous and value != record.replaced:
+            older = stamped <= record.issued_at and not after_apply
+            if older or ambiguous:
+                if older and value not in record.in_flight and value != record.replaced:
                     # The user changed it just before our write landed: theirs to get back.
-                    writes[name] = replace(record, replaced=value, previous=value)
+                    writes[name] = replace(
+                        record, replaced=value, in_flight=(*record.in_flight, value)
+                    )
                     changed_writes = True
                     notes.append(
                         f"{RC_FIELD_NAMES[name]} was set to {value} by hand before our write"
@@ -211,7 +220,9 @@ def plan(
         out[name] = target
         if target == own and record is not None:
             restored.append(RC_FIELD_NAMES[name])
-        writes[name] = RcWrite(name, target, own, expected, now)
+        writes[name] = RcWrite(
+            name, target, own, _in_flight(record, expected), now, state.rc_write_seq + 1
+        )
     if yields != state.rc_yields:
         state = replace(state, rc_yields=yields)
     if not out:
@@ -225,8 +236,11 @@ def plan(
         dnd_status_personal=_as_str(out.get(DND_STATUS_PERSONAL)),
         accept_call_queue_calls=_as_bool(out.get(ACCEPT_CALL_QUEUE_CALLS)),
         cause=cause,
+        write_id=state.rc_write_seq + 1,
     )
-    return replace(state, rc_writes=_ordered(writes)), command
+    return replace(
+        state, rc_writes=_ordered(writes), rc_write_seq=state.rc_write_seq + 1
+    ), command
 
 
 def _as_str(value: RcValue | None) -> str | None:
@@ -238,18 +252,26 @@ def _as_bool(value: RcValue | None) -> bool | None:
 
 
 def acknowledge(state: UserState, command: SetRingCentralPresence, now: float) -> UserState:
-    """Mark the fields of an applied command confirmed (still ours unless already superseded)."""
+    """Note when a write was applied: later observations that disagree are the user's doing."""
     writes = {w.name: w for w in state.rc_writes}
     changed = False
     for name, value in command.fields():
         record = writes.get(name)
-        if record is None or record.written != value:
+        # A coalesced command carries the newest id of the writes it merged.
+        if record is None or record.written != value or record.write_id > command.write_id:
             continue
-        # Observations stamped before now may predate the write: read them as older. A restore
-        # record stays until its echo so that a late echo of the value it undid is known as ours.
-        writes[name] = replace(record, confirmed=True, issued_at=max(record.issued_at, now))
-        changed = True
+        if record.applied_at is None:
+            writes[name] = replace(record, applied_at=now)
+            changed = True
     return replace(state, rc_writes=_ordered(writes)) if changed else state
+
+
+def _in_flight(record: RcWrite | None, expected: RcValue | None) -> tuple[RcValue, ...]:
+    if record is None:
+        return () if expected is None else (expected,)
+    chain = [v for v in record.in_flight if v != record.written]
+    chain.append(record.written)
+    return tuple(chain[-IN_FLIGHT_KEPT:])
 
 
 def revert(state: UserState, command: SetRingCentralPresence) -> UserState:
@@ -259,8 +281,12 @@ def revert(state: UserState, command: SetRingCentralPresence) -> UserState:
         record = writes.get(name)
         if record is None or record.written != value:
             continue
-        if record.previous is None or record.previous == record.replaced:
+        before = record.in_flight[-1] if record.in_flight else None
+        if before is None:
             del writes[name]
         else:
-            writes[name] = replace(record, written=record.previous, confirmed=True)
+            # Back to what we expected before it (a restore record when that was the user's).
+            writes[name] = replace(
+                record, written=before, in_flight=record.in_flight[:-1], applied_at=None
+            )
     return replace(state, rc_writes=_ordered(writes))

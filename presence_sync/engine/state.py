@@ -73,17 +73,19 @@ class RcWrite:
     """A RingCentral field we wrote, with the value it replaced (§4.4).
 
     ``replaced`` is the user's own value, restored when the Teams state that caused the write
-    ends; ``previous`` is what the field showed just before this write (an earlier write of
-    ours or the user's value); a record with ``written == replaced`` is a restore awaiting its
-    echo. ``confirmed`` turns true on the echo or a WriteApplied.
+    ends; a record with ``written == replaced`` is a restore awaiting its echo. ``in_flight``
+    lists the values the field may still show from before this write landed (what it showed,
+    and earlier writes of ours that may still echo), oldest first; it empties on an
+    unambiguous echo. Observations stamped after ``applied_at`` reflect the write.
     """
 
     name: str
     written: RcValue
     replaced: RcValue | None
-    previous: RcValue | None
+    in_flight: tuple[RcValue, ...]
     issued_at: float
-    confirmed: bool = False
+    write_id: int = 0  # the SetRingCentralPresence.write_id that carried it
+    applied_at: float | None = None  # when WriteApplied reported it
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,9 +97,11 @@ class UserState:
     teams_user: TeamsReading | None = None  # the user's own presence: last one not ours
     teams_anchor: TeamsReading | None = None  # last user presence that was not idle/unknown
     session: OurSession | None = None
+    previous_session: OurSession | None = None  # the one before, while its reports may linger
     rc_seen: RcSeen | None = None
     rc_mode: RcAccountMode = "unknown"
     rc_writes: tuple[RcWrite, ...] = ()
+    rc_write_seq: int = 0  # id of the last SetRingCentralPresence issued
     rc_yields: tuple[tuple[str, RcValue], ...] = ()  # desired values the user overrode by hand
     queue_member: bool | None = None
     ringing_counts_as_busy: bool | None = None
@@ -129,9 +133,13 @@ class UserState:
             "teams_user": _reading_out(self.teams_user),
             "teams_anchor": _reading_out(self.teams_anchor),
             "session": None if self.session is None else _session_out(self.session),
+            "previous_session": None
+            if self.previous_session is None
+            else _session_out(self.previous_session),
             "rc_seen": None if self.rc_seen is None else _rc_seen_out(self.rc_seen),
             "rc_mode": self.rc_mode,
             "rc_writes": [_write_out(w) for w in self.rc_writes],
+            "rc_write_seq": self.rc_write_seq,
             "rc_yields": [[name, value] for name, value in self.rc_yields],
             "queue_member": self.queue_member,
             "ringing_counts_as_busy": self.ringing_counts_as_busy,
@@ -157,9 +165,11 @@ class UserState:
                 teams_user=_reading_in(data["teams_user"]),
                 teams_anchor=_reading_in(data["teams_anchor"]),
                 session=_session_in(data["session"]),
+                previous_session=_session_in(data["previous_session"]),
                 rc_seen=_rc_seen_in(data["rc_seen"]),
                 rc_mode=mode,
                 rc_writes=tuple(_write_in(w) for w in data["rc_writes"]),
+                rc_write_seq=int(data["rc_write_seq"]),
                 rc_yields=tuple((_field(n), _rc_value(v)) for n, v in data["rc_yields"]),
                 queue_member=data["queue_member"],
                 ringing_counts_as_busy=data["ringing_counts_as_busy"],
@@ -284,9 +294,10 @@ def _write_out(write: RcWrite) -> dict[str, Any]:
         "name": write.name,
         "written": write.written,
         "replaced": write.replaced,
-        "previous": write.previous,
+        "in_flight": list(write.in_flight),
         "issued_at": write.issued_at,
-        "confirmed": write.confirmed,
+        "write_id": write.write_id,
+        "applied_at": write.applied_at,
     }
 
 
@@ -295,7 +306,8 @@ def _write_in(data: Any) -> RcWrite:
         name=_field(data["name"]),
         written=_rc_value(data["written"]),
         replaced=_opt_rc_value(data["replaced"]),
-        previous=_opt_rc_value(data["previous"]),
+        in_flight=tuple(_rc_value(v) for v in data["in_flight"]),
         issued_at=float(data["issued_at"]),
-        confirmed=bool(data["confirmed"]),
+        write_id=int(data["write_id"]),
+        applied_at=_opt_float(data["applied_at"]),
     )

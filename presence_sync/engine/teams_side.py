@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Final
 
-from presence_sync.domain.mapping import TeamsSessionWish
+from presence_sync.domain.mapping import DND_SESSION, TeamsSessionWish
 from presence_sync.domain.presence import TeamsReading, is_inactivity, is_unknown
 from presence_sync.engine.commands import ClearTeamsSession, SetTeamsSession
 from presence_sync.engine.events import TeamsObserved
@@ -44,8 +44,12 @@ def is_stale(seen: TeamsSeen | None, event: TeamsObserved) -> str | None:
     if seen is None:
         return None
     if event.sequence is not None and seen.sequence is not None:
-        if sequence_key(event.sequence) <= sequence_key(seen.sequence):
-            return f"sequence {event.sequence} ≤ {seen.sequence} already seen"
+        key, last = sequence_key(event.sequence), sequence_key(seen.sequence)
+        if key < last:
+            return f"sequence {event.sequence} < {seen.sequence} already seen"
+        # The same sequence read later (a poll) says "still so at this time": worth keeping.
+        if key == last and event.observed_at <= seen.observed_at:
+            return f"repeat of sequence {event.sequence}"
         return None
     if event.observed_at < seen.observed_at:
         return "older than the last Teams observation"
@@ -53,7 +57,7 @@ def is_stale(seen: TeamsSeen | None, event: TeamsObserved) -> str | None:
 
 
 def explained_by_session(seen: TeamsSeen, session: OurSession | None) -> bool:
-    """Whether this observation only shows our own session (§4.4)."""
+    """Whether this observation only shows this session of ours (§4.4)."""
     if session is None:
         return False
     if seen.availability != session.availability or seen.activity != session.activity:
@@ -61,12 +65,50 @@ def explained_by_session(seen: TeamsSeen, session: OurSession | None) -> bool:
     return session.since <= seen.observed_at < session.ended_at() + SESSION_LINGER
 
 
+def explained(seen: TeamsSeen, state: UserState) -> bool:
+    """Whether this observation only shows our current or previous session."""
+    return explained_by_session(seen, state.session) or explained_by_session(
+        seen, state.previous_session
+    )
+
+
+PINNED_PAIRS: Final = frozenset(
+    {
+        ("Busy", "Busy"),
+        ("DoNotDisturb", "DoNotDisturb"),
+        ("BeRightBack", "BeRightBack"),
+        ("Offline", "OffWork"),
+    }
+)
+"""Pairs Teams shows only for a status the user pinned (a preferred presence)."""
+
+
+def hides_user(state: UserState) -> bool:
+    """Whether our Do-not-disturb session hides the user's own Teams presence right now.
+
+    Graph ranks DoNotDisturb above every session, so it hides the user unless they pinned a
+    status (a preferred presence beats every session). The latest observation tells which; until
+    one arrives after the session was set, the user's last pair predicts it, so the write this
+    implies goes out with the session instead of waiting for its echo.
+    """
+    seen = state.teams_seen
+    for session in (state.session, state.previous_session):
+        if session is None or (session.availability, session.activity) != DND_SESSION:
+            continue
+        if seen is not None and explained_by_session(seen, session):
+            return True
+        if session.cleared_at is None and (seen is None or seen.observed_at < session.since):
+            user = state.teams_user
+            return user is None or (user.availability, user.activity) not in PINNED_PAIRS
+    return False
+
+
 def derive_user(state: UserState, notes: list[str]) -> UserState:
     """Update the user's own Teams presence from the latest observation, unless it is ours."""
     seen = state.teams_seen
     if seen is None:
         return state
-    if explained_by_session(seen, state.session):
+    if explained(seen, state):
         notes.append(
             f"Teams {seen.availability}/{seen.activity} is our own session; not fed to the rules"
         )
@@ -101,13 +143,14 @@ def plan(
         )
     same = (
         session is not None
-        and live
+        and session.cleared_at is None
         and session.availability == wish.availability
         and session.activity == wish.activity
     )
     if same and session is not None:
-        if now < session.expires_at - REFRESH_MARGIN:
+        if live and now < session.expires_at - REFRESH_MARGIN:
             return state, None
+        # A late Tick may find it expired already: setting it again is still a renewal.
         refreshed = replace(session, expires_at=now + SESSION_TTL)
         return replace(state, session=refreshed), SetTeamsSession(
             wish.availability,
@@ -126,7 +169,11 @@ def plan(
         # Back-to-back with our last session of the same pair: late reports of it are ours too.
         since = session.since
     fresh = OurSession(wish.availability, wish.activity, since, now + SESSION_TTL)
-    return replace(state, session=fresh), SetTeamsSession(
+    previous = state.previous_session
+    if session is not None and since == now:
+        # A different pair replaces ours: reports of the old one may still arrive.
+        previous = session if session.cleared_at is not None else replace(session, cleared_at=now)
+    return replace(state, session=fresh, previous_session=previous), SetTeamsSession(
         wish.availability,
         wish.activity,
         SESSION_TTL,

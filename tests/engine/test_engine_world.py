@@ -1,0 +1,210 @@
+"""Property tests: random days in the simulated world keep the §4.4 invariants.
+
+Each example builds a world (account mode, queue membership, org settings, how Graph breaks
+ties, whether Graph sends sequence numbers), syncs
+the user, then runs a random interleaving of Teams meetings/calls/status changes, RingCentral
+calls and hand changes, rule edits, sync toggles, restarts and notifications delivered late,
+twice, out of order or never. The world checks as it goes that no echo or duplicate causes a
+write and that rules hold whenever it settles; at the end every activity stops and both sides
+must be back to the user's own state, with at most one write per side per change.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from presence_sync.domain import CallPresenceRules, CallRule, OrgSettings, TeamsState
+from tests.engine.world import TEAMS_STATUSES, World
+
+CI = bool(os.environ.get("CI"))
+# More examples for a deliberate hunt: ENGINE_WORLD_EXAMPLES=20000 pytest tests/engine
+EXAMPLES = int(os.environ.get("ENGINE_WORLD_EXAMPLES", "1000" if CI else "2000"))
+
+TEAMS_VERBS = [
+    ("join_meeting", None),
+    ("leave_meeting", None),
+    ("present", None),
+    ("stop_presenting", None),
+    ("start_call", None),
+    ("end_call", None),
+    ("reset_status", None),
+    ("active", None),
+    ("idle", "1"),
+    ("idle", "2"),
+    ("close_client", None),
+    ("open_client", None),
+    *[("set_status", name) for name in TEAMS_STATUSES],
+]
+RC_HAND = [
+    ("user_status", "Available"),
+    ("user_status", "Busy"),
+    ("user_status", "Offline"),
+    ("dnd_status", "TakeAllCalls"),
+    ("dnd_status", "DoNotAcceptAnyCalls"),
+    ("dnd_status", "DoNotAcceptDepartmentCalls"),
+    ("dnd_status_personal", "TakeAllCalls"),
+    ("dnd_status_personal", "DoNotAcceptAnyCalls"),
+    ("accept_call_queue_calls", True),
+    ("accept_call_queue_calls", False),
+]
+TELEPHONY = ["NoCall", "Ringing", "CallConnected", "OnHold"]
+SETTING_EDITS = [
+    ("customisation", None),
+    ("preserve", None),
+    ("ringing", None),
+    *[("rule", (state, rule)) for state in TeamsState for rule in CallRule],
+]
+
+rules_strategy = st.builds(
+    CallPresenceRules,
+    **{state.value: st.sampled_from(list(CallRule)) for state in TeamsState},
+)
+settings_strategy = st.builds(
+    OrgSettings,
+    call_presence_customisation=st.booleans(),
+    rules=rules_strategy,
+    preserve_during_inactivity=st.booleans(),
+    ringing_counts_as_busy=st.booleans(),
+)
+index = st.integers(0, 15)
+action = st.one_of(
+    st.tuples(st.just("teams"), st.sampled_from(TEAMS_VERBS)),
+    st.tuples(st.just("teams"), st.sampled_from(TEAMS_VERBS)),
+    st.tuples(st.just("rc_hand"), st.sampled_from(RC_HAND)),
+    st.tuples(st.just("rc_call"), st.sampled_from(TELEPHONY)),
+    st.tuples(st.just("deliver"), index),
+    st.tuples(st.just("deliver"), index),
+    st.tuples(st.just("deliver"), index),
+    st.tuples(st.just("deliver_twice"), index),
+    st.tuples(st.just("drop"), index),
+    st.tuples(st.just("redeliver"), index),
+    st.tuples(st.just("poll"), st.sampled_from(["teams", "rc"])),
+    st.tuples(st.just("tick"), st.none()),
+    st.tuples(st.just("restart"), st.none()),
+    st.tuples(st.just("settings"), st.sampled_from(SETTING_EDITS)),
+    st.tuples(st.just("sync"), st.booleans()),
+    st.tuples(st.just("check"), st.none()),
+)
+step = st.tuples(action, st.sampled_from([0.05, 0.5, 3.0, 30.0, 120.0, 280.0]))
+world_strategy = st.fixed_dictionaries(
+    {
+        "settings": settings_strategy,
+        "rc_mode": st.sampled_from(["legacy", "chs"]),
+        "queue_member": st.booleans(),
+        "tie_prefers_app": st.booleans(),
+        "teams_sequences": st.booleans(),
+    }
+)
+
+
+def edit(current: OrgSettings, what: str, arg: Any) -> OrgSettings:
+    """One admin edit of the org settings."""
+    if what == "customisation":
+        return OrgSettings(
+            not current.call_presence_customisation,
+            current.rules,
+            current.preserve_during_inactivity,
+            current.ringing_counts_as_busy,
+        )
+    if what == "preserve":
+        return OrgSettings(
+            current.call_presence_customisation,
+            current.rules,
+            not current.preserve_during_inactivity,
+            current.ringing_counts_as_busy,
+        )
+    if what == "ringing":
+        return OrgSettings(
+            current.call_presence_customisation,
+            current.rules,
+            current.preserve_during_inactivity,
+            not current.ringing_counts_as_busy,
+        )
+    state, rule = arg
+    return OrgSettings(
+        current.call_presence_customisation,
+        current.rules.with_rule(state, rule),
+        current.preserve_during_inactivity,
+        current.ringing_counts_as_busy,
+    )
+
+
+def run(world: World, steps: list[tuple[tuple[str, Any], float]]) -> None:
+    """Act out `steps`, checking invariants along the way and at the end."""
+    world.set_sync(True)
+    world.poll("rc")
+    world.poll("teams")
+    for (kind, arg), dt in steps:
+        world.advance(dt)
+        if kind == "teams":
+            world.teams_action(*arg)
+        elif kind == "rc_hand":
+            world.rc_set(*arg)
+        elif kind == "rc_call":
+            world.rc_telephony(arg)
+        elif kind == "deliver":
+            world.deliver(arg)
+        elif kind == "deliver_twice":
+            world.deliver(arg, keep=True)
+        elif kind == "drop":
+            world.drop(arg)
+        elif kind == "redeliver":
+            world.redeliver(arg)
+        elif kind == "poll":
+            world.poll(arg)
+        elif kind == "tick":
+            from presence_sync.engine import Tick
+
+            world.feed(Tick())
+        elif kind == "restart":
+            world.restart()
+        elif kind == "settings":
+            world.change_settings(edit(world.settings, *arg))
+        elif kind == "sync":
+            world.set_sync(arg)
+        elif kind == "check":
+            world.check_quiescent()
+        world.track()
+    world.check_quiescent()
+    world.end_activity()
+    world.check_back_to_own()
+    world.check_write_budget()
+
+
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=CI,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(config=world_strategy, steps=st.lists(step, min_size=10, max_size=80))
+def test_random_days_keep_the_invariants(config: dict[str, Any], steps: list[Any]) -> None:
+    """No echo writes, no stuck Busy/DND, rules hold when settled, one write per change."""
+    run(World(**config), steps)
+
+
+@settings(max_examples=EXAMPLES // 4, deadline=None, derandomize=CI)
+@given(
+    config=world_strategy,
+    steps=st.lists(
+        st.tuples(
+            st.one_of(
+                st.tuples(st.just("teams"), st.sampled_from(TEAMS_VERBS)),
+                st.tuples(st.just("rc_call"), st.sampled_from(TELEPHONY)),
+                st.tuples(st.just("deliver"), index),
+            ),
+            st.sampled_from([0.5, 30.0]),
+        ),
+        min_size=5,
+        max_size=40,
+    ),
+)
+def test_meetings_and_calls_alone_never_need_a_hand_reset(
+    config: dict[str, Any], steps: list[Any]
+) -> None:
+    """Overlapping Teams meetings and RingCentral calls, nothing lost: both sides come back."""
+    run(World(**config), steps)

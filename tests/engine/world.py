@@ -1,0 +1,618 @@
+"""A small simulated world for one user: Teams and RingCentral as the engine meets them.
+
+Vocabulary shared with the scenario tests over HTTP (the sandbox's control API acts out the
+same verbs): on Teams the user *joins/leaves a meeting*, *presents*, *starts/ends a Teams call*,
+*sets a status* (preferred presence) or *resets* it, goes *idle* or *closes the client*; on
+RingCentral the user *sets* userStatus / DND / queue acceptance *by hand* and *rings, answers,
+holds, hangs up* calls. Each change that alters what a platform reports queues a notification;
+the test decides when each is delivered, duplicated, reordered or dropped, and can *poll* either
+side (the reconciliation safety net). Engine commands are applied at once, like a dispatcher with
+no queue, and their echoes are queued like any other notification.
+
+Graph is modelled per PLATFORM_APIS: the user's client session, our app session (with expiry),
+the user's preferred presence overriding sessions while any exists, and aggregation
+DoNotDisturb > Busy > Available > Away (ties broken by ``tie_prefers_app``). RingCentral refuses
+``DoNotAcceptDepartmentCalls`` for non-members of call queues (the engine gets WriteFailed).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from presence_sync.domain import OrgSettings
+from presence_sync.engine import (
+    PENDING_GRACE,
+    SESSION_LINGER,
+    Command,
+    Decision,
+    Event,
+    FailureReason,
+    RingCentralObserved,
+    SetRingCentralPresence,
+    SetTeamsSession,
+    SettingsChanged,
+    SyncDisabled,
+    SyncEnabled,
+    TeamsObserved,
+    Tick,
+    UserState,
+    WriteApplied,
+    WriteFailed,
+    decide,
+)
+from tests.engine.oracle import expected_overlay, expected_session
+
+RANK = {
+    "DoNotDisturb": 4,
+    "Busy": 3,
+    "BusyIdle": 3,
+    "Available": 2,
+    "AvailableIdle": 2,
+    "Away": 1,
+    "BeRightBack": 1,
+    "Offline": 0,
+}
+TEAMS_STATUSES = {
+    "available": ("Available", "Available"),
+    "busy": ("Busy", "Busy"),
+    "dnd": ("DoNotDisturb", "DoNotDisturb"),
+    "brb": ("BeRightBack", "BeRightBack"),
+    "away": ("Away", "Away"),
+    "offwork": ("Offline", "OffWork"),
+}
+Pair = tuple[str, str]
+TICK_EVERY = 60.0  # the reconciler's timer: well inside the engine's refresh margin
+
+
+@dataclass
+class TeamsWorld:
+    """One Teams user's presence inputs, aggregated the way Graph does."""
+
+    preferred: Pair | None = None
+    client_open: bool = True
+    idle: int = 0  # 0 active, 1 AvailableIdle, 2 Away/Inactive
+    in_meeting: bool = False
+    presenting: bool = False
+    in_call: bool = False
+    app: tuple[str, str, float] | None = None  # our session: availability, activity, expires_at
+    tie_prefers_app: bool = False
+    sequence: int = 8  # starts near 9 → 10 so version order (by length) is exercised
+
+    def client_pair(self) -> Pair | None:
+        """What the user's own Teams client session shows."""
+        if not self.client_open:
+            return None
+        if self.in_call:
+            return ("Busy", "InACall")
+        if self.in_meeting and self.presenting:
+            return ("DoNotDisturb", "Presenting")
+        if self.in_meeting:
+            return ("Busy", "InAMeeting")
+        if self.idle == 1:
+            return ("AvailableIdle", "Available")
+        if self.idle == 2:
+            return ("Away", "Inactive")
+        return ("Available", "Available")
+
+    def own(self) -> Pair:
+        """The user's own presence: the aggregate without our session."""
+        client = self.client_pair()
+        if client is None:
+            return ("Offline", "Offline")
+        return self.preferred or client
+
+    def app_pair(self, now: float) -> Pair | None:
+        """Our session's pair while Graph holds it."""
+        if self.app is None or now >= self.app[2]:
+            return None
+        return (self.app[0], self.app[1])
+
+    def aggregate(self, now: float) -> Pair:
+        """What Graph reports."""
+        client = self.client_pair()
+        app = self.app_pair(now)
+        sessions = [p for p in (client, app) if p is not None]
+        if not sessions:
+            return ("Offline", "Offline")
+        if self.preferred is not None:
+            return self.preferred
+        if client is None or app is None:
+            return sessions[0]
+        if RANK[app[0]] > RANK[client[0]]:
+            return app
+        if RANK[app[0]] < RANK[client[0]]:
+            return client
+        return app if self.tie_prefers_app else client
+
+
+RC_FIELDS_BY_MODE = {
+    "legacy": ("user_status", "dnd_status"),
+    "chs": ("user_status", "dnd_status_personal", "accept_call_queue_calls"),
+}
+
+
+@dataclass
+class RcWorld:
+    """One RingCentral extension's presence, with the user's own choices kept for the oracle."""
+
+    mode: str = "legacy"
+    queue_member: bool = True
+    values: dict[str, Any] = field(
+        default_factory=lambda: {
+            "user_status": "Available",
+            "dnd_status": "TakeAllCalls",
+            "dnd_status_personal": "TakeAllCalls",
+            "accept_call_queue_calls": True,
+        }
+    )
+    telephony: str = "NoCall"
+    sequence: int = 0
+    # For the oracle: every value the user set by hand, and whether the engine could know it.
+    manual: dict[str, list[list[Any]]] = field(default_factory=dict)  # [value, seen, absorbed]
+    current_manual: dict[str, int | None] = field(default_factory=dict)
+
+    def fields(self) -> tuple[str, ...]:
+        """The engine fields this account mode uses."""
+        return RC_FIELDS_BY_MODE[self.mode]
+
+    def observation(self, now: float) -> RingCentralObserved:
+        """What a presence GET or event shows now."""
+        v = self.values
+        if self.mode == "legacy":
+            return RingCentralObserved(
+                user_status=v["user_status"],
+                dnd_status=v["dnd_status"],
+                telephony_status=self.telephony,
+                sequence=self.sequence,
+                observed_at=now,
+            )
+        return RingCentralObserved(
+            user_status=v["user_status"],
+            dnd_status_personal=v["dnd_status_personal"],
+            accept_call_queue_calls=v["accept_call_queue_calls"],
+            telephony_status=self.telephony,
+            sequence=self.sequence,
+            observed_at=now,
+        )
+
+    def own(self, name: str, initial: Any) -> Any:
+        """The user's own value of a field, as far as it could be known (seen, or still showing)."""
+        changes = self.manual.get(name, [])
+        current = self.current_manual.get(name)
+        for index in range(len(changes) - 1, -1, -1):
+            value, seen, absorbed = changes[index]
+            if not absorbed and (seen or index == current):
+                return value
+        return initial
+
+    def absorb(self, name: str) -> None:
+        """Our write set the very value the user had just chosen, before we saw their change.
+
+        Nothing distinguishes that hand change from our own echo any more, so the engine takes
+        it as ours (and restores afterwards rather than risk a stuck status); so does the oracle.
+        """
+        current = self.current_manual.get(name)
+        if current is not None and not self.manual[name][current][1]:
+            self.manual[name][current][2] = True
+
+
+@dataclass
+class Pending:
+    """A notification on its way to the product."""
+
+    event: TeamsObserved | RingCentralObserved
+    side: str  # "teams" | "rc"
+    world_seq: int
+    echo: bool
+    own: Pair | None = None  # Teams: the user's own pair when it was sent
+    manual_ids: dict[str, int] = field(default_factory=dict)  # RC: manual changes it carries
+    delivered: bool = False
+
+
+def signature(command: Command) -> tuple[Any, ...]:
+    """A command without its cause, for comparing what two decisions write."""
+    if isinstance(command, SetRingCentralPresence):
+        return ("rc", command.fields())
+    if isinstance(command, SetTeamsSession):
+        return ("teams-set", command.availability, command.activity)
+    return ("teams-clear",)
+
+
+class InvariantError(AssertionError):
+    """An engine invariant broke; the message carries the world's recent history."""
+
+
+class World:
+    """Teams + RingCentral for one user, driven by test actions, checked against §4.4."""
+
+    def __init__(
+        self,
+        settings: OrgSettings,
+        *,
+        rc_mode: str = "legacy",
+        queue_member: bool = True,
+        tie_prefers_app: bool = False,
+        teams_sequences: bool = True,
+    ) -> None:
+        self.now = 1_000.0
+        self.settings = settings
+        self.state = UserState()
+        self.teams = TeamsWorld(tie_prefers_app=tie_prefers_app)
+        self.rc = RcWorld(mode=rc_mode, queue_member=queue_member)
+        self.initial = dict(self.rc.values)
+        self.teams_sequences = teams_sequences
+        self.pending: list[Pending] = []
+        self.delivered: list[Pending] = []
+        self.stimuli = 0
+        self.writes = {"rc": 0, "teams": 0}
+        self.history: list[str] = []
+        self.last_teams_seq = -1
+        self.last_rc_seq = -1
+        self.enabled = False
+        # Oracle of "the user overrode this field by hand while the Teams state asked for X".
+        self.overrides: dict[str, Any] = {}
+
+    # ----------------------------------------------------------------- engine plumbing
+
+    def feed(self, event: Event) -> Decision:
+        """Run one event through decide() and apply its commands to the world."""
+        decision = decide(self.state, event, self.settings, self.now)
+        self.state = decision.state
+        self.history.append(f"{self.now:.2f} {event!r} -> {decision.commands!r}")
+        for command in decision.commands:
+            self._apply(command)
+        return decision
+
+    def _apply(self, command: Command) -> None:
+        if isinstance(command, SetRingCentralPresence):
+            self.writes["rc"] += 1
+            values = dict(command.fields())
+            if (
+                values.get("dnd_status") == "DoNotAcceptDepartmentCalls"
+                and not self.rc.queue_member
+            ):
+                self.feed(WriteFailed(command, FailureReason.QUEUE_CALLS_NOT_ALLOWED.value))
+                return
+            changed = False
+            for name, value in values.items():
+                if self.rc.values[name] != value:
+                    changed = True
+                else:
+                    self.rc.absorb(name)
+                self.rc.values[name] = value
+                self.rc.current_manual[name] = None
+            if changed:
+                self._rc_changed(echo=True)
+            self.feed(WriteApplied(command))
+            return
+        before = self.teams.aggregate(self.now)
+        if isinstance(command, SetTeamsSession):
+            if not command.refresh:
+                self.writes["teams"] += 1
+            assert (command.availability, command.activity) in {
+                ("Busy", "InACall"),
+                ("DoNotDisturb", "Presenting"),
+            }, f"pair Graph does not allow: {command!r}"
+            assert 300 <= command.expires_in_seconds <= 4 * 3600
+            self.teams.app = (
+                command.availability,
+                command.activity,
+                self.now + command.expires_in_seconds,
+            )
+        else:
+            self.writes["teams"] += 1
+            self.teams.app = None
+        self._teams_changed(before, echo=True)
+        self.feed(WriteApplied(command))
+
+    def _teams_changed(self, before: Pair, *, echo: bool, at: float | None = None) -> None:
+        after = self.teams.aggregate(self.now)
+        if after == before:
+            return
+        self.teams.sequence += 1
+        when = self.now if at is None else at
+        seq = str(self.teams.sequence) if self.teams_sequences else None
+        event = TeamsObserved(after[0], after[1], seq, when)
+        self.pending.append(Pending(event, "teams", self.teams.sequence, echo, self.teams.own()))
+
+    def _rc_changed(self, *, echo: bool) -> None:
+        self.rc.sequence += 1
+        ids = {n: i for n, i in self.rc.current_manual.items() if i is not None}
+        event = self.rc.observation(self.now)
+        self.pending.append(Pending(event, "rc", self.rc.sequence, echo, manual_ids=ids))
+
+    # ----------------------------------------------------------------- time
+
+    def advance(self, seconds: float) -> None:
+        """Let time pass, with the product's timer ticking every `TICK_EVERY` seconds.
+
+        Graph drops our session if it expires unrefreshed.
+        """
+        target = self.now + seconds
+        while True:
+            step_to = min(target, self.now + TICK_EVERY)
+            app = self.teams.app
+            if app is not None and app[2] <= step_to:
+                before = self.teams.aggregate(self.now)
+                self.now = app[2]
+                self.teams.app = None
+                self._teams_changed(before, echo=True, at=app[2])
+            self.now = step_to
+            if step_to >= target:
+                return
+            self.feed(Tick())
+
+    # ----------------------------------------------------------------- user actions
+
+    def teams_action(self, verb: str, arg: str | None = None) -> None:
+        """The user does something in Teams (see the module docstring for the verbs)."""
+        self.stimuli += 1
+        before = self.teams.aggregate(self.now)
+        t = self.teams
+        if verb == "join_meeting":
+            t.in_meeting = True
+        elif verb == "leave_meeting":
+            t.in_meeting = False
+            t.presenting = False
+        elif verb == "present":
+            t.presenting = t.in_meeting
+        elif verb == "stop_presenting":
+            t.presenting = False
+        elif verb == "start_call":
+            t.in_call = True
+        elif verb == "end_call":
+            t.in_call = False
+        elif verb == "set_status":
+            t.preferred = TEAMS_STATUSES[arg or "available"]
+        elif verb == "reset_status":
+            t.preferred = None
+        elif verb == "idle":
+            t.idle = int(arg or 1)
+        elif verb == "active":
+            t.idle = 0
+        elif verb == "close_client":
+            t.client_open = False
+        elif verb == "open_client":
+            t.client_open = True
+        else:
+            raise ValueError(verb)
+        self._teams_changed(before, echo=False)
+
+    def rc_set(self, name: str, value: Any) -> bool:
+        """The user changes one RingCentral field by hand; False if that would be no change.
+
+        A hand change to exactly the value our engine holds in that field is indistinguishable
+        from our own echo, so the world does not make one (the engine documents this).
+        """
+        if name not in self.rc.fields() or self.rc.values[name] == value:
+            return False
+        record = self.state.rc_write(name)
+        if record is not None and record.written == value:
+            return False
+        if value == "DoNotAcceptDepartmentCalls" and not self.rc.queue_member:
+            return False
+        self.stimuli += 1
+        self.rc.values[name] = value
+        self.rc.manual.setdefault(name, []).append([value, False, False])
+        self.rc.current_manual[name] = len(self.rc.manual[name]) - 1
+        self.overrides[name] = self._desired_for(name)
+        self._rc_changed(echo=False)
+        return True
+
+    def rc_telephony(self, status: str) -> None:
+        """A RingCentral call rings, connects, holds or ends."""
+        if self.rc.telephony == status:
+            return
+        self.stimuli += 1
+        self.rc.telephony = status
+        self._rc_changed(echo=False)
+
+    def change_settings(self, settings: OrgSettings) -> None:
+        """An admin edits rules or toggles."""
+        self.stimuli += 1
+        self.settings = settings
+        self.feed(SettingsChanged("edited"))
+
+    def set_sync(self, enabled: bool) -> None:
+        """An admin syncs or unsyncs the user."""
+        self.stimuli += 1
+        self.enabled = enabled
+        self.feed(SyncEnabled() if enabled else SyncDisabled("admin"))
+
+    def restart(self) -> None:
+        """The server restarts: the state survives only as its JSON document."""
+        self.state = UserState.from_dict(json.loads(json.dumps(self.state.to_dict())))
+
+    # ----------------------------------------------------------------- notifications
+
+    def deliver(self, index: int, *, keep: bool = False) -> None:
+        """Deliver a pending notification (any order); `keep` leaves a copy to deliver again."""
+        if not self.pending:
+            return
+        item = self.pending[index % len(self.pending)]
+        if not keep:
+            self.pending.remove(item)
+        self._deliver(item)
+
+    def drop(self, index: int) -> None:
+        """Lose a pending notification."""
+        if self.pending:
+            self.pending.pop(index % len(self.pending))
+
+    def redeliver(self, index: int) -> None:
+        """Deliver an already delivered notification again (a duplicate)."""
+        if self.delivered:
+            self._deliver(self.delivered[index % len(self.delivered)])
+
+    def poll(self, side: str) -> None:
+        """Read one side now (a GET), as reconciliation does."""
+        if side == "teams":
+            pair = self.teams.aggregate(self.now)
+            seq = str(self.teams.sequence) if self.teams_sequences else None
+            event: TeamsObserved | RingCentralObserved = TeamsObserved(
+                pair[0], pair[1], seq, self.now
+            )
+            self._deliver(Pending(event, "teams", self.teams.sequence, False, self.teams.own()))
+        else:
+            ids = {n: i for n, i in self.rc.current_manual.items() if i is not None}
+            self._deliver(
+                Pending(self.rc.observation(self.now), "rc", self.rc.sequence, False, None, ids)
+            )
+
+    def _deliver(self, item: Pending) -> None:
+        pure_echo = item.echo and self._knows_all_before(item)
+        duplicate = item.delivered
+        if pure_echo or duplicate:
+            self._check_no_write_beyond_tick(item)
+        before = self.state
+        self.feed(item.event)
+        item.delivered = True
+        self.delivered.append(item)
+        if item.side == "teams":
+            if before.teams_seen != self.state.teams_seen:
+                self.last_teams_seq = item.world_seq
+        elif before.rc_seen != self.state.rc_seen:
+            self.last_rc_seq = item.world_seq
+            for name, index in item.manual_ids.items():
+                self.rc.manual[name][index][1] = True
+
+    def _knows_all_before(self, item: Pending) -> bool:
+        if item.side == "rc":
+            return self.last_rc_seq == item.world_seq - 1
+        # A Teams echo is pure when it shows only our session or what the engine already knew
+        # of the user; otherwise it reveals something about the user (e.g. a status they had
+        # pinned while no session existed, which only shows once ours does).
+        assert isinstance(item.event, TeamsObserved)
+        pair = (item.event.availability, item.event.activity)
+        ours = {
+            (s.availability, s.activity)
+            for s in (self.state.session, self.state.previous_session)
+            if s is not None
+        }
+        user = self.state.teams_user
+        known = user is not None and pair == (user.availability, user.activity)
+        return self.last_teams_seq == item.world_seq - 1 and (pair in ours or known)
+
+    def _check_no_write_beyond_tick(self, item: Pending) -> None:
+        with_event = decide(self.state, item.event, self.settings, self.now).commands
+        with_tick = decide(self.state, Tick(), self.settings, self.now).commands
+        extra = [signature(c) for c in with_event]
+        for command in with_tick:
+            if signature(command) in extra:
+                extra.remove(signature(command))
+        if extra:
+            kind = "duplicate" if item.delivered else "echo"
+            self.fail(f"a {kind} caused writes {with_event!r} (a Tick would write {with_tick!r})")
+
+    def fail(self, message: str) -> None:
+        """Raise with the recent history attached."""
+        tail = "\n".join(self.history[-40:])
+        raise InvariantError(f"{message}\n--- last events ---\n{tail}")
+
+    # ----------------------------------------------------------------- settling and oracle
+
+    def settle(self) -> None:
+        """Deliver everything, poll both sides, Tick, until nothing moves (bounded)."""
+        self.advance(200.0)
+        for _ in range(12):
+            writes_before = dict(self.writes)
+            while self.pending:
+                self.deliver(0)
+            self.poll("rc")
+            self.poll("teams")
+            self.feed(Tick())
+            if not self.pending and self.writes == writes_before:
+                return
+            # Past every grace window, so late reports of what just happened are told apart.
+            self.advance(PENDING_GRACE + SESSION_LINGER)
+        self.fail("the engine did not settle")
+
+    def rc_own(self, name: str) -> Any:
+        """The user's own RingCentral value of a field, per the oracle."""
+        return self.rc.own(name, self.initial[name])
+
+    def _desired(self) -> dict[str, Any] | None:
+        if not self.enabled:
+            return {}
+        return expected_overlay(self.teams.own(), self.settings, self.rc.mode, self.rc.queue_member)
+
+    def _desired_for(self, name: str) -> Any:
+        desired = self._desired()
+        return "hold" if desired is None else desired.get(name, "own")
+
+    def track(self) -> None:
+        """After every action: a new desired value ends the user's hand override of a field.
+
+        Only once the engine has seen the hand change, though: until then it cannot know the
+        change came first, and it may rightly let the user's choice stand.
+        """
+        for name in list(self.overrides):
+            current = self._desired_for(name)
+            if self.overrides[name] == current:
+                continue
+            index = self.rc.current_manual.get(name)
+            seen = index is None or self.rc.manual[name][index][1]
+            if seen:
+                del self.overrides[name]
+            else:
+                self.overrides[name] = current
+
+    def check_quiescent(self) -> None:
+        """Settle, then check that rules and the mapping hold on both sides (§4.4)."""
+        self.settle()
+        self.track()
+        expected = expected_session(
+            self.rc_own("dnd_status_personal" if self.rc.mode == "chs" else "dnd_status"),
+            self.rc.telephony,
+            self.settings,
+            self.enabled,
+        )
+        if self.teams.app_pair(self.now) != expected:
+            self.fail(f"Teams session is {self.teams.app!r}, expected {expected!r}")
+        own = self.teams.own()
+        app = self.teams.app_pair(self.now)
+        visible = app is None or (self.teams.aggregate(self.now) == own and own != app)
+        desired = self._desired()
+        if not visible or desired is None:
+            return
+        for name in self.rc.fields():
+            if name in self.overrides:
+                continue
+            want = desired.get(name, self.rc_own(name))
+            if self.rc.values[name] != want:
+                self.fail(
+                    f"RingCentral {name} is {self.rc.values[name]!r}, expected {want!r}"
+                    f" (Teams own {own}, overrides {self.overrides})"
+                )
+
+    def end_activity(self) -> None:
+        """Every meeting and call ends and the user resets their Teams status."""
+        for verb in ("leave_meeting", "end_call", "reset_status", "active", "open_client"):
+            self.teams_action(verb)
+        self.rc_telephony("NoCall")
+
+    def check_back_to_own(self) -> None:
+        """Once activity has ended both sides show exactly the user's own state."""
+        self.settle()
+        for name in self.rc.fields():
+            if self.rc.values[name] != self.rc_own(name):
+                self.fail(
+                    f"stuck: RingCentral {name} is {self.rc.values[name]!r},"
+                    f" the user's own is {self.rc_own(name)!r}"
+                )
+        expected = expected_session(
+            self.rc_own("dnd_status_personal" if self.rc.mode == "chs" else "dnd_status"),
+            "NoCall",
+            self.settings,
+            self.enabled,
+        )
+        if self.teams.app_pair(self.now) != expected:
+            self.fail(f"stuck: Teams session {self.teams.app!r}, expected {expected!r}")
+
+    def check_write_budget(self) -> None:
+        """At most one write per side per change someone made (refreshes aside)."""
+        for side, count in self.writes.items():
+            if count > self.stimuli:
+                self.fail(f"{count} {side} writes for {self.stimuli} changes")
