@@ -30,6 +30,7 @@ from presence_sync.http import requests_session
 
 __all__ = [
     "APP_SCOPE",
+    "APP_TOKEN",
     "SYNC_ACCOUNT_SCOPES",
     "AuthCodeFlow",
     "EntraError",
@@ -40,6 +41,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 APP_SCOPE = "https://graph.microsoft.com/.default"
+APP_TOKEN = "app"  # token kinds: "app", or "delegated:<upn>" for a sync account
 # MSAL adds openid, profile and offline_access itself (and refuses them if passed).
 SYNC_ACCOUNT_SCOPES = (
     "https://graph.microsoft.com/Presence.Read.All",
@@ -167,6 +169,15 @@ class GraphTokenProvider:
                 "interaction_required", f"no usable refresh token for sync account {account_upn}"
             )
         return _access_token(result)
+
+    async def token_for(self, kind: str) -> str:
+        """The access token of a kind: `"app"` or `"delegated:<upn>"`."""
+        if kind == APP_TOKEN:
+            return await self.app_token()
+        prefix, _, upn = kind.partition(":")
+        if prefix != "delegated" or not upn:
+            raise ValueError(f"token kind must be 'app' or 'delegated:<upn>', not {kind!r}")
+        return await self.delegated_token(upn)
 
     def forget_token(self, access_token: str) -> None:
         """Drop a cached access token Graph refused, so the next call fetches a fresh one."""

@@ -29,7 +29,7 @@ from presence_sync.errors import (
     GraphRateLimitedError,
     GraphUnavailableError,
 )
-from presence_sync.graph.auth import GraphTokenProvider
+from presence_sync.graph.auth import APP_TOKEN, GraphTokenProvider
 from presence_sync.graph.budget import GraphBudget
 from presence_sync.graph.errors import (
     GraphPermissionError,
@@ -61,7 +61,6 @@ logger = logging.getLogger(__name__)
 USER_FIELDS = ("id", "displayName", "userPrincipalName", "mail", "accountEnabled")
 PRESENCE_CONCURRENCY = 4
 SUBSCRIPTION_TIMEOUT = 30.0  # Graph validates both webhook URLs (10 s each) before answering
-APP_TOKEN = "app"
 
 
 @dataclass
@@ -101,7 +100,7 @@ class GraphClient:
         attempt = 0
         refreshed = False
         while True:
-            access = await self._access_token(token)
+            access = await self.tokens.token_for(token)
             self.budget.record_request()
             try:
                 async with self.session.request(
@@ -164,14 +163,6 @@ class GraphClient:
                 continue
             raise problem
 
-    async def _access_token(self, token: str) -> str:
-        if token == APP_TOKEN:
-            return await self.tokens.app_token()
-        kind, _, upn = token.partition(":")
-        if kind != "delegated" or not upn:
-            raise ValueError(f"token must be 'app' or 'delegated:<upn>', not {token!r}")
-        return await self.tokens.delegated_token(upn)
-
     async def _back_off(self, method: str, path: str, attempt: int, why: str) -> None:
         delay = backoff_delay(attempt)
         logger.warning("graph %s %s failed (%s); retry in %.2f s", method, path, why, delay)
@@ -216,12 +207,23 @@ class GraphClient:
                 yield user
 
     async def users_delta(self, delta_link: str | None = None) -> DeltaPage:
-        """Users changed since `delta_link` (everyone when None), following every page."""
-        if delta_link is None:
-            start: str = "/users/delta"
-            params: dict[str, str] | None = {"$select": ",".join(USER_FIELDS)}
-        else:
-            start, params = delta_link, None
+        """Users changed since `delta_link` (everyone when None), following every page.
+
+        When Graph has forgotten the link's sync state (410 Gone) the round starts over and
+        the page is marked `full`: users missing from it are gone.
+        """
+        if delta_link is not None:
+            try:
+                return await self._delta_round(delta_link, None, full=False)
+            except GraphRequestError as err:
+                if err.status != 410:
+                    raise
+                logger.info("graph users delta link expired; reading every user again")
+        return await self._delta_round("/users/delta", {"$select": ",".join(USER_FIELDS)}, True)
+
+    async def _delta_round(
+        self, start: str, params: dict[str, str] | None, full: bool
+    ) -> DeltaPage:
         users: list[GraphUser] = []
         removed: list[str] = []
         final: str | None = None
@@ -236,7 +238,7 @@ class GraphClient:
                 final = link
         if final is None:
             raise GraphError("Graph users delta ended without a deltaLink")
-        return DeltaPage(tuple(users), tuple(r for r in removed if r), final)
+        return DeltaPage(tuple(users), tuple(r for r in removed if r), final, full)
 
     async def user_roles(self, user_id: str) -> list[DirectoryRole]:
         """The directory roles (with role template ids) a user is a member of."""

@@ -118,6 +118,7 @@ class DeltaPage:
     users: tuple[GraphUser, ...]
     removed_ids: tuple[str, ...]
     delta_link: str
+    full: bool = False  # lists everyone (first round, or Graph forgot the old link's state)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import secrets
 from collections.abc import AsyncIterator
@@ -10,6 +11,10 @@ from html.parser import HTMLParser
 
 import pytest
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 
 from presence_sync.errors import GraphNotFoundError
 from presence_sync.graph.auth import AuthCodeFlow, EntraError, GraphTokenProvider
@@ -173,6 +178,59 @@ async def test_subscription_create_renew_get_list_delete(
         await client.get_subscription(created.id, upn)
 
 
+def _certificate() -> str:
+    """A self-signed RSA certificate, base64 DER, as rich notifications need."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "presence-sync notifications")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+
+
+async def test_rich_subscription_carries_the_certificate_and_can_be_reauthorized(
+    client_sandbox: ClientSandbox, receiver: Receiver
+) -> None:
+    tokens = client_sandbox.graph_tokens()
+    upn = await sign_in(client_sandbox, tokens, _admin(client_sandbox))
+    client = client_sandbox.graph_client(client_sandbox.product_session(), tokens=tokens)
+    users = list(client_sandbox.ctx.org.teams_users)
+
+    created = await client.create_subscription(
+        user_ids=users,
+        notification_url=receiver.url,
+        lifecycle_notification_url=receiver.url,
+        client_state="state",
+        expiration=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=59),
+        account_upn=upn,
+        include_resource_data=True,
+        certificate=_certificate(),
+        certificate_id="cert-2026-11",
+    )
+    await client.reauthorize_subscription(created.id, upn)
+
+    assert created.include_resource_data
+    assert created.encryption_certificate_id == "cert-2026-11"
+    assert len(created.user_ids) == len(users)
+    with pytest.raises(ValueError, match="650"):
+        await client.create_subscription(
+            user_ids=[f"user-{n}" for n in range(651)],
+            notification_url=receiver.url,
+            lifecycle_notification_url=None,
+            client_state="state",
+            expiration=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=59),
+            account_upn=upn,
+        )
+
+
 async def test_send_mail_is_delivered(client_sandbox: ClientSandbox) -> None:
     client = client_sandbox.graph_client(client_sandbox.product_session())
     sender = next(iter(client_sandbox.ctx.org.teams_users.values()))
@@ -200,4 +258,3 @@ async def test_install_app_twice_finds_the_same_installation_and_chat(
 
     assert first.id == second.id
     assert chat
-

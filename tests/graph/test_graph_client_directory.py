@@ -53,9 +53,24 @@ async def test_users_delta_reports_changes_since_the_last_link(
 
     again = await client.users_delta(first.delta_link)
 
+    assert first.full
     assert again.users == ()
     assert again.removed_ids == ()
+    assert not again.full
     assert again.delta_link
+
+
+async def test_users_delta_starts_over_when_graph_forgot_the_link(
+    client_sandbox: ClientSandbox,
+) -> None:
+    client = client_sandbox.graph_client(client_sandbox.product_session())
+    first = await client.users_delta()
+    await client_sandbox.fault({"target": "graph", "status": 410, "count": 1})
+
+    again = await client.users_delta(first.delta_link)
+
+    assert again.full
+    assert {u.id for u in again.users} == set(client_sandbox.ctx.org.teams_users)
 
 
 async def test_user_roles_name_the_global_administrator(client_sandbox: ClientSandbox) -> None:
