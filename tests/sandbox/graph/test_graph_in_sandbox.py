@@ -12,11 +12,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from sandbox.model import TeamsUser
+from tests.sandbox.conftest import RunningSandbox
 
 GRAPH_DEFAULT = ["https://graph.microsoft.com/.default"]
 
 
-async def app_token(sandbox: Any) -> str:
+async def app_token(sandbox: RunningSandbox) -> str:
     """Consent for the tenant, then a client-credentials token from MSAL against Entra."""
     status, _ = await sandbox.control("POST", "/_sandbox/consent", {"granted": True})
     assert status == 200
@@ -36,12 +37,14 @@ async def app_token(sandbox: Any) -> str:
     return str(result["access_token"])
 
 
-def someone(sandbox: Any) -> TeamsUser:
+def someone(sandbox: RunningSandbox) -> TeamsUser:
     """An enabled Teams user of the generated org."""
     return next(u for u in sandbox.ctx.org.teams_users.values() if u.account_enabled)
 
 
-async def graph(sandbox: Any, method: str, path: str, token: str, **kwargs: Any) -> tuple[int, Any]:
+async def graph(
+    sandbox: RunningSandbox, method: str, path: str, token: str, **kwargs: Any
+) -> tuple[int, Any]:
     url = path if path.startswith("https://") else f"{sandbox.base_url}/graph/v1.0{path}"
     headers = {"Authorization": f"Bearer {token}"}
     async with sandbox.http.request(method, url, headers=headers, **kwargs) as response:
@@ -49,7 +52,7 @@ async def graph(sandbox: Any, method: str, path: str, token: str, **kwargs: Any)
         return response.status, body
 
 
-async def test_msal_token_pages_users_over_https_and_is_recorded(sandbox: Any) -> None:
+async def test_msal_token_pages_users_over_https_and_is_recorded(sandbox: RunningSandbox) -> None:
     token = await app_token(sandbox)
     status, page = await graph(sandbox, "GET", "/users?$select=id,userPrincipalName&$top=25", token)
     assert status == 200
@@ -70,7 +73,9 @@ async def test_msal_token_pages_users_over_https_and_is_recorded(sandbox: Any) -
     assert counts["calls"]["graph GET /graph/v1.0/users/{id}/presence"] == 1
 
 
-async def test_injected_faults_and_revoked_consent_reach_graph_clients(sandbox: Any) -> None:
+async def test_injected_faults_and_revoked_consent_reach_graph_clients(
+    sandbox: RunningSandbox,
+) -> None:
     token = await app_token(sandbox)
     path = f"/users/{someone(sandbox).id}/presence"
     status, _ = await sandbox.control(
@@ -87,7 +92,7 @@ async def test_injected_faults_and_revoked_consent_reach_graph_clients(sandbox: 
 
 
 async def test_teams_client_changes_show_in_state_and_notifications(
-    sandbox: Any, receiver: Any
+    sandbox: RunningSandbox, receiver: Any
 ) -> None:
     user = someone(sandbox)
     admin = next(
@@ -142,7 +147,7 @@ async def test_teams_client_changes_show_in_state_and_notifications(
     assert receiver.notifications[-1]["clientState"] == "state-1"
 
 
-async def test_installing_the_app_tells_the_bot(sandbox: Any) -> None:
+async def test_installing_the_app_tells_the_bot(sandbox: RunningSandbox) -> None:
     activities: list[dict[str, Any]] = []
     arrived = asyncio.Event()
 
