@@ -33,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8443, help="port (default 8443; 0 picks a free one)")
     p.add_argument("--users", type=int, default=40, help="people in the generated org (default 40)")
     seed = p.add_mutually_exclusive_group()
-    seed.add_argument("--seed", metavar="FILE", type=Path, help="load the org from a seed JSON file")
+    seed.add_argument("--seed", metavar="FILE", type=Path, help="load the org from seed JSON")
     seed.add_argument(
         "--seed-number", metavar="N", type=int, default=0, help="generator seed (default 0)"
     )

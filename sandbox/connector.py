@@ -85,6 +85,17 @@ class ChatLog:
     """Every personal conversation, by conversation id."""
 
     conversations: dict[str, Conversation] = field(default_factory=dict)
+    _chat_ids: dict[str, str] = field(default_factory=dict)  # chat id -> user id, built lazily
+
+    def find(self, ctx: SandboxContext, conv_id: str) -> Conversation | None:
+        """The personal conversation `conv_id`; every user's chat with the bot exists in Teams."""
+        conv = self.conversations.get(conv_id)
+        if conv is not None:
+            return conv
+        if len(self._chat_ids) != len(ctx.org.teams_users):
+            self._chat_ids = {chat_id_for(ctx, u): u.id for u in ctx.org.teams_users.values()}
+        user = ctx.org.teams_users.get(self._chat_ids.get(conv_id, ""))
+        return self.open(ctx, user) if user is not None else None
 
     def open(self, ctx: SandboxContext, user: TeamsUser) -> Conversation:
         """The conversation with `user`, created on first use."""
@@ -193,7 +204,7 @@ async def send_activity(request: web.Request) -> web.Response:
     """POST …/conversations/{id}/activities[/{activityId}]: the bot sends (or replies)."""
     if (denied := _authenticated(request)) is not None:
         return denied
-    conv = request.app[CONNECTOR].conversations.get(request.match_info["conversation"])
+    conv = request.app[CONNECTOR].find(request.app[CTX], request.match_info["conversation"])
     if conv is None:
         return _error(404, "ConversationNotFound", "Conversation not found.")
     body = await _json(request)
@@ -213,7 +224,7 @@ async def update_activity(request: web.Request) -> web.Response:
     """PUT …/conversations/{id}/activities/{activityId}: the bot edits a message it sent."""
     if (denied := _authenticated(request)) is not None:
         return denied
-    conv = request.app[CONNECTOR].conversations.get(request.match_info["conversation"])
+    conv = request.app[CONNECTOR].find(request.app[CTX], request.match_info["conversation"])
     if conv is None:
         return _error(404, "ConversationNotFound", "Conversation not found.")
     body = await _json(request)
@@ -236,7 +247,7 @@ async def delete_activity(request: web.Request) -> web.Response:
     """DELETE …/conversations/{id}/activities/{activityId}."""
     if (denied := _authenticated(request)) is not None:
         return denied
-    conv = request.app[CONNECTOR].conversations.get(request.match_info["conversation"])
+    conv = request.app[CONNECTOR].find(request.app[CTX], request.match_info["conversation"])
     if conv is None:
         return _error(404, "ConversationNotFound", "Conversation not found.")
     for record in conv.bot_messages:
@@ -264,7 +275,7 @@ async def members(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     if (denied := _authenticated(request)) is not None:
         return denied
-    conv = request.app[CONNECTOR].conversations.get(request.match_info["conversation"])
+    conv = request.app[CONNECTOR].find(request.app[CTX], request.match_info["conversation"])
     user = ctx.org.teams_users.get(conv.user_id) if conv else None
     if conv is None or user is None:
         return _error(404, "ConversationNotFound", "Conversation not found.")

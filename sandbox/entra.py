@@ -58,9 +58,7 @@ def _tenant(request: web.Request) -> tuple[SandboxContext, str]:
 
 
 def _as_http(response: web.Response) -> web.HTTPException:
-    error = web.HTTPBadRequest(body=response.body, content_type="application/json")
-    error.set_status(response.status)
-    return error
+    return web.HTTPBadRequest(text=response.text, content_type="application/json")
 
 
 async def openid_configuration(request: web.Request) -> web.Response:

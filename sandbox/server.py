@@ -7,6 +7,7 @@ counting and fault injection); `start_sandbox` serves it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -15,8 +16,11 @@ import socket
 import ssl
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import jwt
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 from aiohttp.typedefs import Middleware
@@ -25,15 +29,22 @@ from sandbox import connector, control, entra, page, ringcentral, teams_client
 from sandbox.context import Clock, SandboxConfig, SandboxContext
 from sandbox.control import CONFIG_FILE, config_document, graph_module, write_config
 from sandbox.seed import generate_org, load_org
-from sandbox.tls import ensure_certificates
+from sandbox.tls import (
+    CertificatePaths,
+    client_ssl_context,
+    ensure_certificates,
+    server_ssl_context,
+)
 
 __all__ = [
     "CONFIG_FILE",
+    "RunningSandbox",
     "bind_socket",
     "build_context",
     "config_document",
     "create_sandbox_app",
     "graph_module",
+    "run_sandbox",
     "service_of",
     "start_sandbox",
     "write_config",
@@ -240,3 +251,59 @@ async def start_sandbox(
         site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     await site.start()
     return runner
+
+
+@dataclass
+class RunningSandbox:
+    """A started sandbox: its context, addresses, and an HTTP client that trusts its CA."""
+
+    ctx: SandboxContext
+    base_url: str
+    ca_file: str
+    app: web.Application
+    http: aiohttp.ClientSession
+    ssl: ssl.SSLContext
+
+    @property
+    def config(self) -> SandboxConfig:
+        """The live config (PUT /_sandbox/config replaces it)."""
+        return self.ctx.config
+
+    def url(self, path: str) -> str:
+        """An absolute URL for a sandbox path."""
+        return f"{self.base_url}{path}"
+
+    async def control(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        """Call any sandbox route with a JSON body; (status, decoded JSON or None)."""
+        async with self.http.request(method, self.url(path), json=body) as response:
+            text = await response.text()
+            return response.status, json.loads(text) if text else None
+
+
+@contextlib.asynccontextmanager
+async def run_sandbox(
+    data_dir: str | Path, host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> AsyncIterator[RunningSandbox]:
+    """Serve a sandbox over HTTPS for the duration of the block (tests, demo, benchmarks).
+
+    `options` go to `build_context` (users, seed, time_scale, seed_file, rc_mode, product_url).
+    """
+    sock = bind_socket(host, port)
+    bound = sock.getsockname()[1]
+    ctx = build_context(data_dir=data_dir, base_url=f"https://localhost:{bound}", **options)
+    paths = CertificatePaths.in_folder(Path(data_dir))
+    runner = await start_sandbox(ctx, ssl_context=server_ssl_context(paths), sock=sock)
+    client_ssl = client_ssl_context(ctx.config.ca_file)
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_ssl))
+    try:
+        yield RunningSandbox(
+            ctx=ctx,
+            base_url=ctx.config.base_url,
+            ca_file=ctx.config.ca_file,
+            app=runner.app,
+            http=http,
+            ssl=client_ssl,
+        )
+    finally:
+        await http.close()
+        await runner.cleanup()

@@ -28,6 +28,8 @@ from sandbox.model import TeamsUser
 
 __all__ = [
     "ActivityRejectedError",
+    "activity_for",
+    "channel_token",
     "chat_id_for",
     "conversation_update",
     "openid_metadata_url",
@@ -68,8 +70,8 @@ def _user_account(ctx: SandboxContext, user: TeamsUser) -> dict[str, Any]:
     return {"id": member_id_for(ctx, user), "name": user.display_name, "aadObjectId": user.id}
 
 
-def _envelope(ctx: SandboxContext, user: TeamsUser, kind: str) -> dict[str, Any]:
-    """The fields every activity from Teams to the bot carries in a personal chat."""
+def activity_for(ctx: SandboxContext, user: TeamsUser, kind: str) -> dict[str, Any]:
+    """A Teams activity of type `kind` from `user` to the bot in their personal chat."""
     return {
         "type": kind,
         "id": f"1:{uuid.uuid4().hex}",
@@ -124,7 +126,7 @@ async def say(
     value: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`user` sends the bot a message (or submits an Adaptive Card with `value`)."""
-    activity = _envelope(ctx, user, "message")
+    activity = activity_for(ctx, user, "message")
     if text is not None:
         activity["text"] = text
         activity["textFormat"] = "plain"
@@ -141,7 +143,7 @@ async def send_installation_update(ctx: SandboxContext, user: TeamsUser, action:
     """Tell the product the Teams app was installed ("add") or removed ("remove") for `user`."""
     if not ctx.config.product_url:
         return
-    activity = _envelope(ctx, user, "installationUpdate")
+    activity = activity_for(ctx, user, "installationUpdate")
     activity["action"] = action
     try:
         await deliver(ctx, activity)
@@ -152,7 +154,7 @@ async def send_installation_update(ctx: SandboxContext, user: TeamsUser, action:
 
 async def conversation_update(ctx: SandboxContext, user: TeamsUser) -> int:
     """The bot was added to its personal chat with `user` (membersAdded: bot and user)."""
-    activity = _envelope(ctx, user, "conversationUpdate")
+    activity = activity_for(ctx, user, "conversationUpdate")
     activity["membersAdded"] = [_bot_account(ctx), _user_account(ctx, user)]
     return await deliver(ctx, activity)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.sandbox.conftest import RunningSandbox
+from sandbox.server import RunningSandbox
 
 
 async def test_config_names_every_identity_and_address(sandbox: RunningSandbox) -> None:
