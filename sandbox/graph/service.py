@@ -12,6 +12,7 @@ from aiohttp import web
 
 from sandbox.context import SandboxContext
 from sandbox.graph.apps import setup_apps
+from sandbox.graph.batch import setup_batch
 from sandbox.graph.control import setup_control
 from sandbox.graph.mail import setup_mail
 from sandbox.graph.presence import setup_presence
@@ -37,6 +38,7 @@ def setup(app: web.Application, ctx: SandboxContext) -> None:
     setup_mail(app, state)
     setup_apps(app, state)
     setup_control(app, state)
+    setup_batch(app, state)
     app.cleanup_ctx.append(_background(state))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,15 +57,15 @@ class GraphState:
         path: str,
         handler: Handler,
         needed: Permission | None,
+        *,
+        throttled: bool = True,
     ) -> None:
         """Mount a Graph route under /graph/v1.0 behind auth, permission and throttling."""
-        wrapped = endpoint(self.ctx, self.authenticator, self.budget, handler, needed)
+        budget = self.budget if throttled else None
+        wrapped = endpoint(self.ctx, self.authenticator, budget, handler, needed)
         app.router.add_route(method, PREFIX + path, wrapped)
 
     def base(self, request: web.Request) -> str:
         """The absolute base URL clients used to reach us (for nextLink and deltaLink)."""
         configured = self.ctx.config.base_url.rstrip("/")
         return configured or str(request.url.origin())
-
-
-ControlHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from sandbox.model import TeamsUser
-from tests.sandbox.conftest import RunningSandbox
+from sandbox.server import RunningSandbox
 
 GRAPH_DEFAULT = ["https://graph.microsoft.com/.default"]
 
@@ -180,3 +180,19 @@ async def test_installing_the_app_tells_the_bot(sandbox: RunningSandbox) -> None
         assert activity["from"]["aadObjectId"] == user.id
     finally:
         await server.close()
+
+
+async def test_batch_requests_are_served_and_counted_one_by_one(sandbox: RunningSandbox) -> None:
+    token = await app_token(sandbox)
+    ids = [u.id for u in list(sandbox.ctx.org.teams_users.values())[:2]]
+    requests = [
+        {"id": str(n), "method": "GET", "url": f"/users/{i}/presence"} for n, i in enumerate(ids)
+    ]
+    status, body = await graph(sandbox, "POST", "/$batch", token, json={"requests": requests})
+    assert status == 200
+    assert [(r["status"], r["body"]["id"]) for r in body["responses"]] == [
+        (200, ids[0]),
+        (200, ids[1]),
+    ]
+    _, counts = await sandbox.control("GET", "/_sandbox/requests")
+    assert counts["calls"]["graph GET /graph/v1.0/users/{id}/presence"] == 2

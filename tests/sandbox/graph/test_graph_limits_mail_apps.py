@@ -182,3 +182,39 @@ async def test_teams_client_sign_in_meeting_call_and_sign_out(make_graph: Factor
     assert view["sessions"] == []
     _, body, _ = await g.call("GET", f"/users/{g.user('carol').id}/presence")
     assert (body["availability"], body["activity"]) == ("Offline", "OffWork")
+
+
+async def test_batch_runs_each_request_under_its_own_budget(make_graph: Factory) -> None:
+    g = await make_graph()
+    await g.control("POST", "/_sandbox/graph/limits", json={"requests_per_30s": 3})
+    carol = g.user("carol").id
+    requests = [
+        {"id": str(n), "method": "GET", "url": f"/users/{carol}/presence"} for n in range(4)
+    ]
+    requests.append({"id": "mail", "method": "GET", "url": "/users/nobody@contoso.example"})
+    status, body, _ = await g.call("POST", "/$batch", json={"requests": requests})
+    assert status == 200
+    answers = {r["id"]: r for r in body["responses"]}
+    assert [answers[str(n)]["status"] for n in range(3)] == [200, 200, 200]
+    assert answers["0"]["body"]["id"] == carol
+    assert answers["3"]["status"] == 429
+    assert int(answers["3"]["headers"]["Retry-After"]) >= 1
+    assert answers["mail"]["status"] == 429
+
+    await g.control("POST", "/_sandbox/graph/limits", json={"requests_per_30s": None})
+    status, body, _ = await g.call(
+        "POST",
+        "/$batch",
+        json={
+            "requests": [
+                {"id": "a", "method": "GET", "url": "/users/nobody@contoso.example"},
+                {"id": "b", "method": "GET", "url": f"users/{carol}", "dependsOn": ["a"]},
+            ]
+        },
+    )
+    assert [(r["id"], r["status"]) for r in body["responses"]] == [("a", 404), ("b", 424)]
+
+    too_many = [{"id": str(n), "method": "GET", "url": "/users"} for n in range(21)]
+    status, body, _ = await g.call("POST", "/$batch", json={"requests": too_many})
+    assert status == 400
+    assert "20" in body["error"]["message"]
