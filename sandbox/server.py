@@ -42,6 +42,7 @@ __all__ = [
     "bind_socket",
     "build_context",
     "config_document",
+    "control_allowed",
     "create_sandbox_app",
     "graph_module",
     "run_sandbox",
@@ -136,11 +137,16 @@ def build_context(
     return SandboxContext.create(config, org, Clock(time_scale))
 
 
+def control_allowed(path: str, remote: str | None) -> bool:
+    """Whether a peer at `remote` may call `path`: the control API answers loopback only."""
+    # The control API has no authentication, so it must not be reachable from elsewhere.
+    return not path.startswith("/_sandbox") or remote in LOOPBACK
+
+
 def _loopback_only() -> Middleware:
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        # The control API has no authentication, so it must not be reachable from elsewhere.
-        if request.path.startswith("/_sandbox") and request.remote not in LOOPBACK:
+        if not control_allowed(request.path, request.remote):
             return web.json_response({"error": "the control API answers loopback only"}, status=403)
         return await handler(request)
 
