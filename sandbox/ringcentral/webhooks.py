@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -193,10 +194,11 @@ class SubscriptionStore:
             ) as resp:
                 status, echoed = resp.status, resp.headers.get("Validation-Token")
         except (aiohttp.ClientError, TimeoutError) as err:
-            logger.info("RingCentral webhook handshake with %s failed: %s", address, err)
+            # Only the host: webhook addresses often carry a secret in their query.
+            logger.info("RingCentral webhook handshake with %s failed: %s", _host(address), err)
             raise invalid from err
         if status != 200:
-            logger.info("RingCentral webhook handshake with %s answered %d", address, status)
+            logger.info("RingCentral webhook handshake with %s answered %d", _host(address), status)
             raise invalid
         if echoed != token:
             raise rest_error(400, "SUB-520", "Validation Token is not returned")
@@ -300,6 +302,10 @@ class SubscriptionStore:
                     sub.id,
                     sub.failures,
                 )
+
+
+def _host(address: str) -> str:
+    return urlsplit(address).netloc
 
 
 def _flags(query: str, text: str) -> dict[str, bool]:

@@ -13,7 +13,7 @@ from ringcentral.http.api_exception import ApiException
 from ringcentral.http.api_response import ApiResponse
 from ringcentral.platform.platform import Platform
 
-from tests.sandbox.conftest import RunningSandbox
+from sandbox.server import RunningSandbox
 
 
 class _TrustingClient(Client):  # type: ignore[misc]
