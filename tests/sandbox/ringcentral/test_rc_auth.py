@@ -113,3 +113,13 @@ async def test_the_sixth_token_call_in_a_minute_is_throttled(rc: RcSandbox) -> N
         assert resp.status == 429
         assert resp.headers["X-Rate-Limit-Group"] == "Auth"
         assert resp.headers["Retry-After"] == "60"
+
+
+async def test_refresh_tokens_expire_after_a_sandbox_week(start_rc: StartRc) -> None:
+    rc = await start_rc(time_scale=700_000)  # a week (604800 s) passes in under a real second
+    platform = await rc.login()
+    await asyncio.sleep(1.0)
+    with pytest.raises(ApiException) as caught:
+        await asyncio.to_thread(platform.refresh)
+    body = caught.value.api_response().response().json()
+    assert (body["error"], body["error_description"]) == ("invalid_grant", "Token expired")

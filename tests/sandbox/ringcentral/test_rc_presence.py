@@ -52,11 +52,12 @@ async def test_legacy_presence_reads_and_writes_dnd_status(rc: RcSandbox) -> Non
     assert user.presence.sequence == 1
 
 
-async def test_department_dnd_is_refused_for_users_outside_any_queue(rc: RcSandbox) -> None:
+@pytest.mark.parametrize("dnd", ["DoNotAcceptDepartmentCalls", "TakeDepartmentCallsOnly"])
+async def test_department_dnd_is_refused_for_users_outside_any_queue(
+    rc: RcSandbox, dnd: str
+) -> None:
     platform = await rc.login()
-    status, body = await _put_error(
-        platform, rc.ext(10).id, {"dndStatus": "DoNotAcceptDepartmentCalls"}
-    )
+    status, body = await _put_error(platform, rc.ext(10).id, {"dndStatus": dnd})
     assert status == 400
     assert body["errorCode"] == "CMN-101"
     assert body["errors"][0]["parameterName"] == "dndStatus"
