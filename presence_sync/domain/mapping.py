@@ -149,10 +149,7 @@ def rc_overlay(
             values, fallback = _rule_values(rule, state, mode, queue_member)
             reason = f"{note}Teams {state.label} ({reading.pair}): rule {rule.label}"
             if fallback:
-                reason += (
-                    "; queue rule not applicable: not a call-queue member;"
-                    " wrote TakeAllCalls"
-                )
+                reason += "; queue rule not applicable: not a call-queue member; wrote TakeAllCalls"
             return RcOverlay(values, reason, fallback)
     category = classify_category(reading)
     prefix = f"{note}Teams {reading.pair}: default mapping"

@@ -114,17 +114,21 @@ def observe(
             after_apply = record.applied_at is not None and stamped > record.applied_at
             settled = after_apply or stamped >= record.issued_at + PENDING_GRACE
             ambiguous = value in record.in_flight and not settled
-            if value == record.written:
+            older = stamped <= record.issued_at and not after_apply
+            if value == record.written and not older:
                 if not ambiguous:
                     if record.written == record.replaced:
                         del writes[name]  # our restore landed
-                    elif record.in_flight:
-                        writes[name] = replace(record, in_flight=())
+                    elif record.in_flight or record.earlier:
+                        # Landed: reports from before it now lose to it by sequence order.
+                        writes[name] = replace(
+                            record, in_flight=(), earlier=(), since=record.issued_at
+                        )
                     changed_writes = True
                 continue
-            older = stamped <= record.issued_at and not after_apply
             if older or ambiguous:
-                if older and value not in record.in_flight and value != record.replaced:
+                ours = record.is_our_earlier(value, stamped)
+                if older and not ours and value != record.replaced:
                     # The user changed it just before our write landed: theirs to get back.
                     writes[name] = replace(
                         record, replaced=value, in_flight=(*record.in_flight, value)
@@ -220,9 +224,7 @@ def plan(
         out[name] = target
         if target == own and record is not None:
             restored.append(RC_FIELD_NAMES[name])
-        writes[name] = RcWrite(
-            name, target, own, _in_flight(record, expected), now, state.rc_write_seq + 1
-        )
+        writes[name] = _chained(record, name, target, own, expected, now, state.rc_write_seq + 1)
     if yields != state.rc_yields:
         state = replace(state, rc_yields=yields)
     if not out:
@@ -238,9 +240,7 @@ def plan(
         cause=cause,
         write_id=state.rc_write_seq + 1,
     )
-    return replace(
-        state, rc_writes=_ordered(writes), rc_write_seq=state.rc_write_seq + 1
-    ), command
+    return replace(state, rc_writes=_ordered(writes), rc_write_seq=state.rc_write_seq + 1), command
 
 
 def _as_str(value: RcValue | None) -> str | None:
@@ -261,32 +261,63 @@ def acknowledge(state: UserState, command: SetRingCentralPresence, now: float) -
         if record is None or record.written != value or record.write_id > command.write_id:
             continue
         if record.applied_at is None:
-            writes[name] = replace(record, applied_at=now)
+            # Echoes of our earlier writes can only be stamped before this one landed.
+            earlier = tuple((v, now if until is None else until) for v, until in record.earlier)
+            writes[name] = replace(record, applied_at=now, earlier=earlier)
             changed = True
     return replace(state, rc_writes=_ordered(writes)) if changed else state
 
 
-def _in_flight(record: RcWrite | None, expected: RcValue | None) -> tuple[RcValue, ...]:
+def _chained(
+    record: RcWrite | None,
+    name: str,
+    target: RcValue,
+    own: RcValue | None,
+    expected: RcValue | None,
+    now: float,
+    write_id: int,
+) -> RcWrite:
+    """The record of a new write, carrying what may still echo from the writes before it."""
+    in_flight: tuple[RcValue, ...]
     if record is None:
-        return () if expected is None else (expected,)
-    chain = [v for v in record.in_flight if v != record.written]
-    chain.append(record.written)
-    return tuple(chain[-IN_FLIGHT_KEPT:])
+        in_flight = () if expected is None else (expected,)
+        return RcWrite(name, target, own, now, write_id, in_flight=in_flight, since=now)
+    earlier = (*record.earlier, (record.written, None))[-IN_FLIGHT_KEPT:]
+    if record.applied_at is not None:
+        # It landed, so only its own value can still show until this one lands.
+        in_flight = (record.written,)
+    else:
+        chain = [v for v in record.in_flight if v != record.written]
+        in_flight = (*chain, record.written)[-IN_FLIGHT_KEPT:]
+    since = record.since if record.earlier or record.in_flight else record.issued_at
+    return RcWrite(
+        name,
+        target,
+        own,
+        now,
+        write_id,
+        in_flight=in_flight,
+        earlier=earlier,
+        since=min(since, record.issued_at),
+    )
 
 
 def revert(state: UserState, command: SetRingCentralPresence) -> UserState:
     """Forget the fields of a command RingCentral refused: they still show what they showed."""
     writes = {w.name: w for w in state.rc_writes}
+    seen = state.rc_seen
     for name, value in command.fields():
         record = writes.get(name)
         if record is None or record.written != value:
             continue
-        before = record.in_flight[-1] if record.in_flight else None
-        if before is None:
-            del writes[name]
-        else:
-            # Back to what we expected before it (a restore record when that was the user's).
-            writes[name] = replace(
-                record, written=before, in_flight=record.in_flight[:-1], applied_at=None
-            )
-    return replace(state, rc_writes=_ordered(writes))
+        if record.earlier:
+            # Earlier writes of ours may still echo: keep expecting the last of them.
+            before, _ = record.earlier[-1]
+            writes[name] = replace(record, written=before, earlier=record.earlier[:-1])
+            continue
+        del writes[name]
+        before_value = record.in_flight[-1] if record.in_flight else None
+        if seen is not None and before_value is not None and seen.value(name) != before_value:
+            # The field still shows what we last knew, whatever a stale report said since.
+            seen = seen.with_value(name, before_value)
+    return replace(state, rc_writes=_ordered(writes), rc_seen=seen)

@@ -67,25 +67,54 @@ class RcSeen:
         value: RcValue | None = getattr(self, name)
         return value
 
+    def with_value(self, name: str, value: RcValue) -> RcSeen:
+        """A copy with one engine field set (kept None if the value has the wrong type)."""
+        fields = {n: self.value(n) for n in RC_FIELDS}
+        fields[name] = value
+        text = {n: v if isinstance(v, str) else None for n, v in fields.items()}
+        accept = fields["accept_call_queue_calls"]
+        return RcSeen(
+            user_status=text["user_status"],
+            dnd_status=text["dnd_status"],
+            dnd_status_personal=text["dnd_status_personal"],
+            accept_call_queue_calls=accept if isinstance(accept, bool) else None,
+            telephony_status=self.telephony_status,
+            sequence=self.sequence,
+            observed_at=self.observed_at,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class RcWrite:
     """A RingCentral field we wrote, with the value it replaced (§4.4).
 
     ``replaced`` is the user's own value, restored when the Teams state that caused the write
-    ends; a record with ``written == replaced`` is a restore awaiting its echo. ``in_flight``
-    lists the values the field may still show from before this write landed (what it showed,
-    and earlier writes of ours that may still echo), oldest first; it empties on an
-    unambiguous echo. Observations stamped after ``applied_at`` reflect the write.
+    ends; a record with ``written == replaced`` is a restore awaiting its echo.
+
+    The rest tells late reports from hand changes. ``in_flight`` lists values the field may
+    still show after we issued the write and before it lands. ``earlier`` lists our own earlier
+    writes of this field that may still echo, each with when the write after it landed (None:
+    not known yet); ``since`` is when the oldest of them was issued. Observations stamped after
+    ``applied_at`` (the dispatcher's WriteApplied) reflect this write.
     """
 
     name: str
     written: RcValue
     replaced: RcValue | None
-    in_flight: tuple[RcValue, ...]
     issued_at: float
     write_id: int = 0  # the SetRingCentralPresence.write_id that carried it
-    applied_at: float | None = None  # when WriteApplied reported it
+    applied_at: float | None = None
+    in_flight: tuple[RcValue, ...] = ()
+    earlier: tuple[tuple[RcValue, float | None], ...] = ()
+    since: float = 0.0
+
+    def is_our_earlier(self, value: RcValue, stamped: float) -> bool:
+        """Whether a report of `value` stamped then can be an echo of an earlier write of ours."""
+        if stamped < self.since:
+            return False
+        return any(
+            old == value and (until is None or stamped <= until) for old, until in self.earlier
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,10 +323,12 @@ def _write_out(write: RcWrite) -> dict[str, Any]:
         "name": write.name,
         "written": write.written,
         "replaced": write.replaced,
-        "in_flight": list(write.in_flight),
         "issued_at": write.issued_at,
         "write_id": write.write_id,
         "applied_at": write.applied_at,
+        "in_flight": list(write.in_flight),
+        "earlier": [[value, until] for value, until in write.earlier],
+        "since": write.since,
     }
 
 
@@ -306,8 +337,10 @@ def _write_in(data: Any) -> RcWrite:
         name=_field(data["name"]),
         written=_rc_value(data["written"]),
         replaced=_opt_rc_value(data["replaced"]),
-        in_flight=tuple(_rc_value(v) for v in data["in_flight"]),
         issued_at=float(data["issued_at"]),
         write_id=int(data["write_id"]),
         applied_at=_opt_float(data["applied_at"]),
+        in_flight=tuple(_rc_value(v) for v in data["in_flight"]),
+        earlier=tuple((_rc_value(v), _opt_float(until)) for v, until in data["earlier"]),
+        since=float(data["since"]),
     )

@@ -91,15 +91,17 @@ def hides_user(state: UserState) -> bool:
     one arrives after the session was set, the user's last pair predicts it, so the write this
     implies goes out with the session instead of waiting for its echo.
     """
+    session = state.session
+    if session is None or session.cleared_at is not None:
+        return False  # once we cleared it, late reports of it say nothing about the user
+    if (session.availability, session.activity) != DND_SESSION:
+        return False
     seen = state.teams_seen
-    for session in (state.session, state.previous_session):
-        if session is None or (session.availability, session.activity) != DND_SESSION:
-            continue
-        if seen is not None and explained_by_session(seen, session):
-            return True
-        if session.cleared_at is None and (seen is None or seen.observed_at < session.since):
-            user = state.teams_user
-            return user is None or (user.availability, user.activity) not in PINNED_PAIRS
+    if seen is not None and explained_by_session(seen, session):
+        return True
+    if seen is None or seen.observed_at < session.since:
+        user = state.teams_user
+        return user is None or (user.availability, user.activity) not in PINNED_PAIRS
     return False
 
 
@@ -114,8 +116,10 @@ def derive_user(state: UserState, notes: list[str]) -> UserState:
         )
         return state
     user = state.teams_user
-    if user is not None and user.availability == seen.availability and (
-        user.activity == seen.activity
+    if (
+        user is not None
+        and user.availability == seen.availability
+        and (user.activity == seen.activity)
     ):
         return state
     reading = TeamsReading.following(seen.availability, seen.activity, user)

@@ -64,6 +64,7 @@ TEAMS_STATUSES = {
 }
 Pair = tuple[str, str]
 TICK_EVERY = 60.0  # the reconciler's timer: well inside the engine's refresh margin
+APPLY_DELAY = 0.001  # from decide() to the provider applying the write
 
 
 @dataclass
@@ -150,7 +151,7 @@ class RcWorld:
     telephony: str = "NoCall"
     sequence: int = 0
     # For the oracle: every value the user set by hand, and whether the engine could know it.
-    manual: dict[str, list[list[Any]]] = field(default_factory=dict)  # [value, seen, absorbed]
+    manual: dict[str, list[list[Any]]] = field(default_factory=dict)  # [value, seen]
     current_manual: dict[str, int | None] = field(default_factory=dict)
 
     def fields(self) -> tuple[str, ...]:
@@ -182,20 +183,10 @@ class RcWorld:
         changes = self.manual.get(name, [])
         current = self.current_manual.get(name)
         for index in range(len(changes) - 1, -1, -1):
-            value, seen, absorbed = changes[index]
-            if not absorbed and (seen or index == current):
+            value, seen = changes[index]
+            if seen or index == current:
                 return value
         return initial
-
-    def absorb(self, name: str) -> None:
-        """Our write set the very value the user had just chosen, before we saw their change.
-
-        Nothing distinguishes that hand change from our own echo any more, so the engine takes
-        it as ours (and restores afterwards rather than risk a stuck status); so does the oracle.
-        """
-        current = self.current_manual.get(name)
-        if current is not None and not self.manual[name][current][1]:
-            self.manual[name][current][2] = True
 
 
 @dataclass
@@ -266,6 +257,8 @@ class World:
         return decision
 
     def _apply(self, command: Command) -> None:
+        # The provider applies (and stamps) a write a moment after we issue it.
+        self.now += APPLY_DELAY
         if isinstance(command, SetRingCentralPresence):
             self.writes["rc"] += 1
             values = dict(command.fields())
@@ -279,8 +272,6 @@ class World:
             for name, value in values.items():
                 if self.rc.values[name] != value:
                     changed = True
-                else:
-                    self.rc.absorb(name)
                 self.rc.values[name] = value
                 self.rc.current_manual[name] = None
             if changed:
@@ -395,7 +386,7 @@ class World:
             return False
         self.stimuli += 1
         self.rc.values[name] = value
-        self.rc.manual.setdefault(name, []).append([value, False, False])
+        self.rc.manual.setdefault(name, []).append([value, False])
         self.rc.current_manual[name] = len(self.rc.manual[name]) - 1
         self.overrides[name] = self._desired_for(name)
         self._rc_changed(echo=False)
@@ -467,7 +458,9 @@ class World:
         if pure_echo or duplicate:
             self._check_no_write_beyond_tick(item)
         before = self.state
-        self.feed(item.event)
+        decision = decide(self.state, item.event, self.settings, self.now)
+        self.state = decision.state
+        self.history.append(f"{self.now:.2f} {item.event!r} -> {decision.commands!r}")
         item.delivered = True
         self.delivered.append(item)
         if item.side == "teams":
@@ -477,6 +470,8 @@ class World:
             self.last_rc_seq = item.world_seq
             for name, index in item.manual_ids.items():
                 self.rc.manual[name][index][1] = True
+        for command in decision.commands:
+            self._apply(command)
 
     def _knows_all_before(self, item: Pending) -> bool:
         if item.side == "rc":

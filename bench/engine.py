@@ -1,0 +1,163 @@
+"""Engine benchmarks; prints one JSON object, one key per measurement.
+
+    python bench/engine.py [--users 200] [--events 200000]
+
+``decide`` measures `decide()` calls per second on one core over a realistic event mix: a
+population of synced users living an office day (Teams meetings and calls, RingCentral calls,
+hand-set DND, echoes of our own writes, duplicated notifications, Ticks). Further measurements
+(propagation latency, writes issued ÷ writes needed) are added as more top-level keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from presence_sync.domain import OrgSettings
+from presence_sync.engine import (
+    Event,
+    RingCentralObserved,
+    SetRingCentralPresence,
+    SetTeamsSession,
+    SyncEnabled,
+    TeamsObserved,
+    Tick,
+    UserState,
+    WriteApplied,
+    decide,
+)
+
+TEAMS_PAIRS = [
+    ("Available", "Available"),
+    ("Busy", "InAMeeting"),
+    ("Busy", "InACall"),
+    ("Busy", "Busy"),
+    ("DoNotDisturb", "Presenting"),
+    ("Away", "Away"),
+    ("AvailableIdle", "Available"),
+    ("Offline", "OffWork"),
+]
+TEAMS_WEIGHTS = [40, 20, 10, 6, 4, 8, 8, 4]
+TELEPHONY = ["NoCall", "CallConnected", "Ringing", "OnHold"]
+
+
+class _User:
+    """One user's remote values, so echoes and duplicates look like the real ones."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.state = UserState()
+        self.teams_seq = 10
+        self.rc_seq = 1
+        self.rc: dict[str, Any] = {"user_status": "Available", "dnd_status": "TakeAllCalls"}
+        self.telephony = "NoCall"
+        self.last_teams: TeamsObserved | None = None
+        self.rng = rng
+
+    def rc_event(self, now: float) -> RingCentralObserved:
+        self.rc_seq += 1
+        return RingCentralObserved(
+            user_status=self.rc["user_status"],
+            dnd_status=self.rc["dnd_status"],
+            telephony_status=self.telephony,
+            sequence=self.rc_seq,
+            observed_at=now,
+        )
+
+
+def _events(users: list[_User], count: int, rng: random.Random) -> list[tuple[int, str]]:
+    """The kinds of event each step delivers, drawn once so timing excludes the draw."""
+    kinds = ["teams", "rc_call", "rc_dnd", "duplicate", "tick"]
+    weights = [45, 15, 5, 10, 25]
+    return [(rng.randrange(len(users)), rng.choices(kinds, weights)[0]) for _ in range(count)]
+
+
+def bench_decide(user_count: int, event_count: int, seed: int = 5) -> dict[str, Any]:
+    """decide() calls per second on one core, with echoes and acks fed back like production."""
+    rng = random.Random(seed)
+    settings = OrgSettings(call_presence_customisation=True)
+    users = [_User(rng) for _ in range(user_count)]
+    plan = _events(users, event_count, rng)
+    now = 1_000_000.0
+    calls = 0
+    mix: Counter[str] = Counter()
+    commands = 0
+    start = time.perf_counter()
+    for user in users:
+        for event in (SyncEnabled(), user.rc_event(now)):
+            user.state = decide(user.state, event, settings, now).state
+            calls += 1
+    for index, kind in plan:
+        user = users[index]
+        now += 0.05
+        event: Event
+        if kind == "teams":
+            user.teams_seq += 1
+            pair = rng.choices(TEAMS_PAIRS, TEAMS_WEIGHTS)[0]
+            event = TeamsObserved(pair[0], pair[1], str(user.teams_seq), now)
+            user.last_teams = event
+        elif kind == "rc_call":
+            user.telephony = rng.choice(TELEPHONY)
+            event = user.rc_event(now)
+        elif kind == "rc_dnd":
+            user.rc["dnd_status"] = rng.choice(["TakeAllCalls", "DoNotAcceptAnyCalls"])
+            event = user.rc_event(now)
+        elif kind == "duplicate" and user.last_teams is not None:
+            event = user.last_teams
+        else:
+            event = Tick()
+        mix[type(event).__name__] += 1
+        decision = decide(user.state, event, settings, now)
+        calls += 1
+        user.state = decision.state
+        for command in decision.commands:
+            commands += 1
+            follow_ups: list[Event] = [WriteApplied(command)]
+            if isinstance(command, SetRingCentralPresence):
+                user.rc.update({k: v for k, v in command.fields() if k in user.rc})
+                follow_ups.append(user.rc_event(now))  # the echo of our own write
+            elif isinstance(command, SetTeamsSession):
+                user.teams_seq += 1
+                follow_ups.append(
+                    TeamsObserved(command.availability, command.activity, str(user.teams_seq), now)
+                )
+            for follow_up in follow_ups:
+                mix[type(follow_up).__name__] += 1
+                user.state = decide(user.state, follow_up, settings, now).state
+                calls += 1
+    elapsed = time.perf_counter() - start
+    return {
+        "calls": calls,
+        "seconds": round(elapsed, 3),
+        "calls_per_second": round(calls / elapsed),
+        "target_calls_per_second": 50_000,
+        "users": user_count,
+        "commands_issued": commands,
+        "event_mix": dict(sorted(mix.items())),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and print their JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--events", type=int, default=200_000)
+    args = parser.parse_args(argv)
+    result = {
+        "python": platform.python_version(),
+        "decide": bench_decide(args.users, args.events),
+    }
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
