@@ -52,6 +52,7 @@ margin-left:4px}
 </header>
 <div class="bar"><input id="q" placeholder="filter by email or name" autocomplete="off">
 <span class="sub" id="updated">loading…</span></div>
+<div class="bar sub" id="routes"></div>
 <table><thead><tr><th>Person</th><th>Teams</th><th>Teams activity</th>
 <th>RingCentral</th><th>DND</th><th>Telephony</th></tr></thead>
 <tbody id="rows"></tbody></table>
@@ -95,6 +96,12 @@ async function refresh() {
     document.getElementById("consent").textContent = s.consent.granted ? "granted" : "not granted";
     document.getElementById("faults").textContent = s.faults.length + s.revoked.length;
     document.getElementById("scale").textContent = s.time_scale;
+    const counts = await (await fetch("/_sandbox/requests")).json();
+    const top = Object.entries(counts.calls).sort((a, b) => b[1] - a[1]).slice(0, 6);
+    document.getElementById("routes").innerHTML = top.map(([route, n]) => {
+      const t = counts.throttled[route];
+      return `<span class="tag">${esc(route)}: ${n}${t ? ` <b>(${t} x 429)</b>` : ""}</span>`;
+    }).join(" ");
     document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString() +
       (s.users.length < (s.matching ?? 0) ? ` — showing ${s.users.length} of ${s.matching}` : "");
   } catch (e) {
