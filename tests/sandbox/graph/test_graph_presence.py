@@ -108,7 +108,7 @@ async def test_preferred_overrides_sessions_only_while_one_exists(make_graph: Fa
 
 
 async def test_sessions_expire_and_fade_on_a_fast_clock(make_graph: Factory) -> None:
-    g = await make_graph(scale=600)  # 10 sandbox minutes per real second
+    g = await make_graph(scale=300)  # 5 sandbox minutes per real second
     carol, bob = g.user("carol"), g.user("bob")
     await g.call(
         "POST",
@@ -138,7 +138,7 @@ async def test_sessions_expire_and_fade_on_a_fast_clock(make_graph: Factory) -> 
         ("Available", "Available"),
     ]
 
-    await asyncio.sleep(1.2)  # 12 sandbox minutes: carol's session expired, bob's faded
+    await asyncio.sleep(2.3)  # 11.5 sandbox minutes: carol's session expired, bob's faded
     _, body, _ = await g.call(
         "POST", "/communications/getPresencesByUserId", json={"ids": [carol.id, bob.id]}
     )
@@ -219,11 +219,11 @@ async def test_tokens_and_permissions_are_checked(make_graph: Factory) -> None:
 
 async def test_expired_tokens_are_refused_by_sandbox_time(make_graph: Factory) -> None:
     g = await make_graph(scale=600)
-    short = g.app_token(lifetime=300)  # five sandbox minutes = half a real second
+    short = g.app_token(lifetime=600)  # ten sandbox minutes = one real second
     path = f"/users/{g.user('carol').id}/presence"
     status, _, _ = await g.call("GET", path, token=short)
     assert status == 200
-    await asyncio.sleep(0.7)
+    await asyncio.sleep(1.3)
     status, body, _ = await g.call("GET", path, token=short)
     assert status == 401
     assert "expired" in body["error"]["message"]
