@@ -84,7 +84,19 @@ class BotSettings:
 
 
 class EchoBot(ActivityHandler):  # type: ignore[misc]
-    """Echoes text; `card` sends an Adaptive Card and then updates it."""
+    """Echoes text; `card` sends an Adaptive Card and then updates it; greets on install."""
+
+    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        """The app was installed for the user."""
+        await turn_context.send_activity("installed")
+
+    async def on_members_added_activity(
+        self, members_added: list[Any], turn_context: TurnContext
+    ) -> None:
+        """The bot joined the personal chat."""
+        recipient = turn_context.activity.recipient.id
+        if any(member.id != recipient for member in members_added):
+            await turn_context.send_activity("welcome")
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         """Answer one message."""

@@ -12,7 +12,12 @@ from pathlib import Path
 import pytest
 
 from sandbox.server import RunningSandbox
-from sandbox.teams_client import activity_for, channel_token, chat_id_for
+from sandbox.teams_client import (
+    activity_for,
+    channel_token,
+    chat_id_for,
+    send_installation_update,
+)
 from sandbox.tokens import TokenIssuer
 
 ECHO_BOT = Path(__file__).with_name("echo_bot.py")
@@ -123,3 +128,29 @@ async def test_the_channel_keys_carry_the_msteams_endorsement(sandbox: RunningSa
     async with sandbox.http.get(metadata["jwks_uri"]) as response:
         keys = await response.json()
     assert keys["keys"][0]["endorsements"] == ["msteams"]
+
+
+async def test_installation_and_conversation_updates_reach_the_bot(
+    sandbox: RunningSandbox, bot_url: str
+) -> None:
+    user = sandbox.ctx.org.teams_user_by_email(ADMIN)
+    assert user is not None
+    await send_installation_update(sandbox.ctx, user, "add")
+    status, body = await sandbox.control(
+        "POST", f"/_sandbox/teams/{ADMIN}/conversation-update", {}
+    )
+    assert status == 200, body
+    _, chats = await sandbox.control("GET", f"/_sandbox/chats/{ADMIN}")
+    assert [m["text"] for m in chats["messages"]] == ["installed", "welcome"]
+
+
+async def test_an_adaptive_card_submit_arrives_as_a_value(
+    sandbox: RunningSandbox, bot_url: str
+) -> None:
+    status, body = await sandbox.control(
+        "POST", f"/_sandbox/teams/{ADMIN}/say", {"value": {"action": "sync_all"}}
+    )
+    assert status == 200, body
+    _, chats = await sandbox.control("GET", f"/_sandbox/chats/{ADMIN}")
+    assert chats["user_messages"][0]["value"] == {"action": "sync_all"}
+    assert [m["text"] for m in chats["messages"]] == ["echo: "]
