@@ -82,7 +82,9 @@ class TokenIssuer:
         }
         return jwt.encode(body, self.key.pem(), algorithm="RS256", headers={"kid": self.key.kid})
 
-    def verify(self, token: str, audience: str | list[str], now: float | None = None) -> dict[str, Any]:
+    def verify(
+        self, token: str, audience: str | list[str], now: float | None = None
+    ) -> dict[str, Any]:
         """The claims of `token` if it is ours, unexpired, unrevoked and for `audience`."""
         try:
             claims: dict[str, Any] = jwt.decode(
