@@ -179,6 +179,11 @@ def setup_control(app: web.Application, state: GraphState) -> None:
         hub.forget(user.id)
         return web.Response(status=204)
 
+    async def forget_delta(request: web.Request) -> web.StreamResponse:
+        # As when Graph loses sync state: every delta link given out so far stops working.
+        state.directory.epoch += 1
+        return web.json_response({"epoch": state.directory.epoch})
+
     async def limits(request: web.Request) -> web.StreamResponse:
         if request.method == "POST":
             body = await _body(request)
@@ -242,6 +247,7 @@ def setup_control(app: web.Application, state: GraphState) -> None:
         ("POST", "/_sandbox/teams/{email}/presence", teams_presence),
         ("POST", "/_sandbox/teams/{email}/meeting", meeting),
         ("POST", "/_sandbox/teams/{email}/call", call),
+        ("POST", "/_sandbox/graph/delta/forget", forget_delta),
         ("GET", "/_sandbox/graph/limits", limits),
         ("POST", "/_sandbox/graph/limits", limits),
         ("GET", "/_sandbox/graph/subscriptions", subscriptions),

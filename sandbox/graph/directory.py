@@ -92,6 +92,7 @@ class Directory:
     def __init__(self, org: Org) -> None:
         self._org = org
         self.version = 0
+        self.epoch = 0  # bumped when the control API makes Graph forget every delta token
         self._changed: dict[str, int] = {}
         self._removed: dict[str, int] = {}
 

@@ -15,6 +15,7 @@ from sandbox.graph.errors import GraphRequestError, bad_request, not_found
 from sandbox.graph.state import PREFIX, GraphState
 from sandbox.model import TeamsUser
 
+DELTA_LIFETIME = 7 * 86400.0  # identity delta links last seven days
 MAX_TOP = 999
 DEFAULT_TOP = 100
 READ_USERS = permission(
@@ -128,15 +129,29 @@ def setup_users(app: web.Application, state: GraphState) -> None:
     async def delta(request: web.Request, caller: Caller) -> web.StreamResponse:
         query = request.query
         page_size = _max_page_size(request)
-        if "$skiptoken" in query or "$deltatoken" in query:
+        now = state.ctx.clock.now()
+        if query.get("$deltatoken") == "latest":
+            # "Sync from now": no resources, just a link that reports later changes.
+            select = parse_select(query.get("$select"))
+            since = until = state.directory.version
+            offset = 0
+        elif "$skiptoken" in query or "$deltatoken" in query:
             raw = query.get("$skiptoken") or query.get("$deltatoken") or ""
             try:
                 token = decode_token(raw)
                 since, until = int(token["since"]), int(token.get("until", -1))
                 offset = int(token.get("o", 0))
                 select = tuple(token["s"]) if token.get("s") else None
+                issued, epoch = float(token["t"]), int(token["e"])
             except (ValueError, KeyError, TypeError) as err:
-                raise bad_request("The delta token is malformed or expired.") from err
+                raise bad_request("The delta token is malformed.") from err
+            if epoch != state.directory.epoch or now - issued > DELTA_LIFETIME:
+                raise GraphRequestError(
+                    400,
+                    "syncStateNotFound",
+                    "The sync state generation is not found. The delta token is expired and"
+                    " data must be synchronized again.",
+                )
             if "$deltatoken" in query:
                 offset, until = 0, state.directory.version
         else:
@@ -144,7 +159,8 @@ def setup_users(app: web.Application, state: GraphState) -> None:
             since, until, offset = -1, state.directory.version, 0
         entries = _delta_entries(state, since, until)
         page = entries[offset : offset + page_size]
-        token_base = {"since": since, "until": until, "s": list(select) if select else None}
+        stamp = {"t": now, "e": state.directory.epoch, "s": list(select) if select else None}
+        token_base = {"since": since, "until": until, **stamp}
         body: dict[str, Any] = {
             "@odata.context": _context(state, request, "users"),
             "value": [
@@ -157,7 +173,7 @@ def setup_users(app: web.Application, state: GraphState) -> None:
             skip = encode_token({**token_base, "o": offset + page_size})
             body["@odata.nextLink"] = str(link.with_query({"$skiptoken": skip}))
         else:
-            done = encode_token({"since": until, "s": token_base["s"]})
+            done = encode_token({"since": until, **stamp})
             body["@odata.deltaLink"] = str(link.with_query({"$deltatoken": done}))
         return web.json_response(body)
 

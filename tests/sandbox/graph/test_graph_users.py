@@ -115,6 +115,27 @@ async def test_delta_reports_only_what_changed(make_graph: Factory) -> None:
     assert status == 404
 
 
+async def test_delta_from_now_and_forgotten_sync_state(make_graph: Factory) -> None:
+    g = await make_graph()
+    _, body, _ = await g.call("GET", "/users/delta?$deltatoken=latest&$select=id,displayName")
+    assert body["value"] == []
+    latest = body["@odata.deltaLink"]
+    await g.control(
+        "PATCH", "/_sandbox/teams/users/carol@contoso.example", json={"displayName": "C. Chen"}
+    )
+    _, body, _ = await g.call("GET", latest)
+    assert [(u["id"], u["displayName"]) for u in body["value"]] == [(g.user("carol").id, "C. Chen")]
+
+    status, _ = await g.control("POST", "/_sandbox/graph/delta/forget")
+    assert status == 200
+    status, body, _ = await g.call("GET", body["@odata.deltaLink"])
+    assert status == 400
+    assert body["error"]["code"] == "syncStateNotFound"
+    status, body, _ = await g.call("GET", "/users/delta")
+    assert status == 200
+    assert len(body["value"]) == 4
+
+
 async def test_member_of_lists_directory_roles(make_graph: Factory) -> None:
     g = await make_graph()
     _, body, _ = await g.call("GET", f"/users/{g.user('alice').id}/memberOf")
