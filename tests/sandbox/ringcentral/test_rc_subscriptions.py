@@ -143,19 +143,19 @@ async def test_account_filter_watches_every_user_in_chs_fields(start_rc: StartRc
 
 
 async def test_renewal_extends_and_expiry_removes_the_subscription(start_rc: StartRc) -> None:
-    rc = await start_rc(time_scale=100)
+    rc = await start_rc(time_scale=50)  # 100 sandbox seconds take 2 real seconds
     platform = await rc.login()
     info = await _subscribe(platform, _request(rc, [_presence_filter(rc.ext(3).id)], expiresIn=100))
-    await asyncio.sleep(0.6)  # 60 of the 100 sandbox seconds
+    await asyncio.sleep(1.0)  # half the lifetime
     renewed = (
         await asyncio.to_thread(platform.post, f"{SUBSCRIPTION}/{info['id']}/renew")
     ).json_dict()
     assert renewed["expiresIn"] >= 99
     assert renewed["expirationTime"] > info["expirationTime"]
-    await asyncio.sleep(0.6)  # still alive only thanks to the renewal
+    await asyncio.sleep(1.5)  # past the first expiry: alive only thanks to the renewal
     alive = await asyncio.to_thread(platform.get, f"{SUBSCRIPTION}/{info['id']}")
     assert alive.json_dict()["status"] == "Active"
-    await asyncio.sleep(0.6)
+    await asyncio.sleep(1.1)
     with pytest.raises(ApiException) as caught:
         await asyncio.to_thread(platform.get, f"{SUBSCRIPTION}/{info['id']}")
     assert caught.value.api_response().response().status_code == 404
