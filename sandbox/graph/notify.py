@@ -33,6 +33,7 @@ ANSWER_TIMEOUT = 3.0  # Graph counts slower answers as failures
 VALIDATION_TIMEOUT = 10.0
 RETRY_DELAYS = (10.0, 60.0, 300.0)  # sandbox seconds between attempts; then give up
 FAULT_TARGET = "graph-notifications"
+CHANGE_TRACKING_APP_ID = "0bf30f3b-4a52-48df-9a82-234910c4a086"  # Graph's notification sender
 
 
 @dataclass
@@ -128,7 +129,21 @@ class Notifier:
     async def _deliver_later(self, sub_id: str, delay: float, items: list[dict[str, Any]]) -> None:
         if delay > 0:
             await asyncio.sleep(delay)
-        await self._deliver(sub_id, {"value": items}, lifecycle=False)
+        payload: dict[str, Any] = {"value": items}
+        sub = self._book.get(sub_id)
+        if sub is not None and sub.include_resource_data:
+            payload["validationTokens"] = [self.validation_token(sub.app_id)]
+        await self._deliver(sub_id, payload, lifecycle=False)
+
+    def validation_token(self, app_id: str) -> str:
+        """The JWT Graph adds to rich notifications so the receiver can tell they are genuine."""
+        claims = {
+            "aud": app_id,
+            "azp": CHANGE_TRACKING_APP_ID,
+            "appid": CHANGE_TRACKING_APP_ID,
+            "tid": self._ctx.org.tenant_id,
+        }
+        return self._ctx.entra_tokens.issue(claims, 3600, now=self._ctx.clock.now())
 
     async def _deliver(self, sub_id: str, payload: dict[str, Any], *, lifecycle: bool) -> bool:
         """POST with bounded retries; True once the endpoint answers 2xx in time."""

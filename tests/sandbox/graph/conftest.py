@@ -187,6 +187,7 @@ class Receiver:
     answer_status: int = 202
     fail_first: int = 0  # answer 500 to this many notification POSTs first
     notifications: list[dict[str, Any]] = field(default_factory=list)
+    batches: list[dict[str, Any]] = field(default_factory=list)  # whole change-notification bodies
     lifecycle: list[dict[str, Any]] = field(default_factory=list)
     validations: list[str] = field(default_factory=list)
     posts: int = 0
@@ -219,8 +220,11 @@ class Receiver:
             self.fail_first -= 1
             return web.Response(status=500)
         body = await request.json()
-        target = self.lifecycle if request.path.endswith("/lifecycle") else self.notifications
-        target.extend(body["value"])
+        if request.path.endswith("/lifecycle"):
+            self.lifecycle.extend(body["value"])
+        else:
+            self.batches.append(body)
+            self.notifications.extend(body["value"])
         self._arrived.set()
         return web.Response(status=self.answer_status)
 

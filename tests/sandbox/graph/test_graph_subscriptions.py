@@ -154,6 +154,7 @@ async def test_changes_are_notified_and_batched(make_graph: Factory, receiver: A
     assert first["tenantId"] == g.ctx.org.tenant_id
     assert first["resourceData"]["id"] == g.user("carol").id
     assert "encryptedContent" not in first
+    assert "validationTokens" not in receiver.batches[0]
 
 
 def make_certificate() -> tuple[rsa.RSAPrivateKey, str, str]:
@@ -214,6 +215,10 @@ async def test_rich_notifications_decrypt_with_the_subscriber_key(
     assert resource["id"] == g.user("carol").id
     assert (resource["availability"], resource["activity"]) == ("Busy", "InACall")
     assert resource["sequenceNumber"] == f"{g.user('carol').presence.sequence:020d}"
+    # Rich notifications carry a token, signed by the tenant's issuer, naming Graph's sender.
+    (token,) = receiver.batches[0]["validationTokens"]
+    claims = g.ctx.entra_tokens.verify(token, audience=g.app_id, now=g.ctx.clock.now())
+    assert claims["azp"] == "0bf30f3b-4a52-48df-9a82-234910c4a086"
 
 
 async def test_rich_notifications_need_a_usable_certificate(
