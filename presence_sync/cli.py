@@ -49,12 +49,13 @@ def _settings() -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    settings = _settings()
+
     from aiohttp import web
 
     from presence_sync.app import create_app
     from presence_sync.logs import configure_logging
 
-    settings = _settings()
     configure_logging(settings.log_format, settings.log_level)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port

@@ -166,9 +166,7 @@ class Faults:
                 if fault.retry_after is not None:
                     headers["Retry-After"] = str(int(fault.retry_after))
                 return web.json_response(
-                    {"error": {"code": "InjectedFault", "message": f"injected {fault.status}"}},
-                    status=fault.status,
-                    headers=headers,
+                    _fault_body(target, fault.status), status=fault.status, headers=headers
                 )
         return None
 
@@ -190,6 +188,19 @@ class Faults:
                 shaped = [(d + self.rng.uniform(0.0, 0.3), i) for d, i in shaped]
             plan = shaped
         return plan
+
+
+def _fault_body(target: str, status: int) -> dict[str, Any]:
+    """An injected error in the shape the emulated service itself uses."""
+    message = f"injected fault: HTTP {status}"
+    if target.startswith("ringcentral"):
+        code = "CMN-301" if status == 429 else "CMN-500"
+        return {"errorCode": code, "message": message, "errors": [{"errorCode": code, "message": message}]}
+    if target == "entra":
+        error = "temporarily_unavailable" if status >= 500 else "invalid_request"
+        return {"error": error, "error_description": message, "error_codes": [status]}
+    code = "TooManyRequests" if status == 429 else "InjectedFault"
+    return {"error": {"code": code, "message": message}}
 
 
 @dataclass
