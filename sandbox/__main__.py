@@ -85,6 +85,9 @@ async def _serve(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the sandbox; the exit status (0 after a clean stop, 2 for bad options)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:  # `presence-sync sandbox -- --help` passes the separator through
+        argv = argv[1:]
     args = parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
     if args.users < 2:

@@ -45,6 +45,7 @@ __all__ = [
     "control_allowed",
     "create_sandbox_app",
     "graph_module",
+    "main",
     "run_sandbox",
     "service_of",
     "start_sandbox",
@@ -313,3 +314,10 @@ async def run_sandbox(
     finally:
         await http.close()
         await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`presence-sync sandbox …`: the same as `python -m sandbox …` (see sandbox.__main__)."""
+    from sandbox.__main__ import main as run  # deferred: __main__ imports this module
+
+    return run(argv)
