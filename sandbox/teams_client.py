@@ -9,6 +9,7 @@ published under /_botframework/v1/ with the `msteams` endorsement, so botbuilder
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
@@ -165,7 +166,8 @@ def _user(request: web.Request) -> TeamsUser:
     user = ctx.org.teams_user_by_email(email)
     if user is None:
         raise web.HTTPNotFound(
-            text=f'{{"error": "no Teams user with email {email}"}}', content_type="application/json"
+            text=json.dumps({"error": f"no Teams user with email {email}"}),
+            content_type="application/json",
         )
     return user
 
