@@ -1,0 +1,308 @@
+"""The records the store keeps: frozen dataclasses, the same for every store implementation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "AuditEntry",
+    "Connection",
+    "ConnectionStatus",
+    "DirtyEntry",
+    "Job",
+    "JobFailure",
+    "JobStatus",
+    "Lease",
+    "LinkPage",
+    "LinkState",
+    "Notice",
+    "NoticeStatus",
+    "OrgSettings",
+    "RcObservation",
+    "Subscription",
+    "SyncMode",
+    "TeamsObservation",
+    "UserLink",
+    "normalise_email",
+    "sequence_key",
+]
+
+JsonDict = dict[str, Any]
+
+
+def normalise_email(value: str | None) -> str:
+    """The form emails are matched in: trimmed and lower-case."""
+    return (value or "").strip().lower()
+
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+def sequence_key(sequence: str) -> str:
+    """A key whose string order is the version order of `sequence` ("1.10" after "1.9")."""
+    parts = []
+    for piece in _DIGITS.split(sequence.strip()):
+        if piece.isdigit():
+            digits = piece.lstrip("0") or "0"
+            # Length first, so that longer numbers sort after shorter ones as text.
+            parts.append(f"{len(digits):03d}{digits}")
+        else:
+            parts.append(piece)
+    return "".join(parts)
+
+
+class LinkState(StrEnum):
+    """Whether a Teams user and a RingCentral extension were matched."""
+
+    LINKED = "linked"
+    UNMATCHED = "unmatched"
+
+
+@dataclass(frozen=True)
+class TeamsObservation:
+    """Teams presence as last read from Graph."""
+
+    availability: str
+    activity: str
+    sequence: str  # Graph's sequence number: compared in version order; "" for polled reads
+    observed_at: float
+
+
+@dataclass(frozen=True)
+class RcObservation:
+    """RingCentral presence as last read from a notification or a GET."""
+
+    user_status: str | None
+    dnd_status: str | None
+    dnd_status_personal: str | None
+    accept_call_queue_calls: bool | None
+    telephony_status: str | None
+    sequence: int | None  # notifications carry one; polled reads do not
+    observed_at: float
+
+
+@dataclass(frozen=True)
+class UserLink:
+    """One person as both platforms know them, with what we last saw on each side."""
+
+    id: str
+    email: str  # normalised on construction
+    display_name: str = ""
+    teams_user_id: str | None = None
+    upn: str | None = None
+    mail: str | None = None
+    rc_extension_id: str | None = None
+    rc_extension_number: str | None = None
+    sync_enabled: bool = False
+    state: LinkState = LinkState.LINKED
+    reason_code: str | None = None  # why unmatched, machine-readable ("no_rc_extension")
+    reason: str | None = None  # why unmatched, for people
+    last_error: str | None = None
+    teams: TeamsObservation | None = None
+    rc: RcObservation | None = None
+    # Owned by the sync engine: what we applied on each side and the values it replaced.
+    engine_state: Mapping[str, Any] = field(default_factory=dict)
+    engine_version: int = 0
+    updated_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "email", normalise_email(self.email))
+        object.__setattr__(self, "state", LinkState(self.state))
+
+
+# Fields of a link that `Store.update_link` may change; observations and engine state have
+# their own conditional writes.
+LINK_PATCHABLE = frozenset(
+    {
+        "email",
+        "display_name",
+        "teams_user_id",
+        "upn",
+        "mail",
+        "rc_extension_id",
+        "rc_extension_number",
+        "sync_enabled",
+        "state",
+        "reason_code",
+        "reason",
+        "last_error",
+    }
+)
+# Fields a bulk upsert overwrites on existing links: identity and matching outcome only,
+# so re-reading the directory never resets sync flags, observations or engine state.
+LINK_IDENTITY = frozenset(LINK_PATCHABLE - {"sync_enabled", "last_error"})
+
+
+@dataclass(frozen=True)
+class LinkPage:
+    """One page of links and the cursor for the next page (None at the end)."""
+
+    links: tuple[UserLink, ...]
+    next_cursor: str | None
+
+
+class SyncMode(StrEnum):
+    """Whether the organisation syncs at all."""
+
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True)
+class OrgSettings:
+    """Organisation-wide sync settings; `version` guards concurrent edits."""
+
+    sync_mode: SyncMode = SyncMode.ENABLED
+    call_presence_customisation: bool = False
+    rules: Mapping[str, str] = field(default_factory=dict)  # Teams state -> rule name
+    preserve_during_inactivity: bool = False
+    version: int = 0  # 0: never saved
+
+
+class ConnectionStatus(StrEnum):
+    """Health of a connection to a provider."""
+
+    CONNECTED = "connected"
+    BROKEN = "broken"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A connection to Microsoft, a Microsoft sync account or RingCentral."""
+
+    kind: str  # "microsoft" | "microsoft-sync-account:<upn>" | "ringcentral"
+    status: ConnectionStatus
+    reason: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    secret: str | None = field(default=None, repr=False)  # plaintext here, sealed at rest
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A webhook subscription at a provider."""
+
+    provider: str  # "graph" | "ringcentral"
+    id: str
+    resource: str
+    expires_at: float
+    shard_key: str | None = None
+    client_state: str | None = field(default=None, repr=False)  # sealed at rest
+    owner: str | None = None  # e.g. the sync account whose token created it
+    details: Mapping[str, Any] = field(default_factory=dict)
+    updated_at: float = 0.0
+
+
+class JobStatus(StrEnum):
+    """Where a bulk job is in its life."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    """One user a job could not handle, and why."""
+
+    user: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Job:
+    """A bulk job (sync all, unsync, directory refresh) that survives restarts."""
+
+    id: str
+    kind: str
+    requested_by: str
+    status: JobStatus
+    total: int = 0
+    processed: int = 0
+    succeeded: int = 0
+    skipped: int = 0
+    failed: int = 0
+    failures: tuple[JobFailure, ...] = ()
+    cursor: str | None = None  # where a resumed run continues
+    params: Mapping[str, Any] = field(default_factory=dict)
+    lease_owner: str | None = None
+    lease_until: float | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    finished_at: float | None = None
+
+    @property
+    def active(self) -> bool:
+        """True while the job is queued or running."""
+        return self.status in ACTIVE_JOB_STATUSES
+
+
+@dataclass(frozen=True)
+class DirtyEntry:
+    """A user whose state needs reconciling, and how urgently (lower priority = sooner)."""
+
+    user_key: str
+    priority: int
+    due_at: float
+    reason: str
+    claimed_by: str | None = None
+    claimed_until: float | None = None
+
+
+class NoticeStatus(StrEnum):
+    """Delivery state of a notice."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message to a person (job report, "now synced", health alert) awaiting delivery."""
+
+    id: str
+    recipient: str
+    channel: str  # "email" | "chat"
+    kind: str
+    subject: str
+    payload: Mapping[str, Any]
+    status: NoticeStatus = NoticeStatus.PENDING
+    attempts: int = 0
+    reason: str | None = None
+    claimed_by: str | None = None
+    claimed_until: float | None = None
+    next_attempt_at: float = 0.0
+    created_at: float = 0.0
+    delivered_at: float | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Something an admin or the product did, for the activity log."""
+
+    at: float
+    actor: str
+    action: str
+    user: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    id: str = ""  # assigned by the store
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A named lease: who runs a singleton loop, until when."""
+
+    name: str
+    owner: str
+    until: float

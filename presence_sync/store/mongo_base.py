@@ -1,0 +1,124 @@
+"""What the MongoDB store's parts share: the client, collections, locks and the error seam."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import (
+    AutoReconnect,
+    ConnectionFailure,
+    NetworkTimeout,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
+
+from presence_sync.errors import StoreError, StoreUnavailableError
+from presence_sync.secrets import SecretBox
+
+__all__ = ["MongoBase", "translated"]
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+S = TypeVar("S", bound="MongoBase")
+
+Doc = dict[str, Any]
+
+# FerretDB 1.24 (SQLite handler) stops answering an update command that carries 100 or more
+# statements; smaller batches cost MongoDB only a few more round trips.
+UPDATE_BATCH = 50
+INSERT_BATCH = 1000
+# Stripes for per-link locks (see MongoBase.link_lock).
+_LINK_STRIPES = 64
+
+
+_UNREACHABLE = (ServerSelectionTimeoutError, AutoReconnect, NetworkTimeout, ConnectionFailure)
+
+
+def _reason(err: PyMongoError) -> str:
+    # Server selection errors carry the whole topology description; the first clause
+    # ("host:port: [Errno 111] Connection refused") is what a person needs.
+    text = str(err).split(", Timeout:")[0].split(" (configured timeouts")[0]
+    return text or type(err).__name__
+
+
+def translated(
+    fn: Callable[Concatenate[S, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
+    """The one seam where driver errors become store errors."""
+
+    @functools.wraps(fn)
+    async def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        if self.client is None:
+            raise StoreUnavailableError("the MongoDB store is not open")
+        try:
+            return await fn(self, *args, **kwargs)
+        except _UNREACHABLE as err:
+            raise StoreUnavailableError(f"MongoDB unreachable: {_reason(err)}") from err
+        except PyMongoError as err:
+            raise StoreError(f"MongoDB: {_reason(err)}") from err
+
+    return wrapper
+
+
+class MongoBase:
+    """Client, database handle and in-process locks of a MongoDB store."""
+
+    def __init__(
+        self,
+        uri: str,
+        database: str,
+        secrets: SecretBox,
+        *,
+        server_selection_timeout: float = 2.0,
+    ) -> None:
+        self.uri = uri
+        self.database_name = database
+        self._box = secrets
+        self._timeout = server_selection_timeout
+        self.client: AsyncMongoClient[Doc] | None = None
+        self._db: AsyncDatabase[Doc] | None = None
+        # MongoDB and Cosmos DB apply each single-document update atomically. FerretDB 1.x
+        # reads, modifies and writes a document in separate steps, so two concurrent
+        # conditional updates of one document can both pass their filter. Serialising this
+        # process's conditional writes per queue (and per link stripe) keeps one replica
+        # correct on every server; several replicas need MongoDB or Cosmos DB.
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def lock(self, name: str) -> asyncio.Lock:
+        """The in-process lock for conditional writes to collection `name`."""
+        found = self._locks.get(name)
+        if found is None:
+            found = self._locks[name] = asyncio.Lock()
+        return found
+
+    def link_lock(self, link_id: str) -> asyncio.Lock:
+        """The in-process lock for conditional writes to one link (striped)."""
+        return self.lock(f"links#{hash(link_id) % _LINK_STRIPES}")
+
+    def col(self, name: str) -> AsyncCollection[Doc]:
+        """One collection of the store's database."""
+        if self._db is None:
+            raise StoreUnavailableError("the MongoDB store is not open")
+        return self._db[name]
+
+    def _new_client(self) -> AsyncMongoClient[Doc]:
+        timeout_ms = int(self._timeout * 1000)
+        return AsyncMongoClient(
+            self.uri,
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+            # Long enough for a 1,000-document insert on a slow server, short enough that a
+            # hung server surfaces as unavailable rather than a stuck request.
+            socketTimeoutMS=30_000,
+            appname="presence-sync",
+            tz_aware=False,
+        )

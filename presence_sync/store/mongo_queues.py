@@ -1,0 +1,543 @@
+"""MongoDB work queues: jobs, the dirty-user queue, notices, audit and leases.
+
+Claims are conditional single-document updates; a batch claim tags the documents it won
+with a fresh token and reads back only those, so concurrent claimers never share one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from presence_sync.errors import ConflictError, NotFoundError, StoreError
+from presence_sync.store.codec import dumps, failures_to_list
+from presence_sync.store.models import (
+    ACTIVE_JOB_STATUSES,
+    AuditEntry,
+    DirtyEntry,
+    Job,
+    JobFailure,
+    JobStatus,
+    Lease,
+    Notice,
+    NoticeStatus,
+)
+from presence_sync.store.mongo_base import MongoBase, translated
+from presence_sync.store.mongo_docs import (
+    audit_from_doc,
+    dirty_from_doc,
+    job_from_doc,
+    notice_from_doc,
+)
+
+__all__ = ["MongoQueues"]
+
+_ACTIVE = [s.value for s in ACTIVE_JOB_STATUSES]
+_PENDING_FIELDS = {"pending_priority": "", "pending_due_at": "", "pending_reason": ""}
+# Bounded retries for races with other replicas (each retry means someone else progressed).
+_RACE_RETRIES = 8
+
+
+def _inactive_key(job_id: str) -> str:
+    # Finished jobs keep a unique, never-clashing value in the unique "active_key" index
+    # (partial indexes are not available on every server).
+    return f"~{job_id}"
+
+
+class MongoQueues(MongoBase):
+    """Jobs, dirty queue, notices, audit and leases on MongoDB."""
+
+    # -- jobs --------------------------------------------------------------------------
+
+    @translated
+    async def create_job(
+        self,
+        kind: str,
+        requested_by: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        total: int = 0,
+        now: float,
+    ) -> tuple[Job, bool]:
+        """Queue a job, or return the active job of that kind."""
+        jobs = self.col("jobs")
+        for _ in range(_RACE_RETRIES):
+            active = await jobs.find_one({"active_key": kind})
+            if active is not None:
+                return job_from_doc(active), False
+            job_id = uuid.uuid4().hex
+            doc = {
+                "_id": job_id,
+                "kind": kind,
+                "active_key": kind,
+                "requested_by": requested_by,
+                "status": JobStatus.QUEUED.value,
+                "total": total,
+                "processed": 0,
+                "succeeded": 0,
+                "skipped": 0,
+                "failed": 0,
+                "failures": [],
+                "cursor": None,
+                "params": dumps(dict(params or {})),
+                "lease_owner": None,
+                "lease_until": None,
+                "created_at": now,
+                "updated_at": now,
+                "finished_at": None,
+            }
+            try:
+                await jobs.insert_one(doc)
+            except DuplicateKeyError:
+                continue  # another request created it first: return that one
+            return job_from_doc(doc), True
+        raise StoreError(f"could not create a {kind} job: active jobs kept changing")
+
+    @translated
+    async def claim_job(self, owner: str, lease_seconds: float, now: float) -> Job | None:
+        """Lease the oldest claimable job."""
+        async with self.lock("jobs"):
+            doc = await self.col("jobs").find_one_and_update(
+                {
+                    "$or": [
+                        {"status": JobStatus.QUEUED.value},
+                        {"status": JobStatus.RUNNING.value, "lease_until": {"$lte": now}},
+                    ]
+                },
+                {
+                    "$set": {
+                        "status": JobStatus.RUNNING.value,
+                        "lease_owner": owner,
+                        "lease_until": now + lease_seconds,
+                        "updated_at": now,
+                    }
+                },
+                sort=[("created_at", 1), ("_id", 1)],
+                return_document=ReturnDocument.AFTER,
+            )
+        return job_from_doc(doc) if doc else None
+
+    @translated
+    async def renew_job_lease(
+        self, job_id: str, owner: str, lease_seconds: float, now: float
+    ) -> bool:
+        """Extend a held lease."""
+        async with self.lock("jobs"):
+            result = await self.col("jobs").update_one(
+                {"_id": job_id, "status": JobStatus.RUNNING.value, "lease_owner": owner},
+                {"$set": {"lease_until": now + lease_seconds, "updated_at": now}},
+            )
+        return result.matched_count == 1
+
+    async def _not_held(self, job_id: str, owner: str) -> ConflictError:
+        doc = await self.col("jobs").find_one({"_id": job_id})
+        if doc is None:
+            raise NotFoundError(f"no job {job_id!r}")
+        job = job_from_doc(doc)
+        return ConflictError(
+            f"job {job_id} is {job.status.value} and held by {job.lease_owner or 'nobody'}, "
+            f"not {owner}"
+        )
+
+    @translated
+    async def progress_job(
+        self,
+        job_id: str,
+        owner: str,
+        *,
+        processed: int = 0,
+        succeeded: int = 0,
+        skipped: int = 0,
+        failed: int = 0,
+        failures: Sequence[JobFailure] = (),
+        cursor: str | None = None,
+        total: int | None = None,
+        now: float,
+    ) -> Job:
+        """Add to a held job's counters atomically."""
+        changes: dict[str, Any] = {"updated_at": now}
+        if cursor is not None:
+            changes["cursor"] = cursor
+        if total is not None:
+            changes["total"] = total
+        update: dict[str, Any] = {
+            "$inc": {
+                "processed": processed,
+                "succeeded": succeeded,
+                "skipped": skipped,
+                "failed": failed,
+            },
+            "$set": changes,
+        }
+        if failures:
+            update["$push"] = {"failures": {"$each": failures_to_list(list(failures))}}
+        async with self.lock("jobs"):
+            doc = await self.col("jobs").find_one_and_update(
+                {"_id": job_id, "status": JobStatus.RUNNING.value, "lease_owner": owner},
+                update,
+                return_document=ReturnDocument.AFTER,
+            )
+        if doc is None:
+            raise await self._not_held(job_id, owner)
+        return job_from_doc(doc)
+
+    @translated
+    async def finish_job(
+        self, job_id: str, owner: str, *, status: JobStatus = JobStatus.DONE, now: float
+    ) -> Job:
+        """End a held job as done or failed."""
+        status = JobStatus(status)
+        if status not in (JobStatus.DONE, JobStatus.FAILED):
+            raise ValueError("a job finishes as done or failed")
+        async with self.lock("jobs"):
+            doc = await self.col("jobs").find_one_and_update(
+                {"_id": job_id, "status": JobStatus.RUNNING.value, "lease_owner": owner},
+                {"$set": self._ended(job_id, status, now)},
+                return_document=ReturnDocument.AFTER,
+            )
+        if doc is None:
+            raise await self._not_held(job_id, owner)
+        return job_from_doc(doc)
+
+    @staticmethod
+    def _ended(job_id: str, status: JobStatus, now: float) -> dict[str, Any]:
+        return {
+            "status": status.value,
+            "active_key": _inactive_key(job_id),
+            "lease_owner": None,
+            "lease_until": None,
+            "finished_at": now,
+            "updated_at": now,
+        }
+
+    @translated
+    async def cancel_job(self, job_id: str, now: float) -> Job:
+        """Cancel an active job."""
+        async with self.lock("jobs"):
+            doc = await self.col("jobs").find_one_and_update(
+                {"_id": job_id, "status": {"$in": _ACTIVE}},
+                {"$set": self._ended(job_id, JobStatus.CANCELLED, now)},
+                return_document=ReturnDocument.AFTER,
+            )
+        if doc is None:
+            doc = await self.col("jobs").find_one({"_id": job_id})
+            if doc is None:
+                raise NotFoundError(f"no job {job_id!r}")
+        return job_from_doc(doc)
+
+    @translated
+    async def get_job(self, job_id: str) -> Job | None:
+        """One job."""
+        doc = await self.col("jobs").find_one({"_id": job_id})
+        return job_from_doc(doc) if doc else None
+
+    @translated
+    async def list_jobs(self, *, kind: str | None = None, limit: int = 20) -> list[Job]:
+        """Recent jobs, newest first."""
+        query = {"kind": kind} if kind else {}
+        cursor = self.col("jobs").find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
+        return [job_from_doc(d) async for d in cursor]
+
+    # -- dirty queue -------------------------------------------------------------------
+
+    @translated
+    async def mark_dirty(self, user_key: str, *, priority: int, due_at: float, reason: str) -> None:
+        """Queue or merge a mark for one user."""
+        dirty = self.col("dirty")
+        async with self.lock("dirty"):
+            for _ in range(_RACE_RETRIES):
+                result = await dirty.update_one(
+                    {"_id": user_key, "claimed_by": None},
+                    {"$min": {"priority": priority, "due_at": due_at}, "$set": {"reason": reason}},
+                )
+                if result.matched_count:
+                    return
+                # Claimed right now: park the mark so the ack requeues instead of deleting.
+                result = await dirty.update_one(
+                    {"_id": user_key, "claimed_by": {"$ne": None}},
+                    {
+                        "$min": {"pending_priority": priority, "pending_due_at": due_at},
+                        "$set": {"pending_reason": reason, "remarked": True},
+                    },
+                )
+                if result.matched_count:
+                    return
+                try:
+                    await dirty.insert_one(
+                        {
+                            "_id": user_key,
+                            "priority": priority,
+                            "due_at": due_at,
+                            "reason": reason,
+                            "claimed_by": None,
+                            "claimed_until": None,
+                            "claim_token": None,
+                            "remarked": False,
+                        }
+                    )
+                    return
+                except DuplicateKeyError:
+                    continue
+        raise StoreError(f"could not mark {user_key!r} dirty: the entry kept changing")
+
+    @translated
+    async def claim_dirty(
+        self, owner: str, *, limit: int, lease_seconds: float, now: float
+    ) -> list[DirtyEntry]:
+        """Claim due entries, most urgent first."""
+        dirty = self.col("dirty")
+        claimable = {
+            "due_at": {"$lte": now},
+            "$or": [{"claimed_by": None}, {"claimed_until": {"$lte": now}}],
+        }
+        token = uuid.uuid4().hex
+        async with self.lock("dirty"):
+            cursor = (
+                dirty.find(claimable, {"_id": 1})
+                .sort([("priority", 1), ("due_at", 1), ("_id", 1)])
+                .limit(limit)
+            )
+            keys = [d["_id"] async for d in cursor]
+            if not keys:
+                return []
+            # The filter is evaluated again for every document as it is updated, so an
+            # entry another replica claimed in between is skipped rather than stolen.
+            await dirty.update_many(
+                {"_id": {"$in": keys}, **claimable},
+                {
+                    "$set": {
+                        "claimed_by": owner,
+                        "claimed_until": now + lease_seconds,
+                        "claim_token": token,
+                        "remarked": False,
+                    },
+                    "$unset": _PENDING_FIELDS,
+                },
+            )
+        won = dirty.find({"claim_token": token}).sort([("priority", 1), ("due_at", 1), ("_id", 1)])
+        return [dirty_from_doc(d) async for d in won]
+
+    @translated
+    async def ack_dirty(self, owner: str, keys: Iterable[str]) -> int:
+        """Remove finished entries; requeue those marked again while claimed."""
+        dirty = self.col("dirty")
+        wanted = list(keys)
+        if not wanted:
+            return 0
+        async with self.lock("dirty"):
+            removed = await dirty.delete_many(
+                {"_id": {"$in": wanted}, "claimed_by": owner, "remarked": False}
+            )
+            async for doc in dirty.find({"_id": {"$in": wanted}, "claimed_by": owner}):
+                await self._requeue(doc, owner)
+        return removed.deleted_count
+
+    async def _requeue(self, doc: dict[str, Any], owner: str) -> None:
+        dirty = self.col("dirty")
+        for _ in range(_RACE_RETRIES):
+            # Compare-and-set on the pending values: a mark landing in between changes them
+            # and sends us round again with the merged values.
+            result = await dirty.update_one(
+                {
+                    "_id": doc["_id"],
+                    "claimed_by": owner,
+                    "remarked": True,
+                    "pending_priority": doc.get("pending_priority"),
+                    "pending_due_at": doc.get("pending_due_at"),
+                },
+                {
+                    "$set": {
+                        "priority": doc.get("pending_priority", doc["priority"]),
+                        "due_at": doc.get("pending_due_at", doc["due_at"]),
+                        "reason": doc.get("pending_reason", doc["reason"]),
+                        "claimed_by": None,
+                        "claimed_until": None,
+                        "claim_token": None,
+                        "remarked": False,
+                    },
+                    "$unset": _PENDING_FIELDS,
+                },
+            )
+            if result.matched_count:
+                return
+            fresh = await dirty.find_one({"_id": doc["_id"], "claimed_by": owner})
+            if fresh is None:
+                return
+            doc = fresh
+
+    @translated
+    async def dirty_count(self) -> int:
+        """Entries in the queue."""
+        return await self.col("dirty").count_documents({})
+
+    # -- notices -----------------------------------------------------------------------
+
+    @translated
+    async def enqueue_notice(
+        self,
+        *,
+        recipient: str,
+        channel: str,
+        kind: str,
+        subject: str,
+        payload: Mapping[str, Any],
+        now: float,
+    ) -> Notice:
+        """Add a pending notice."""
+        doc = {
+            "_id": uuid.uuid4().hex,
+            "recipient": recipient,
+            "channel": channel,
+            "kind": kind,
+            "subject": subject,
+            "payload": dumps(dict(payload)),
+            "status": NoticeStatus.PENDING.value,
+            "attempts": 0,
+            "reason": None,
+            "claimed_by": None,
+            "claimed_until": None,
+            "claim_token": None,
+            "next_attempt_at": now,
+            "created_at": now,
+            "delivered_at": None,
+        }
+        await self.col("notices").insert_one(doc)
+        return notice_from_doc(doc)
+
+    @translated
+    async def claim_notices(
+        self, owner: str, *, limit: int, lease_seconds: float, now: float
+    ) -> list[Notice]:
+        """Claim due pending notices, oldest first."""
+        notices = self.col("notices")
+        claimable = {
+            "status": NoticeStatus.PENDING.value,
+            "next_attempt_at": {"$lte": now},
+            "$or": [{"claimed_by": None}, {"claimed_until": {"$lte": now}}],
+        }
+        token = uuid.uuid4().hex
+        async with self.lock("notices"):
+            cursor = notices.find(claimable, {"_id": 1}).sort([("created_at", 1), ("_id", 1)])
+            ids = [d["_id"] async for d in cursor.limit(limit)]
+            if not ids:
+                return []
+            await notices.update_many(
+                {"_id": {"$in": ids}, **claimable},
+                {
+                    "$set": {
+                        "claimed_by": owner,
+                        "claimed_until": now + lease_seconds,
+                        "claim_token": token,
+                    },
+                    "$inc": {"attempts": 1},
+                },
+            )
+        won = notices.find({"claim_token": token}).sort([("created_at", 1), ("_id", 1)])
+        return [notice_from_doc(d) async for d in won]
+
+    async def _settle(self, notice_id: str, owner: str, changes: dict[str, Any]) -> bool:
+        async with self.lock("notices"):
+            result = await self.col("notices").update_one(
+                {"_id": notice_id, "claimed_by": owner, "status": NoticeStatus.PENDING.value},
+                {"$set": {**changes, "claimed_by": None, "claimed_until": None}},
+            )
+        return result.matched_count == 1
+
+    @translated
+    async def mark_notice_delivered(self, notice_id: str, owner: str, now: float) -> bool:
+        """Record a delivery by the claim holder."""
+        changes = {"status": NoticeStatus.DELIVERED.value, "delivered_at": now, "reason": None}
+        return await self._settle(notice_id, owner, changes)
+
+    @translated
+    async def mark_notice_failed(
+        self, notice_id: str, owner: str, reason: str, *, retry_at: float | None, now: float
+    ) -> bool:
+        """Record a failed attempt; retry later or give up."""
+        changes: dict[str, Any] = {"reason": reason}
+        if retry_at is None:
+            changes["status"] = NoticeStatus.FAILED.value
+        else:
+            changes["next_attempt_at"] = retry_at
+        return await self._settle(notice_id, owner, changes)
+
+    @translated
+    async def get_notice(self, notice_id: str) -> Notice | None:
+        """One notice."""
+        doc = await self.col("notices").find_one({"_id": notice_id})
+        return notice_from_doc(doc) if doc else None
+
+    @translated
+    async def list_notices(self, *, status: str | None = None, limit: int = 50) -> list[Notice]:
+        """Notices, newest first."""
+        query = {"status": status} if status else {}
+        cursor = self.col("notices").find(query).sort([("created_at", -1), ("_id", -1)])
+        return [notice_from_doc(d) async for d in cursor.limit(limit)]
+
+    # -- audit -------------------------------------------------------------------------
+
+    @translated
+    async def append_audit(self, entry: AuditEntry) -> AuditEntry:
+        """Record an audit entry."""
+        # Time-prefixed ids keep entries of the same second in insertion order.
+        entry_id = f"{entry.at:017.6f}-{uuid.uuid4().hex[:12]}"
+        await self.col("audit").insert_one(
+            {
+                "_id": entry_id,
+                "at": entry.at,
+                "actor": entry.actor,
+                "action": entry.action,
+                "user": entry.user,
+                "details": dumps(dict(entry.details)),
+            }
+        )
+        return AuditEntry(entry.at, entry.actor, entry.action, entry.user, entry.details, entry_id)
+
+    @translated
+    async def list_audit(self, *, limit: int = 50, before: float | None = None) -> list[AuditEntry]:
+        """Audit entries newest first."""
+        query = {"at": {"$lt": before}} if before is not None else {}
+        cursor = self.col("audit").find(query).sort([("at", -1), ("_id", -1)]).limit(limit)
+        return [audit_from_doc(d) async for d in cursor]
+
+    @translated
+    async def prune_audit(self, older_than: float) -> int:
+        """Delete entries older than `older_than`."""
+        result = await self.col("audit").delete_many({"at": {"$lt": older_than}})
+        return result.deleted_count
+
+    # -- leases ------------------------------------------------------------------------
+
+    @translated
+    async def acquire_lease(self, name: str, owner: str, seconds: float, now: float) -> bool:
+        """Take a free or expired lease, or renew our own."""
+        leases = self.col("leases")
+        async with self.lock("leases"):
+            result = await leases.update_one(
+                {"_id": name, "$or": [{"owner": owner}, {"until": {"$lte": now}}]},
+                {"$set": {"owner": owner, "until": now + seconds}},
+            )
+            if result.matched_count:
+                return True
+            try:
+                await leases.insert_one({"_id": name, "owner": owner, "until": now + seconds})
+            except DuplicateKeyError:
+                return False  # held by someone else
+            return True
+
+    @translated
+    async def release_lease(self, name: str, owner: str) -> bool:
+        """Give a lease up."""
+        async with self.lock("leases"):
+            result = await self.col("leases").delete_one({"_id": name, "owner": owner})
+        return result.deleted_count == 1
+
+    @translated
+    async def get_lease(self, name: str) -> Lease | None:
+        """The lease's holder."""
+        doc = await self.col("leases").find_one({"_id": name})
+        return Lease(doc["_id"], doc["owner"], float(doc["until"])) if doc else None

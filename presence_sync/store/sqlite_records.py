@@ -1,0 +1,316 @@
+"""SQLite operations on records: links, settings, connections, subscriptions, references.
+
+Each function takes the connection and runs on the store's worker thread; functions that
+write are called inside a `BEGIN IMMEDIATE` transaction by `SqliteStore`.
+"""
+
+# SQL here is assembled only from constant fragments; values always travel as ? parameters.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from presence_sync.errors import ConflictError, NotFoundError
+from presence_sync.secrets import SecretBox
+from presence_sync.store.codec import (
+    check_link_changes,
+    dumps,
+    rc_to_dict,
+    search_text,
+    settings_from_dict,
+    settings_to_dict,
+    teams_to_dict,
+)
+from presence_sync.store.models import (
+    LINK_IDENTITY,
+    Connection,
+    LinkPage,
+    LinkState,
+    OrgSettings,
+    RcObservation,
+    Subscription,
+    TeamsObservation,
+    UserLink,
+    sequence_key,
+)
+from presence_sync.store.sqlite_schema import (
+    connection_from_row,
+    link_from_row,
+    subscription_from_row,
+)
+
+_LINK_COLUMNS = (
+    "id, email, display_name, teams_user_id, upn, mail, rc_extension_id, rc_extension_number, "
+    "sync_enabled, state, reason_code, reason, last_error, search, teams, teams_seq, "
+    "teams_observed_at, rc, rc_seq, rc_observed_at, engine_state, engine_version, updated_at"
+)
+_IDENTITY_SET = [*sorted(LINK_IDENTITY), "search"]
+# Existing rows are only rewritten when something actually changed: a directory refresh of
+# 50,000 unchanged users then costs reads, not writes.
+_UPSERT_LINK = (
+    f"INSERT INTO links ({_LINK_COLUMNS}) VALUES ({', '.join('?' * 23)}) "
+    "ON CONFLICT(id) DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in [*_IDENTITY_SET, "updated_at"])
+    + " WHERE "
+    + " OR ".join(f"links.{c} IS NOT excluded.{c}" for c in _IDENTITY_SET)
+)
+
+
+def _link_row(link: UserLink, now: float) -> tuple[Any, ...]:
+    teams, rc = link.teams, link.rc
+    return (
+        link.id,
+        link.email,
+        link.display_name,
+        link.teams_user_id,
+        link.upn,
+        link.mail,
+        link.rc_extension_id,
+        link.rc_extension_number,
+        int(link.sync_enabled),
+        link.state.value,
+        link.reason_code,
+        link.reason,
+        link.last_error,
+        search_text(link.email, link.upn, link.mail, link.display_name),
+        dumps(teams_to_dict(teams)) if teams else None,
+        sequence_key(teams.sequence) if teams and teams.sequence else None,
+        teams.observed_at if teams else None,
+        dumps(rc_to_dict(rc)) if rc else None,
+        rc.sequence if rc else None,
+        rc.observed_at if rc else None,
+        dumps(dict(link.engine_state)),
+        link.engine_version,
+        now,
+    )
+
+
+def upsert_links(conn: sqlite3.Connection, links: Sequence[UserLink], now: float) -> int:
+    """Insert new links whole and refresh identity fields of existing ones."""
+    cursor = conn.executemany(_UPSERT_LINK, [_link_row(link, now) for link in links])
+    return cursor.rowcount
+
+
+def get_link_where(conn: sqlite3.Connection, column: str, value: str) -> UserLink | None:
+    """The first link (by id) whose `column` equals `value`."""
+    row = conn.execute(
+        f"SELECT * FROM links WHERE {column} = ? ORDER BY id LIMIT 1", (value,)
+    ).fetchone()
+    return link_from_row(row) if row else None
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_links(
+    conn: sqlite3.Connection,
+    state: LinkState | None,
+    sync_enabled: bool | None,
+    search: str | None,
+    after: str | None,
+    limit: int,
+) -> LinkPage:
+    """A page of links by id with optional filters."""
+    where: list[str] = []
+    args: list[Any] = []
+    if state is not None:
+        where.append("state = ?")
+        args.append(LinkState(state).value)
+    if sync_enabled is not None:
+        where.append("sync_enabled = ?")
+        args.append(int(sync_enabled))
+    if search and search.strip():
+        where.append("search LIKE ? ESCAPE '\\'")
+        args.append(_like(search.strip()))
+    if after is not None:
+        where.append("id > ?")
+        args.append(after)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = conn.execute(
+        f"SELECT * FROM links {clause} ORDER BY id LIMIT ?", (*args, limit + 1)
+    ).fetchall()
+    links = tuple(link_from_row(r) for r in rows[:limit])
+    return LinkPage(links, links[-1].id if len(rows) > limit else None)
+
+
+def count_links_by_state(conn: sqlite3.Connection) -> dict[str, int]:
+    """Links per state, every state present."""
+    counts = {s.value: 0 for s in LinkState}
+    for state, count in conn.execute("SELECT state, COUNT(*) FROM links GROUP BY state"):
+        counts[state] = count
+    return counts
+
+
+def _require_link(conn: sqlite3.Connection, link_id: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM links WHERE id = ?", (link_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no user link {link_id!r}")
+    return row
+
+
+def update_link(
+    conn: sqlite3.Connection, link_id: str, changes: Mapping[str, Any], now: float
+) -> UserLink:
+    """Apply a validated patch to one link."""
+    clean = check_link_changes(changes)
+    row = _require_link(conn, link_id)
+    if clean:
+        merged = {k: row[k] for k in ("email", "upn", "mail", "display_name")} | clean
+        clean["search"] = search_text(
+            merged["email"], merged["upn"], merged["mail"], merged["display_name"]
+        )
+        clean["updated_at"] = now
+        assignments = ", ".join(f"{column} = ?" for column in clean)
+        conn.execute(f"UPDATE links SET {assignments} WHERE id = ?", (*clean.values(), link_id))
+    return link_from_row(_require_link(conn, link_id))
+
+
+def record_teams(conn: sqlite3.Connection, link_id: str, obs: TeamsObservation) -> bool:
+    """Store a Teams observation if it is newer; True when applied."""
+    body = dumps(teams_to_dict(obs))
+    if obs.sequence:
+        cursor = conn.execute(
+            "UPDATE links SET teams = ?, teams_seq = ?, teams_observed_at = ? "
+            "WHERE id = ? AND (teams_seq IS NULL OR teams_seq < ?)",
+            (body, key := sequence_key(obs.sequence), obs.observed_at, link_id, key),
+        )
+    else:
+        cursor = conn.execute(
+            "UPDATE links SET teams = ?, teams_observed_at = ? "
+            "WHERE id = ? AND (teams_observed_at IS NULL OR teams_observed_at < ?)",
+            (body, obs.observed_at, link_id, obs.observed_at),
+        )
+    if cursor.rowcount == 0:
+        _require_link(conn, link_id)
+        return False
+    return True
+
+
+def record_rc(conn: sqlite3.Connection, link_id: str, obs: RcObservation) -> bool:
+    """Store a RingCentral observation if it is newer; True when applied."""
+    body = dumps(rc_to_dict(obs))
+    if obs.sequence is not None:
+        cursor = conn.execute(
+            "UPDATE links SET rc = ?, rc_seq = ?, rc_observed_at = ? "
+            "WHERE id = ? AND (rc_seq IS NULL OR rc_seq < ?)",
+            (body, obs.sequence, obs.observed_at, link_id, obs.sequence),
+        )
+    else:
+        cursor = conn.execute(
+            "UPDATE links SET rc = ?, rc_observed_at = ? "
+            "WHERE id = ? AND (rc_observed_at IS NULL OR rc_observed_at < ?)",
+            (body, obs.observed_at, link_id, obs.observed_at),
+        )
+    if cursor.rowcount == 0:
+        _require_link(conn, link_id)
+        return False
+    return True
+
+
+def set_engine_state(
+    conn: sqlite3.Connection, link_id: str, state: Mapping[str, Any], expected_version: int
+) -> int:
+    """Replace engine state under optimistic concurrency; the new version."""
+    cursor = conn.execute(
+        "UPDATE links SET engine_state = ?, engine_version = engine_version + 1 "
+        "WHERE id = ? AND engine_version = ?",
+        (dumps(dict(state)), link_id, expected_version),
+    )
+    if cursor.rowcount == 0:
+        row = _require_link(conn, link_id)
+        raise ConflictError(
+            f"engine state of {link_id!r} is at version {row['engine_version']}, "
+            f"not {expected_version}"
+        )
+    return expected_version + 1
+
+
+def get_settings(conn: sqlite3.Connection) -> OrgSettings:
+    """Stored settings or defaults."""
+    row = conn.execute("SELECT body, version FROM org_settings WHERE id = 1").fetchone()
+    if row is None:
+        return OrgSettings()
+    return settings_from_dict(json.loads(row["body"]), row["version"])
+
+
+def save_settings(
+    conn: sqlite3.Connection, settings: OrgSettings, expected_version: int
+) -> OrgSettings:
+    """Save settings under optimistic concurrency."""
+    body = dumps(settings_to_dict(settings))
+    if expected_version == 0:
+        cursor = conn.execute(
+            "INSERT INTO org_settings (id, body, version) VALUES (1, ?, 1) "
+            "ON CONFLICT(id) DO NOTHING",
+            (body,),
+        )
+    else:
+        cursor = conn.execute(
+            "UPDATE org_settings SET body = ?, version = version + 1 WHERE id = 1 AND version = ?",
+            (body, expected_version),
+        )
+    if cursor.rowcount == 0:
+        current = get_settings(conn).version
+        raise ConflictError(
+            f"settings were changed by someone else (version {current}, not {expected_version})"
+        )
+    return settings_from_dict(settings_to_dict(settings), expected_version + 1)
+
+
+def put_connection(conn: sqlite3.Connection, item: Connection, box: SecretBox) -> None:
+    """Create or replace a connection with its secret sealed."""
+    conn.execute(
+        "INSERT OR REPLACE INTO connections (kind, status, reason, details, secret, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            item.kind,
+            item.status.value,
+            item.reason,
+            dumps(dict(item.details)),
+            box.encrypt(item.secret) if item.secret is not None else None,
+            item.updated_at,
+        ),
+    )
+
+
+def list_connections(conn: sqlite3.Connection, box: SecretBox) -> list[Connection]:
+    """All connections by kind."""
+    rows = conn.execute("SELECT * FROM connections ORDER BY kind").fetchall()
+    return [connection_from_row(r, box) for r in rows]
+
+
+def put_subscription(conn: sqlite3.Connection, item: Subscription, box: SecretBox) -> None:
+    """Create or replace a subscription with its client state sealed."""
+    conn.execute(
+        "INSERT OR REPLACE INTO subscriptions (provider, id, resource, shard_key, expires_at, "
+        "client_state, owner, details, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            item.provider,
+            item.id,
+            item.resource,
+            item.shard_key,
+            item.expires_at,
+            box.encrypt(item.client_state) if item.client_state is not None else None,
+            item.owner,
+            dumps(dict(item.details)),
+            item.updated_at,
+        ),
+    )
+
+
+def select_subscriptions(
+    conn: sqlite3.Connection, box: SecretBox, where: str, args: tuple[Any, ...]
+) -> list[Subscription]:
+    """Subscriptions matching `where`, soonest expiry first."""
+    rows = conn.execute(
+        f"SELECT * FROM subscriptions {where} ORDER BY expires_at, provider, id", args
+    ).fetchall()
+    return [subscription_from_row(r, box) for r in rows]
