@@ -6,10 +6,12 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sandbox.seed import GLOBAL_ADMIN, TEAMS_ADMIN, dump_org, generate_org, load_org
+from sandbox.server import RunningSandbox
 
 
 def test_the_same_seed_gives_the_same_org_and_another_seed_a_different_one() -> None:
@@ -150,3 +152,37 @@ def test_a_bad_seed_names_the_problem(tmp_path: Path) -> None:
     path.write_text(json.dumps({"teams_users": [{"mail": "x@y.example"}]}))
     with pytest.raises(ValueError, match=r"teams_users\[0\].*user_principal_name"):
         load_org(path)
+
+
+@pytest.fixture
+def sandbox_options(tmp_path: Path) -> dict[str, Any]:
+    """This module's sandbox runs a hand-written org in communication-handling mode."""
+    path = tmp_path / "org.json"
+    path.write_text(
+        json.dumps(
+            {
+                "tenant_domain": "fabrikam.example",
+                "rc_mode": "chs",
+                "teams_users": [
+                    {"user_principal_name": "ann@fabrikam.example", "roles": [GLOBAL_ADMIN]}
+                ],
+                "rc_extensions": [
+                    {"name": "Ann", "email": "ann@fabrikam.example"},
+                    {"name": "Rita", "email": "rita@fabrikam.example"},
+                ],
+            }
+        )
+    )
+    return {"seed_file": path}
+
+
+async def test_the_sandbox_serves_a_seed_file(sandbox: RunningSandbox) -> None:
+    _, state = await sandbox.control("GET", "/_sandbox/state")
+    assert state["rc_mode"] == "chs"
+    people = {p["email"]: p for p in state["users"]}
+    assert set(people) == {"ann@fabrikam.example", "rita@fabrikam.example"}
+    assert people["ann@fabrikam.example"]["teams"]["roles"] == [GLOBAL_ADMIN]
+    assert people["rita@fabrikam.example"]["teams"] is None
+    _, config = await sandbox.control("GET", "/_sandbox/config")
+    assert config["tenant_domain"] == "fabrikam.example"
+    assert config["admins"] == [{"email": "ann@fabrikam.example", "roles": [GLOBAL_ADMIN]}]
