@@ -77,4 +77,7 @@ async def _subscription_clock(state: GraphState) -> None:
             logger.info("subscription %s expired", sub.id)
         for sub in state.book.needing_reauthorization(now):
             state.notifier.lifecycle(sub, "reauthorizationRequired")
+        for sub in state.book.newly_suspended(state.ctx.entra_tokens.revoked_after):
+            logger.info("subscription %s suspended: its authorization was revoked", sub.id)
+            state.notifier.lifecycle(sub, "reauthorizationRequired")
         await asyncio.sleep(SUBSCRIPTION_TICK_REAL)

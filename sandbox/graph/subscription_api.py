@@ -135,6 +135,7 @@ def setup_subscriptions(app: web.Application, state: GraphState) -> None:
             client_state=client_state,
             expires_at=expires,
             renewed_at=now,
+            authorized_at=now,
             include_resource_data=include,
             certificate=certificate,
             certificate_b64=body.get("encryptionCertificate") if include else None,
@@ -179,6 +180,9 @@ def setup_subscriptions(app: web.Application, state: GraphState) -> None:
             sub.expires_at = expires
             sub.renewed_at = state.ctx.clock.now()
             sub.reauthorization_sent = False
+        # Any call that got past authentication vouches for the subscription again.
+        sub.authorized_at = state.ctx.clock.now()
+        sub.suspended = False
         return web.json_response(sub.to_json(state.base(request)))
 
     async def delete(request: web.Request, caller: Caller) -> web.StreamResponse:
@@ -188,7 +192,9 @@ def setup_subscriptions(app: web.Application, state: GraphState) -> None:
 
     async def reauthorize(request: web.Request, caller: Caller) -> web.StreamResponse:
         # The caller proved its token is still good; the expiry itself only moves on PATCH.
-        _owned(state, caller, request.match_info["id"])
+        sub = _owned(state, caller, request.match_info["id"])
+        sub.authorized_at = state.ctx.clock.now()
+        sub.suspended = False
         return web.Response(status=200)
 
     state.add(app, "POST", "/subscriptions", create, None)

@@ -70,6 +70,8 @@ class Subscription:
     certificate_b64: str | None = None
     latest_tls: str = "v1_2"
     reauthorization_sent: bool = False
+    authorized_at: float = 0.0  # sandbox time of the last token that vouched for it
+    suspended: bool = False  # its authorization was revoked: nothing is delivered
     delivered: int = 0
     failed_attempts: int = 0
     abandoned: int = 0
@@ -114,6 +116,7 @@ class Subscription:
             "failedAttempts": self.failed_attempts,
             "abandoned": self.abandoned,
             "lifecycleSent": list(self.lifecycle_sent),
+            "suspended": self.suspended,
         }
 
 
@@ -158,12 +161,9 @@ class SubscriptionBook:
         return sub
 
     def watching(self, user_id: str, now: float) -> list[Subscription]:
-        """Unexpired subscriptions that include `user_id`."""
-        return [
-            self._by_id[sub_id]
-            for sub_id in self._by_user.get(user_id, ())
-            if self._by_id[sub_id].expires_at > now
-        ]
+        """Unexpired, unsuspended subscriptions that include `user_id`."""
+        subs = (self._by_id[sub_id] for sub_id in self._by_user.get(user_id, ()))
+        return [sub for sub in subs if sub.expires_at > now and not sub.suspended]
 
     def of_creator(self, app_id: str, creator_id: str) -> Subscription | None:
         """The app's presence subscription created by `creator_id`, if any."""
@@ -186,6 +186,16 @@ class SubscriptionBook:
         for sub in gone:
             self.remove(sub.id)
         return gone
+
+    def newly_suspended(self, revoked_after: float) -> list[Subscription]:
+        """Suspend subscriptions authorised before a revocation; lift it if that was undone."""
+        hit = []
+        for sub in self._by_id.values():
+            revoked = sub.authorized_at < revoked_after
+            if revoked and not sub.suspended:
+                hit.append(sub)
+            sub.suspended = revoked
+        return hit
 
     def needing_reauthorization(self, now: float) -> list[Subscription]:
         """Subscriptions with a lifecycle URL that just entered their last minutes."""

@@ -346,3 +346,38 @@ async def test_list_and_read_are_scoped_to_the_app(make_graph: Factory, receiver
         "POST", f"/subscriptions/{sub['id']}/reauthorize", token=g.user_token()
     )
     assert status == 200
+
+
+async def test_revoked_authorization_suspends_delivery_until_reauthorized(
+    make_graph: Factory, receiver: Any
+) -> None:
+    g = await make_graph()
+    sub = await subscribe(g, receiver, ["carol"])
+    g.ctx.entra_tokens.revoked_after = g.ctx.clock.now()  # as revoking consent does
+    await receiver.wait_for(1, kind="lifecycle")
+    assert receiver.lifecycle[0]["lifecycleEvent"] == "reauthorizationRequired"
+    await g.control(
+        "POST", "/_sandbox/teams/carol@contoso.example/presence", json={"availability": "Busy"}
+    )
+    await asyncio.sleep(0.3)
+    assert receiver.notifications == []
+
+    fresh = g.ctx.entra_tokens.issue(
+        {
+            "aud": "https://graph.microsoft.com",
+            "tid": g.ctx.org.tenant_id,
+            "appid": g.app_id,
+            "idtyp": "user",
+            "scp": "Presence.Read.All",
+            "oid": g.user("alice").id,
+        },
+        3600,
+        now=g.ctx.clock.now() + 1,
+    )
+    status, _, _ = await g.call("POST", f"/subscriptions/{sub['id']}/reauthorize", token=fresh)
+    assert status == 200
+    await g.control(
+        "POST", "/_sandbox/teams/carol@contoso.example/presence", json={"availability": "Away"}
+    )
+    await receiver.wait_for(1)
+    assert len(receiver.lifecycle) == 1
