@@ -47,7 +47,10 @@ PENDING_GRACE: Final = 120.0
 """Seconds during which values from before a write may still be reported (queues, late echoes)."""
 
 IN_FLIGHT_KEPT: Final = 4
-"""At most this many earlier values are remembered per field (older ones have long landed)."""
+"""At most this many values may still show before a write lands (older ones have landed)."""
+
+EARLIER_KEPT: Final = 16
+"""Earlier writes remembered per field while none of their echoes has come back."""
 
 SEQUENCE_RESET_AFTER: Final = 3600.0
 """A lower sequence this much newer than the last one means RingCentral restarted its count."""
@@ -121,9 +124,7 @@ def observe(
                         del writes[name]  # our restore landed
                     elif record.in_flight or record.earlier:
                         # Landed: reports from before it now lose to it by sequence order.
-                        writes[name] = replace(
-                            record, in_flight=(), earlier=(), since=record.issued_at
-                        )
+                        writes[name] = replace(record, in_flight=(), earlier=())
                     changed_writes = True
                 continue
             if older or ambiguous:
@@ -262,7 +263,9 @@ def acknowledge(state: UserState, command: SetRingCentralPresence, now: float) -
             continue
         if record.applied_at is None:
             # Echoes of our earlier writes can only be stamped before this one landed.
-            earlier = tuple((v, now if until is None else until) for v, until in record.earlier)
+            earlier = tuple(
+                (v, issued, now if until is None else until) for v, issued, until in record.earlier
+            )
             writes[name] = replace(record, applied_at=now, earlier=earlier)
             changed = True
     return replace(state, rc_writes=_ordered(writes)) if changed else state
@@ -281,25 +284,16 @@ def _chained(
     in_flight: tuple[RcValue, ...]
     if record is None:
         in_flight = () if expected is None else (expected,)
-        return RcWrite(name, target, own, now, write_id, in_flight=in_flight, since=now)
-    earlier = (*record.earlier, (record.written, None))[-IN_FLIGHT_KEPT:]
+        return RcWrite(name, target, own, now, write_id, in_flight=in_flight)
+    # Its echoes can come until this new write lands (filled in by `acknowledge`).
+    earlier = (*record.earlier, (record.written, record.issued_at, None))[-EARLIER_KEPT:]
     if record.applied_at is not None:
         # It landed, so only its own value can still show until this one lands.
         in_flight = (record.written,)
     else:
         chain = [v for v in record.in_flight if v != record.written]
         in_flight = (*chain, record.written)[-IN_FLIGHT_KEPT:]
-    since = record.since if record.earlier or record.in_flight else record.issued_at
-    return RcWrite(
-        name,
-        target,
-        own,
-        now,
-        write_id,
-        in_flight=in_flight,
-        earlier=earlier,
-        since=min(since, record.issued_at),
-    )
+    return RcWrite(name, target, own, now, write_id, in_flight=in_flight, earlier=earlier)
 
 
 def revert(state: UserState, command: SetRingCentralPresence) -> UserState:
@@ -312,8 +306,14 @@ def revert(state: UserState, command: SetRingCentralPresence) -> UserState:
             continue
         if record.earlier:
             # Earlier writes of ours may still echo: keep expecting the last of them.
-            before, _ = record.earlier[-1]
-            writes[name] = replace(record, written=before, earlier=record.earlier[:-1])
+            before, issued, _ = record.earlier[-1]
+            writes[name] = replace(
+                record,
+                written=before,
+                issued_at=issued,
+                applied_at=None,
+                earlier=record.earlier[:-1],
+            )
             continue
         del writes[name]
         before_value = record.in_flight[-1] if record.in_flight else None

@@ -93,9 +93,9 @@ class RcWrite:
 
     The rest tells late reports from hand changes. ``in_flight`` lists values the field may
     still show after we issued the write and before it lands. ``earlier`` lists our own earlier
-    writes of this field that may still echo, each with when the write after it landed (None:
-    not known yet); ``since`` is when the oldest of them was issued. Observations stamped after
-    ``applied_at`` (the dispatcher's WriteApplied) reflect this write.
+    writes of this field that may still echo, each as (value, when issued, when the write after
+    it landed, None while not known). Observations stamped after ``applied_at`` (the
+    dispatcher's WriteApplied) reflect this write.
     """
 
     name: str
@@ -105,15 +105,13 @@ class RcWrite:
     write_id: int = 0  # the SetRingCentralPresence.write_id that carried it
     applied_at: float | None = None
     in_flight: tuple[RcValue, ...] = ()
-    earlier: tuple[tuple[RcValue, float | None], ...] = ()
-    since: float = 0.0
+    earlier: tuple[tuple[RcValue, float, float | None], ...] = ()
 
     def is_our_earlier(self, value: RcValue, stamped: float) -> bool:
         """Whether a report of `value` stamped then can be an echo of an earlier write of ours."""
-        if stamped < self.since:
-            return False
         return any(
-            old == value and (until is None or stamped <= until) for old, until in self.earlier
+            old == value and issued <= stamped and (until is None or stamped <= until)
+            for old, issued, until in self.earlier
         )
 
 
@@ -327,8 +325,7 @@ def _write_out(write: RcWrite) -> dict[str, Any]:
         "write_id": write.write_id,
         "applied_at": write.applied_at,
         "in_flight": list(write.in_flight),
-        "earlier": [[value, until] for value, until in write.earlier],
-        "since": write.since,
+        "earlier": [[value, issued, until] for value, issued, until in write.earlier],
     }
 
 
@@ -341,6 +338,7 @@ def _write_in(data: Any) -> RcWrite:
         write_id=int(data["write_id"]),
         applied_at=_opt_float(data["applied_at"]),
         in_flight=tuple(_rc_value(v) for v in data["in_flight"]),
-        earlier=tuple((_rc_value(v), _opt_float(until)) for v, until in data["earlier"]),
-        since=float(data["since"]),
+        earlier=tuple(
+            (_rc_value(v), float(issued), _opt_float(until)) for v, issued, until in data["earlier"]
+        ),
     )
