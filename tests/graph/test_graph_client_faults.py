@@ -8,6 +8,7 @@ import pytest
 
 from presence_sync.errors import GraphRateLimitedError, GraphUnavailableError
 from presence_sync.graph.auth import EntraError
+from presence_sync.graph.errors import GraphPermissionError
 from tests.graph.client_sandbox import ClientSandbox
 
 PRESENCE_ROUTE = "/users/{id}/presence"
@@ -139,3 +140,17 @@ async def test_entra_outage_is_unavailable_not_a_broken_connection(
     recovered = await client.get_presence(user)
 
     assert recovered.id == user
+
+
+async def test_forbidden_is_a_permission_error_and_not_retried(
+    client_sandbox: ClientSandbox,
+) -> None:
+    client = client_sandbox.graph_client(client_sandbox.product_session())
+    user = _user(client_sandbox)
+    await client_sandbox.fault({"target": "graph", "status": 403, "count": 1})
+
+    with pytest.raises(GraphPermissionError) as refused:
+        await client.get_presence(user)
+
+    assert refused.value.message  # Graph's own words reach the admin
+    assert await client_sandbox.count("graph", "GET", PRESENCE_ROUTE) == 1

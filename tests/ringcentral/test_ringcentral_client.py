@@ -95,6 +95,24 @@ async def test_user_extensions_page_through_everyone_with_email(
     assert await sandbox.count("ringcentral", "GET", "/extension") == 2  # 1,000 per page
 
 
+async def test_disabled_users_are_listed_only_when_asked_for(
+    client_sandbox: ClientSandbox,
+) -> None:
+    client = client_sandbox.rc_client(client_sandbox.product_session())
+    disabled = {
+        e.id
+        for e in client_sandbox.ctx.org.rc_extensions.values()
+        if e.type == "User" and e.status == "Disabled"
+    }
+
+    enabled_only = {e.id async for e in client.list_user_extensions()}
+    everyone = {e.id async for e in client.list_user_extensions(include_disabled=True)}
+
+    assert disabled, "the generated account has a disabled user to leave out"
+    assert not enabled_only & disabled
+    assert everyone == enabled_only | disabled
+
+
 async def test_presence_read_write_and_the_account_mode(client_sandbox: ClientSandbox) -> None:
     client = client_sandbox.rc_client(client_sandbox.product_session())
     ext = _users(client_sandbox)[1]
