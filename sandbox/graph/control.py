@@ -97,6 +97,14 @@ def setup_control(app: web.Application, state: GraphState) -> None:
                 )
         elif availability != "Offline":
             activity = _DEFAULT_ACTIVITY.get(availability, availability)
+        if availability == "Offline" and activity not in (None, "Offline", "OffWork"):
+            raise ControlError(
+                400,
+                "Offline goes with no activity or Offline (sign out) or OffWork (appear offline),"
+                f" not {activity}",
+            )
+        if availability == "PresenceUnknown":
+            raise ControlError(400, "a Teams client cannot choose PresenceUnknown")
         hub.client_presence(user, availability, activity)
         return web.json_response(describe(state.ctx, user))
 

@@ -137,6 +137,12 @@ async def test_install_the_teams_app_and_find_its_chat(make_graph: Factory) -> N
         ),
         ("/_sandbox/teams/carol@contoso.example/meeting", {"action": "pause"}, 400, "action"),
         (
+            "/_sandbox/teams/carol@contoso.example/presence",
+            {"availability": "Offline", "activity": "Away"},
+            400,
+            "OffWork",
+        ),
+        (
             "/_sandbox/teams/carol@contoso.example/call",
             {"action": "start", "conference": "yes"},
             400,
