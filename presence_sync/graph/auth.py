@@ -60,7 +60,8 @@ _BREAKING_ERRORS = frozenset(
         "no_account",
     }
 )
-_CONSENT_CODES = frozenset({65001, 65004, 700016, 7000112, 7000215, 50020, 500011})
+# AADSTS codes for missing or withdrawn consent, or an app the tenant does not know.
+_CONSENT_CODES = frozenset({65001, 65004, 700016, 7000112, 500011})
 _TRANSIENT_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 
 SaveCache = Callable[[str], Awaitable[None]]
