@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -90,13 +91,14 @@ async def test_preferred_overrides_sessions_only_while_one_exists(make_graph: Fa
     await g.control("POST", "/_sandbox/teams/carol@contoso.example/call", json={"action": "start"})
     _, body, _ = await g.call("GET", f"/users/{carol.id}/presence")
     assert (body["availability"], body["activity"]) == ("DoNotDisturb", "DoNotDisturb")
-    state = g.state.hub
-    assert carol.presence.preferred is not None
     # DND and Busy default to one day.
-    assert carol.presence.preferred.expires_at is not None
-    assert 86300 < carol.presence.preferred.expires_at - g.ctx.clock.now() <= 86400
+    preferred = carol.presence.preferred
+    assert preferred is not None
+    assert preferred.expires_at is not None
+    assert 86300 < preferred.expires_at - g.ctx.clock.now() <= 86400
     await g.call("POST", f"/users/{carol.id}/presence/clearUserPreferredPresence", json={})
-    assert state.refresh(carol).activity == "InACall"
+    _, body, _ = await g.call("GET", f"/users/{carol.id}/presence")
+    assert (body["availability"], body["activity"]) == ("Busy", "InACall")
 
     status, body, _ = await g.call(
         "POST",
@@ -149,9 +151,22 @@ async def test_sessions_expire_and_fade_on_a_fast_clock(make_graph: Factory) -> 
     assert g.app_id not in carol.presence.sessions
 
 
-async def test_expiry_is_noticed_without_anyone_reading(make_graph: Factory) -> None:
+async def test_expiry_is_noticed_without_anyone_reading(make_graph: Factory, receiver: Any) -> None:
     g = await make_graph(scale=600)
     carol = g.user("carol")
+    expires = dt.datetime.fromtimestamp(g.ctx.clock.now() + 3000, dt.UTC).isoformat()
+    status, _, _ = await g.call(
+        "POST",
+        "/subscriptions",
+        token=g.user_token("alice"),
+        json={
+            "changeType": "updated",
+            "notificationUrl": f"{receiver.url}/notify",
+            "resource": f"/communications/presences/{carol.id}",
+            "expirationDateTime": expires,
+        },
+    )
+    assert status == 201
     await g.call(
         "POST",
         f"/users/{carol.id}/presence/setPresence",
@@ -162,10 +177,11 @@ async def test_expiry_is_noticed_without_anyone_reading(make_graph: Factory) -> 
             "expirationDuration": "PT5M",
         },
     )
-    first = carol.presence.sequence
-    await asyncio.sleep(0.8)  # the sweeper, not a read, must drop the session
-    assert g.app_id not in carol.presence.sessions
-    assert carol.presence.sequence == first + 1
+    await receiver.wait_for(1)
+    # Nobody reads presence: the sweeper alone must notice the expiry and notify.
+    await receiver.wait_for(2, within=3)
+    _, body, _ = await g.call("GET", f"/users/{carol.id}/presence")
+    assert (body["availability"], body["activity"]) == ("Offline", "Offline")
 
 
 async def test_get_presences_by_user_id_limits_and_unknown_ids(make_graph: Factory) -> None:
