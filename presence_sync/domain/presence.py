@@ -8,7 +8,7 @@ instead of an error: a presence notification must never crash the engine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Final, Literal
 
 UNKNOWN: Final = "PresenceUnknown"
@@ -117,7 +117,7 @@ def parse_telephony_status(value: str | None) -> str | None:
     return _parse_choice(value, TELEPHONY_STATUSES)
 
 
-class TeamsState(Enum):
+class TeamsState(StrEnum):
     """The five Teams states the call presence rules editor names (§4.1)."""
 
     BUSY = "busy"
@@ -141,7 +141,7 @@ _STATE_LABELS: Final = {
 }
 
 
-class TeamsCategory(Enum):
+class TeamsCategory(StrEnum):
     """How the default mapping (§4.2) reads a Teams presence."""
 
     AVAILABLE = "available"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Final
 
 from presence_sync.domain.presence import TeamsState
 from presence_sync.errors import ValidationError
 
 
-class CallRule(Enum):
+class CallRule(StrEnum):
     """What RingCentral should do with calls while the user is in a Teams state."""
 
     ACCEPT_ALL_CALLS = "accept_all_calls"

@@ -100,6 +100,8 @@ def hides_user(state: UserState) -> bool:
     if seen is not None and explained_by_session(seen, session):
         return True
     if seen is None or seen.observed_at < session.since:
+        if seen is not None and explained(seen, state):
+            return True  # Teams showed a session of ours, so nothing of the user's is pinned
         user = state.teams_user
         return user is None or (user.availability, user.activity) not in PINNED_PAIRS
     return False

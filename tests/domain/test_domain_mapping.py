@@ -11,6 +11,7 @@ from presence_sync.domain import (
     CallPresenceRules,
     CallRule,
     OrgSettings,
+    RcAccountMode,
     TeamsReading,
     TeamsState,
     rc_overlay,
@@ -21,7 +22,7 @@ MEETING = TeamsReading("Busy", "InAMeeting", True)
 
 # Teams pair → (legacy overlay, overlay when the row is inactivity and preserve is on)
 HOLD = "hold"
-DEFAULT_ROWS: list[tuple[str, str, dict[str, Any], Any]] = [
+DEFAULT_ROWS: list[tuple[str, str, Any, Any]] = [
     ("Available", "Available", {}, {}),
     ("AvailableIdle", "Available", {}, HOLD),
     ("Busy", "Busy", {"user_status": "Busy"}, {"user_status": "Busy"}),
@@ -57,23 +58,28 @@ def _expand(values: dict[str, Any], mode: str) -> dict[str, Any]:
 @pytest.mark.parametrize("preserve", [False, True])
 @pytest.mark.parametrize(("availability", "activity", "plain", "preserved"), DEFAULT_ROWS)
 def test_default_mapping_row(
-    mode: str, preserve: bool, availability: str, activity: str, plain: Any, preserved: Any
+    mode: RcAccountMode,
+    preserve: bool,
+    availability: str,
+    activity: str,
+    plain: Any,
+    preserved: Any,
 ) -> None:
     """§4.2 with customisation off: Busy → Busy, DND → DND, Offline → Offline, else the user's."""
     settings = OrgSettings(preserve_during_inactivity=preserve)
     expected = preserved if preserve else plain
     reading = TeamsReading(availability, activity)
-    got = dict(rc_overlay(reading, MEETING, settings, mode, None).values)  # type: ignore[arg-type]
+    got = dict(rc_overlay(reading, MEETING, settings, mode, None).values)
     if expected == HOLD:
         # RingCentral keeps what the last real presence (a meeting here) asked for.
         assert got == {"user_status": "Busy"}
-        without_anchor = rc_overlay(reading, None, settings, mode, None)  # type: ignore[arg-type]
+        without_anchor = rc_overlay(reading, None, settings, mode, None)
         assert without_anchor.values == ()
     else:
         assert got == _expand(expected, mode)
 
 
-RULE_ROWS = {
+RULE_ROWS: dict[tuple[str, CallRule], dict[str, Any]] = {
     ("legacy", CallRule.ACCEPT_ALL_CALLS): {"dnd_status": "TakeAllCalls"},
     ("legacy", CallRule.NO_QUEUE_CALLS): {"dnd_status": "DoNotAcceptDepartmentCalls"},
     ("legacy", CallRule.NO_CALLS): {"dnd_status": "DoNotAcceptAnyCalls"},
@@ -99,12 +105,12 @@ STATE_EXAMPLES = {
 @pytest.mark.parametrize("mode", ["legacy", "chs"])
 @pytest.mark.parametrize("rule", list(CallRule))
 @pytest.mark.parametrize("state", list(TeamsState))
-def test_rules_table_row(mode: str, rule: CallRule, state: TeamsState) -> None:
+def test_rules_table_row(mode: RcAccountMode, rule: CallRule, state: TeamsState) -> None:
     """§4.3: each rule writes its DND values and Busy (Offline for the Offline state)."""
     settings = OrgSettings(
         call_presence_customisation=True, rules=DEFAULT_RULES.with_rule(state, rule)
     )
-    overlay = rc_overlay(STATE_EXAMPLES[state], None, settings, mode, True)  # type: ignore[arg-type]
+    overlay = rc_overlay(STATE_EXAMPLES[state], None, settings, mode, True)
     user_status = "Offline" if state is TeamsState.OFFLINE else "Busy"
     assert dict(overlay.values) == {"user_status": user_status, **RULE_ROWS[(mode, rule)]}
     assert state.label in overlay.reason
@@ -112,10 +118,10 @@ def test_rules_table_row(mode: str, rule: CallRule, state: TeamsState) -> None:
 
 
 @pytest.mark.parametrize("mode", ["legacy", "chs"])
-def test_queue_rule_falls_back_to_accept_all_for_non_members(mode: str) -> None:
+def test_queue_rule_falls_back_to_accept_all_for_non_members(mode: RcAccountMode) -> None:
     """RingCentral refuses queue values for non-members, so the rule writes TakeAllCalls."""
     settings = OrgSettings(call_presence_customisation=True)
-    overlay = rc_overlay(STATE_EXAMPLES[TeamsState.IN_A_MEETING], None, settings, mode, False)  # type: ignore[arg-type]
+    overlay = rc_overlay(STATE_EXAMPLES[TeamsState.IN_A_MEETING], None, settings, mode, False)
     assert dict(overlay.values) == {
         "user_status": "Busy",
         **RULE_ROWS[(mode, CallRule.ACCEPT_ALL_CALLS)],

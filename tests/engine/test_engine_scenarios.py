@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 import pytest
 
@@ -401,11 +402,11 @@ def test_overlapping_call_and_meeting_end_with_both_sides_back(
     world.set_sync(True)
     world.poll("rc")
     world.poll("teams")
-    starts = {
+    starts: dict[str, Callable[[], object]] = {
         "meeting": lambda: world.teams_action("join_meeting"),
         "call": lambda: world.rc_telephony("CallConnected"),
     }
-    ends = {
+    ends: dict[str, Callable[[], object]] = {
         "meeting": lambda: world.teams_action("leave_meeting"),
         "call": lambda: world.rc_telephony("NoCall"),
     }

@@ -1,0 +1,168 @@
+"""The two platforms of the simulated world: Teams (Graph's aggregation) and RingCentral.
+
+See `tests.engine.world` for how the test drives them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from presence_sync.engine import RingCentralObserved, TeamsObserved
+
+RANK = {
+    "DoNotDisturb": 4,
+    "Busy": 3,
+    "BusyIdle": 3,
+    "Available": 2,
+    "AvailableIdle": 2,
+    "Away": 1,
+    "BeRightBack": 1,
+    "Offline": 0,
+}
+TEAMS_STATUSES = {
+    "available": ("Available", "Available"),
+    "busy": ("Busy", "Busy"),
+    "dnd": ("DoNotDisturb", "DoNotDisturb"),
+    "brb": ("BeRightBack", "BeRightBack"),
+    "away": ("Away", "Away"),
+    "offwork": ("Offline", "OffWork"),
+}
+Pair = tuple[str, str]
+TICK_EVERY = 60.0  # the reconciler's timer: well inside the engine's refresh margin
+APPLY_DELAY = 0.001  # from decide() to the provider applying the write
+
+
+@dataclass
+class TeamsWorld:
+    """One Teams user's presence inputs, aggregated the way Graph does."""
+
+    preferred: Pair | None = None
+    client_open: bool = True
+    idle: int = 0  # 0 active, 1 AvailableIdle, 2 Away/Inactive
+    in_meeting: bool = False
+    presenting: bool = False
+    in_call: bool = False
+    app: tuple[str, str, float] | None = None  # our session: availability, activity, expires_at
+    tie_prefers_app: bool = False
+    sequence: int = 8  # starts near 9 → 10 so version order (by length) is exercised
+
+    def client_pair(self) -> Pair | None:
+        """What the user's own Teams client session shows."""
+        if not self.client_open:
+            return None
+        if self.in_call:
+            return ("Busy", "InACall")
+        if self.in_meeting and self.presenting:
+            return ("DoNotDisturb", "Presenting")
+        if self.in_meeting:
+            return ("Busy", "InAMeeting")
+        if self.idle == 1:
+            return ("AvailableIdle", "Available")
+        if self.idle == 2:
+            return ("Away", "Inactive")
+        return ("Available", "Available")
+
+    def own(self) -> Pair:
+        """The user's own presence: the aggregate without our session."""
+        client = self.client_pair()
+        if client is None:
+            return ("Offline", "Offline")
+        return self.preferred or client
+
+    def app_pair(self, now: float) -> Pair | None:
+        """Our session's pair while Graph holds it."""
+        if self.app is None or now >= self.app[2]:
+            return None
+        return (self.app[0], self.app[1])
+
+    def aggregate(self, now: float) -> Pair:
+        """What Graph reports."""
+        client = self.client_pair()
+        app = self.app_pair(now)
+        sessions = [p for p in (client, app) if p is not None]
+        if not sessions:
+            return ("Offline", "Offline")
+        if self.preferred is not None:
+            return self.preferred
+        if client is None or app is None:
+            return sessions[0]
+        if RANK[app[0]] > RANK[client[0]]:
+            return app
+        if RANK[app[0]] < RANK[client[0]]:
+            return client
+        return app if self.tie_prefers_app else client
+
+
+RC_FIELDS_BY_MODE = {
+    "legacy": ("user_status", "dnd_status"),
+    "chs": ("user_status", "dnd_status_personal", "accept_call_queue_calls"),
+}
+
+
+@dataclass
+class RcWorld:
+    """One RingCentral extension's presence, with the user's own choices kept for the oracle."""
+
+    mode: str = "legacy"
+    queue_member: bool = True
+    values: dict[str, Any] = field(
+        default_factory=lambda: {
+            "user_status": "Available",
+            "dnd_status": "TakeAllCalls",
+            "dnd_status_personal": "TakeAllCalls",
+            "accept_call_queue_calls": True,
+        }
+    )
+    telephony: str = "NoCall"
+    sequence: int = 0
+    # For the oracle: every value the user set by hand, and whether the engine could know it.
+    manual: dict[str, list[list[Any]]] = field(default_factory=dict)  # [value, seen]
+    current_manual: dict[str, int | None] = field(default_factory=dict)
+
+    def fields(self) -> tuple[str, ...]:
+        """The engine fields this account mode uses."""
+        return RC_FIELDS_BY_MODE[self.mode]
+
+    def observation(self, now: float) -> RingCentralObserved:
+        """What a presence GET or event shows now."""
+        v = self.values
+        if self.mode == "legacy":
+            return RingCentralObserved(
+                user_status=v["user_status"],
+                dnd_status=v["dnd_status"],
+                telephony_status=self.telephony,
+                sequence=self.sequence,
+                observed_at=now,
+            )
+        return RingCentralObserved(
+            user_status=v["user_status"],
+            dnd_status_personal=v["dnd_status_personal"],
+            accept_call_queue_calls=v["accept_call_queue_calls"],
+            telephony_status=self.telephony,
+            sequence=self.sequence,
+            observed_at=now,
+        )
+
+    def own(self, name: str, initial: Any) -> Any:
+        """The user's own value of a field, as far as it could be known (seen, or still showing)."""
+        changes = self.manual.get(name, [])
+        current = self.current_manual.get(name)
+        for index in range(len(changes) - 1, -1, -1):
+            value, seen = changes[index]
+            if seen or index == current:
+                return value
+        return initial
+
+
+@dataclass
+class Pending:
+    """A notification on its way to the product."""
+
+    event: TeamsObserved | RingCentralObserved
+    side: str  # "teams" | "rc"
+    world_seq: int
+    echo: bool
+    own: Pair | None = None  # Teams: the user's own pair when it was sent
+    manual_ids: dict[str, int] = field(default_factory=dict)  # RC: manual changes it carries
+    delivered: bool = False
