@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 from cryptography.fernet import Fernet
+
+from presence_sync.http import ssl_context
 
 from presence_sync.settings import Settings
 from presence_sync.store import open_store
 from presence_sync.web import health
 from presence_sync.web.errors import error_middleware
-from presence_sync.web.keys import METRICS, SETTINGS, STORE
+from presence_sync.web.keys import HTTP, INSTANCE_ID, METRICS, SETTINGS, STORE
 from presence_sync.web.readiness import StoreHandle
 
 __all__ = ["create_app", "resolve_secret_key"]
@@ -64,6 +69,15 @@ async def _store_ctx(app: web.Application) -> AsyncIterator[None]:
     await handle.close()
 
 
+async def _http_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    connector = aiohttp.TCPConnector(ssl=ssl_context(settings.ca_file), limit=200)
+    timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        app[HTTP] = session
+        yield
+
+
 def create_app(settings: Settings) -> web.Application:
     """The product's web application for `settings`."""
     app = web.Application(
@@ -72,6 +86,11 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[SETTINGS] = settings
     app[METRICS] = health.ServerMetrics()
+    app[INSTANCE_ID] = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    # Order matters: later contexts (services, background loops) use the store and HTTP session,
+    # and cleanup runs in reverse, so loops stop before the store closes.
+    app.cleanup_ctx.append(_http_ctx)
     app.cleanup_ctx.append(_store_ctx)
+    # Services add their routes, keys and cleanup contexts here, one line each.
     health.add_routes(app, metrics_enabled=settings.metrics_enabled)
     return app

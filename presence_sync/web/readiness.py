@@ -26,6 +26,12 @@ class StoreHandle:
     opened: bool = False
     last_error: str | None = "store not opened yet"
     _opener: asyncio.Task[None] | None = field(default=None, repr=False)
+    _opened_event: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    async def wait_opened(self) -> Store:
+        """The store, once it has been opened; background loops wait here before starting."""
+        await self._opened_event.wait()
+        return self.store
 
     async def start(self) -> None:
         """Try to open the store now; if it is unreachable keep trying in the background."""
@@ -42,6 +48,7 @@ class StoreHandle:
             return False
         self.opened = True
         self.last_error = None
+        self._opened_event.set()
         logger.info("store opened")
         return True
 
