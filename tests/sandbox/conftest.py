@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,14 +17,20 @@ def sandbox_options() -> dict[str, Any]:
     return {}
 
 
+@pytest.fixture(scope="session")
+def sandbox_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data folder for the session, so the CA and server certificate are made once."""
+    return tmp_path_factory.mktemp("sandbox-data")
+
+
 @pytest.fixture
 async def sandbox(
-    tmp_path_factory: pytest.TempPathFactory, sandbox_options: dict[str, Any]
+    sandbox_data_dir: Path, sandbox_options: dict[str, Any]
 ) -> AsyncIterator[RunningSandbox]:
-    """The whole sandbox over HTTPS on 127.0.0.1, port chosen by the OS.
+    """The whole sandbox over HTTPS on 127.0.0.1, port chosen by the OS; fresh state each test.
 
     Yields a `sandbox.server.RunningSandbox`: `.ctx`, `.base_url`, `.ca_file`, `.config`,
     `.app`, `.http` (an aiohttp session trusting the CA) and `.control(method, path, body)`.
     """
-    async with run_sandbox(tmp_path_factory.mktemp("sandbox-data"), **sandbox_options) as running:
+    async with run_sandbox(sandbox_data_dir, **sandbox_options) as running:
         yield running
