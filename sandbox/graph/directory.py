@@ -95,16 +95,25 @@ class Directory:
         self.epoch = 0  # bumped when the control API makes Graph forget every delta token
         self._changed: dict[str, int] = {}
         self._removed: dict[str, int] = {}
+        self._by_upn: dict[str, str] | None = None  # lower-case UPN → id, rebuilt on change
+
+    def _upn_index(self) -> dict[str, str]:
+        if self._by_upn is None or len(self._by_upn) != len(self._org.teams_users):
+            self._by_upn = {
+                user.user_principal_name.lower(): user.id for user in self._org.teams_users.values()
+            }
+        return self._by_upn
 
     def find(self, key: str) -> TeamsUser | None:
         """A user by object id or userPrincipalName (case-insensitive)."""
-        user = self._org.teams_users.get(key)
+        user = self._org.teams_users.get(key) or self._org.teams_users.get(key.lower())
         if user is not None:
             return user
         lowered = key.lower()
-        for candidate in self._org.teams_users.values():
-            if candidate.user_principal_name.lower() == lowered or candidate.id == lowered:
-                return candidate
+        # Lookups by UPN are common (one per user in a sync); a linear scan would not scale.
+        found = self._org.teams_users.get(self._upn_index().get(lowered, ""))
+        if found is not None and found.user_principal_name.lower() == lowered:
+            return found
         return None
 
     def ordered(self) -> list[TeamsUser]:
@@ -121,6 +130,7 @@ class Directory:
         """Record that a user's properties changed."""
         self.version += 1
         self._changed[user_id] = self.version
+        self._by_upn = None
 
     def remove(self, user_id: str) -> TeamsUser | None:
         """Delete a user; delta reports it as removed."""
@@ -129,6 +139,7 @@ class Directory:
             self.version += 1
             self._changed.pop(user_id, None)
             self._removed[user_id] = self.version
+            self._by_upn = None
         return user
 
     def version_of(self, user_id: str) -> int:

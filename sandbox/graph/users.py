@@ -26,6 +26,10 @@ READ_ROLES = permission(
     app="Directory.Read.All RoleManagement.Read.Directory GroupMember.Read.All",
     delegated="Directory.Read.All User.Read User.Read.All",
 )
+READ_ORGANIZATION = permission(
+    app="Organization.Read.All Directory.Read.All User.Read.All",
+    delegated="User.Read Organization.Read.All Directory.Read.All",
+)
 _EQ = re.compile(r"^\s*(?P<field>\w+)\s+eq\s+(?P<value>true|false|'(?:[^']|'')*')\s*$", re.I)
 _FILTERABLE = {"accountEnabled", "userPrincipalName", "mail", "id", "displayName"}
 
@@ -203,6 +207,26 @@ def setup_users(app: web.Application, state: GraphState) -> None:
         body = {"@odata.context": _context(state, request, "directoryObjects"), "value": roles}
         return web.json_response(body)
 
+    async def organization(request: web.Request, caller: Caller) -> web.StreamResponse:
+        org = state.ctx.org
+        name = org.tenant_domain.split(".")[0].capitalize()
+        entry = {
+            "id": org.tenant_id,
+            "displayName": name,
+            "tenantType": "AAD",
+            "verifiedDomains": [
+                {
+                    "name": org.tenant_domain,
+                    "isDefault": True,
+                    "isInitial": False,
+                    "type": "Managed",
+                }
+            ],
+        }
+        body = {"@odata.context": _context(state, request, "organization"), "value": [entry]}
+        return web.json_response(body)
+
+    state.add(app, "GET", "/organization", organization, READ_ORGANIZATION)
     state.add(app, "GET", "/users", list_users, READ_USERS)
     state.add(app, "GET", "/users/delta", delta, READ_USERS)
     state.add(app, "GET", "/users/delta()", delta, READ_USERS)

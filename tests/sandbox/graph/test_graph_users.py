@@ -136,6 +136,16 @@ async def test_delta_from_now_and_forgotten_sync_state(make_graph: Factory) -> N
     assert len(body["value"]) == 4
 
 
+async def test_organization_names_the_tenant(make_graph: Factory) -> None:
+    g = await make_graph()
+    for token in (g.app_token(), g.user_token("carol", scopes="User.Read")):
+        status, body, _ = await g.call("GET", "/organization", token=token)
+        assert status == 200
+        (org,) = body["value"]
+        assert org["id"] == g.ctx.org.tenant_id
+        assert org["verifiedDomains"][0]["name"] == "contoso.example"
+
+
 async def test_member_of_lists_directory_roles(make_graph: Factory) -> None:
     g = await make_graph()
     _, body, _ = await g.call("GET", f"/users/{g.user('alice').id}/memberOf")
