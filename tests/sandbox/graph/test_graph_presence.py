@@ -213,6 +213,15 @@ async def test_tokens_and_permissions_are_checked(make_graph: Factory) -> None:
     assert body["error"]["code"] == "InvalidAuthenticationToken"
     assert "WWW-Authenticate" in headers
 
+    other_api = g.ctx.entra_tokens.issue(
+        {"aud": "api://some-other-api", "tid": g.ctx.org.tenant_id, "idtyp": "app", "roles": []},
+        3600,
+        now=g.ctx.clock.now(),
+    )
+    status, body, _ = await g.call("GET", path, token=other_api)
+    assert status == 401
+    assert "audience" in body["error"]["message"]
+
     status, body, _ = await g.call("GET", path, token=g.app_token(roles=["User.Read.All"]))
     assert status == 403
     assert body["error"]["code"] == "Authorization_RequestDenied"
