@@ -12,7 +12,7 @@ state (`UserState.to_dict`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 from presence_sync.domain.mapping import (
@@ -111,7 +111,7 @@ def decide(state: UserState, event: Event, settings: OrgSettings, now: float) ->
             event.sequence,
             event.observed_at,
         )
-        state = replace(state, teams_seen=seen)
+        state = state.evolve(teams_seen=seen)
         label = "Teams presence observed"
     elif isinstance(event, RingCentralObserved):
         stale = ringcentral_side.is_stale(state.rc_seen, event)
@@ -120,7 +120,7 @@ def decide(state: UserState, event: Event, settings: OrgSettings, now: float) ->
         mode = ringcentral_side.detect_mode(state.rc_mode, event)
         if mode != state.rc_mode:
             notes.append(f"RingCentral account mode: {mode}")
-            state = replace(state, rc_mode=mode)
+            state = state.evolve(rc_mode=mode)
         state = teams_side.derive_user(state, [])
         state = ringcentral_side.observe(state, event, desired_overlay(state, settings), notes)
         label = "RingCentral presence observed"
@@ -133,23 +133,23 @@ def decide(state: UserState, event: Event, settings: OrgSettings, now: float) ->
         if isinstance(command, SetRingCentralPresence):
             state = ringcentral_side.acknowledge(state, command, now)
             if state.rc_failures:
-                state = replace(state, rc_failures=0)
+                state = state.evolve(rc_failures=0)
         elif state.teams_failures:
-            state = replace(state, teams_failures=0)
+            state = state.evolve(teams_failures=0)
         label = "write applied"
     elif isinstance(event, SettingsChanged):
         label = f"settings changed ({event.summary})" if event.summary else "settings changed"
     elif isinstance(event, SyncEnabled):
-        state = replace(state, enabled=True, rc_failures=0, teams_failures=0)
+        state = state.evolve(enabled=True, rc_failures=0, teams_failures=0)
         label = "sync enabled"
     elif isinstance(event, SyncDisabled):
-        state = replace(state, enabled=False, rc_yields=())
+        state = state.evolve(enabled=False, rc_yields=())
         label = f"sync disabled ({event.reason})" if event.reason else "sync disabled"
     elif isinstance(event, CallQueueMembershipObserved):
-        state = replace(state, queue_member=event.is_member)
+        state = state.evolve(queue_member=event.is_member)
         label = "call-queue membership observed"
     elif isinstance(event, UserPreferencesChanged):
-        state = replace(state, ringing_counts_as_busy=event.ringing_counts_as_busy)
+        state = state.evolve(ringing_counts_as_busy=event.ringing_counts_as_busy)
         label = "user preferences changed"
     else:  # pragma: no cover - the Event union is closed
         raise TypeError(f"not an engine event: {event!r}")
@@ -166,17 +166,17 @@ def _failed(
         state = ringcentral_side.revert(state, command)
         if reason == FailureReason.QUEUE_CALLS_NOT_ALLOWED.value:
             notes.append("RingCentral refused a queue-call value: the user is in no call queue")
-            return replace(state, queue_member=False), label
+            return state.evolve(queue_member=False), label
         failures = state.rc_failures + 1
         notes.append(f"RingCentral write failed ({reason}); retrying in {backoff(failures):.0f} s")
-        return replace(state, rc_failures=failures, rc_retry_at=now + backoff(failures)), label
+        return state.evolve(rc_failures=failures, rc_retry_at=now + backoff(failures)), label
     if isinstance(command, ClearTeamsSession) and reason == FailureReason.SESSION_NOT_FOUND.value:
         notes.append("our Teams session was already gone")
         return state, label
     state = teams_side.acknowledge_failure(state, command, now)
     failures = state.teams_failures + 1
     notes.append(f"Teams write failed ({reason}); retrying in {backoff(failures):.0f} s")
-    return replace(state, teams_failures=failures, teams_retry_at=now + backoff(failures)), label
+    return state.evolve(teams_failures=failures, teams_retry_at=now + backoff(failures)), label
 
 
 def _reconcile(

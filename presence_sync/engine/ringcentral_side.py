@@ -171,8 +171,7 @@ def observe(
         else (before.sequence if before else None),
         observed_at=event.observed_at,
     )
-    return replace(
-        state,
+    return state.evolve(
         rc_seen=merged,
         rc_writes=_ordered(writes) if changed_writes else state.rc_writes,
         rc_yields=tuple(yields.items()),
@@ -227,7 +226,7 @@ def plan(
             restored.append(RC_FIELD_NAMES[name])
         writes[name] = _chained(record, name, target, own, expected, now, state.rc_write_seq + 1)
     if yields != state.rc_yields:
-        state = replace(state, rc_yields=yields)
+        state = state.evolve(rc_yields=yields)
     if not out:
         return state, None
     cause = f"{label}: {overlay.reason}"
@@ -241,7 +240,7 @@ def plan(
         cause=cause,
         write_id=state.rc_write_seq + 1,
     )
-    return replace(state, rc_writes=_ordered(writes), rc_write_seq=state.rc_write_seq + 1), command
+    return state.evolve(rc_writes=_ordered(writes), rc_write_seq=state.rc_write_seq + 1), command
 
 
 def _as_str(value: RcValue | None) -> str | None:
@@ -268,7 +267,7 @@ def acknowledge(state: UserState, command: SetRingCentralPresence, now: float) -
             )
             writes[name] = replace(record, applied_at=now, earlier=earlier)
             changed = True
-    return replace(state, rc_writes=_ordered(writes)) if changed else state
+    return state.evolve(rc_writes=_ordered(writes)) if changed else state
 
 
 def _chained(
@@ -320,4 +319,4 @@ def revert(state: UserState, command: SetRingCentralPresence) -> UserState:
         if seen is not None and before_value is not None and seen.value(name) != before_value:
             # The field still shows what we last knew, whatever a stale report said since.
             seen = seen.with_value(name, before_value)
-    return replace(state, rc_writes=_ordered(writes), rc_seen=seen)
+    return state.evolve(rc_writes=_ordered(writes), rc_seen=seen)

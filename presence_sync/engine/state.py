@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Final
 
 from presence_sync.domain.mapping import RC_FIELDS, RcValue
@@ -137,6 +137,40 @@ class UserState:
     teams_failures: int = 0
     teams_retry_at: float | None = None
 
+    def evolve(self, **changes: Any) -> UserState:
+        """A copy with `changes` applied: `dataclasses.replace` at a fraction of the cost.
+
+        `decide()` copies the state a few times per event; `replace` alone would eat most of
+        the time budget. Unknown names raise TypeError, as with `replace`.
+        """
+        if not _STATE_FIELDS.issuperset(changes):
+            raise TypeError(f"unknown UserState fields: {sorted(set(changes) - _STATE_FIELDS)}")
+        get = changes.get
+        put = object.__setattr__
+        new = object.__new__(UserState)
+        put(new, "enabled", get("enabled", self.enabled))
+        put(new, "teams_seen", get("teams_seen", self.teams_seen))
+        put(new, "teams_user", get("teams_user", self.teams_user))
+        put(new, "teams_anchor", get("teams_anchor", self.teams_anchor))
+        put(new, "session", get("session", self.session))
+        put(new, "previous_session", get("previous_session", self.previous_session))
+        put(new, "rc_seen", get("rc_seen", self.rc_seen))
+        put(new, "rc_mode", get("rc_mode", self.rc_mode))
+        put(new, "rc_writes", get("rc_writes", self.rc_writes))
+        put(new, "rc_write_seq", get("rc_write_seq", self.rc_write_seq))
+        put(new, "rc_yields", get("rc_yields", self.rc_yields))
+        put(new, "queue_member", get("queue_member", self.queue_member))
+        put(
+            new,
+            "ringing_counts_as_busy",
+            get("ringing_counts_as_busy", self.ringing_counts_as_busy),
+        )
+        put(new, "rc_failures", get("rc_failures", self.rc_failures))
+        put(new, "rc_retry_at", get("rc_retry_at", self.rc_retry_at))
+        put(new, "teams_failures", get("teams_failures", self.teams_failures))
+        put(new, "teams_retry_at", get("teams_retry_at", self.teams_retry_at))
+        return new
+
     def rc_write(self, name: str) -> RcWrite | None:
         """Our recorded write of one field, if any."""
         for write in self.rc_writes:
@@ -207,6 +241,9 @@ class UserState:
             )
         except (KeyError, TypeError, ValueError) as err:
             raise UserStateError(f"malformed user state: {err!r}") from err
+
+
+_STATE_FIELDS: Final = frozenset(f.name for f in fields(UserState))
 
 
 def _opt_float(value: Any) -> float | None:

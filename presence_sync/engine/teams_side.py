@@ -128,7 +128,7 @@ def derive_user(state: UserState, notes: list[str]) -> UserState:
     anchor = state.teams_anchor
     if not is_inactivity(reading) and not is_unknown(reading):
         anchor = reading
-    return replace(state, teams_user=reading, teams_anchor=anchor)
+    return state.evolve(teams_user=reading, teams_anchor=anchor)
 
 
 def plan(
@@ -142,9 +142,9 @@ def plan(
             return state, None
         if not live:
             # It expired on its own; Graph already dropped it, so there is nothing to clear.
-            return replace(state, session=replace(session, cleared_at=session.expires_at)), None
+            return state.evolve(session=replace(session, cleared_at=session.expires_at)), None
         cleared = replace(session, cleared_at=now)
-        return replace(state, session=cleared), ClearTeamsSession(
+        return state.evolve(session=cleared), ClearTeamsSession(
             cause=f"{label}: no RingCentral call or DND any more; clear our Teams session"
         )
     same = (
@@ -158,7 +158,7 @@ def plan(
             return state, None
         # A late Tick may find it expired already: setting it again is still a renewal.
         refreshed = replace(session, expires_at=now + SESSION_TTL)
-        return replace(state, session=refreshed), SetTeamsSession(
+        return state.evolve(session=refreshed), SetTeamsSession(
             wish.availability,
             wish.activity,
             SESSION_TTL,
@@ -179,7 +179,7 @@ def plan(
     if session is not None and since == now:
         # A different pair replaces ours: reports of the old one may still arrive.
         previous = session if session.cleared_at is not None else replace(session, cleared_at=now)
-    return replace(state, session=fresh, previous_session=previous), SetTeamsSession(
+    return state.evolve(session=fresh, previous_session=previous), SetTeamsSession(
         wish.availability,
         wish.activity,
         SESSION_TTL,
@@ -197,9 +197,9 @@ def acknowledge_failure(
     if isinstance(command, SetTeamsSession):
         if session.availability == command.availability and session.activity == command.activity:
             # Not set (or not refreshed): treat it as gone; the next plan sets it again.
-            return replace(state, session=replace(session, cleared_at=now))
+            return state.evolve(session=replace(session, cleared_at=now))
         return state
     if session.cleared_at is not None:
         # The clear did not happen: the session shows until it expires.
-        return replace(state, session=replace(session, cleared_at=None))
+        return state.evolve(session=replace(session, cleared_at=None))
     return state

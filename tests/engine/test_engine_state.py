@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields, replace
 
 import pytest
 from hypothesis import given, settings
@@ -112,3 +113,13 @@ def test_a_malformed_document_is_refused_clearly(key: str, value: object) -> Non
     document[key] = value
     with pytest.raises(UserStateError):
         UserState.from_dict(document)
+
+
+@given(states, states)
+def test_evolve_is_replace(state: UserState, other: UserState) -> None:
+    """The fast copy used by decide() changes exactly the named fields, like replace()."""
+    for item in fields(UserState):
+        value = getattr(other, item.name)
+        assert state.evolve(**{item.name: value}) == replace(state, **{item.name: value})
+    with pytest.raises(TypeError, match="favourite_colour"):
+        state.evolve(favourite_colour="blue")
