@@ -186,6 +186,7 @@ class Receiver:
     validation: str = "echo"  # echo | wrong | json | refuse
     answer_status: int = 202
     fail_first: int = 0  # answer 500 to this many notification POSTs first
+    slow_first: int = 0  # answer this many notification POSTs only after 3.3 s
     notifications: list[dict[str, Any]] = field(default_factory=list)
     batches: list[dict[str, Any]] = field(default_factory=list)  # whole change-notification bodies
     lifecycle: list[dict[str, Any]] = field(default_factory=list)
@@ -216,6 +217,10 @@ class Receiver:
                 return web.json_response(token)
             return web.Response(status=403)
         self.posts += 1
+        if self.slow_first > 0:
+            self.slow_first -= 1
+            await asyncio.sleep(3.3)
+            return web.Response(status=202)
         if self.fail_first > 0:
             self.fail_first -= 1
             return web.Response(status=500)

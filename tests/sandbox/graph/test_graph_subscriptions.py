@@ -335,6 +335,22 @@ async def test_failed_deliveries_are_retried(make_graph: Factory, receiver: Any)
     assert (entry["id"], entry["failedAttempts"], entry["delivered"]) == (sub["id"], 2, 1)
 
 
+@pytest.mark.slow
+async def test_answers_slower_than_three_seconds_count_as_failures(
+    make_graph: Factory, receiver: Any
+) -> None:
+    g = await make_graph(scale=600)
+    await subscribe(g, receiver, ["carol"])
+    receiver.slow_first = 1
+    await g.control(
+        "POST", "/_sandbox/teams/carol@contoso.example/presence", json={"availability": "Busy"}
+    )
+    await receiver.wait_for(1, within=6)
+    assert receiver.posts == 2  # the slow answer did not count; Graph sent it again
+    _, view = await g.control("GET", "/_sandbox/graph/subscriptions")
+    assert view["value"][0]["failedAttempts"] == 1
+
+
 async def test_list_and_read_are_scoped_to_the_app(make_graph: Factory, receiver: Any) -> None:
     g = await make_graph()
     sub = await subscribe(g, receiver, ["carol"])
