@@ -170,7 +170,7 @@ def aggregate(presence: TeamsPresence, now: float) -> Aggregate:
         return Aggregate(preferred.availability, preferred.activity)
     if not sessions:
         return Aggregate("Offline", "Offline")
-    best: tuple[int, int, float] | None = None
+    best: tuple[int, int, float, str, str] | None = None
     chosen = Aggregate("Offline", "Offline")
     for session in sessions:
         shown = effective(session, presence, now)
@@ -179,6 +179,9 @@ def aggregate(presence: TeamsPresence, now: float) -> Aggregate:
             _AVAILABILITY_RANK.get(shown.availability, -1),
             _ACTIVITY_RANK.get(shown.activity, 0),
             refreshed,
+            # Full ties are broken by name so the answer never depends on dict order.
+            shown.activity,
+            session.session_id,
         )
         if best is None or key > best:
             best, chosen = key, shown

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from sandbox.graph.aggregate import (
     CLIENT_SESSION,
+    PREFERRED_PAIRS,
+    SET_PRESENCE_PAIRS,
     Aggregate,
     AppSession,
     ClientSession,
@@ -140,3 +144,40 @@ def test_durations(text: str, seconds: float) -> None:
 def test_malformed_durations_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match="ISO-8601"):
         parse_duration(text)
+
+
+PAIRS = sorted(SET_PRESENCE_PAIRS | {("Away", "Away"), ("BeRightBack", "BeRightBack")})
+session_lists = st.lists(
+    st.tuples(st.sampled_from(PAIRS), st.sampled_from([0.0, 0.0, 300.0, 601.0, 900.0])),
+    max_size=5,
+)
+
+
+@example(
+    sessions=[(("Busy", "InACall"), 0.0), (("Busy", "InAConferenceCall"), 0.0)], preferred=None
+)
+@settings(max_examples=300)
+@given(sessions=session_lists, preferred=st.none() | st.sampled_from(sorted(PREFERRED_PAIRS)))
+def test_aggregation_properties(
+    sessions: list[tuple[tuple[str, str], float]], preferred: tuple[str, str] | None
+) -> None:
+    built = [
+        app(f"app-{n}", availability, activity, age)
+        for n, ((availability, activity), age) in enumerate(sessions)
+    ]
+    presence = TeamsPresence(sessions={s.session_id: s for s in built})
+    if preferred is not None:
+        presence.preferred = PreferredPresence(preferred[0], preferred[1], None)
+    shown = aggregate(presence, NOW)
+    reversed_presence = TeamsPresence(sessions={s.session_id: s for s in reversed(built)})
+    reversed_presence.preferred = presence.preferred
+    # Order of sessions never matters.
+    assert aggregate(reversed_presence, NOW) == shown
+    if preferred is not None and (built or preferred == ("Offline", "OffWork")):
+        assert shown == Aggregate(*preferred)
+    elif not built:
+        assert shown == Aggregate("Offline", "Offline")
+    elif any(a == "DoNotDisturb" for (a, _), _ in sessions):
+        assert shown.availability == "DoNotDisturb"
+    elif any(a == "Busy" for (a, _), _ in sessions):
+        assert shown.availability == "Busy"
