@@ -283,3 +283,13 @@ class Store(Protocol):
 
     async def get_lease(self, name: str) -> Lease | None:
         """The current holder of a lease, expired or not."""
+
+    # -- ephemeral records: short-lived, single-use (OAuth states and flows) -------------
+
+    async def put_ephemeral(self, key: str, value: Mapping[str, Any], expires_at: float) -> None:
+        """Keep `value` (sealed with the secret key) under `key` until `expires_at`."""
+        ...
+
+    async def take_ephemeral(self, key: str, now: float) -> dict[str, Any] | None:
+        """Read and delete `key` atomically; None when missing, expired or already taken."""
+        ...

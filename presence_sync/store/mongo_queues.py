@@ -6,6 +6,8 @@ with a fresh token and reads back only those, so concurrent claimers never share
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -541,3 +543,26 @@ class MongoQueues(MongoBase):
         """The lease's holder."""
         doc = await self.col("leases").find_one({"_id": name})
         return Lease(doc["_id"], doc["owner"], float(doc["until"])) if doc else None
+
+    # -- ephemeral records -----------------------------------------------------------------
+
+    @translated
+    async def put_ephemeral(self, key: str, value: Mapping[str, Any], expires_at: float) -> None:
+        """Keep `value` (sealed) under `key` until `expires_at`; drops expired records."""
+        records = self.col("ephemeral")
+        # No TTL index (Cosmos DB and FerretDB differ there): expired records go on each put.
+        await records.delete_many({"expires_at": {"$lte": time.time()}})
+        sealed = self._box.encrypt(dumps(dict(value)))
+        await records.replace_one(
+            {"_id": key}, {"_id": key, "value": sealed, "expires_at": expires_at}, upsert=True
+        )
+
+    @translated
+    async def take_ephemeral(self, key: str, now: float) -> dict[str, Any] | None:
+        """Read and delete `key` atomically; None when missing, expired or already taken."""
+        async with self.lock("ephemeral"):
+            doc = await self.col("ephemeral").find_one_and_delete({"_id": key})
+        if doc is None or float(doc["expires_at"]) <= now:
+            return None
+        loaded: dict[str, Any] = json.loads(self._box.decrypt_text(doc["value"]))
+        return loaded

@@ -511,3 +511,32 @@ class SqliteStore:
             lambda c: c.execute("SELECT * FROM leases WHERE name = ?", (name,)).fetchone()
         )
         return Lease(row["name"], row["owner"], row["until"]) if row else None
+
+    # -- ephemeral records -----------------------------------------------------------------
+
+    async def put_ephemeral(self, key: str, value: Mapping[str, Any], expires_at: float) -> None:
+        """Keep `value` (sealed) under `key` until `expires_at`; drops expired records."""
+        sealed = self._box.encrypt(dumps(dict(value)))
+
+        def put(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM ephemeral WHERE expires_at <= ?", (time.time(),))
+            conn.execute(
+                "INSERT INTO ephemeral (key, value, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value, "
+                "expires_at = excluded.expires_at",
+                (key, sealed, expires_at),
+            )
+
+        await self._write(put)
+
+    async def take_ephemeral(self, key: str, now: float) -> dict[str, Any] | None:
+        """Read and delete `key` in one statement; None when missing, expired or taken."""
+        row = await self._write(
+            lambda c: c.execute(
+                "DELETE FROM ephemeral WHERE key = ? RETURNING value, expires_at", (key,)
+            ).fetchone()
+        )
+        if row is None or row["expires_at"] <= now:
+            return None
+        loaded: dict[str, Any] = json.loads(self._box.decrypt_text(row["value"]))
+        return loaded

@@ -38,7 +38,7 @@ __all__ = [
     "subscription_from_row",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Version 1. Later versions append statements to a new list in _MIGRATIONS.
 _V1 = """
@@ -171,7 +171,17 @@ CREATE TABLE leases (
 );
 """
 
-_MIGRATIONS: dict[int, str] = {1: _V1}
+# Version 2: single-use records with an expiry (OAuth states and in-flight sign-in flows).
+_V2 = """
+CREATE TABLE ephemeral (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE INDEX ephemeral_expires ON ephemeral (expires_at);
+"""
+
+_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
