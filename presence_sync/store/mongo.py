@@ -163,22 +163,28 @@ class MongoStore(MongoQueues):
                         raise
                     key = fresh[failure["index"]]["_id"]
                     existing[key] = {}
-        updates = []
-        for key, current in existing.items():
-            identity = identity_of(batch[key])
-            if any(current.get(field) != identity[field] for field in IDENTITY_FIELDS):
-                updates.append(UpdateOne({"_id": key}, {"$set": {**identity, "updated_at": now}}))
+        stale = [
+            key
+            for key, current in existing.items()
+            if any(current.get(f) != v for f, v in identity_of(batch[key]).items())
+        ]
         changed = 0
-        for start in range(0, len(updates), UPDATE_BATCH):
-            result = await links.bulk_write(updates[start : start + UPDATE_BATCH], ordered=True)
+        for start in range(0, len(stale), UPDATE_BATCH):
+            keys = stale[start : start + UPDATE_BATCH]
+            updates = [
+                UpdateOne({"_id": key}, {"$set": {**identity_of(batch[key]), "updated_at": now}})
+                for key in keys
+            ]
+            async with self.link_locks(keys):
+                result = await links.bulk_write(updates, ordered=True)
             changed += result.modified_count
         return inserted + changed
 
     async def _find_link(self, query: dict[str, Any]) -> UserLink | None:
-        cursor = self.col("links").find(query).sort("_id", ASCENDING).limit(1)
-        async for doc in cursor:
-            return link_from_doc(doc)
-        return None
+        # A plain find_one: FerretDB 1.x answers it from the index in about a millisecond,
+        # while adding a sort or a larger limit makes it scan the collection.
+        doc = await self.col("links").find_one(query)
+        return link_from_doc(doc) if doc else None
 
     @translated
     async def get_link(self, link_id: str) -> UserLink | None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from pymongo import AsyncMongoClient
@@ -103,6 +104,15 @@ class MongoBase:
     def link_lock(self, link_id: str) -> asyncio.Lock:
         """The in-process lock for conditional writes to one link (striped)."""
         return self.lock(f"links#{hash(link_id) % _LINK_STRIPES}")
+
+    @contextlib.asynccontextmanager
+    async def link_locks(self, link_ids: Iterable[str]) -> AsyncIterator[None]:
+        """Hold the locks of several links, taken in one global order so none deadlock."""
+        stripes = sorted({hash(link_id) % _LINK_STRIPES for link_id in link_ids})
+        async with contextlib.AsyncExitStack() as stack:
+            for stripe in stripes:
+                await stack.enter_async_context(self.lock(f"links#{stripe}"))
+            yield
 
     def col(self, name: str) -> AsyncCollection[Doc]:
         """One collection of the store's database."""
