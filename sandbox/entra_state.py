@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import math
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -135,6 +136,15 @@ def service_principal_id(ctx: SandboxContext, client_id: str) -> str:
     return str(uuid.uuid5(uuid.UUID(ctx.org.tenant_id), f"sp:{client_id}"))
 
 
+def issue_time(ctx: SandboxContext) -> float:
+    """When a token issued now says it was issued, never inside the second of a revocation.
+
+    `iat` has one-second resolution and revocation compares `iat < revoked_after`; without
+    this, a token issued in the same second as a revocation but after it would be born dead.
+    """
+    return max(ctx.clock.now(), float(math.ceil(ctx.entra_tokens.revoked_after)))
+
+
 def _b64url_json(data: dict[str, Any]) -> str:
     raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
@@ -162,7 +172,7 @@ def app_token(
     }
     if roles:
         claims["roles"] = roles
-    access = ctx.entra_tokens.issue(claims, ACCESS_TOKEN_LIFETIME, ctx.clock.now())
+    access = ctx.entra_tokens.issue(claims, ACCESS_TOKEN_LIFETIME, issue_time(ctx))
     return _token_response(ctx, access)
 
 
@@ -187,7 +197,7 @@ def user_tokens(
     nonce: str | None = None,
 ) -> dict[str, Any]:
     """A delegated token response: Graph access token, rotating refresh token, id token."""
-    now = ctx.clock.now()
+    now = issue_time(ctx)
     graph_scopes = [s for s in scopes if s not in OIDC_SCOPES]
     email = user.mail or user.user_principal_name
     common = {

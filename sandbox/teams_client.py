@@ -25,6 +25,7 @@ from sandbox.connector import (
     member_id_for,
 )
 from sandbox.context import SandboxContext
+from sandbox.entra_state import issue_time
 from sandbox.model import TeamsUser
 
 __all__ = [
@@ -234,7 +235,7 @@ async def post_sso_token(request: web.Request) -> web.Response:
             "ver": "2.0",
         },
         CHANNEL_TOKEN_LIFETIME,
-        ctx.clock.now(),
+        issue_time(ctx),
     )
     return web.json_response({"token": token})
 
