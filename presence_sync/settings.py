@@ -47,11 +47,16 @@ class Settings:
     microsoft_authority_host: str = "https://login.microsoftonline.com"
     graph_url: str = "https://graph.microsoft.com/v1.0"
     graph_poll_budget_share: float = 0.2
+    graph_presence_budget: int = 1500
+    graph_poll_min_interval: float = 1.0
+    graph_subscription_renew_before: float = 900.0
+    watch_reconcile_interval: float = 300.0
 
     ringcentral_server_url: str = "https://platform.ringcentral.com"
     ringcentral_client_id: str | None = None
     ringcentral_client_secret: str | None = None
     ringcentral_jwt: str | None = None
+    ringcentral_subscription_lifetime: int = 86400
 
     def __repr__(self) -> str:
         # Settings objects end up in tracebacks and debug logs: never show a secret there.
@@ -145,12 +150,31 @@ def _parse(env: Mapping[str, str]) -> Settings:
         "graph_poll_budget_share": get(
             "GRAPH_POLL_BUDGET_SHARE", _fraction, defaults.graph_poll_budget_share
         ),
+        "graph_presence_budget": get(
+            "GRAPH_PRESENCE_BUDGET", _positive_int, defaults.graph_presence_budget
+        ),
+        "graph_poll_min_interval": get(
+            "GRAPH_POLL_MIN_INTERVAL", _positive_float, defaults.graph_poll_min_interval
+        ),
+        "graph_subscription_renew_before": get(
+            "GRAPH_SUBSCRIPTION_RENEW_BEFORE",
+            _renew_before,
+            defaults.graph_subscription_renew_before,
+        ),
+        "watch_reconcile_interval": get(
+            "WATCH_RECONCILE_INTERVAL", _positive_float, defaults.watch_reconcile_interval
+        ),
         "ringcentral_server_url": get(
             "RINGCENTRAL_SERVER_URL", _https_url, defaults.ringcentral_server_url
         ),
         "ringcentral_client_id": get("RINGCENTRAL_CLIENT_ID", _text, None),
         "ringcentral_client_secret": get("RINGCENTRAL_CLIENT_SECRET", _text, None),
         "ringcentral_jwt": get("RINGCENTRAL_JWT", _text, None),
+        "ringcentral_subscription_lifetime": get(
+            "RINGCENTRAL_SUBSCRIPTION_LIFETIME",
+            _positive_int,
+            defaults.ringcentral_subscription_lifetime,
+        ),
     }
     _require_together(
         env,
@@ -188,6 +212,24 @@ def _positive_float(name: str, raw: str) -> float:
         raise SettingsError(name, f"{raw!r} is not a number") from None
     if value <= 0:
         raise SettingsError(name, "must be greater than 0")
+    return value
+
+
+def _positive_int(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(name, f"{raw!r} is not a whole number") from None
+    if value <= 0:
+        raise SettingsError(name, "must be greater than 0")
+    return value
+
+
+def _renew_before(name: str, raw: str) -> float:
+    value = _positive_float(name, raw)
+    # Presence subscriptions live at most an hour: renewing earlier than that never waits.
+    if value >= 3600:
+        raise SettingsError(name, "must be less than 3600 seconds (a subscription's lifetime)")
     return value
 
 
