@@ -14,7 +14,6 @@ from aiohttp import web
 from cryptography.fernet import Fernet
 
 from presence_sync.http import ssl_context
-
 from presence_sync.settings import Settings
 from presence_sync.store import open_store
 from presence_sync.web import health

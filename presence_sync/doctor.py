@@ -1,4 +1,4 @@
-"""`presence-sync doctor`: check the settings and every configured dependency, say how to fix each."""
+"""`presence-sync doctor`: check the settings and each dependency, and say how to fix each."""
 
 from __future__ import annotations
 
@@ -114,7 +114,9 @@ DEFAULT_CHECKS: tuple[CheckFn, ...] = (
 )
 
 
-async def run_checks(settings: Settings, checks: tuple[CheckFn, ...] = DEFAULT_CHECKS) -> list[Check]:
+async def run_checks(
+    settings: Settings, checks: tuple[CheckFn, ...] = DEFAULT_CHECKS
+) -> list[Check]:
     """Run every check in order; a crashing check is reported, not raised."""
     results = []
     for check in checks:

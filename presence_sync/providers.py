@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from presence_sync.graph import GraphClient
     from presence_sync.ringcentral import RingCentralClient
 
-__all__ = ["BULK", "RECONCILE", "REALTIME", "NotConnectedError", "Providers"]
+__all__ = ["BULK", "REALTIME", "RECONCILE", "NotConnectedError", "Providers"]
 
 # Dirty-queue priorities (lower is more urgent): a person's live change beats the periodic
 # reconciliation, which beats bulk jobs such as "sync all".

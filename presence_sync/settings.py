@@ -306,9 +306,13 @@ def _store_url(name: str, raw: str) -> str:
             "use sqlite:///path/to/file.db or mongodb://host:port/database",
         )
     if parts.scheme == "sqlite" and not parts.path.lstrip("/"):
-        raise SettingsError(name, "sqlite URL needs a file path, e.g. sqlite:///./data/presence-sync.db")
+        raise SettingsError(
+            name, "sqlite URL needs a file path, e.g. sqlite:///./data/presence-sync.db"
+        )
     if parts.scheme.startswith("mongodb") and not parts.netloc:
-        raise SettingsError(name, "mongodb URL needs a host, e.g. mongodb://127.0.0.1:27017/presence")
+        raise SettingsError(
+            name, "mongodb URL needs a host, e.g. mongodb://127.0.0.1:27017/presence"
+        )
     return raw
 
 

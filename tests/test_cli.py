@@ -12,7 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("STORE_", "PORT"))}
     full_env.update(env or {})
     return subprocess.run(
@@ -54,7 +56,8 @@ def test_doctor_prints_a_table_with_fixes(tmp_path: Path) -> None:
     store_row = next(line for line in table.splitlines() if line.startswith("store"))
     assert " ok " in store_row
     ms_row = next(line for line in table.splitlines() if line.startswith("Microsoft app"))
-    assert "FAIL" in ms_row and "MICROSOFT_CLIENT_SECRET" in ms_row
+    assert "FAIL" in ms_row
+    assert "MICROSOFT_CLIENT_SECRET" in ms_row
 
 
 def test_doctor_reports_an_unreachable_mongodb(tmp_path: Path) -> None:
@@ -65,4 +68,44 @@ def test_doctor_reports_an_unreachable_mongodb(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     store_row = next(line for line in result.stdout.splitlines() if line.startswith("store"))
-    assert "FAIL" in store_row and "start MongoDB" in store_row
+    assert "FAIL" in store_row
+    assert "start MongoDB" in store_row
+
+
+def test_serve_answers_probes_and_stops_gracefully_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STORE_", "PORT"))}
+    env.update({"PORT": str(port), "HOST": "127.0.0.1", "LOG_FORMAT": "json"})
+    process = subprocess.Popen(
+        [sys.executable, "-m", "presence_sync", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        statuses: dict[str, int] = {}
+        while time.monotonic() < deadline and len(statuses) < 2:
+            try:
+                for path in ("/healthz", "/readyz"):
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as r:
+                        statuses[path] = r.status
+            except OSError:
+                time.sleep(0.2)
+        assert statuses == {"/healthz": 200, "/readyz": 200}
+        # The default embedded store lands in ./data of the working folder.
+        assert (tmp_path / "data" / "presence-sync.db").exists()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert f"listening on http://127.0.0.1:{port}" in out

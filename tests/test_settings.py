@@ -83,7 +83,8 @@ def test_full_configuration_parses() -> None:
     assert settings.public_url == "https://presence.contoso.example"
     assert settings.log_format == "json"
     assert settings.metrics_enabled is False
-    assert settings.microsoft_configured and settings.ringcentral_configured
+    assert settings.microsoft_configured
+    assert settings.ringcentral_configured
     assert settings.ringcentral_server_url == "http://127.0.0.1:9000/ringcentral"
 
 

@@ -38,7 +38,9 @@ _STATUS: tuple[tuple[type[PresenceSyncError], int, str], ...] = (
 )
 
 
-def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
+def json_error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> web.Response:
     """A JSON error answer `{"error": {"code", "message"}}`."""
     return web.json_response(
         {"error": {"code": code, "message": message}}, status=status, headers=headers

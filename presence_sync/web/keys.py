@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aiohttp import ClientSession, web
+
 if TYPE_CHECKING:
     from presence_sync.settings import Settings
     from presence_sync.web.health import ServerMetrics

@@ -1,4 +1,4 @@
-"""The store as the server sees it: opened in the background, so a down store never blocks start-up."""
+"""The store as the server sees it: opened in the background, so start-up never waits for it."""
 
 from __future__ import annotations
 
@@ -53,8 +53,10 @@ class StoreHandle:
         return True
 
     async def _keep_opening(self) -> None:
-        while not await self._try_open():
+        while True:
             await asyncio.sleep(RETRY_SECONDS)
+            if await self._try_open():
+                return
 
     async def check(self) -> str | None:
         """None when the store answers a ping, else a readable reason."""
