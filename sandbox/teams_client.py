@@ -34,6 +34,8 @@ __all__ = [
     "channel_token",
     "chat_id_for",
     "conversation_update",
+    "deliver",
+    "invoke",
     "openid_metadata_url",
     "say",
     "send_installation_update",
@@ -101,8 +103,8 @@ def channel_token(ctx: SandboxContext) -> str:
     )
 
 
-async def deliver(ctx: SandboxContext, activity: dict[str, Any]) -> int:
-    """POST `activity` to the product, signed by the channel; the product's HTTP status."""
+async def exchange(ctx: SandboxContext, activity: dict[str, Any]) -> tuple[int, bytes]:
+    """POST `activity` to the product, signed by the channel; its 2xx status and body."""
     url = ctx.config.product_url
     if not url:
         raise ActivityRejectedError("product_url is not set; PUT /_sandbox/config first")
@@ -111,13 +113,34 @@ async def deliver(ctx: SandboxContext, activity: dict[str, Any]) -> int:
     headers = {"Authorization": f"Bearer {channel_token(ctx)}"}
     try:
         async with ctx.http.post(url, json=activity, headers=headers) as response:
-            await response.read()
+            body = await response.read()
             status = response.status
     except (aiohttp.ClientError, TimeoutError) as err:
         raise ActivityRejectedError(f"product unreachable at {url}: {err}") from err
     if not 200 <= status < 300:
         raise ActivityRejectedError(f"product answered {status}", status)
+    return status, body
+
+
+async def deliver(ctx: SandboxContext, activity: dict[str, Any]) -> int:
+    """POST `activity` to the product, signed by the channel; the product's HTTP status."""
+    status, _ = await exchange(ctx, activity)
     return status
+
+
+async def invoke(
+    ctx: SandboxContext, user: TeamsUser, name: str, value: dict[str, Any]
+) -> dict[str, Any]:
+    """`user` presses an Adaptive Card `Action.Execute` (or another invoke); the bot's answer."""
+    activity = activity_for(ctx, user, "invoke")
+    activity["name"] = name
+    activity["value"] = value
+    status, body = await exchange(ctx, activity)
+    try:
+        answer = json.loads(body) if body else None
+    except ValueError:
+        answer = body.decode(errors="replace")
+    return {"activity_id": activity["id"], "status": status, "body": answer}
 
 
 async def say(
@@ -201,6 +224,27 @@ async def post_say(request: web.Request) -> web.Response:
     return web.json_response(result)
 
 
+async def post_invoke(request: web.Request) -> web.Response:
+    """POST /_sandbox/teams/{email}/invoke {"name": "adaptiveCard/action", "value": {...}}."""
+    ctx = request.app[CTX]
+    user = _user(request)
+    try:
+        body = await request.json()
+    except ValueError:
+        return web.json_response({"error": "body must be JSON"}, status=400)
+    name = body.get("name", "adaptiveCard/action") if isinstance(body, dict) else None
+    value = body.get("value") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name:
+        return web.json_response({"error": "name: the invoke name, a string"}, status=400)
+    if not isinstance(value, dict):
+        return web.json_response({"error": "value: a JSON object"}, status=400)
+    try:
+        result = await invoke(ctx, user, name, value)
+    except ActivityRejectedError as err:
+        return _rejected(err)
+    return web.json_response(result)
+
+
 async def post_conversation_update(request: web.Request) -> web.Response:
     """POST /_sandbox/teams/{email}/conversation-update: the bot joins the user's chat."""
     ctx = request.app[CTX]
@@ -268,6 +312,7 @@ def setup(app: web.Application, ctx: SandboxContext) -> None:
     app.router.add_get("/_botframework/v1/.well-known/openidconfiguration", channel_metadata)
     app.router.add_get("/_botframework/v1/keys", channel_keys)
     app.router.add_post("/_sandbox/teams/{email}/say", post_say)
+    app.router.add_post("/_sandbox/teams/{email}/invoke", post_invoke)
     app.router.add_post("/_sandbox/teams/{email}/conversation-update", post_conversation_update)
     app.router.add_post("/_sandbox/teams/{email}/sso-token", post_sso_token)
     app.router.add_get("/_sandbox/chats/{email}", get_chats)

@@ -18,8 +18,15 @@ from typing import Any
 
 import msal
 from aiohttp import web
-from botbuilder.core import ActivityHandler, CardFactory, MessageFactory, TurnContext
+from botbuilder.core import (
+    ActivityHandler,
+    CardFactory,
+    InvokeResponse,
+    MessageFactory,
+    TurnContext,
+)
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
+from botbuilder.schema import AdaptiveCardInvokeResponse
 from botframework.connector.auth import (
     MicrosoftAppCredentials,
     PasswordServiceClientCredentialFactory,
@@ -85,6 +92,18 @@ class BotSettings:
 
 class EchoBot(ActivityHandler):  # type: ignore[misc]
     """Echoes text; `card` sends an Adaptive Card and then updates it; greets on install."""
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """An Action.Execute button: answer with a refreshed card naming the verb."""
+        # botbuilder 4.17's CloudAdapter re-serializes the invoke body with msrest, so the
+        # body must stay a model (ActivityHandler.on_adaptive_card_invoke hands it a dict).
+        verb = (turn_context.activity.value or {}).get("action", {}).get("verb")
+        card = {"type": "AdaptiveCard", "version": "1.5",
+                "body": [{"type": "TextBlock", "text": f"done: {verb}"}]}
+        answer = AdaptiveCardInvokeResponse(
+            status_code=200, type="application/vnd.microsoft.card.adaptive", value=card
+        )
+        return InvokeResponse(status=200, body=answer)
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         """The app was installed for the user."""

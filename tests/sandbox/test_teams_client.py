@@ -154,3 +154,18 @@ async def test_an_adaptive_card_submit_arrives_as_a_value(
     _, chats = await sandbox.control("GET", f"/_sandbox/chats/{ADMIN}")
     assert chats["user_messages"][0]["value"] == {"action": "sync_all"}
     assert [m["text"] for m in chats["messages"]] == ["echo: "]
+
+
+async def test_an_action_execute_returns_the_bots_refreshed_card(
+    sandbox: RunningSandbox, bot_url: str
+) -> None:
+    value = {
+        "action": {"type": "Action.Execute", "verb": "syncAll", "data": {}},
+        "trigger": "manual",
+    }
+    status, body = await sandbox.control(
+        "POST", f"/_sandbox/teams/{ADMIN}/invoke", {"name": "adaptiveCard/action", "value": value}
+    )
+    assert status == 200, body
+    assert body["body"]["statusCode"] == 200
+    assert body["body"]["value"]["body"][0]["text"] == "done: syncAll"
