@@ -287,6 +287,18 @@ async def members(request: web.Request) -> web.Response:
     return web.json_response(teams_account(ctx, user))
 
 
+async def paged_members(request: web.Request) -> web.Response:
+    """GET …/conversations/{id}/pagedmembers: one page holding the one member."""
+    ctx = request.app[CTX]
+    if (denied := _authenticated(request)) is not None:
+        return denied
+    conv = request.app[CONNECTOR].find(ctx, request.match_info["conversation"])
+    user = ctx.org.teams_users.get(conv.user_id) if conv else None
+    if user is None:
+        return _error(404, "ConversationNotFound", "Conversation not found.")
+    return web.json_response({"members": [teams_account(ctx, user)], "continuationToken": None})
+
+
 def setup(app: web.Application, ctx: SandboxContext) -> None:
     """Mount the connector routes and keep the chat log in `app[CONNECTOR]`."""
     app[CTX] = ctx
@@ -299,3 +311,4 @@ def setup(app: web.Application, ctx: SandboxContext) -> None:
     app.router.add_delete(f"{base}/{{conversation}}/activities/{{activity}}", delete_activity)
     app.router.add_get(f"{base}/{{conversation}}/members", members)
     app.router.add_get(f"{base}/{{conversation}}/members/{{member}}", members)
+    app.router.add_get(f"{base}/{{conversation}}/pagedmembers", paged_members)

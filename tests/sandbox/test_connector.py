@@ -66,6 +66,17 @@ async def test_a_proactive_conversation_is_the_users_personal_chat(
     assert status == 200
     assert members[0]["aadObjectId"] == user.id
     assert members[0]["userPrincipalName"] == ADMIN
+    status, member = await _call(
+        sandbox, "GET", f"/v3/conversations/{created['id']}/members/{members[0]['id']}", token,
+        None,
+    )
+    assert status == 200
+    assert member["email"] == ADMIN
+    status, paged = await _call(
+        sandbox, "GET", f"/v3/conversations/{created['id']}/pagedmembers", token, None
+    )
+    assert status == 200
+    assert paged["members"] == members
 
 
 async def test_the_connector_refuses_missing_and_foreign_tokens(sandbox: RunningSandbox) -> None:
