@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from pymongo import MongoClient
@@ -198,6 +199,7 @@ def wait_until_answering(
         if process is not None and process.poll() is not None:
             raise MongoServerError(f"FerretDB exited with code {process.returncode}")
         try:
+            client: MongoClient[dict[str, Any]]
             with MongoClient(uri, serverSelectionTimeoutMS=500, connectTimeoutMS=500) as client:
                 client.admin.command("ping")
             return
@@ -259,6 +261,7 @@ def throwaway_database(uri: str) -> MongoTarget:
 
 def drop_databases(target: MongoTarget) -> None:
     """Drop every database this run created on the target."""
+    client: MongoClient[dict[str, Any]]
     with MongoClient(target.uri, serverSelectionTimeoutMS=5000) as client:
         for name in client.list_database_names():
             if name.startswith(target.prefix):

