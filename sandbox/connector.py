@@ -28,6 +28,7 @@ __all__ = [
     "CONNECTOR",
     "ChatLog",
     "Conversation",
+    "app_installed",
     "chat_id_for",
     "member_id_for",
     "setup",
@@ -76,6 +77,7 @@ class Conversation:
 
     id: str
     user_id: str
+    established: bool = False  # the user has the app: they wrote, or Teams told the bot
     bot_messages: list[dict[str, Any]] = field(default_factory=list)
     user_messages: list[dict[str, Any]] = field(default_factory=list)
 
@@ -118,6 +120,19 @@ class ChatLog:
 
 CONNECTOR = web.AppKey("connector_log", ChatLog)
 CTX = web.AppKey("connector_ctx", SandboxContext)
+
+
+def app_installed(app: web.Application, ctx: SandboxContext, user: TeamsUser) -> bool:
+    """Whether the bot may open a chat with `user`: the app is installed for them."""
+    conv = app[CONNECTOR].conversations.get(chat_id_for(ctx, user))
+    if conv is not None and conv.established:
+        return True
+    try:
+        from sandbox.graph import GRAPH_STATE  # Graph keeps Teams app installations
+    except ImportError:
+        return True
+    graph = app.get(GRAPH_STATE)
+    return graph is None or bool(graph.installs.get(user.id))
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
@@ -174,6 +189,9 @@ async def create_conversation(request: web.Request) -> web.Response:
         return _error(404, "MemberNotFound", "The member was not found in the tenant.")
     if not user.account_enabled:
         return _error(403, "Forbidden", "The user is disabled.")
+    if not app_installed(request.app, ctx, user):
+        # Teams refuses proactive chats with people who do not have the app installed.
+        return _error(403, "Forbidden", "The bot is not part of the conversation roster.")
     conv = request.app[CONNECTOR].open(ctx, user)
     activity = body.get("activity")
     if isinstance(activity, dict):

@@ -157,7 +157,9 @@ async def say(
         activity["textFormat"] = "plain"
     if value is not None:
         activity["value"] = value
-    log.open(ctx, user).user_messages.append(
+    conv = log.open(ctx, user)
+    conv.established = True
+    conv.user_messages.append(
         {"id": activity["id"], "text": text, "value": value, "timestamp": activity["timestamp"]}
     )
     status = await deliver(ctx, activity)
@@ -249,6 +251,7 @@ async def post_conversation_update(request: web.Request) -> web.Response:
     """POST /_sandbox/teams/{email}/conversation-update: the bot joins the user's chat."""
     ctx = request.app[CTX]
     user = _user(request)
+    request.app[CONNECTOR].open(ctx, user).established = True
     try:
         status = await conversation_update(ctx, user)
     except ActivityRejectedError as err:

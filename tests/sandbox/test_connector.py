@@ -31,6 +31,23 @@ async def _call(sandbox: RunningSandbox, method: str, path: str, token: str | No
         return response.status, await response.json(content_type=None)
 
 
+async def _install_app(sandbox: RunningSandbox, user_id: str) -> None:
+    """Install the product's Teams app for a user through Graph, as the product does."""
+    await sandbox.control("POST", "/_sandbox/consent", {"granted": True})
+    token = await _token(sandbox, sandbox.config.app_client_id, sandbox.config.app_client_secret,
+                         "https://graph.microsoft.com/.default")
+    headers = {"Authorization": f"Bearer {token}"}
+    graph = sandbox.url("/graph/v1.0")
+    query = "$filter=externalId eq 'presence-sync-manifest'"
+    async with sandbox.http.get(f"{graph}/appCatalogs/teamsApps?{query}",
+                                headers=headers) as response:
+        catalog_id = (await response.json())["value"][0]["id"]
+    bind = {"teamsApp@odata.bind": f"{graph}/appCatalogs/teamsApps/{catalog_id}"}
+    async with sandbox.http.post(f"{graph}/users/{user_id}/teamwork/installedApps",
+                                 json=bind, headers=headers) as response:
+        assert response.status == 201, await response.text()
+
+
 def _create_body(sandbox: RunningSandbox, member: str) -> dict[str, Any]:
     return {"bot": {"id": f"28:{sandbox.config.bot_app_id}"}, "members": [{"id": member}],
             "channelData": {"tenant": {"id": sandbox.config.tenant_id}}}
@@ -42,6 +59,11 @@ async def test_a_proactive_conversation_is_the_users_personal_chat(
     user = sandbox.ctx.org.teams_user_by_email(ADMIN)
     assert user is not None
     token = await _bot_token(sandbox)
+    status, refused = await _call(sandbox, "POST", "/v3/conversations", token,
+                                  _create_body(sandbox, user.id))
+    assert status == 403  # the app is not installed for the user yet
+    assert "roster" in refused["error"]["message"]
+    await _install_app(sandbox, user.id)
     status, created = await _call(sandbox, "POST", "/v3/conversations", token,
                                   _create_body(sandbox, user.id))
     assert status == 201
