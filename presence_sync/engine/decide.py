@@ -111,7 +111,7 @@ def decide(state: UserState, event: Event, settings: OrgSettings, now: float) ->
             event.sequence,
             event.observed_at,
         )
-        state = state.evolve(teams_seen=seen)
+        state = teams_side.derive_user(state.evolve(teams_seen=seen), notes)
         label = "Teams presence observed"
     elif isinstance(event, RingCentralObserved):
         stale = ringcentral_side.is_stale(state.rc_seen, event)
@@ -134,8 +134,10 @@ def decide(state: UserState, event: Event, settings: OrgSettings, now: float) ->
             state = ringcentral_side.acknowledge(state, command, now)
             if state.rc_failures:
                 state = state.evolve(rc_failures=0)
-        elif state.teams_failures:
-            state = state.evolve(teams_failures=0)
+        else:
+            state = teams_side.acknowledge(state, command, now)
+            if state.teams_failures:
+                state = state.evolve(teams_failures=0)
         label = "write applied"
     elif isinstance(event, SettingsChanged):
         label = f"settings changed ({event.summary})" if event.summary else "settings changed"
@@ -182,7 +184,8 @@ def _failed(
 def _reconcile(
     state: UserState, settings: OrgSettings, now: float, label: str, notes: list[str]
 ) -> Decision:
-    state = teams_side.derive_user(state, notes)
+    # Re-derived every time: what explains the last observation may have changed since.
+    state = teams_side.derive_user(state, [])
     commands: list[Command] = []
     # Teams first: a Do-not-disturb session set now already hides the user's Teams presence.
     teams_command = None

@@ -40,6 +40,7 @@ class OurSession:
     since: float
     expires_at: float
     cleared_at: float | None = None  # when we cleared it; None while we believe it is set
+    applied_at: float | None = None  # when Graph took it (WriteApplied); reports after show it
 
     def live(self, now: float) -> bool:
         """Whether Graph still holds this session at `now`."""
@@ -124,7 +125,7 @@ class UserState:
     teams_user: TeamsReading | None = None  # the user's own presence: last one not ours
     teams_anchor: TeamsReading | None = None  # last user presence that was not idle/unknown
     session: OurSession | None = None
-    previous_session: OurSession | None = None  # the one before, while its reports may linger
+    past_sessions: tuple[OurSession, ...] = ()  # last ended one per pair: late reports of them
     rc_seen: RcSeen | None = None
     rc_mode: RcAccountMode = "unknown"
     rc_writes: tuple[RcWrite, ...] = ()
@@ -153,7 +154,7 @@ class UserState:
         put(new, "teams_user", get("teams_user", self.teams_user))
         put(new, "teams_anchor", get("teams_anchor", self.teams_anchor))
         put(new, "session", get("session", self.session))
-        put(new, "previous_session", get("previous_session", self.previous_session))
+        put(new, "past_sessions", get("past_sessions", self.past_sessions))
         put(new, "rc_seen", get("rc_seen", self.rc_seen))
         put(new, "rc_mode", get("rc_mode", self.rc_mode))
         put(new, "rc_writes", get("rc_writes", self.rc_writes))
@@ -194,9 +195,7 @@ class UserState:
             "teams_user": _reading_out(self.teams_user),
             "teams_anchor": _reading_out(self.teams_anchor),
             "session": None if self.session is None else _session_out(self.session),
-            "previous_session": None
-            if self.previous_session is None
-            else _session_out(self.previous_session),
+            "past_sessions": [_session_out(p) for p in self.past_sessions],
             "rc_seen": None if self.rc_seen is None else _rc_seen_out(self.rc_seen),
             "rc_mode": self.rc_mode,
             "rc_writes": [_write_out(w) for w in self.rc_writes],
@@ -226,7 +225,7 @@ class UserState:
                 teams_user=_reading_in(data["teams_user"]),
                 teams_anchor=_reading_in(data["teams_anchor"]),
                 session=_session_in(data["session"]),
-                previous_session=_session_in(data["previous_session"]),
+                past_sessions=tuple(_session(p) for p in data["past_sessions"]),
                 rc_seen=_rc_seen_in(data["rc_seen"]),
                 rc_mode=mode,
                 rc_writes=tuple(_write_in(w) for w in data["rc_writes"]),
@@ -309,18 +308,22 @@ def _session_out(session: OurSession) -> dict[str, Any]:
         "since": session.since,
         "expires_at": session.expires_at,
         "cleared_at": session.cleared_at,
+        "applied_at": session.applied_at,
     }
 
 
 def _session_in(data: Any) -> OurSession | None:
-    if data is None:
-        return None
+    return None if data is None else _session(data)
+
+
+def _session(data: Any) -> OurSession:
     return OurSession(
         str(data["availability"]),
         str(data["activity"]),
         float(data["since"]),
         float(data["expires_at"]),
         _opt_float(data["cleared_at"]),
+        _opt_float(data["applied_at"]),
     )
 
 

@@ -66,10 +66,10 @@ def explained_by_session(seen: TeamsSeen, session: OurSession | None) -> bool:
 
 
 def explained(seen: TeamsSeen, state: UserState) -> bool:
-    """Whether this observation only shows our current or previous session."""
-    return explained_by_session(seen, state.session) or explained_by_session(
-        seen, state.previous_session
-    )
+    """Whether this observation only shows our current session or one that ended lately."""
+    if explained_by_session(seen, state.session):
+        return True
+    return any(explained_by_session(seen, past) for past in state.past_sessions)
 
 
 PINNED_PAIRS: Final = frozenset(
@@ -87,8 +87,8 @@ def hides_user(state: UserState) -> bool:
     """Whether our Do-not-disturb session hides the user's own Teams presence right now.
 
     Graph ranks DoNotDisturb above every session, so it hides the user unless they pinned a
-    status (a preferred presence beats every session). The latest observation tells which; until
-    one arrives after the session was set, the user's last pair predicts it, so the write this
+    status (a preferred presence beats every session). An observation made after Graph took the
+    session tells which; until one arrives, the user's last pair predicts it, so the write this
     implies goes out with the session instead of waiting for its echo.
     """
     session = state.session
@@ -99,12 +99,17 @@ def hides_user(state: UserState) -> bool:
     seen = state.teams_seen
     if seen is not None and explained_by_session(seen, session):
         return True
-    if seen is None or seen.observed_at < session.since:
-        if seen is not None and explained(seen, state):
-            return True  # Teams showed a session of ours, so nothing of the user's is pinned
-        user = state.teams_user
-        return user is None or (user.availability, user.activity) not in PINNED_PAIRS
-    return False
+    landed = (
+        seen is not None
+        and session.applied_at is not None
+        and seen.observed_at > session.applied_at
+    )
+    if landed:
+        return False  # Teams shows the user despite our session: they pinned a status
+    if seen is not None and explained(seen, state):
+        return True  # Teams showed a session of ours, so nothing of the user's is pinned
+    user = state.teams_user
+    return user is None or (user.availability, user.activity) not in PINNED_PAIRS
 
 
 def derive_user(state: UserState, notes: list[str]) -> UserState:
@@ -165,26 +170,47 @@ def plan(
             f"{label}: refresh, {wish.reason} continues",
             refresh=True,
         )
-    since = now
-    if (
-        session is not None
-        and session.availability == wish.availability
-        and session.activity == wish.activity
-        and now <= session.ended_at() + SESSION_LINGER
-    ):
-        # Back-to-back with our last session of the same pair: late reports of it are ours too.
-        since = session.since
-    fresh = OurSession(wish.availability, wish.activity, since, now + SESSION_TTL)
-    previous = state.previous_session
-    if session is not None and since == now:
-        # A different pair replaces ours: reports of the old one may still arrive.
-        previous = session if session.cleared_at is not None else replace(session, cleared_at=now)
-    return state.evolve(session=fresh, previous_session=previous), SetTeamsSession(
+    fresh = OurSession(wish.availability, wish.activity, now, now + SESSION_TTL)
+    past = state.past_sessions
+    if session is not None:
+        # Reports of the one before (even of the same pair, cleared a moment ago) may still
+        # arrive; the new one hides the user only from now on.
+        past = _ended(
+            past, session if session.cleared_at is not None else replace(session, cleared_at=now)
+        )
+    return state.evolve(session=fresh, past_sessions=past), SetTeamsSession(
         wish.availability,
         wish.activity,
         SESSION_TTL,
         f"{label}: {wish.reason} → show {wish.availability}/{wish.activity}",
     )
+
+
+def _ended(past: tuple[OurSession, ...], ended: OurSession) -> tuple[OurSession, ...]:
+    """Keep one window per pair; flapping between the same pair widens that window."""
+    kept: list[OurSession] = []
+    for old in past:
+        if (old.availability, old.activity) != (ended.availability, ended.activity):
+            kept.append(old)
+        elif old.ended_at() + SESSION_LINGER >= ended.since:
+            ended = replace(ended, since=min(old.since, ended.since))
+    return (*kept, ended)
+
+
+def acknowledge(
+    state: UserState, command: SetTeamsSession | ClearTeamsSession, now: float
+) -> UserState:
+    """Note when Graph took our session: later reports of Teams reflect it."""
+    session = state.session
+    if (
+        not isinstance(command, SetTeamsSession)
+        or session is None
+        or session.cleared_at is not None
+        or session.applied_at is not None
+        or (session.availability, session.activity) != (command.availability, command.activity)
+    ):
+        return state
+    return state.evolve(session=replace(session, applied_at=now))
 
 
 def acknowledge_failure(

@@ -29,7 +29,7 @@ rc_value = rc_values | st.booleans()
 readings = st.builds(
     TeamsReading, st.sampled_from(AVAILABILITIES), st.sampled_from(ACTIVITIES), st.booleans()
 )
-sessions = st.builds(OurSession, texts, texts, times, times, maybe_times)
+sessions = st.builds(OurSession, texts, texts, times, times, maybe_times, maybe_times)
 teams_seen = st.builds(TeamsSeen, texts, texts, st.none() | st.text(max_size=8), times)
 rc_seen = st.builds(
     RcSeen,
@@ -59,7 +59,7 @@ states = st.builds(
     teams_user=st.none() | readings,
     teams_anchor=st.none() | readings,
     session=st.none() | sessions,
-    previous_session=st.none() | sessions,
+    past_sessions=st.lists(sessions, max_size=2).map(tuple),
     rc_seen=st.none() | rc_seen,
     rc_mode=st.sampled_from(["unknown", "legacy", "chs"]),
     rc_writes=st.lists(writes, max_size=4).map(tuple),

@@ -336,7 +336,7 @@ class World:
         pair = (item.event.availability, item.event.activity)
         ours = {
             (s.availability, s.activity)
-            for s in (self.state.session, self.state.previous_session)
+            for s in (self.state.session, *self.state.past_sessions)
             if s is not None
         }
         user = self.state.teams_user
