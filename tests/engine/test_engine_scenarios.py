@@ -423,3 +423,63 @@ def test_overlapping_call_and_meeting_end_with_both_sides_back(
     assert world.teams.app is None
     assert world.teams.aggregate(world.now) == ("Available", "Available")
     world.check_write_budget()
+
+
+def test_ringcentral_dnd_during_a_meeting_hides_the_meeting_until_it_ends() -> None:
+    """Our DND session hides the user's Teams presence, so RingCentral gets its own values back;
+    when the DND ends, Teams shows the meeting again and Busy returns (never stuck)."""
+    run = Run()
+    run.apply(run.teams("Busy", "InAMeeting"))
+    dnd = run.rc_event(dnd_status="DoNotAcceptAnyCalls")
+    (restore,) = rc_writes(dnd)
+    assert restore.user_status == "Available"
+    assert [type(c) for c in teams_writes(dnd)] == [SetTeamsSession]
+    assert all(not d.commands for d in run.apply(dnd)), "the DND session's echo caused a write"
+    off = run.rc_event(dnd_status="TakeAllCalls")
+    (busy,) = rc_writes(off)
+    assert busy.user_status == "Busy"
+    assert [type(c) for c in teams_writes(off)] == [ClearTeamsSession]
+
+
+def test_a_pinned_teams_status_still_shows_over_our_dnd_session() -> None:
+    """A status the user pinned beats every session, so it keeps driving RingCentral."""
+    run = Run()
+    run.apply(run.teams("Busy", "Busy"))
+    dnd = run.rc_event(dnd_status="DoNotAcceptAnyCalls")
+    assert rc_writes(dnd) == []
+    run.feed(WriteApplied(teams_writes(dnd)[0]), advance=0.1)
+    assert run.teams("Busy", "Busy").commands == ()  # Graph: the pin, not our session
+
+
+def test_a_report_older_than_our_write_updates_what_is_restored() -> None:
+    """The user changed RingCentral just before our write landed: restore to their choice."""
+    run = Run(MEETING_NO_CALLS)
+    meeting = run.teams("Busy", "InAMeeting")
+    (write,) = rc_writes(meeting)
+    run.feed(WriteApplied(write), advance=0.1)
+    late = RingCentralObserved(
+        user_status="Offline",
+        dnd_status="TakeAllCalls",
+        sequence=run.rc_seq + 1,
+        observed_at=run.now - 5,
+    )
+    run.rc_seq += 1
+    noted = run.feed(late)
+    assert noted.commands == ()
+    assert any("before our write landed" in n for n in noted.notes)
+    (restore,) = rc_writes(run.teams("Available", "Available"))
+    assert restore.user_status == "Offline"
+
+
+def test_a_queued_write_is_not_mistaken_for_a_hand_change() -> None:
+    """Until the dispatcher reports the write applied, RingCentral may still show the old value."""
+    run = Run()
+    (write,) = rc_writes(run.teams("Busy", "InAMeeting"))
+    still_old = run.rc_event(telephony="NoCall")  # reports Available: our write is queued
+    assert still_old.commands == ()
+    assert not any("by hand" in n for n in still_old.notes)
+    run.feed(WriteApplied(write), advance=0.1)
+    assert run.rc_event(user_status="Busy").commands == ()  # the echo
+    by_hand = run.rc_event(user_status="Available")
+    assert any("their choice stands" in n for n in by_hand.notes)
+    assert by_hand.commands == ()
