@@ -1,4 +1,11 @@
-"""The pure sync engine: `decide(state, event, settings, now) -> Decision`."""
+"""The pure sync engine: `decide(state, event, settings, now) -> Decision`.
+
+The caller (reconciler) loads a user's `UserState` (``UserState.from_dict`` of the stored
+document; a fresh ``UserState()`` for a new user), feeds one `Event`, stores
+``decision.state.to_dict()``, hands ``decision.commands`` to the dispatcher and writes
+``decision.notes`` and each command's ``cause`` to the audit log. The dispatcher reports every
+outcome back as `WriteApplied` / `WriteFailed`; a timer sends `Tick` at least once a minute.
+"""
 
 from presence_sync.engine.commands import (
     ClearTeamsSession,
