@@ -1,4 +1,4 @@
-"""Command line: `presence-sync serve | doctor | sandbox | version`."""
+"""Command line: `presence-sync serve | doctor | sandbox | demo | version`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from presence_sync import __version__
 from presence_sync.errors import SettingsError
@@ -41,7 +42,43 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     sandbox.add_argument("args", nargs=argparse.REMAINDER, help="sandbox options (see --help)")
+    _add_demo_parser(sub)
     return parser
+
+
+def _add_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="run the product against the offline sandbox, with an office day",
+        description="Start the sandbox and the server, connect both platforms, sync everyone, "
+        "then play an office day of meetings, calls and DND. Ctrl-C stops everything.",
+    )
+    demo.add_argument("--port", type=int, default=3978, help="server port (default 3978; 0: any)")
+    demo.add_argument(
+        "--sandbox-port", type=int, default=8443, help="sandbox port (default 8443; 0: any)"
+    )
+    demo.add_argument("--users", type=int, default=40, help="people in the org (default 40)")
+    demo.add_argument(
+        "--scenario",
+        choices=("office-day", "none"),
+        default="office-day",
+        help="office-day (default) or none: set up and sync, then leave presence to you",
+    )
+    demo.add_argument(
+        "--data", type=Path, default=Path("data/demo"), help="data folder (default data/demo)"
+    )
+    demo.add_argument("--store", help="STORE_URL (default sqlite in the data folder)")
+    demo.add_argument(
+        "--check",
+        action="store_true",
+        help="run for a bounded time, then verify everyone on both sides; exit 0 only if right",
+    )
+    demo.add_argument(
+        "--duration", type=float, help="seconds of office day (default 60 with --check, else on)"
+    )
+    demo.add_argument(
+        "--time-scale", type=float, default=1.0, help="sandbox time runs N times faster"
+    )
 
 
 def _settings() -> Settings:
@@ -84,10 +121,45 @@ def _sandbox(args: argparse.Namespace) -> int:
     return sandbox_main(list(args.args))
 
 
+def _demo(args: argparse.Namespace) -> int:
+    from presence_sync.demo import DemoOptions
+    from presence_sync.demo import main as demo_main
+
+    problem = _demo_problem(args)
+    if problem:
+        print(f"presence-sync demo: {problem}", file=sys.stderr)
+        return SETTINGS_EXIT
+    options = DemoOptions(
+        port=args.port,
+        sandbox_port=args.sandbox_port,
+        users=args.users,
+        scenario=args.scenario,
+        data=args.data,
+        store=args.store,
+        check=args.check,
+        duration=args.duration,
+        time_scale=args.time_scale,
+    )
+    return demo_main(options)
+
+
+def _demo_problem(args: argparse.Namespace) -> str | None:
+    if args.users < 2:
+        return "--users: at least 2"
+    if args.duration is not None and args.duration <= 0:
+        return "--duration: must be positive"
+    if args.time_scale <= 0:
+        return "--time-scale: must be positive"
+    for name in ("port", "sandbox_port"):
+        if not 0 <= getattr(args, name) <= 65535:
+            return f"--{name.replace('_', '-')}: outside 0-65535"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `presence-sync` command; returns the exit code."""
     args = _parser().parse_args(argv)
-    commands = {"serve": _serve, "doctor": _doctor, "sandbox": _sandbox}
+    commands = {"serve": _serve, "doctor": _doctor, "sandbox": _sandbox, "demo": _demo}
     try:
         return commands[args.command](args)
     except SettingsError as err:

@@ -1,0 +1,114 @@
+"""Connects the demo's product to both platforms through its real consent and sign-in routes.
+
+Driven headlessly as an admin would click through the tab: admin consent approved by the
+seeded Global Administrator, a delegated sync account authorised with `login_hint`, then
+RingCentral connected with its JWT credential. Success is read back from the stored connection
+records, not from the pages, so the demo reports what the product itself believes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from presence_sync.demo.browser import HeadlessBrowser, Page
+from presence_sync.demo.control import SandboxControl
+from presence_sync.store import Connection, ConnectionStatus, Store
+
+__all__ = [
+    "CONSENT_ROUTES",
+    "ConnectError",
+    "Connected",
+    "connect_all",
+    "missing_routes",
+]
+
+logger = logging.getLogger(__name__)
+
+# The product's routes the demo drives (presence_sync/web/consent.py).
+CONSENT_ROUTES = {
+    "admin consent": "/consent/microsoft",
+    "sync account sign-in": "/consent/sync-account",
+    "RingCentral connect": "/consent/ringcentral",
+}
+CONNECTED_WAIT = 20.0
+
+
+class ConnectError(Exception):
+    """A connection step failed; the message names the step and the product's reason."""
+
+
+@dataclass(frozen=True)
+class Connected:
+    """What the demo connected."""
+
+    admin: str
+    sync_accounts: tuple[str, ...]
+    ringcentral: bool
+
+
+def missing_routes(app: web.Application) -> list[str]:
+    """The consent routes the product does not serve yet, as `name (path)`."""
+    served = {
+        resource.canonical for resource in app.router.resources()
+    }
+    return [f"{name} ({path})" for name, path in CONSENT_ROUTES.items() if path not in served]
+
+
+async def connect_all(
+    product_url: str,
+    store: Store,
+    control: SandboxControl,
+    ca_file: str,
+    *,
+    admin: str,
+    sync_accounts: Iterable[str],
+) -> Connected:
+    """Admin consent, sync account sign-ins and RingCentral, each confirmed in the store."""
+    accounts = tuple(sync_accounts)
+    browser = HeadlessBrowser(ca_file)
+    try:
+        # The sandbox answers Entra's consent page for the admin, as the admin's click would.
+        await control.consent(sign_in_as=admin, admin_decision="approve")
+        page = await browser.visit(_url(product_url, "admin consent", login_hint=admin))
+        await _confirm(store, "microsoft", "admin consent", page)
+        for upn in accounts:
+            await control.consent(sign_in_as=upn)
+            page = await browser.visit(_url(product_url, "sync account sign-in", login_hint=upn))
+            await _confirm(store, f"microsoft-sync-account:{upn.lower()}", f"sync account {upn}",
+                           page)
+        page = await browser.visit(_url(product_url, "RingCentral connect"), method="POST")
+        await _confirm(store, "ringcentral", "RingCentral connect", page)
+    finally:
+        await control.consent(sign_in_as=None, admin_decision=None)
+        await browser.close()
+    return Connected(admin=admin, sync_accounts=accounts, ringcentral=True)
+
+
+def _url(product_url: str, route: str, **query: str) -> str:
+    suffix = f"?{urlencode(query)}" if query else ""
+    return f"{product_url}{CONSENT_ROUTES[route]}{suffix}"
+
+
+async def _confirm(store: Store, kind: str, step: str, page: Page) -> Connection:
+    deadline = time.monotonic() + CONNECTED_WAIT
+    record = await store.get_connection(kind)
+    while record is None or record.status != ConnectionStatus.CONNECTED:
+        if time.monotonic() > deadline or page.status >= 400:
+            reason = (record.reason if record is not None else None) or _page_text(page)
+            raise ConnectError(f"{step} failed: {reason}")
+        await asyncio.sleep(0.2)
+        record = await store.get_connection(kind)
+    logger.info("demo: %s done", step)
+    return record
+
+
+def _page_text(page: Page) -> str:
+    text = " ".join(page.text.split())
+    return f"the product answered {page.status} at {page.url}: {text[:200]}"

@@ -1,0 +1,109 @@
+"""The product's server as the demo runs it: settings pointing at the sandbox, served in-process."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from presence_sync.settings import Settings, load_settings
+
+__all__ = ["ProductServer", "demo_environment", "demo_settings", "reserve_port"]
+
+logger = logging.getLogger(__name__)
+
+# The demo's day is short: reconcile every linked user often enough that a lost notification
+# is repaired well within the check's settling time.
+DEMO_RECONCILE_SECONDS = 20
+
+
+def demo_environment(
+    config: Mapping[str, Any],
+    *,
+    port: int,
+    data_dir: Path,
+    store_url: str | None = None,
+    log_level: str = "INFO",
+) -> dict[str, str]:
+    """The product's environment variables for a sandbox whose `/_sandbox/config` is `config`."""
+    base = str(config["base_url"]).rstrip("/")
+    return {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "STORE_URL": store_url or f"sqlite:///{data_dir.resolve()}/presence-sync.db",
+        "DATA_DIR": str(data_dir),
+        "LOG_LEVEL": log_level,
+        "PRESENCE_SYNC_CA_FILE": str(config["ca_file"]),
+        "MICROSOFT_TENANT_ID": str(config["tenant_id"]),
+        "MICROSOFT_CLIENT_ID": str(config["app_client_id"]),
+        "MICROSOFT_CLIENT_SECRET": str(config["app_client_secret"]),
+        "MICROSOFT_AUTHORITY_HOST": f"{base}/entra",
+        "GRAPH_URL": f"{base}/graph/v1.0",
+        "RINGCENTRAL_SERVER_URL": f"{base}/ringcentral",
+        "RINGCENTRAL_CLIENT_ID": str(config["rc_client_id"]),
+        "RINGCENTRAL_CLIENT_SECRET": str(config["rc_client_secret"]),
+        "RINGCENTRAL_JWT": str(config["rc_jwt"]),
+        "WATCH_RECONCILE_INTERVAL": str(DEMO_RECONCILE_SECONDS),
+    }
+
+
+def demo_settings(
+    config: Mapping[str, Any],
+    *,
+    port: int,
+    data_dir: Path,
+    store_url: str | None = None,
+    log_level: str = "INFO",
+) -> Settings:
+    """Validated settings for the demo's server (SettingsError names a bad value)."""
+    env = demo_environment(
+        config, port=port, data_dir=data_dir, store_url=store_url, log_level=log_level
+    )
+    # No .env and no process environment: the demo must not pick up a real deployment's values.
+    return load_settings(env, env_file=None)
+
+
+@dataclass
+class ProductServer:
+    """The product's aiohttp application served on 127.0.0.1 until `stop()`."""
+
+    app: web.Application
+    runner: web.AppRunner
+    url: str
+
+    @classmethod
+    async def start(cls, settings: Settings, sock: socket.socket) -> ProductServer:
+        """Build the app with `create_app(settings)` and serve it on `sock` (see reserve_port)."""
+        from presence_sync.app import create_app
+
+        app = create_app(settings)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
+        await runner.setup()
+        try:
+            await web.SockSite(runner, sock).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        return cls(app=app, runner=runner, url=f"http://127.0.0.1:{sock.getsockname()[1]}")
+
+    async def stop(self) -> None:
+        """Stop serving and run every cleanup context (background loops, store, HTTP)."""
+        await self.runner.cleanup()
+
+
+def reserve_port(port: int) -> socket.socket:
+    """A socket bound to 127.0.0.1:`port` (0: any free port), so settings can name the port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
