@@ -20,7 +20,7 @@ from aiohttp import web
 
 from sandbox import ringcentral, teams_client
 from sandbox.context import SandboxContext
-from sandbox.entra_state import ENTRA_STATE
+from sandbox.entra_state import APP_PERMISSIONS, ENTRA_STATE
 from sandbox.model import RcExtension, TeamsUser
 
 __all__ = [
@@ -328,11 +328,11 @@ async def get_consent(request: web.Request) -> web.Response:
 
 
 async def post_consent(request: web.Request) -> web.Response:
-    """POST /_sandbox/consent {"granted"?, "sign_in_as"?, "admin_decision"?}."""
+    """POST /_sandbox/consent {"granted"?, "sign_in_as"?, "admin_decision"?, "roles"?}."""
     ctx = request.app[CTX]
     state = request.app[ENTRA_STATE]
     body = await body_of(request)
-    unknown = set(body) - {"granted", "sign_in_as", "admin_decision"}
+    unknown = set(body) - {"granted", "sign_in_as", "admin_decision", "roles"}
     if unknown:
         return bad_request(f"unknown consent fields: {sorted(unknown)}")
     if "granted" in body and not isinstance(body["granted"], bool):
@@ -343,6 +343,13 @@ async def post_consent(request: web.Request) -> web.Response:
             return bad_request(f"sign_in_as: no Teams user with email {email!r}", status=404)
     if body.get("admin_decision") not in (None, "approve", "deny"):
         return bad_request("admin_decision: 'approve', 'deny' or null")
+    roles = body.get("roles")
+    if roles is not None and (
+        not isinstance(roles, list) or any(r not in APP_PERMISSIONS for r in roles)
+    ):
+        return bad_request(f"roles: a list drawn from {list(APP_PERMISSIONS)}, or null for all")
+    if "roles" in body:
+        state.granted_roles = None if roles is None else tuple(roles)
     if body.get("granted") is True:
         state.grant_consent(ctx, "control API")
     elif body.get("granted") is False:

@@ -21,7 +21,6 @@ from aiohttp import web
 from sandbox import entra_pages
 from sandbox.context import SandboxContext
 from sandbox.entra_state import (
-    APP_PERMISSIONS,
     BOT_AUDIENCE,
     CTX,
     ENTRA_STATE,
@@ -190,7 +189,7 @@ def _client_credentials(
     if resource in (GRAPH_AUDIENCE, GRAPH_APP_ID):
         if client_id != ctx.config.app_client_id or not state.consent_effective(ctx):
             return not_consented(ctx, client_id)
-        return web.json_response(app_token(ctx, client_id, GRAPH_AUDIENCE, list(APP_PERMISSIONS)))
+        return web.json_response(app_token(ctx, client_id, GRAPH_AUDIENCE, state.app_roles()))
     return entra_error(
         "invalid_resource",
         500011,

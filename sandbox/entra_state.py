@@ -78,6 +78,13 @@ class EntraState:
     codes: dict[str, AuthCode] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshGrant] = field(default_factory=dict)
     refresh_revoked_after: float = 0.0
+    # Application permissions the consent covers; None means all of APP_PERMISSIONS. An admin
+    # can consent to fewer (or the app registration gained permissions after consent).
+    granted_roles: tuple[str, ...] | None = None
+
+    def app_roles(self) -> list[str]:
+        """The roles an app-only Graph token carries under the current consent."""
+        return list(APP_PERMISSIONS if self.granted_roles is None else self.granted_roles)
 
     def consent_effective(self, ctx: SandboxContext) -> bool:
         """Whether the product app currently holds the tenant's admin consent."""
@@ -105,6 +112,7 @@ class EntraState:
             "sign_in_as": self.sign_in_as,
             "admin_decision": self.admin_decision,
             "refresh_tokens": len(self.refresh_tokens),
+            "roles": self.app_roles(),
         }
 
 
