@@ -14,9 +14,10 @@ from sandbox.context import SandboxContext
 from sandbox.graph.apps import setup_apps
 from sandbox.graph.batch import setup_batch
 from sandbox.graph.control import setup_control
+from sandbox.graph.errors import GraphRequestError, error_response, new_request_id
 from sandbox.graph.mail import setup_mail
 from sandbox.graph.presence import setup_presence
-from sandbox.graph.state import GraphState
+from sandbox.graph.state import PREFIX, GraphState
 from sandbox.graph.subscription_api import setup_subscriptions
 from sandbox.graph.users import setup_users
 from sandbox.graph.view import describe as describe_user
@@ -39,7 +40,16 @@ def setup(app: web.Application, ctx: SandboxContext) -> None:
     setup_apps(app, state)
     setup_control(app, state)
     setup_batch(app, state)
+    # Last, so it only answers what no Graph route above matched.
+    app.router.add_route("*", PREFIX + "/{tail:.*}", _unknown_segment)
     app.cleanup_ctx.append(_background(state))
+
+
+async def _unknown_segment(request: web.Request) -> web.StreamResponse:
+    """Graph answers paths it does not know with 400 naming the segment, not a bare 404."""
+    segment = request.match_info["tail"].split("/")[0] or "v1.0"
+    err = GraphRequestError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
+    return error_response(request, err, new_request_id())
 
 
 def describe(ctx: SandboxContext, user: TeamsUser) -> dict[str, Any]:

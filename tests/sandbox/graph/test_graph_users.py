@@ -54,6 +54,13 @@ async def test_query_options_are_checked(make_graph: Factory) -> None:
     assert body["value"][0]["userPrincipalName"]
 
 
+async def test_unknown_paths_answer_graph_errors(make_graph: Factory) -> None:
+    g = await make_graph()
+    status, body, _ = await g.call("GET", "/groups")
+    assert status == 400
+    assert body["error"]["message"] == "Resource not found for the segment 'groups'."
+
+
 async def test_users_are_found_by_id_or_upn(make_graph: Factory) -> None:
     g = await make_graph()
     carol = g.user("carol")
