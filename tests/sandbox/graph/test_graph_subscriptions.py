@@ -321,6 +321,28 @@ async def test_notification_faults(
         assert receiver.notifications[0] == receiver.notifications[1]
 
 
+async def test_reordered_and_delayed_notifications_all_arrive_separately(
+    make_graph: Factory, receiver: Any
+) -> None:
+    g = await make_graph()
+    await subscribe(g, receiver, ["alice", "bob", "carol", "dan"])
+    g.ctx.faults.add(
+        {"target": "graph-notifications", "reorder": True, "delay_notifications_ms": 200}
+    )
+    for handle in ("alice", "bob", "carol", "dan"):
+        await g.control(
+            "POST",
+            f"/_sandbox/teams/{handle}@contoso.example/presence",
+            json={"availability": "Busy"},
+        )
+    await receiver.wait_for(4, within=3)
+    # Each change got its own random delay, so the batch was split into separate POSTs.
+    assert receiver.posts > 1
+    assert sorted(n["resourceData"]["id"] for n in receiver.notifications) == sorted(
+        g.user(h).id for h in ("alice", "bob", "carol", "dan")
+    )
+
+
 async def test_failed_deliveries_are_retried(make_graph: Factory, receiver: Any) -> None:
     g = await make_graph(scale=600)  # retries wait sandbox seconds
     sub = await subscribe(g, receiver, ["carol"])
