@@ -48,7 +48,7 @@ READ_CATALOG = permission(
 )
 _BIND = re.compile(r"appCatalogs/teamsApps/(?P<id>[^/?\s]+)\s*$", re.IGNORECASE)
 _FILTER = re.compile(
-    r"(?P<field>teamsApp/externalId|teamsApp/id|externalId|id)\s+eq\s+'(?P<value>[^']*)'",
+    r"(?P<field>teamsApp/externalId|teamsApp/id|externalId|id)\s+eq\s+'(?P<value>(?:[^']|'')*)'",
     re.IGNORECASE,
 )
 APP_NAME = "Presence Sync"
@@ -158,7 +158,7 @@ def setup_apps(app: web.Application, state: GraphState) -> None:
             match = _FILTER.search(raw_filter)
             if match is None:
                 raise bad_request(f"Unsupported $filter on installedApps: {raw_filter!r}")
-            wanted = (match.group("field").lower(), match.group("value"))
+            wanted = (match.group("field").lower(), match.group("value").replace("''", "'"))
         value = []
         for app_id in state.installs.get(user.id, {}):
             if wanted is not None:
@@ -192,7 +192,7 @@ def setup_apps(app: web.Application, state: GraphState) -> None:
         match = _FILTER.search(raw_filter)
         if match is None or match.group("field").lower() != "externalid":
             raise bad_request("The sandbox catalog answers '$filter=externalId eq '<manifest id>''")
-        external_id = match.group("value")
+        external_id = match.group("value").replace("''", "'")
         # Every manifest id is treated as uploaded to the org catalog.
         app_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"teams-app:{external_id}"))
         state.catalog[app_id] = external_id
