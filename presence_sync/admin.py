@@ -1,0 +1,444 @@
+"""Admin use cases shared by the bot and the tab: sync, unsync, rules, status, users, jobs.
+
+Every use case takes the acting admin's email (for the audit log and job reports), validates
+its input before changing anything (unknown users and invalid rules are refused with a message
+that names them), and returns a frozen result. Settings edits use optimistic concurrency: pass
+the version that was shown to the admin, and a concurrent edit raises `ConflictError` instead
+of being overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from presence_sync.domain import DEFAULT_RULES, CallPresenceRules
+from presence_sync.errors import NotFoundError, ValidationError
+from presence_sync.jobs import SYNC_ALL, SYNC_USERS, UNSYNC_USERS, job_kind
+from presence_sync.providers import RECONCILE
+from presence_sync.store.base import Store
+from presence_sync.store.models import (
+    AuditEntry,
+    ConnectionStatus,
+    Job,
+    LinkState,
+    NoticeStatus,
+    OrgSettings,
+    SyncMode,
+    UserLink,
+)
+
+__all__ = [
+    "Admin",
+    "JobTicket",
+    "JobView",
+    "RulesView",
+    "StatusView",
+    "UnknownUsersError",
+    "UserPage",
+    "UserView",
+]
+
+logger = logging.getLogger(__name__)
+
+_REQUIRED_CONNECTIONS = ("microsoft", "ringcentral")
+
+
+class UnknownUsersError(ValidationError):
+    """Some named users are not in the directory (or the name fits several); `names` lists them."""
+
+    def __init__(self, names: Sequence[str], ambiguous: Sequence[str] = ()) -> None:
+        parts = []
+        if names:
+            parts.append("unknown users: " + ", ".join(names))
+        if ambiguous:
+            parts.append("names matching several users (use the email): " + ", ".join(ambiguous))
+        super().__init__("; ".join(parts))
+        self.names = tuple(names)
+        self.ambiguous = tuple(ambiguous)
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A bulk job as admins see it."""
+
+    id: str
+    kind: str
+    status: str
+    requested_by: str
+    total: int
+    processed: int
+    synced: int
+    already: int
+    failed: int
+    unmatched: int
+    failures: tuple[tuple[str, str], ...]
+    created_at: float
+    finished_at: float | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobView:
+        """The view of a stored job."""
+        return cls(
+            id=job.id,
+            kind=job_kind(job.kind),
+            status=job.status.value,
+            requested_by=job.requested_by,
+            total=job.total,
+            processed=job.processed,
+            synced=job.succeeded,
+            already=job.skipped,
+            failed=job.failed,
+            unmatched=max(0, job.processed - job.succeeded - job.skipped - job.failed),
+            failures=tuple((f.user, f.reason) for f in job.failures),
+            created_at=job.created_at,
+            finished_at=job.finished_at,
+        )
+
+    @property
+    def progress(self) -> float:
+        """Share of users handled, 0..1."""
+        return self.processed / self.total if self.total else (1.0 if self.finished_at else 0.0)
+
+
+@dataclass(frozen=True)
+class JobTicket:
+    """A started job, or the one already running (`created` False)."""
+
+    job: JobView
+    created: bool
+
+
+@dataclass(frozen=True)
+class RulesView:
+    """The call presence settings as the rules editor shows them."""
+
+    call_presence_customisation: bool
+    preserve_during_inactivity: bool
+    rules: tuple[tuple[str, str], ...]  # (Teams state label, rule label) in editor order
+    rule_ids: Mapping[str, str]  # state id -> rule id
+    sync_enabled: bool
+    version: int
+
+
+@dataclass(frozen=True)
+class UserView:
+    """One person in the user list."""
+
+    id: str
+    email: str
+    display_name: str
+    linked: bool
+    synced: bool
+    reason: str | None
+    last_error: str | None
+    teams: str | None  # "Availability/Activity" last seen
+    ringcentral: str | None  # "userStatus, dndStatus" last seen
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """One page of the user list."""
+
+    users: tuple[UserView, ...]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """Connections, coverage, counts and warnings for the status card and tab."""
+
+    sync_enabled: bool
+    connections: tuple[tuple[str, str, str | None], ...]  # (kind, status, reason)
+    linked: int
+    unmatched: int
+    synced: int
+    pending_users: int
+    coverage: Any  # the watchers' coverage summary, when available
+    last_job: JobView | None
+    warnings: tuple[str, ...]
+
+
+def _rules_view(settings: OrgSettings) -> RulesView:
+    rules = CallPresenceRules.from_mapping(settings.rules, base=DEFAULT_RULES)
+    return RulesView(
+        call_presence_customisation=settings.call_presence_customisation,
+        preserve_during_inactivity=settings.preserve_during_inactivity,
+        rules=tuple(rules.labelled()),
+        rule_ids=rules.to_dict(),
+        sync_enabled=settings.sync_mode == SyncMode.ENABLED,
+        version=settings.version,
+    )
+
+
+def _user_view(link: UserLink) -> UserView:
+    teams = f"{link.teams.availability}/{link.teams.activity}" if link.teams else None
+    rc = None
+    if link.rc is not None:
+        rc = ", ".join(
+            str(v)
+            for v in (link.rc.user_status, link.rc.dnd_status or link.rc.dnd_status_personal)
+            if v is not None
+        )
+    return UserView(
+        id=link.id,
+        email=link.email,
+        display_name=link.display_name,
+        linked=link.state == LinkState.LINKED,
+        synced=link.sync_enabled,
+        reason=link.reason,
+        last_error=link.last_error,
+        teams=teams,
+        ringcentral=rc,
+    )
+
+
+@dataclass
+class Admin:
+    """The admin use cases over one store."""
+
+    store: Store
+    clock: Callable[[], float]
+    coverage: Callable[[], Awaitable[Any]] | None = None
+    on_job_queued: Callable[[], None] | None = None
+
+    async def _audit(self, actor: str, action: str, **details: Any) -> None:
+        await self.store.append_audit(
+            AuditEntry(at=self.clock(), actor=actor, action=action, details=details)
+        )
+
+    async def _start(
+        self, actor: str, kind: str, *, total: int, params: Mapping[str, Any] | None = None
+    ) -> JobTicket:
+        job, created = await self.store.create_job(
+            kind, actor, params=params, total=total, now=self.clock()
+        )
+        if created:
+            await self._audit(actor, f"job.{job_kind(kind)}", job=job.id, total=total)
+            if self.on_job_queued is not None:
+                self.on_job_queued()
+        return JobTicket(JobView.of(job), created)
+
+    async def sync_all(self, actor: str) -> JobTicket:
+        """Start syncing every matched user (or return the sync-all job already running)."""
+        counts = await self.store.count_links_by_state()
+        return await self._start(actor, SYNC_ALL, total=sum(counts.values()))
+
+    async def resolve_users(self, names: Sequence[str]) -> list[UserLink]:
+        """The links named by email or display name; `UnknownUsersError` names the others."""
+        found: dict[str, UserLink] = {}
+        unknown: list[str] = []
+        ambiguous: list[str] = []
+        for raw in names:
+            name = raw.strip()
+            if not name:
+                continue
+            link = await self.store.get_link_by_email(name) if "@" in name else None
+            if link is None:
+                page = await self.store.list_links(search=name, limit=50)
+                wanted = name.lower()
+                exact = [
+                    c
+                    for c in page.links
+                    if c.display_name.lower() == wanted or c.email.split("@")[0] == wanted
+                ]
+                candidates = exact or list(page.links)
+                if len(candidates) == 1:
+                    link = candidates[0]
+                elif len(candidates) > 1:
+                    ambiguous.append(name)
+                    continue
+            if link is None:
+                unknown.append(name)
+                continue
+            found[link.id] = link
+        if unknown or ambiguous:
+            raise UnknownUsersError(unknown, ambiguous)
+        if not found:
+            raise ValidationError("name at least one user")
+        return list(found.values())
+
+    async def _selection_job(self, actor: str, kind: str, names: Sequence[str]) -> JobTicket:
+        links = await self.resolve_users(names)
+        ids = sorted(link.id for link in links)
+        # One job per selection: repeating the same command returns the running job.
+        digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:12]
+        return await self._start(
+            actor, f"{kind}:{digest}", total=len(ids), params={"link_ids": ids}
+        )
+
+    async def sync_users(self, actor: str, names: Sequence[str]) -> JobTicket:
+        """Start syncing the named users (emails or names)."""
+        return await self._selection_job(actor, SYNC_USERS, names)
+
+    async def unsync_users(self, actor: str, names: Sequence[str]) -> JobTicket:
+        """Stop syncing the named users; RingCentral and Teams are handed back to them."""
+        return await self._selection_job(actor, UNSYNC_USERS, names)
+
+    async def _mark_synced_dirty(self, reason: str) -> int:
+        marked = 0
+        after: str | None = None
+        now = self.clock()
+        while True:
+            page = await self.store.list_links(sync_enabled=True, after=after, limit=500)
+            for link in page.links:
+                await self.store.mark_dirty(link.id, priority=RECONCILE, due_at=now, reason=reason)
+                marked += 1
+            if page.next_cursor is None:
+                return marked
+            after = page.next_cursor
+
+    async def _save(
+        self,
+        actor: str,
+        change: Callable[[OrgSettings], OrgSettings],
+        expected: int | None,
+        action: str,
+        **details: Any,
+    ) -> RulesView:
+        current = await self.store.get_settings()
+        if expected is None:
+            expected = current.version
+        saved = await self.store.save_settings(change(current), expected)
+        await self._audit(actor, action, **details)
+        marked = await self._mark_synced_dirty(action)
+        logger.info("%s by %s: %d synced users to re-check", action, actor, marked)
+        return _rules_view(saved)
+
+    async def disable_all(self, actor: str, expected_version: int | None = None) -> RulesView:
+        """Turn sync off for the whole organisation; every user gets their own presence back."""
+        return await self._save(
+            actor,
+            lambda s: replace(s, sync_mode=SyncMode.DISABLED),
+            expected_version,
+            "sync.disable",
+        )
+
+    async def enable(self, actor: str, expected_version: int | None = None) -> RulesView:
+        """Turn sync back on for the organisation (users keep their own sync flags)."""
+        return await self._save(
+            actor,
+            lambda s: replace(s, sync_mode=SyncMode.ENABLED),
+            expected_version,
+            "sync.enable",
+        )
+
+    async def get_rules(self) -> RulesView:
+        """The call presence settings and rules."""
+        return _rules_view(await self.store.get_settings())
+
+    async def set_rules(
+        self, actor: str, rules: Mapping[str, str], expected_version: int | None = None
+    ) -> RulesView:
+        """Change rules for some Teams states; `RulesError` lists every unknown state or rule."""
+        current = await self.store.get_settings()
+        base = CallPresenceRules.from_mapping(current.rules, base=DEFAULT_RULES)
+        merged = CallPresenceRules.from_mapping(rules, base=base)  # raises before any change
+        return await self._save(
+            actor,
+            lambda s: replace(s, rules=merged.to_dict()),
+            expected_version,
+            "rules.set",
+            rules=merged.to_dict(),
+        )
+
+    async def reset_rules(self, actor: str, expected_version: int | None = None) -> RulesView:
+        """Restore the documented default rules (customisation itself is left as it is)."""
+        return await self._save(
+            actor,
+            lambda s: replace(s, rules=DEFAULT_RULES.to_dict()),
+            expected_version,
+            "rules.reset",
+        )
+
+    async def set_call_presence_customisation(
+        self, actor: str, on: bool, expected_version: int | None = None
+    ) -> RulesView:
+        """Turn the call presence rules on or off."""
+        return await self._save(
+            actor,
+            lambda s: replace(s, call_presence_customisation=on),
+            expected_version,
+            "rules.customisation",
+            on=on,
+        )
+
+    async def set_preserve_during_inactivity(
+        self, actor: str, on: bool, expected_version: int | None = None
+    ) -> RulesView:
+        """Keep RingCentral unchanged while Teams only reports inactivity, or stop doing so."""
+        return await self._save(
+            actor,
+            lambda s: replace(s, preserve_during_inactivity=on),
+            expected_version,
+            "rules.preserve_during_inactivity",
+            on=on,
+        )
+
+    async def status(self) -> StatusView:
+        """Connections, coverage, counts by state, the last job and health warnings."""
+        settings = await self.store.get_settings()
+        connections = {c.kind: c for c in await self.store.list_connections()}
+        warnings: list[str] = []
+        rows: list[tuple[str, str, str | None]] = []
+        for kind in sorted({*_REQUIRED_CONNECTIONS, *connections}):
+            conn = connections.get(kind)
+            status = conn.status.value if conn else ConnectionStatus.MISSING.value
+            reason = conn.reason if conn else None
+            rows.append((kind, status, reason))
+            if status != ConnectionStatus.CONNECTED.value:
+                warnings.append(f"{kind} is {status}" + (f": {reason}" if reason else ""))
+        if settings.sync_mode != SyncMode.ENABLED:
+            warnings.append("sync is turned off for the organisation")
+        counts = await self.store.count_links_by_state()
+        jobs = await self.store.list_jobs(limit=1)
+        last = JobView.of(jobs[0]) if jobs else None
+        if last is not None and last.status == "failed":
+            warnings.append(f"the last job ({last.kind}) failed")
+        undelivered = await self.store.list_notices(status=NoticeStatus.FAILED.value, limit=50)
+        if undelivered:
+            warnings.append(f"{len(undelivered)} notices could not be delivered")
+        coverage = await self.coverage() if self.coverage is not None else None
+        return StatusView(
+            sync_enabled=settings.sync_mode == SyncMode.ENABLED,
+            connections=tuple(rows),
+            linked=counts.get(LinkState.LINKED.value, 0),
+            unmatched=counts.get(LinkState.UNMATCHED.value, 0),
+            synced=await self.store.count_synced_links(),
+            pending_users=await self.store.dirty_count(),
+            coverage=coverage,
+            last_job=last,
+            warnings=tuple(warnings),
+        )
+
+    async def list_users(
+        self,
+        filter: str | None = None,
+        page: str | None = None,
+        *,
+        limit: int = 25,
+        synced: bool | None = None,
+        linked: bool | None = None,
+    ) -> UserPage:
+        """One page of users matching `filter` (email, UPN, mail or name), from cursor `page`."""
+        state = None if linked is None else (LinkState.LINKED if linked else LinkState.UNMATCHED)
+        found = await self.store.list_links(
+            state=state, sync_enabled=synced, search=filter or None, after=page, limit=limit
+        )
+        return UserPage(tuple(_user_view(link) for link in found.links), found.next_cursor)
+
+    async def get_job(self, job_id: str) -> JobView:
+        """One job; `NotFoundError` when there is none with this id."""
+        job = await self.store.get_job(job_id)
+        if job is None:
+            raise NotFoundError(f"no job {job_id}")
+        return JobView.of(job)
+
+    async def cancel_job(self, actor: str, job_id: str) -> JobView:
+        """Cancel a queued or running job; users already handled stay as they are."""
+        job = await self.store.cancel_job(job_id, self.clock())
+        await self._audit(actor, "job.cancel", job=job_id)
+        return JobView.of(job)

@@ -1,0 +1,326 @@
+"""The dispatcher: makes the engine's writes happen, scarcely and in order of urgency.
+
+Per user, commands waiting to be sent are coalesced: the latest Teams command replaces an
+earlier one, and RingCentral commands merge field by field, keeping the newest ``write_id``
+(the engine's contract, `presence_sync.engine.commands`). Users are served most urgent first
+(REALTIME before RECONCILE before BULK), one write at a time per user so their order holds,
+and every provider call first takes a slot from `ProviderBudget`, paced by the rate-limit
+headers the provider itself returned.
+
+Each outcome goes back to the engine as `WriteApplied` / `WriteFailed` through `on_result`
+as soon as the provider answers. Transient failures are not retried here beyond what the
+clients already do (three attempts honouring Retry-After): the engine backs off and a Tick
+tries again, so a dead provider cannot pile up retries in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import heapq
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from presence_sync.engine import (
+    ClearTeamsSession,
+    Command,
+    FailureReason,
+    SetRingCentralPresence,
+    SetTeamsSession,
+    WriteApplied,
+    WriteFailed,
+)
+from presence_sync.errors import GraphNotFoundError, PresenceSyncError, ProviderError
+from presence_sync.graph.errors import GraphRequestError
+from presence_sync.providers import NotConnectedError, Providers
+from presence_sync.ringcentral.errors import RingCentralRequestError
+from presence_sync.store.models import RcObservation
+from presence_sync.sync.budget import RC_PRESENCE_WRITE, ProviderBudget
+
+__all__ = ["DispatchResult", "Dispatcher", "ResultHandler", "WriteTarget", "merge_rc"]
+
+logger = logging.getLogger(__name__)
+
+_DEPARTMENT = "DoNotAcceptDepartmentCalls"
+
+
+@dataclass(frozen=True)
+class WriteTarget:
+    """Who a write is for: the link and its ids on both platforms."""
+
+    link_id: str
+    email: str
+    teams_user_id: str
+    rc_extension_id: str
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    """What became of one submission: commands applied, failed (with reason), skipped."""
+
+    link_id: str
+    applied: tuple[Command, ...] = ()
+    failed: tuple[tuple[Command, str, str], ...] = ()  # (command, FailureReason, message)
+    skipped: tuple[Command, ...] = ()  # already true at the provider: nothing was sent
+
+
+ResultHandler = Callable[[WriteTarget, WriteApplied | WriteFailed, int, str], Awaitable[None]]
+"""Called with (target, outcome event, priority, message) after every provider answer."""
+
+RemoteReader = Callable[[str], Awaitable[RcObservation | None]]
+"""The latest stored RingCentral observation of a link."""
+
+
+def merge_rc(
+    earlier: SetRingCentralPresence, later: SetRingCentralPresence
+) -> SetRingCentralPresence:
+    """One command carrying both: the later command's fields win, its id and cause are kept."""
+    return replace(
+        later,
+        user_status=later.user_status if later.user_status is not None else earlier.user_status,
+        dnd_status=later.dnd_status if later.dnd_status is not None else earlier.dnd_status,
+        dnd_status_personal=later.dnd_status_personal
+        if later.dnd_status_personal is not None
+        else earlier.dnd_status_personal,
+        accept_call_queue_calls=later.accept_call_queue_calls
+        if later.accept_call_queue_calls is not None
+        else earlier.accept_call_queue_calls,
+        write_id=max(earlier.write_id, later.write_id),
+    )
+
+
+@dataclass
+class _Pending:
+    target: WriteTarget
+    priority: int
+    seq: int
+    rc: SetRingCentralPresence | None = None
+    teams: SetTeamsSession | ClearTeamsSession | None = None
+    waiters: list[asyncio.Future[DispatchResult]] = field(default_factory=list)
+
+
+@dataclass
+class Dispatcher:
+    """Coalescing, prioritised, budgeted sender of engine commands."""
+
+    providers: Providers
+    on_result: ResultHandler
+    remote: RemoteReader | None = None
+    clock: Callable[[], float] = field(default=lambda: 0.0)
+    budget: ProviderBudget = field(default_factory=ProviderBudget)
+    senders: int = 8
+    sent: int = 0  # provider writes sent, for status and benchmarks
+    _pending: dict[str, _Pending] = field(default_factory=dict)
+    _heap: list[tuple[int, int, str]] = field(default_factory=list)
+    _busy: set[str] = field(default_factory=set)
+    _deferred: set[str] = field(default_factory=set)
+    _seq: itertools.count[int] = field(default_factory=itertools.count)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _last_ack: dict[str, float] = field(default_factory=dict)
+    _started_at: float = 0.0
+
+    def start(self) -> None:
+        """Start the sender tasks."""
+        self._started_at = self.clock()
+        for n in range(self.senders):
+            self._tasks.append(asyncio.create_task(self._sender(), name=f"sync-sender-{n}"))
+
+    async def stop(self) -> None:
+        """Stop the senders; waiting submissions are dropped (the engine re-plans them)."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for pending in self._pending.values():
+            for waiter in pending.waiters:
+                if not waiter.done():
+                    waiter.cancel()
+        self._pending.clear()
+
+    @property
+    def waiting(self) -> int:
+        """Users with writes waiting to be sent."""
+        return len(self._pending)
+
+    def submit(
+        self, target: WriteTarget, commands: Sequence[Command], priority: int
+    ) -> asyncio.Future[DispatchResult]:
+        """Queue `commands` for one user; the future resolves once they were all answered."""
+        waiter: asyncio.Future[DispatchResult] = asyncio.get_running_loop().create_future()
+        pending = self._pending.get(target.link_id)
+        if pending is None:
+            pending = _Pending(target, priority, next(self._seq))
+            self._pending[target.link_id] = pending
+        elif priority < pending.priority:
+            # A more urgent wish takes the waiting writes with it: latest state wins anyway.
+            pending.priority = priority
+            pending.seq = next(self._seq)
+        pending.target = target
+        for command in commands:
+            if isinstance(command, SetRingCentralPresence):
+                pending.rc = command if pending.rc is None else merge_rc(pending.rc, command)
+            else:
+                pending.teams = command
+        pending.waiters.append(waiter)
+        if target.link_id in self._busy:
+            self._deferred.add(target.link_id)
+        else:
+            heapq.heappush(self._heap, (pending.priority, pending.seq, target.link_id))
+            self._wake.set()
+        return waiter
+
+    async def _next(self) -> _Pending:
+        while True:
+            while self._heap:
+                priority, seq, link_id = heapq.heappop(self._heap)
+                pending = self._pending.get(link_id)
+                if pending is None or pending.seq != seq or pending.priority != priority:
+                    continue  # superseded heap entry
+                if link_id in self._busy:
+                    self._deferred.add(link_id)
+                    continue
+                del self._pending[link_id]
+                self._busy.add(link_id)
+                return pending
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def _sender(self) -> None:
+        while True:
+            pending = await self._next()
+            link_id = pending.target.link_id
+            try:
+                result = await self._send(pending)
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # never let one user's write kill a sender
+                logger.exception("dispatching writes for %s failed", pending.target.email)
+                result = DispatchResult(
+                    link_id,
+                    failed=tuple(
+                        (c, FailureReason.UNAVAILABLE.value, str(err)) for c in _commands(pending)
+                    ),
+                )
+            finally:
+                self._busy.discard(link_id)
+                if link_id in self._deferred:
+                    self._deferred.discard(link_id)
+                    again = self._pending.get(link_id)
+                    if again is not None:
+                        heapq.heappush(self._heap, (again.priority, again.seq, link_id))
+                        self._wake.set()
+            for waiter in pending.waiters:
+                if not waiter.done():
+                    waiter.set_result(result)
+
+    async def _send(self, pending: _Pending) -> DispatchResult:
+        applied: list[Command] = []
+        failed: list[tuple[Command, str, str]] = []
+        skipped: list[Command] = []
+        for command in _commands(pending):
+            if isinstance(command, SetRingCentralPresence) and await self._already_true(
+                pending.target.link_id, command
+            ):
+                skipped.append(command)
+                await self.on_result(
+                    pending.target, WriteApplied(command), pending.priority, "already true"
+                )
+                continue
+            outcome, message = await self._write(pending.target, command, pending.priority)
+            if isinstance(outcome, WriteApplied):
+                applied.append(command)
+                self._last_ack[pending.target.link_id] = self.clock()
+            else:
+                failed.append((command, outcome.reason_code, message))
+            await self.on_result(pending.target, outcome, pending.priority, message)
+        return DispatchResult(pending.target.link_id, tuple(applied), tuple(failed), tuple(skipped))
+
+    async def _already_true(self, link_id: str, command: SetRingCentralPresence) -> bool:
+        # Only an observation made after our last write to this user (and after this
+        # process started) shows the remote state; an older one may predate a write of ours.
+        if self.remote is None:
+            return False
+        seen = await self.remote(link_id)
+        if seen is None:
+            return False
+        if seen.observed_at <= max(self._last_ack.get(link_id, 0.0), self._started_at):
+            return False
+        current = {
+            "user_status": seen.user_status,
+            "dnd_status": seen.dnd_status,
+            "dnd_status_personal": seen.dnd_status_personal,
+            "accept_call_queue_calls": seen.accept_call_queue_calls,
+        }
+        return all(current.get(name) == value for name, value in command.fields())
+
+    async def _write(
+        self, target: WriteTarget, command: Command, priority: int
+    ) -> tuple[WriteApplied | WriteFailed, str]:
+        try:
+            if isinstance(command, SetRingCentralPresence):
+                rc = await self.providers.ringcentral()
+                async with self.budget.ringcentral(rc, RC_PRESENCE_WRITE, priority):
+                    self.sent += 1
+                    await rc.set_presence(
+                        target.rc_extension_id,
+                        user_status=command.user_status,
+                        dnd_status=command.dnd_status,
+                        dnd_status_personal=command.dnd_status_personal,
+                        accept_call_queue_calls=command.accept_call_queue_calls,
+                    )
+            elif isinstance(command, SetTeamsSession):
+                graph = await self.providers.graph()
+                await self.budget.graph(graph)
+                self.sent += 1
+                await graph.set_presence(
+                    target.teams_user_id,
+                    command.availability,
+                    command.activity,
+                    dt.timedelta(seconds=command.expires_in_seconds),
+                )
+            else:
+                graph = await self.providers.graph()
+                await self.budget.graph(graph)
+                self.sent += 1
+                # False means the session was already gone: the goal is met all the same.
+                await graph.clear_presence(target.teams_user_id)
+        except RingCentralRequestError as err:
+            assert isinstance(command, SetRingCentralPresence)
+            return WriteFailed(command, _rc_refusal(command, err)), str(err)
+        except GraphNotFoundError as err:
+            return WriteFailed(command, FailureReason.SESSION_NOT_FOUND.value), str(err)
+        except GraphRequestError as err:
+            reason = (
+                FailureReason.REJECTED if 400 <= err.status < 500 else FailureReason.UNAVAILABLE
+            )
+            return WriteFailed(command, reason.value), str(err)
+        except NotConnectedError as err:
+            return WriteFailed(command, FailureReason.UNAVAILABLE.value), str(err)
+        except ProviderError as err:
+            provider = "ringcentral" if isinstance(command, SetRingCentralPresence) else "microsoft"
+            await self.providers.report_failure(provider, err)
+            return WriteFailed(command, FailureReason.UNAVAILABLE.value), str(err)
+        except (PresenceSyncError, TimeoutError, OSError) as err:
+            return WriteFailed(command, FailureReason.UNAVAILABLE.value), str(err) or repr(err)
+        return WriteApplied(command), "applied"
+
+
+def _commands(pending: _Pending) -> list[Command]:
+    out: list[Command] = []
+    if pending.rc is not None:
+        out.append(pending.rc)
+    if pending.teams is not None:
+        out.append(pending.teams)
+    return out
+
+
+def _rc_refusal(command: SetRingCentralPresence, err: RingCentralRequestError) -> str:
+    department = command.dnd_status == _DEPARTMENT or command.accept_call_queue_calls is False
+    if department and (err.refused("dndStatus") or err.refused("acceptCallQueueCalls")):
+        return FailureReason.QUEUE_CALLS_NOT_ALLOWED.value
+    if 400 <= err.status < 500:
+        return FailureReason.REJECTED.value
+    return FailureReason.UNAVAILABLE.value

@@ -1,0 +1,341 @@
+"""The reconciler: folds what the store knows about a user into `decide()` and persists the result.
+
+Level-triggered (DESIGN §2, principle 1): whatever marked a user dirty (a notification, a
+poll, a job, a timer), the reconciler reads the user's latest stored observations, sync flag
+and the org settings, feeds them to the engine (stale observations are ignored there), saves
+the new engine state with optimistic concurrency (a conflicting save starts over from the
+fresh record) and hands the commands to the dispatcher. Outcomes come back through
+`apply_result`, are folded in the same way, and recorded in the audit log with their cause.
+
+Timers are dirty-queue entries with a due time: a session refresh before it expires, a retry
+after a back-off, a re-check once an unacknowledged write's grace period has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
+
+from presence_sync.domain import DEFAULT_RULES, CallPresenceRules, RulesError
+from presence_sync.domain import OrgSettings as EngineSettings
+from presence_sync.engine import (
+    PENDING_GRACE,
+    REFRESH_MARGIN,
+    ClearTeamsSession,
+    Command,
+    Event,
+    RingCentralObserved,
+    SetRingCentralPresence,
+    SetTeamsSession,
+    SyncDisabled,
+    SyncEnabled,
+    TeamsObserved,
+    Tick,
+    UserState,
+    UserStateError,
+    WriteApplied,
+    WriteFailed,
+    decide,
+)
+from presence_sync.errors import ConflictError, StoreError
+from presence_sync.providers import RECONCILE
+from presence_sync.store.base import Store
+from presence_sync.store.models import (
+    AuditEntry,
+    LinkState,
+    OrgSettings,
+    RcObservation,
+    SyncMode,
+    UserLink,
+)
+from presence_sync.sync.dispatcher import Dispatcher, DispatchResult, WriteTarget, merge_rc
+
+__all__ = ["Reconciler", "Submission", "engine_settings", "target_of"]
+
+logger = logging.getLogger(__name__)
+
+_SAVE_ATTEMPTS = 8
+_MIN_TIMER = 1.0  # never schedule a timer sooner than this: no hot loop on a stuck state
+
+
+def engine_settings(stored: OrgSettings) -> EngineSettings:
+    """The engine's view of the stored org settings (unreadable rules fall back to defaults)."""
+    rules = DEFAULT_RULES
+    if stored.rules:
+        try:
+            rules = CallPresenceRules.from_mapping(stored.rules, base=DEFAULT_RULES)
+        except RulesError as err:
+            logger.error("stored call presence rules are unreadable, using defaults: %s", err)
+    return EngineSettings(
+        call_presence_customisation=stored.call_presence_customisation,
+        rules=rules,
+        preserve_during_inactivity=stored.preserve_during_inactivity,
+    )
+
+
+def target_of(link: UserLink) -> WriteTarget | None:
+    """Where writes for `link` go; None unless it links a Teams user to an extension."""
+    if link.state != LinkState.LINKED or not link.teams_user_id or not link.rc_extension_id:
+        return None
+    return WriteTarget(link.id, link.email, link.teams_user_id, link.rc_extension_id)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """What one reconciliation did: the commands handed over and the engine's notes."""
+
+    link_id: str
+    commands: tuple[Command, ...]
+    notes: tuple[str, ...]
+    result: asyncio.Future[DispatchResult] | None  # None when nothing was sent
+
+    async def wait(self) -> DispatchResult:
+        """The dispatcher's answer (an empty result when nothing was needed)."""
+        if self.result is None:
+            return DispatchResult(self.link_id)
+        return await self.result
+
+
+def _load(link: UserLink) -> UserState:
+    if not link.engine_state:
+        return UserState()
+    try:
+        return UserState.from_dict(link.engine_state)
+    except UserStateError as err:
+        # An unreadable document must not wedge the user: start over from observations.
+        logger.error("engine state of %s unreadable, starting afresh: %s", link.email, err)
+        return UserState()
+
+
+def _observations(link: UserLink) -> list[Event]:
+    events: list[Event] = []
+    if link.teams is not None:
+        teams = link.teams
+        events.append(
+            TeamsObserved(
+                teams.availability, teams.activity, teams.sequence or None, teams.observed_at
+            )
+        )
+    if link.rc is not None:
+        rc = link.rc
+        events.append(
+            RingCentralObserved(
+                user_status=rc.user_status,
+                dnd_status=rc.dnd_status,
+                dnd_status_personal=rc.dnd_status_personal,
+                accept_call_queue_calls=rc.accept_call_queue_calls,
+                telephony_status=rc.telephony_status,
+                sequence=rc.sequence,
+                observed_at=rc.observed_at,
+            )
+        )
+    return events
+
+
+def _coalesce(commands: Sequence[Command]) -> tuple[Command, ...]:
+    rc: SetRingCentralPresence | None = None
+    teams: SetTeamsSession | ClearTeamsSession | None = None
+    for command in commands:
+        if isinstance(command, SetRingCentralPresence):
+            rc = command if rc is None else merge_rc(rc, command)
+        else:
+            teams = command
+    return tuple(c for c in (rc, teams) if c is not None)
+
+
+def next_timer(state: UserState, now: float) -> float | None:
+    """When the engine next needs a Tick for this user, if ever."""
+    due: list[float] = []
+    session = state.session
+    if session is not None and session.cleared_at is None:
+        due.append(session.expires_at - REFRESH_MARGIN)
+    for retry in (state.rc_retry_at, state.teams_retry_at):
+        if retry is not None:
+            due.append(retry)
+    due.extend(w.issued_at + PENDING_GRACE for w in state.rc_writes if w.applied_at is None)
+    if not due:
+        return None
+    return max(min(due), now + _MIN_TIMER)
+
+
+@dataclass
+class Reconciler:
+    """Turns dirty users into engine decisions, saved state and dispatched writes."""
+
+    store: Store
+    clock: Callable[[], float]
+    dispatcher: Dispatcher | None = None
+    decisions: int = 0
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def wake(self) -> None:
+        """Look at the dirty queue now instead of at the next poll."""
+        self._wake.set()
+
+    async def remote_rc(self, link_id: str) -> RcObservation | None:
+        """The stored RingCentral observation of a link (the dispatcher's equality check)."""
+        link = await self.store.get_link(link_id)
+        return None if link is None else link.rc
+
+    async def reconcile(
+        self, link_id: str, *, priority: int, cause: str = "", settings: OrgSettings | None = None
+    ) -> Submission:
+        """Decide for one user from everything stored and dispatch the writes it needs."""
+        stored = settings or await self.store.get_settings()
+        org_on = stored.sync_mode == SyncMode.ENABLED
+
+        def events_for(link: UserLink, state: UserState) -> list[Event] | None:
+            enabled = link.sync_enabled and org_on
+            if not enabled and not state.enabled:
+                return None  # unsynced and already handed back: nothing to decide
+            events = _observations(link)
+            if enabled and not state.enabled:
+                events.append(SyncEnabled())
+            elif not enabled and state.enabled:
+                reason = "sync turned off for the organisation" if not org_on else "unsynced"
+                events.append(SyncDisabled(reason))
+            events.append(Tick())
+            return events
+
+        return await self._fold(link_id, events_for, engine_settings(stored), priority, cause)
+
+    async def apply_result(
+        self, target: WriteTarget, outcome: WriteApplied | WriteFailed, priority: int, message: str
+    ) -> None:
+        """Fold a provider's answer into the engine state and audit the write."""
+        now = self.clock()
+        command = outcome.command
+        result = "applied" if isinstance(outcome, WriteApplied) else outcome.reason_code
+        try:
+            await self.store.append_audit(
+                AuditEntry(
+                    at=now,
+                    actor="sync",
+                    action=_action(command),
+                    user=target.email,
+                    details={
+                        "write": _describe(command),
+                        "cause": command.cause,
+                        "result": result,
+                        "message": message,
+                    },
+                )
+            )
+            stored = await self.store.get_settings()
+            await self._fold(
+                target.link_id,
+                lambda _link, _state: [outcome],
+                engine_settings(stored),
+                priority,
+                f"{result}: {command.cause}",
+            )
+        except StoreError as err:
+            # The write happened; a later observation or Tick brings the state back in line.
+            logger.warning("could not record a write outcome for %s: %s", target.email, err)
+
+    async def _fold(
+        self,
+        link_id: str,
+        events_for: Callable[[UserLink, UserState], list[Event] | None],
+        settings: EngineSettings,
+        priority: int,
+        cause: str,
+    ) -> Submission:
+        for _attempt in range(_SAVE_ATTEMPTS):
+            link = await self.store.get_link(link_id)
+            if link is None:
+                return Submission(link_id, (), ("no such user",), None)
+            target = target_of(link)
+            if target is None:
+                return Submission(link_id, (), (link.reason or "not linked",), None)
+            before = _load(link)
+            events = events_for(link, before)
+            if events is None:
+                return Submission(link_id, (), ("not synced",), None)
+            now = self.clock()
+            state = before
+            commands: list[Command] = []
+            notes: list[str] = []
+            for event in events:
+                decision = decide(state, event, settings, now)
+                self.decisions += 1
+                state = decision.state
+                commands.extend(decision.commands)
+                notes.extend(decision.notes)
+            if state != before or not link.engine_state:
+                try:
+                    await self.store.set_engine_state(link.id, state.to_dict(), link.engine_version)
+                except ConflictError:
+                    continue  # someone else decided for this user meanwhile: start over
+            timer = next_timer(state, now)
+            if timer is not None:
+                await self.store.mark_dirty(
+                    link.id, priority=RECONCILE, due_at=timer, reason="timer"
+                )
+            sent = _coalesce(commands)
+            if not sent or self.dispatcher is None:
+                return Submission(link_id, sent, tuple(notes), None)
+            if notes:
+                logger.debug("decided for %s (%s): %s", link.email, cause, "; ".join(notes))
+            future = self.dispatcher.submit(target, sent, priority)
+            return Submission(link_id, sent, tuple(notes), future)
+        raise ConflictError(f"engine state of {link_id} kept changing under us")
+
+    async def run(
+        self, owner: str, *, batch: int = 64, lease_seconds: float = 60.0, idle: float = 0.05
+    ) -> None:
+        """Claim and reconcile dirty users until cancelled; store errors only pause the loop."""
+        while True:
+            try:
+                entries = await self.store.claim_dirty(
+                    owner, limit=batch, lease_seconds=lease_seconds, now=self.clock()
+                )
+            except StoreError as err:
+                logger.warning("dirty queue unavailable, retrying: %s", err)
+                await asyncio.sleep(1.0)
+                continue
+            if not entries:
+                self._wake.clear()
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), idle)
+                continue
+            settings = await self.store.get_settings()
+            await asyncio.gather(
+                *(self._handle(e.user_key, e.priority, e.reason, settings) for e in entries)
+            )
+            try:
+                await self.store.ack_dirty(owner, [e.user_key for e in entries])
+            except StoreError as err:
+                logger.warning("could not acknowledge dirty users (they will be retried): %s", err)
+
+    async def _handle(
+        self, link_id: str, priority: int, reason: str, settings: OrgSettings
+    ) -> None:
+        try:
+            await self.reconcile(link_id, priority=priority, cause=reason, settings=settings)
+        except Exception:  # one user's trouble must not stop the others
+            logger.exception("reconciling %s failed", link_id)
+
+
+def _action(command: Command) -> str:
+    if isinstance(command, SetRingCentralPresence):
+        return "ringcentral.presence"
+    if isinstance(command, SetTeamsSession):
+        return "teams.session"
+    return "teams.session.clear"
+
+
+def _describe(command: Command) -> dict[str, Any]:
+    if isinstance(command, SetRingCentralPresence):
+        return dict(command.body())
+    if isinstance(command, SetTeamsSession):
+        return {
+            "availability": command.availability,
+            "activity": command.activity,
+            "expires_in": command.expires_in_seconds,
+        }
+    return {"clear": True}
