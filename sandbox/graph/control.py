@@ -7,6 +7,7 @@ No auth (core refuses non-loopback peers for all of /_sandbox/). Bad input answe
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -54,10 +55,13 @@ def _user(state: GraphState, email: str) -> TeamsUser:
     return user
 
 
-def _guard(handler: Any) -> Any:
+ControlRoute = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _guard(handler: ControlRoute) -> ControlRoute:
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
-            response: web.StreamResponse = await handler(request)
+            response = await handler(request)
         except ControlError as err:
             return web.json_response({"error": err.message}, status=err.status)
         return response
