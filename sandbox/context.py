@@ -171,7 +171,7 @@ class Faults:
         return None
 
     def shape_notifications(self, target: str, items: list[Any]) -> list[tuple[float, Any]]:
-        """Plan delivery of `items` for `target`: (delay in seconds, item), after drop/dup/reorder."""
+        """Plan delivery of `items` for `target`: (delay s, item) after drop, duplicate, reorder."""
         plan: list[tuple[float, Any]] = [(0.0, item) for item in items]
         for fault in self.active:
             if fault.target != target:
@@ -195,7 +195,11 @@ def _fault_body(target: str, status: int) -> dict[str, Any]:
     message = f"injected fault: HTTP {status}"
     if target.startswith("ringcentral"):
         code = "CMN-301" if status == 429 else "CMN-500"
-        return {"errorCode": code, "message": message, "errors": [{"errorCode": code, "message": message}]}
+        return {
+            "errorCode": code,
+            "message": message,
+            "errors": [{"errorCode": code, "message": message}],
+        }
     if target == "entra":
         error = "temporarily_unavailable" if status >= 500 else "invalid_request"
         return {"error": error, "error_description": message, "error_codes": [status]}

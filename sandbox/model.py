@@ -15,7 +15,7 @@ RcAccountMode = Literal["legacy", "chs"]  # chs: RingCentral's communication han
 
 @dataclass
 class TeamsSession:
-    """One presence session of a Teams user (the Teams client's own, or an app's via setPresence)."""
+    """One presence session of a Teams user: the Teams client's own, or an app's (setPresence)."""
 
     session_id: str  # "teams-client" for the user's own client, else the app's client id
     availability: str
