@@ -343,3 +343,18 @@ async def test_an_unknown_tenant_is_not_found(sandbox: RunningSandbox) -> None:
     )
     assert status == 400
     assert body["error_codes"] == [90002]
+
+
+async def test_a_partial_consent_grants_only_the_listed_roles(sandbox: RunningSandbox) -> None:
+    status, consent = await sandbox.control(
+        "POST", "/_sandbox/consent", {"granted": True, "roles": ["User.Read.All"]}
+    )
+    assert status == 200
+    assert consent["roles"] == ["User.Read.All"]
+    result = await asyncio.to_thread(
+        (await _msal_app(sandbox)).acquire_token_for_client, GRAPH_DEFAULT
+    )
+    assert _claims(result["access_token"])["roles"] == ["User.Read.All"]
+    status, body = await sandbox.control("POST", "/_sandbox/consent", {"roles": ["Root.All"]})
+    assert status == 400
+    assert "roles" in body["error"]
