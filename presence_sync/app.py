@@ -16,10 +16,13 @@ from cryptography.fernet import Fernet
 from presence_sync.http import ssl_context
 from presence_sync.settings import Settings
 from presence_sync.store import open_store
+from presence_sync.sync import setup_sync
 from presence_sync.web import health
+from presence_sync.web.consent import setup_connections
 from presence_sync.web.errors import error_middleware
 from presence_sync.web.keys import HTTP, INSTANCE_ID, METRICS, SETTINGS, STORE
 from presence_sync.web.readiness import StoreHandle
+from presence_sync.watch import setup_watchers
 
 __all__ = ["create_app", "resolve_secret_key"]
 
@@ -91,5 +94,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_http_ctx)
     app.cleanup_ctx.append(_store_ctx)
     # Services add their routes, keys and cleanup contexts here, one line each.
+    setup_sync(app)
+    setup_connections(app)
+    setup_watchers(app)
     health.add_routes(app, metrics_enabled=settings.metrics_enabled)
     return app

@@ -1,0 +1,27 @@
+"""Connections to Microsoft and RingCentral: consent, sync accounts, tokens, health."""
+
+from presence_sync.connections.explain import REQUIRED_ROLES, MissingRole, missing_roles
+from presence_sync.connections.outcome import SignInOutcome
+from presence_sync.connections.records import (
+    HEALTH_ALERT,
+    MICROSOFT,
+    RINGCENTRAL,
+    ConnectionState,
+    sync_account_kind,
+)
+from presence_sync.connections.service import CONNECTIONS, RECHECK_INTERVAL, Connections
+
+__all__ = [
+    "CONNECTIONS",
+    "HEALTH_ALERT",
+    "MICROSOFT",
+    "RECHECK_INTERVAL",
+    "REQUIRED_ROLES",
+    "RINGCENTRAL",
+    "ConnectionState",
+    "Connections",
+    "MissingRole",
+    "SignInOutcome",
+    "missing_roles",
+    "sync_account_kind",
+]

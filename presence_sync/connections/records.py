@@ -1,0 +1,210 @@
+"""The stored connection records: kinds, the status shown to admins, broken-connection alerts.
+
+One `Connection` record per provider link: `microsoft` (the tenant's admin consent),
+`microsoft-sync-account:<upn>` (one per delegated sync account, holding that account's slice
+of the MSAL token cache) and `ringcentral` (the SDK's auth data). Secrets are sealed by the
+store. `details["since"]` is when the state last changed (secret refreshes do not move it);
+`details["generation"]` counts (re)connections, so every replica notices a reconnect and
+rebuilds its clients.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from presence_sync.store import AuditEntry, Connection, ConnectionStatus, Store
+
+__all__ = [
+    "HEALTH_ALERT",
+    "MICROSOFT",
+    "RINGCENTRAL",
+    "SYNC_ACCOUNT_PREFIX",
+    "ConnectionBook",
+    "ConnectionState",
+    "sync_account_kind",
+    "sync_account_upn",
+]
+
+logger = logging.getLogger(__name__)
+
+MICROSOFT = "microsoft"
+RINGCENTRAL = "ringcentral"
+SYNC_ACCOUNT_PREFIX = "microsoft-sync-account:"
+HEALTH_ALERT = "health-alert"
+# Until an admin role directory exists, alerts with no known admin go to this role address,
+# which the notice sender resolves to the organisation's admins.
+ADMINS_ROLE = "role:admins"
+
+_LABELS = {MICROSOFT: "Microsoft (admin consent)", RINGCENTRAL: "RingCentral"}
+_FIXES = {
+    MICROSOFT: "In the Presence Sync tab, step 1: sign in as a Global Administrator and accept",
+    RINGCENTRAL: "In the Presence Sync tab, press Connect RingCentral",
+}
+_SYNC_FIX = "In the Presence Sync tab, step 2: authorise the sync account again"
+
+
+def sync_account_kind(upn: str) -> str:
+    """The record kind of a sync account (UPNs are compared case-insensitively)."""
+    return f"{SYNC_ACCOUNT_PREFIX}{upn.strip().lower()}"
+
+
+def sync_account_upn(kind: str) -> str | None:
+    """The UPN in a sync-account kind, or None for other kinds."""
+    return kind[len(SYNC_ACCOUNT_PREFIX) :] if kind.startswith(SYNC_ACCOUNT_PREFIX) else None
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    """One connection as an admin sees it: state, why, since when, and how to fix it."""
+
+    kind: str
+    label: str
+    state: str  # "missing" | "connected" | "broken"
+    reason: str | None
+    since: float | None
+    fix: str
+    details: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form `GET /api/connections` answers."""
+        return {
+            "kind": self.kind,
+            "label": self.label,
+            "state": self.state,
+            "reason": self.reason,
+            "since": self.since,
+            "fix": self.fix if self.state != "connected" else "",
+            "details": dict(self.details),
+        }
+
+
+def _public_details(details: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in details.items() if k not in ("generation",)}
+
+
+def state_of(kind: str, record: Connection | None, missing_reason: str) -> ConnectionState:
+    """The admin's view of a record (or of its absence)."""
+    upn = sync_account_upn(kind)
+    label = f"Microsoft sync account {upn}" if upn else _LABELS.get(kind, kind)
+    fix = _SYNC_FIX if upn else _FIXES.get(kind, "")
+    if record is None:
+        return ConnectionState(kind, label, "missing", missing_reason, None, fix, {})
+    since = record.details.get("since", record.updated_at)
+    return ConnectionState(
+        kind,
+        label,
+        str(record.status),
+        record.reason,
+        float(since) if since is not None else None,
+        fix,
+        _public_details(record.details),
+    )
+
+
+@dataclass
+class ConnectionBook:
+    """Reads and writes connection records, and raises the alarm when one breaks."""
+
+    store: Store
+    clock: Callable[[], float]
+
+    async def get(self, kind: str) -> Connection | None:
+        """The record of a kind."""
+        return await self.store.get_connection(kind)
+
+    async def sync_accounts(self) -> list[Connection]:
+        """Every sync-account record, ordered by kind."""
+        found = await self.store.list_connections()
+        return [c for c in found if c.kind.startswith(SYNC_ACCOUNT_PREFIX)]
+
+    async def set_state(
+        self,
+        kind: str,
+        status: ConnectionStatus,
+        reason: str | None,
+        *,
+        details: Mapping[str, Any] | None = None,
+        secret: str | None = None,
+        reconnected: bool = False,
+    ) -> Connection:
+        """Record a connection's state; `reconnected` tells other replicas to rebuild clients."""
+        now = self.clock()
+        old = await self.get(kind)
+        merged: dict[str, Any] = dict(old.details) if old else {}
+        merged.update(details or {})
+        if old is None or old.status is not status:
+            merged["since"] = now
+        merged.setdefault("since", now)
+        if reconnected:
+            merged["generation"] = int(merged.get("generation", 0)) + 1
+        record = Connection(
+            kind=kind,
+            status=status,
+            reason=reason,
+            details=merged,
+            secret=secret if secret is not None else (old.secret if old else None),
+            updated_at=now,
+        )
+        await self.store.put_connection(record)
+        return record
+
+    async def save_secret(self, kind: str, secret: str, *, create: bool) -> bool:
+        """Replace a record's secret, keeping its state; False when there is no record."""
+        old = await self.get(kind)
+        if old is None:
+            if not create:
+                return False
+            old = Connection(
+                kind, ConnectionStatus.MISSING, "connecting", {"since": self.clock()}
+            )
+        await self.store.put_connection(replace(old, secret=secret, updated_at=self.clock()))
+        return True
+
+    async def mark_broken(self, kind: str, reason: str, code: str) -> bool:
+        """Mark a connection broken and alert the admins; False when it already was broken."""
+        old = await self.get(kind)
+        if old is None:
+            return False  # removed meanwhile: nothing to break
+        if old.status is ConnectionStatus.BROKEN:
+            return False
+        await self.set_state(kind, ConnectionStatus.BROKEN, reason, details={"error": code})
+        logger.warning("connection %s broken: %s", kind, code)
+        await self.audit("connection-broken", {"connection": kind, "reason": reason})
+        await self._alert(kind, reason)
+        return True
+
+    async def admins(self) -> list[str]:
+        """Who hears about broken connections: the recorded consenting admin, else all admins."""
+        microsoft = await self.get(MICROSOFT)
+        who = microsoft.details.get("consented_by") if microsoft else None
+        return [str(who)] if who else [ADMINS_ROLE]
+
+    async def audit(self, action: str, details: Mapping[str, Any], actor: str = "system") -> None:
+        """Add an entry to the activity log."""
+        await self.store.append_audit(
+            AuditEntry(at=self.clock(), actor=actor, action=action, details=dict(details))
+        )
+
+    async def _alert(self, kind: str, reason: str) -> None:
+        state = state_of(kind, await self.get(kind), "")
+        subject = f"Presence Sync: the {state.label} connection is broken"
+        payload = {
+            "connection": kind,
+            "label": state.label,
+            "state": "broken",
+            "reason": reason,
+            "since": state.since,
+            "fix": state.fix,
+        }
+        for recipient in await self.admins():
+            await self.store.enqueue_notice(
+                recipient=recipient,
+                channel="chat",
+                kind=HEALTH_ALERT,
+                subject=subject,
+                payload=payload,
+                now=self.clock(),
+            )

@@ -1,0 +1,188 @@
+"""The RingCentral connection: JWT sign-in tested by a real call, stored tokens, recovery.
+
+The SDK's auth data (access and refresh tokens) lives sealed in the `ringcentral` record and is
+reloaded on start, so a restart does not log in again: the Auth group allows only 5 token calls
+a minute. A refused refresh (`invalid_grant`: tokens revoked, JWT withdrawn) marks the
+connection broken and alerts the admins. Recovery never needs a restart: the admin presses
+Connect RingCentral, or the periodic re-check (every few minutes, under a store lease) logs in
+with the JWT again by itself — a JWT credential stays valid when only the tokens were revoked,
+and one login per interval is far inside the Auth budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from presence_sync.connections.explain import explain_ringcentral
+from presence_sync.connections.records import RINGCENTRAL, ConnectionBook
+from presence_sync.errors import RingCentralError
+from presence_sync.ringcentral import RingCentralAuth, RingCentralClient, RingCentralTokenError
+from presence_sync.settings import Settings
+from presence_sync.store import Connection, ConnectionStatus
+
+__all__ = ["ReportingRingCentralAuth", "RingCentralConnection"]
+
+logger = logging.getLogger(__name__)
+
+OnRcRefused = Callable[[RingCentralTokenError], Awaitable[None]]
+
+
+@dataclass
+class ReportingRingCentralAuth(RingCentralAuth):
+    """RingCentral auth that reports refusals which break the connection."""
+
+    on_refused: OnRcRefused | None = None
+
+    async def access_token(self) -> str:
+        """A valid access token; a breaking refusal marks the connection broken."""
+        try:
+            return await super().access_token()
+        except RingCentralTokenError as err:
+            await self._report(err)
+            raise
+
+    async def rejected(self, token: str) -> str:
+        """A new token after a 401; a breaking refusal marks the connection broken."""
+        try:
+            return await super().rejected(token)
+        except RingCentralTokenError as err:
+            await self._report(err)
+            raise
+
+    async def _report(self, err: RingCentralTokenError) -> None:
+        if err.breaks_connection and self.on_refused is not None:
+            await self.on_refused(err)
+
+
+@dataclass(frozen=True)
+class RcConnectResult:
+    """How a connection attempt went."""
+
+    status: ConnectionStatus
+    reason: str | None
+    details: dict[str, Any]
+
+
+@dataclass
+class RingCentralConnection:
+    """RingCentral tokens and client for the one account served."""
+
+    settings: Settings
+    book: ConnectionBook
+    http: aiohttp.ClientSession
+    _client: RingCentralClient | None = field(default=None, init=False)
+    _generation: int = field(default=-1, init=False)
+    _retired: list[RingCentralAuth] = field(default_factory=list, init=False)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+
+    @property
+    def configured(self) -> bool:
+        """Whether app credentials and a JWT credential are configured."""
+        return self.settings.ringcentral_configured and bool(self.settings.ringcentral_jwt)
+
+    def _auth(self, reporting: bool) -> ReportingRingCentralAuth:
+        settings = self.settings
+        assert settings.ringcentral_client_id is not None
+        assert settings.ringcentral_client_secret is not None
+        return ReportingRingCentralAuth(
+            client_id=settings.ringcentral_client_id,
+            client_secret=settings.ringcentral_client_secret,
+            server_url=settings.ringcentral_server_url,
+            jwt=settings.ringcentral_jwt,
+            ca_file=settings.ca_file,
+            timeout=settings.http_timeout,
+            load_auth=self._load_auth,
+            save_auth=self._save_auth,
+            on_refused=self._refused if reporting else None,
+        )
+
+    async def _load_auth(self) -> dict[str, Any] | None:
+        record = await self.book.get(RINGCENTRAL)
+        if record is None or not record.secret:
+            return None
+        loaded = json.loads(record.secret)
+        return loaded if isinstance(loaded, dict) else None
+
+    async def _save_auth(self, data: dict[str, Any]) -> None:
+        await self.book.save_secret(RINGCENTRAL, json.dumps(data), create=True)
+
+    async def _refused(self, err: RingCentralTokenError) -> None:
+        await self.book.mark_broken(RINGCENTRAL, explain_ringcentral(err), err.code)
+
+    def _install(self, auth: RingCentralAuth, generation: int) -> RingCentralClient:
+        if self._client is None:
+            self._client = RingCentralClient(self.http, auth, timeout=self.settings.http_timeout)
+        else:
+            # Keep the client (and its rate-limit budgets) for whoever holds it.
+            self._retired.append(self._client.auth)
+            self._client.auth = auth
+        self._generation = generation
+        return self._client
+
+    async def client(self, record: Connection) -> RingCentralClient:
+        """The client for a connected record, rebuilt when its generation moved on."""
+        generation = int(record.details.get("generation", 0))
+        async with self._lock:
+            if self._client is None or self._generation != generation:
+                return self._install(self._auth(reporting=True), generation)
+            return self._client
+
+    async def connect(self, actor: str = "admin") -> RcConnectResult:
+        """Log in with the JWT credential and test it with a real call before recording it."""
+        if not self.configured:
+            reason = (
+                "RingCentral is not configured: set RINGCENTRAL_CLIENT_ID, "
+                "RINGCENTRAL_CLIENT_SECRET and RINGCENTRAL_JWT."
+            )
+            return RcConnectResult(ConnectionStatus.MISSING, reason, {})
+        async with self._lock:
+            auth = self._auth(reporting=False)
+            probe = RingCentralClient(self.http, auth, timeout=self.settings.http_timeout)
+            try:
+                await auth.login()
+                extension = await probe.current_extension()
+            except RingCentralTokenError as err:
+                await auth.close()
+                reason = explain_ringcentral(err)
+                if await self.book.get(RINGCENTRAL) is not None:
+                    await self.book.mark_broken(RINGCENTRAL, reason, err.code)
+                return RcConnectResult(ConnectionStatus.BROKEN, reason, {})
+            except RingCentralError as err:
+                await auth.close()
+                # Outages and throttling say nothing about the credential: change nothing.
+                logger.warning("RingCentral connection test failed: %s", type(err).__name__)
+                reason = f"RingCentral could not be reached to test the connection: {err}"
+                return RcConnectResult(ConnectionStatus.BROKEN, reason, {})
+            details = {
+                "method": "jwt",
+                "owner_id": auth.owner_id() or extension.id,
+                "extension_id": extension.id,
+                "extension_number": extension.extension_number,
+                "name": extension.name,
+                "email": extension.email,
+                "connected_at": self.book.clock(),
+            }
+            record = await self.book.set_state(
+                RINGCENTRAL, ConnectionStatus.CONNECTED, None, details=details, reconnected=True
+            )
+            auth.on_refused = self._refused
+            self._install(auth, int(record.details["generation"]))
+        await self.book.audit("ringcentral-connected", {"extension": extension.id}, actor)
+        return RcConnectResult(ConnectionStatus.CONNECTED, None, details)
+
+    async def close(self) -> None:
+        """Close every auth built."""
+        auths = list(self._retired)
+        if self._client is not None:
+            auths.append(self._client.auth)
+        for auth in auths:
+            await auth.close()
+        self._retired.clear()
+        self._client = None

@@ -1,0 +1,202 @@
+"""`Connections`: the product's `Providers`, its admin-facing status, and the re-check loop.
+
+Every replica reads the connection records from the store on each `graph()` / `ringcentral()`
+call, so a connection one replica marks broken (or an admin reconnects) is seen by all of them
+at once; the clients themselves are built once per replica and rebuilt on reconnection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+from aiohttp import web
+
+from presence_sync.connections.explain import explain_entra_error, explain_ringcentral
+from presence_sync.connections.microsoft import MicrosoftConnection
+from presence_sync.connections.records import (
+    MICROSOFT,
+    RINGCENTRAL,
+    ConnectionBook,
+    ConnectionState,
+    state_of,
+    sync_account_kind,
+    sync_account_upn,
+)
+from presence_sync.connections.ringcentral import RingCentralConnection
+from presence_sync.errors import PresenceSyncError
+from presence_sync.graph import EntraError, GraphClient
+from presence_sync.providers import NotConnectedError
+from presence_sync.ringcentral import RingCentralClient, RingCentralTokenError
+from presence_sync.settings import Settings
+from presence_sync.store import ConnectionStatus, Store
+
+__all__ = ["CONNECTIONS", "RECHECK_INTERVAL", "Connections"]
+
+logger = logging.getLogger(__name__)
+
+RECHECK_INTERVAL = 300.0  # seconds between re-checks of missing or broken connections
+RECHECK_LEASE = "connections:recheck"
+
+_NOT_CONNECTED = {
+    MICROSOFT: "Microsoft is not connected yet: a Global Administrator must grant admin "
+    "consent in the Presence Sync tab (step 1).",
+    RINGCENTRAL: "RingCentral is not connected yet: press Connect RingCentral in the "
+    "Presence Sync tab.",
+}
+_NO_SYNC_ACCOUNT = (
+    "No sync account is authorised: Teams presence is polled, not notified. Authorise one in "
+    "the Presence Sync tab (step 2)."
+)
+SYNC_ACCOUNTS = "microsoft-sync-accounts"  # the status row shown while there are none
+
+
+@dataclass
+class Connections:
+    """Builds and guards the provider clients; implements `presence_sync.providers.Providers`."""
+
+    settings: Settings
+    store: Store
+    http: aiohttp.ClientSession
+    clock: Callable[[], float] = time.time
+    book: ConnectionBook = field(init=False)
+    microsoft: MicrosoftConnection = field(init=False)
+    rc: RingCentralConnection = field(init=False)
+    # Set once the first round of re-checks after start has finished (tests and readiness).
+    first_check_done: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+
+    def __post_init__(self) -> None:
+        self.book = ConnectionBook(self.store, self.clock)
+        self.microsoft = MicrosoftConnection(
+            self.settings, self.store, self.book, self.http, self.clock
+        )
+        self.rc = RingCentralConnection(self.settings, self.book, self.http)
+
+    # -- Providers ------------------------------------------------------------------------
+
+    async def graph(self) -> GraphClient:
+        """The Graph client; NotConnectedError (saying why) while Microsoft is not connected."""
+        record = await self.book.get(MICROSOFT)
+        if not self.microsoft.configured:
+            raise NotConnectedError(
+                "Microsoft is not configured: set MICROSOFT_TENANT_ID, MICROSOFT_CLIENT_ID and "
+                "MICROSOFT_CLIENT_SECRET."
+            )
+        if record is None or record.status is ConnectionStatus.MISSING:
+            raise NotConnectedError(_NOT_CONNECTED[MICROSOFT])
+        if record.status is ConnectionStatus.BROKEN:
+            raise NotConnectedError(f"The Microsoft connection is broken: {record.reason}")
+        return await self.microsoft.client(int(record.details.get("generation", 0)))
+
+    async def ringcentral(self) -> RingCentralClient:
+        """The RingCentral client; NotConnectedError (saying why) while it is not connected."""
+        record = await self.book.get(RINGCENTRAL)
+        if record is None or record.status is ConnectionStatus.MISSING:
+            raise NotConnectedError(_NOT_CONNECTED[RINGCENTRAL])
+        if record.status is ConnectionStatus.BROKEN:
+            raise NotConnectedError(f"The RingCentral connection is broken: {record.reason}")
+        return await self.rc.client(record)
+
+    async def sync_accounts(self) -> list[str]:
+        """UPNs of the authorised sync accounts whose connection is healthy."""
+        records = await self.book.sync_accounts()
+        return [
+            upn
+            for r in records
+            if r.status is ConnectionStatus.CONNECTED and (upn := sync_account_upn(r.kind))
+        ]
+
+    async def report_failure(self, provider: str, error: BaseException) -> None:
+        """Mark the connection broken when `error` means an admin must act; else just log.
+
+        `provider` is "microsoft" (or "graph"), "ringcentral", or a sync account as
+        "microsoft-sync-account:<upn>" (or "delegated:<upn>", the Graph client's token kind).
+        """
+        kind = _kind_of(provider)
+        if isinstance(error, EntraError) and error.breaks_connection:
+            await self.book.mark_broken(kind, explain_entra_error(error), error.code)
+        elif isinstance(error, RingCentralTokenError) and error.breaks_connection:
+            await self.book.mark_broken(RINGCENTRAL, explain_ringcentral(error), error.code)
+        else:
+            logger.info("%s call failed, connection kept: %s", kind, type(error).__name__)
+
+    # -- status ---------------------------------------------------------------------------
+
+    async def status(self) -> list[ConnectionState]:
+        """Every connection's state, reason and since-when, in set-up order."""
+        states = [state_of(MICROSOFT, await self.book.get(MICROSOFT), _NOT_CONNECTED[MICROSOFT])]
+        accounts = await self.book.sync_accounts()
+        states += [state_of(r.kind, r, "") for r in accounts]
+        if not accounts:
+            states.append(state_of(SYNC_ACCOUNTS, None, _NO_SYNC_ACCOUNT))
+        states.append(
+            state_of(RINGCENTRAL, await self.book.get(RINGCENTRAL), _NOT_CONNECTED[RINGCENTRAL])
+        )
+        return states
+
+    # -- re-checks ------------------------------------------------------------------------
+
+    async def recheck(self) -> None:
+        """Detect consent granted in the portal; log in to a broken RingCentral JWT again."""
+        microsoft = await self.book.get(MICROSOFT)
+        if self.microsoft.configured and (
+            microsoft is None or microsoft.status is not ConnectionStatus.CONNECTED
+        ):
+            try:
+                await self.microsoft.check()
+            except PresenceSyncError as err:
+                logger.warning("Microsoft consent check failed: %s", err)
+        ringcentral = await self.book.get(RINGCENTRAL)
+        if (
+            self.rc.configured
+            and ringcentral is not None
+            and ringcentral.status is ConnectionStatus.BROKEN
+        ):
+            result = await self.rc.connect(actor="system")
+            logger.info("RingCentral re-check: %s", result.status)
+
+    async def run_rechecks(self, owner: str, interval: float = RECHECK_INTERVAL) -> None:
+        """Re-check now and every `interval` seconds, on one replica at a time (store lease)."""
+        while True:
+            try:
+                if await self.store.acquire_lease(RECHECK_LEASE, owner, interval, self.clock()):
+                    await self.recheck()
+            except Exception:  # a background loop must outlive any provider or store failure
+                logger.exception("connection re-check failed; trying again later")
+            self.first_check_done.set()
+            await asyncio.sleep(interval)
+
+    async def remove_sync_account(self, upn: str) -> bool:
+        """Forget a sync account; False when there was none."""
+        return await self.microsoft.remove_sync_account(upn)
+
+    async def close(self) -> None:
+        """Close the clients' token sessions."""
+        await self.microsoft.close()
+        await self.rc.close()
+
+
+def _kind_of(provider: str) -> str:
+    if provider in ("microsoft", "graph", "app"):
+        return MICROSOFT
+    if provider == RINGCENTRAL:
+        return RINGCENTRAL
+    for prefix in ("delegated:", "microsoft-sync-account:"):
+        if provider.startswith(prefix):
+            return sync_account_kind(provider[len(prefix) :])
+    return provider
+
+
+CONNECTIONS: web.AppKey[Connections] = web.AppKey("connections", Connections)
+
+
+async def stop_task(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait for it to end."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
