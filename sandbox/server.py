@@ -293,11 +293,14 @@ async def run_sandbox(
 ) -> AsyncIterator[RunningSandbox]:
     """Serve a sandbox over HTTPS for the duration of the block (tests, demo, benchmarks).
 
+    Like `python -m sandbox`, it writes `<data_dir>/sandbox-config.json`.
+
     `options` go to `build_context` (users, seed, time_scale, seed_file, rc_mode, product_url).
     """
     sock = bind_socket(host, port)
     bound = sock.getsockname()[1]
     ctx = build_context(data_dir=data_dir, base_url=f"https://localhost:{bound}", **options)
+    write_config(ctx)
     paths = CertificatePaths.in_folder(Path(data_dir))
     runner = await start_sandbox(ctx, ssl_context=server_ssl_context(paths), sock=sock)
     client_ssl = client_ssl_context(ctx.config.ca_file)
