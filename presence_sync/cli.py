@@ -158,6 +158,13 @@ def _demo_problem(args: argparse.Namespace) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `presence-sync` command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["sandbox"]:
+        # The sandbox has its own options (and --help); argparse's REMAINDER would swallow
+        # neither a leading option nor --help, so hand everything after the word over as is.
+        from sandbox.server import main as sandbox_main
+
+        return sandbox_main(argv[1:])
     args = _parser().parse_args(argv)
     commands = {"serve": _serve, "doctor": _doctor, "sandbox": _sandbox, "demo": _demo}
     try:

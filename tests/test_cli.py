@@ -109,3 +109,10 @@ def test_serve_answers_probes_and_stops_gracefully_on_sigterm(tmp_path: Path) ->
         out, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert f"listening on http://127.0.0.1:{port}" in out
+
+
+def test_sandbox_options_and_help_pass_through() -> None:
+    result = run_cli("sandbox", "--help")
+    assert result.returncode == 0
+    assert "--time-scale" in result.stdout
+    assert "--users" in result.stdout
