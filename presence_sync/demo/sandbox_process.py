@@ -96,6 +96,8 @@ class SandboxProcess:
         stdout = self._stdout()
         while True:
             line = await stdout.readline()
+            with self.log_file.open("ab") as log:
+                log.write(line)
             if not line:
                 code = await self._process.wait() if self._process is not None else None
                 raise SandboxStartError(f"it exited with status {code}")
