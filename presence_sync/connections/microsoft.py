@@ -174,6 +174,7 @@ class MicrosoftConnection:
 
     async def _refused(self, kind: str, err: EntraError) -> bool:
         """Handle a breaking refusal; True when fresher tokens were found and a retry is due."""
+        self.book.handled.add(err)
         upn = sync_account_upn(kind)
         if upn is not None:
             record = await self.book.get(kind)

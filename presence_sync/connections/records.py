@@ -11,8 +11,9 @@ rebuilds its clients.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from presence_sync.store import AuditEntry, Connection, ConnectionStatus, Store
@@ -110,6 +111,20 @@ class ConnectionBook:
 
     store: Store
     clock: Callable[[], float]
+    # Refusals the token layer already attributed to the right connection: when a caller
+    # reports the same error again, naming only the provider, it is not attributed twice.
+    handled: weakref.WeakSet[BaseException] = field(default_factory=weakref.WeakSet)
+
+    def already_handled(self, error: BaseException) -> bool:
+        """Whether `error` (or what it wraps) was attributed by the token layer already."""
+        seen: BaseException | None = error
+        for _ in range(4):
+            if seen is None:
+                return False
+            if seen in self.handled:
+                return True
+            seen = seen.__cause__ or seen.__context__
+        return False
 
     async def get(self, kind: str) -> Connection | None:
         """The record of a kind."""

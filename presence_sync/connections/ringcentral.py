@@ -114,6 +114,7 @@ class RingCentralConnection:
         await self.book.save_secret(RINGCENTRAL, json.dumps(data), create=True)
 
     async def _refused(self, err: RingCentralTokenError) -> None:
+        self.book.handled.add(err)
         await self.book.mark_broken(RINGCENTRAL, explain_ringcentral(err), err.code)
 
     def _install(self, auth: RingCentralAuth, generation: int) -> RingCentralClient:

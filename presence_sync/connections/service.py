@@ -117,6 +117,8 @@ class Connections:
         `provider` is "microsoft" (or "graph"), "ringcentral", or a sync account as
         "microsoft-sync-account:<upn>" (or "delegated:<upn>", the Graph client's token kind).
         """
+        if self.book.already_handled(error):
+            return
         kind = _kind_of(provider)
         if isinstance(error, EntraError) and error.breaks_connection:
             await self.book.mark_broken(kind, explain_entra_error(error), error.code)
