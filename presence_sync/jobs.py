@@ -99,6 +99,7 @@ class JobRunner:
     clock: Callable[[], float]
     budget: ProviderBudget | None = None
     notify_users: bool = True
+    lease: float = LEASE
     _wake: asyncio.Event | None = None
 
     def wake(self) -> None:
@@ -111,7 +112,7 @@ class JobRunner:
         self._wake = asyncio.Event()
         while True:
             try:
-                job = await self.store.claim_job(self.owner, LEASE, self.clock())
+                job = await self.store.claim_job(self.owner, self.lease, self.clock())
             except StoreError as err:
                 logger.warning("job queue unavailable: %s", err)
                 job = None
@@ -139,10 +140,15 @@ class JobRunner:
                 await keeper
 
     async def _keep_lease(self, job_id: str) -> None:
+        # Renew by the injected clock, which may run faster than real time in tests.
+        renewed = self.clock()
         while True:
-            await asyncio.sleep(LEASE / 3)
+            await asyncio.sleep(0.25)
+            if self.clock() - renewed < self.lease / 4:
+                continue
+            renewed = self.clock()
             try:
-                if not await self.store.renew_job_lease(job_id, self.owner, LEASE, self.clock()):
+                if not await self.store.renew_job_lease(job_id, self.owner, self.lease, renewed):
                     return
             except StoreError as err:
                 logger.warning("could not renew the lease of job %s: %s", job_id, err)

@@ -141,6 +141,11 @@ class Dispatcher:
         self._pending.clear()
 
     @property
+    def idle(self) -> bool:
+        """True when nothing waits to be sent and nothing is being sent."""
+        return not self._pending and not self._busy
+
+    @property
     def waiting(self) -> int:
         """Users with writes waiting to be sent."""
         return len(self._pending)
