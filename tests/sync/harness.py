@@ -84,7 +84,8 @@ class SyncHarness:
     async def observe(self, email: str, priority: int = REALTIME) -> None:
         """Read both presences like a watcher's poll, store them and mark the user dirty."""
         link = await self.link(email)
-        assert link.teams_user_id and link.rc_extension_id
+        assert link.teams_user_id
+        assert link.rc_extension_id
         teams = await self.providers.graph_client.get_presence(link.teams_user_id)
         rc = await self.providers.rc_client.get_presence(link.rc_extension_id)
         now = self.clock()
@@ -106,9 +107,9 @@ class SyncHarness:
         await self.store.mark_dirty(link.id, priority=priority, due_at=now, reason="observed")
         self.service.reconciler.wake()
 
-    async def settle(self, quiet: float = 0.3, timeout: float = 20.0) -> None:
+    async def settle(self, quiet: float = 0.3, limit: float = 20.0) -> None:
         """Wait until no decision or write has happened for `quiet` seconds."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + limit
         last = (-1, -1)
         calm_since = time.monotonic()
         while time.monotonic() < deadline:
