@@ -284,6 +284,20 @@ async def test_renewal_expiry_and_lifecycle_on_a_fast_clock(
     assert {n["subscriptionId"] for n in receiver.notifications} == {kept["id"]}
 
 
+async def test_a_fast_clock_accepts_expiry_times_from_the_clients_clock(
+    make_graph: Factory, receiver: Any
+) -> None:
+    g = await make_graph(scale=7200)  # two sandbox hours per real second
+    await asyncio.sleep(0.6)  # the sandbox is now over an hour ahead of the client
+    moment = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=30)
+    before = g.ctx.clock.now()
+    sub = await subscribe(g, receiver, ["carol"], expirationDateTime=moment.isoformat())
+    after = g.ctx.clock.now()
+    expires = dt.datetime.fromisoformat(sub["expirationDateTime"][:26] + "+00:00").timestamp()
+    # Thirty minutes on the sandbox clock, counted from when the request arrived.
+    assert before + 30 * 60 - 1 <= expires <= after + 30 * 60 + 1
+
+
 async def test_control_api_removes_and_reports_missed(make_graph: Factory, receiver: Any) -> None:
     g = await make_graph()
     sub = await subscribe(g, receiver, ["carol"])
