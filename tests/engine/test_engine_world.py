@@ -31,6 +31,8 @@ TEAMS_VERBS = [
     ("stop_presenting", None),
     ("start_call", None),
     ("end_call", None),
+    ("start_conference", None),
+    ("end_conference", None),
     ("reset_status", None),
     ("active", None),
     ("idle", "1"),

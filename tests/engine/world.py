@@ -1,10 +1,10 @@
 """A small simulated world for one user: Teams and RingCentral as the engine meets them.
 
 Vocabulary shared with the scenario tests over HTTP (the sandbox's control API acts out the
-same verbs): on Teams the user *joins/leaves a meeting*, *presents*, *starts/ends a Teams call*,
-*sets a status* (preferred presence) or *resets* it, goes *idle* or *closes the client*; on
-RingCentral the user *sets* userStatus / DND / queue acceptance *by hand* and *rings, answers,
-holds, hangs up* calls. Each change that alters what a platform reports queues a notification;
+same verbs): on Teams the user *joins/leaves a meeting*, *presents*, *starts/ends a Teams call*
+or *conference call*, *sets a status* (preferred presence) or *resets* it, goes *idle* or
+*closes the client*; on RingCentral the user *sets* userStatus / DND / queue acceptance *by
+hand* and *rings, answers, holds, hangs up* calls. Each change that alters what a platform reports queues a notification;
 the test decides when each is delivered, duplicated, reordered or dropped, and can *poll* either
 side (the reconciliation safety net). Engine commands are applied at once, like a dispatcher with
 no queue, and their echoes are queued like any other notification.
@@ -208,6 +208,10 @@ class World:
             t.in_call = True
         elif verb == "end_call":
             t.in_call = False
+        elif verb == "start_conference":
+            t.in_conference = True
+        elif verb == "end_conference":
+            t.in_conference = False
         elif verb == "set_status":
             t.preferred = TEAMS_STATUSES[arg or "available"]
         elif verb == "reset_status":
@@ -437,7 +441,14 @@ class World:
 
     def end_activity(self) -> None:
         """Every meeting and call ends and the user resets their Teams status."""
-        for verb in ("leave_meeting", "end_call", "reset_status", "active", "open_client"):
+        for verb in (
+            "leave_meeting",
+            "end_call",
+            "end_conference",
+            "reset_status",
+            "active",
+            "open_client",
+        ):
             self.teams_action(verb)
         self.rc_telephony("NoCall")
 

@@ -43,6 +43,7 @@ class TeamsWorld:
     in_meeting: bool = False
     presenting: bool = False
     in_call: bool = False
+    in_conference: bool = False
     app: tuple[str, str, float] | None = None  # our session: availability, activity, expires_at
     tie_prefers_app: bool = False
     sequence: int = 8  # starts near 9 → 10 so version order (by length) is exercised
@@ -53,6 +54,8 @@ class TeamsWorld:
             return None
         if self.in_call:
             return ("Busy", "InACall")
+        if self.in_conference:
+            return ("Busy", "InAConferenceCall")
         if self.in_meeting and self.presenting:
             return ("DoNotDisturb", "Presenting")
         if self.in_meeting:
