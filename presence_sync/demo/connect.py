@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from presence_sync.connections import MICROSOFT, RINGCENTRAL, sync_account_kind
 from presence_sync.demo.browser import HeadlessBrowser, Page
 from presence_sync.demo.control import SandboxControl
 from presence_sync.store import Connection, ConnectionStatus, Store
@@ -33,9 +34,9 @@ logger = logging.getLogger(__name__)
 
 # The product's routes the demo drives (presence_sync/web/consent.py).
 CONSENT_ROUTES = {
-    "admin consent": "/consent/microsoft",
-    "sync account sign-in": "/consent/sync-account",
-    "RingCentral connect": "/consent/ringcentral",
+    "admin consent": "/connect/microsoft/consent",
+    "sync account sign-in": "/connect/microsoft/sync-account",
+    "RingCentral connect": "/connect/ringcentral",
 }
 CONNECTED_WAIT = 20.0
 
@@ -77,14 +78,13 @@ async def connect_all(
         # The sandbox answers Entra's consent page for the admin, as the admin's click would.
         await control.consent(sign_in_as=admin, admin_decision="approve")
         page = await browser.visit(_url(product_url, "admin consent", login_hint=admin))
-        await _confirm(store, "microsoft", "admin consent", page)
+        await _confirm(store, MICROSOFT, "admin consent", page)
         for upn in accounts:
             await control.consent(sign_in_as=upn)
             page = await browser.visit(_url(product_url, "sync account sign-in", login_hint=upn))
-            await _confirm(store, f"microsoft-sync-account:{upn.lower()}", f"sync account {upn}",
-                           page)
+            await _confirm(store, sync_account_kind(upn), f"sync account {upn}", page)
         page = await browser.visit(_url(product_url, "RingCentral connect"), method="POST")
-        await _confirm(store, "ringcentral", "RingCentral connect", page)
+        await _confirm(store, RINGCENTRAL, "RingCentral connect", page)
     finally:
         await control.consent(sign_in_as=None, admin_decision=None)
         await browser.close()

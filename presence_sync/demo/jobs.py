@@ -6,15 +6,18 @@ import asyncio
 import importlib
 import importlib.util
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from presence_sync.store import Job, Store
+if TYPE_CHECKING:
+    from presence_sync.admin import JobView
+    from presence_sync.directory import RefreshSummary
 
-__all__ = ["MissingPartError", "admin_missing", "job_summary", "sync_all"]
+__all__ = ["MissingPartError", "admin_missing", "job_summary", "refresh_directory", "sync_all"]
 
 JOB_TIMEOUT = 90.0
+SERVICE_WAIT = 10.0
 
 
 class MissingPartError(Exception):
@@ -22,42 +25,63 @@ class MissingPartError(Exception):
 
 
 def admin_missing() -> str | None:
-    """What is missing of `presence_sync.admin` for the demo, or None."""
-    if importlib.util.find_spec("presence_sync.admin") is None:
-        return "presence_sync/admin.py (the admin use cases: sync_all, get_job)"
-    module = importlib.import_module("presence_sync.admin")
-    if not hasattr(module, "sync_all"):
-        return "presence_sync.admin.sync_all (the `sync all` use case)"
+    """What is missing of the admin use cases and the sync service for the demo, or None."""
+    for module, needs in (
+        ("presence_sync.admin", ("Admin",)),
+        ("presence_sync.sync", ("SYNC", "setup_sync")),
+        ("presence_sync.directory", ("DirectorySync",)),
+    ):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} (sync all and the directory refresh)"
+        loaded = importlib.import_module(module)
+        absent = [name for name in needs if not hasattr(loaded, name)]
+        if absent:
+            return f"{module}.{absent[0]}"
     return None
 
 
-async def sync_all(app: web.Application, store: Store, requested_by: str) -> Job:
+async def _service(app: web.Application) -> Any:
+    from presence_sync.sync import SYNC
+
+    deadline = time.monotonic() + SERVICE_WAIT
+    while SYNC not in app:
+        if time.monotonic() > deadline:
+            raise MissingPartError(
+                "the sync service is not wired into the server (setup_sync in create_app)"
+            )
+        await asyncio.sleep(0.1)
+    return app[SYNC]
+
+
+async def refresh_directory(app: web.Application) -> RefreshSummary:
+    """Match both directories now, rather than at the next periodic refresh."""
+    service = await _service(app)
+    summary: RefreshSummary = await service.directory.refresh()
+    return summary
+
+
+async def sync_all(app: web.Application, requested_by: str) -> JobView:
     """Start `sync all` as `requested_by` and wait for the job to end; the finished job."""
-    missing = admin_missing()
-    if missing is not None:
-        raise MissingPartError(missing)
-    admin: Any = importlib.import_module("presence_sync.admin")
-    job: Job = await admin.sync_all(app, requested_by=requested_by)
+    service = await _service(app)
+    ticket = await service.admin.sync_all(requested_by)
+    job: JobView = ticket.job
     deadline = time.monotonic() + JOB_TIMEOUT
-    while job.active:
+    while job.finished_at is None:
         if time.monotonic() > deadline:
             raise TimeoutError(
                 f"sync all did not finish within {JOB_TIMEOUT:.0f} s "
                 f"({job.processed} of {job.total} done)"
             )
         await asyncio.sleep(0.5)
-        found = await store.get_job(job.id)
-        if found is None:
-            raise MissingPartError(f"the store lost sync all job {job.id}")
-        job = found
+        job = await service.admin.get_job(job.id)
     return job
 
 
-def job_summary(job: Job, took: float) -> str:
-    """`28 synced, 2 already in sync, 0 failed of 30 (4.1 s)`, then each failure."""
+def job_summary(job: JobView, took: float) -> str:
+    """`done: 28 synced, 2 already in sync, 0 failed, 9 unmatched of 39 (4.1 s)`, failures."""
     line = (
-        f"{job.status.value}: {job.succeeded} synced, {job.skipped} already in sync or skipped, "
-        f"{job.failed} failed of {job.total} ({took:.1f} s)"
+        f"{job.status}: {job.synced} synced, {job.already} already in sync, "
+        f"{job.failed} failed, {job.unmatched} unmatched of {job.total} ({took:.1f} s)"
     )
-    failures = [f"    {f.user}: {f.reason}" for f in job.failures[:10]]
-    return "\n".join([line, *failures])
+    failures = [f"    {user}: {reason}" for user, reason in job.failures[:10]]
+    return "\n  ".join([line, *failures])

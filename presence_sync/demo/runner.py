@@ -15,6 +15,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -32,10 +33,16 @@ from presence_sync.demo.expect import (
     format_table,
     replay,
 )
-from presence_sync.demo.jobs import MissingPartError, admin_missing, job_summary, sync_all
+from presence_sync.demo.jobs import (
+    MissingPartError,
+    admin_missing,
+    job_summary,
+    refresh_directory,
+    sync_all,
+)
 from presence_sync.demo.sandbox_process import SandboxProcess, SandboxStartError
 from presence_sync.demo.scenario import Person, Step, office_day
-from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
+from presence_sync.demo.server import ProductServer, demo_settings, fresh_store, reserve_port
 from presence_sync.errors import SettingsError
 from presence_sync.store import LinkState, Store, UserLink
 from presence_sync.web.keys import STORE
@@ -119,7 +126,7 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         control = SandboxControl.open(sandbox.base_url, sandbox.ca_file)
         config = await control.config()
         say.line(f"sandbox    {sandbox.base_url}  ({options.users} people; log {sandbox.log_file})")
-        server = await _start_server(options, config, data)
+        server = await _start_server(options, config, data, await _sandbox_clock(control))
         await control.set_product_url(f"{server.url}/api/messages")
         say.line(f"server     {server.url}  (log {data / 'server.log'})")
         say.line(f"live page  {sandbox.base_url}/_sandbox/")
@@ -138,8 +145,10 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         say.line("ok  RingCentral connected")
 
         say.heading("Sync all")
+        found = await refresh_directory(server.app)
+        say.line(f"directory: {found.linked} people matched, {found.unmatched} unmatched")
         began = time.monotonic()
-        job = await sync_all(server.app, store, admin)
+        job = await sync_all(server.app, admin)
         say.line(job_summary(job, time.monotonic() - began))
 
         links = await _synced_links(store)
@@ -176,17 +185,36 @@ def _reason(err: BaseException) -> str:
     return str(err) or type(err).__name__
 
 
-async def _start_server(options: DemoOptions, config: dict[str, Any], data: Path) -> ProductServer:
+async def _start_server(
+    options: DemoOptions,
+    config: dict[str, Any],
+    data: Path,
+    clock: Callable[[], float] | None,
+) -> ProductServer:
     sock = reserve_port(options.port)
     port = sock.getsockname()[1]
     try:
         settings = demo_settings(
             config, port=port, data_dir=data / "server", store_url=options.store
         )
-        return await ProductServer.start(settings, sock)
+        if options.store is None:
+            # The sandbox starts afresh each run, so the product's embedded store does too:
+            # connections, subscriptions and engine state of an earlier sandbox mean nothing.
+            fresh_store(data / "server")
+        return await ProductServer.start(settings, sock, clock=clock)
     except BaseException:
         sock.close()
         raise
+
+
+async def _sandbox_clock(control: SandboxControl) -> Callable[[], float] | None:
+    """The sandbox's faster clock as the product should read it; None at real speed."""
+    state = await control.state()
+    scale = float(state.get("time_scale", 1.0))
+    if scale == 1.0:
+        return None
+    start_now, start_mono = float(state["now"]), time.monotonic()
+    return lambda: start_now + (time.monotonic() - start_mono) * scale
 
 
 def _require_parts(server: ProductServer) -> None:

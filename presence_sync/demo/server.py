@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,13 @@ from aiohttp import web
 
 from presence_sync.settings import Settings, load_settings
 
-__all__ = ["ProductServer", "demo_environment", "demo_settings", "reserve_port"]
+__all__ = [
+    "ProductServer",
+    "demo_environment",
+    "demo_settings",
+    "fresh_store",
+    "reserve_port",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +84,20 @@ class ProductServer:
     url: str
 
     @classmethod
-    async def start(cls, settings: Settings, sock: socket.socket) -> ProductServer:
-        """Build the app with `create_app(settings)` and serve it on `sock` (see reserve_port)."""
+    async def start(
+        cls, settings: Settings, sock: socket.socket, clock: Callable[[], float] | None = None
+    ) -> ProductServer:
+        """Build the app with `create_app(settings)` and serve it on `sock` (see reserve_port).
+
+        `clock` replaces `time.time` for the product's timers, for a sandbox on a faster clock.
+        """
         from presence_sync.app import create_app
 
         app = create_app(settings)
+        if clock is not None:
+            from presence_sync.sync import CLOCK
+
+            app[CLOCK] = clock
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await runner.setup()
         try:
@@ -107,3 +122,9 @@ def reserve_port(port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def fresh_store(data_dir: Path) -> None:
+    """Remove the demo's embedded store from an earlier run (the database and its journals)."""
+    for path in data_dir.glob("presence-sync.db*"):
+        path.unlink()
