@@ -22,6 +22,7 @@ from presence_sync.web.consent import setup_connections
 from presence_sync.web.errors import error_middleware
 from presence_sync.web.keys import HTTP, INSTANCE_ID, METRICS, SETTINGS, STORE
 from presence_sync.web.readiness import StoreHandle
+from presence_sync.watch import setup_watchers
 
 __all__ = ["create_app", "resolve_secret_key"]
 
@@ -95,5 +96,6 @@ def create_app(settings: Settings) -> web.Application:
     # Services add their routes, keys and cleanup contexts here, one line each.
     setup_sync(app)
     setup_connections(app)
+    setup_watchers(app)
     health.add_routes(app, metrics_enabled=settings.metrics_enabled)
     return app

@@ -1,0 +1,185 @@
+"""Turning a presence reading into an observation in the store and a dirty mark.
+
+Whatever the source (rich notification, webhook, poll, reconciliation read), a reading goes
+through `Observer`: the store applies it only if it is newer (sequence numbers, else time),
+and an applied change marks the user dirty so the reconciler looks at them (DESIGN §2: a
+notification is a hint, never a command). Polled reads that repeat what this replica saw
+last are not written again, so polling 5,000 users a second costs the store only changes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from presence_sync.errors import NotFoundError
+from presence_sync.graph.models import Presence
+from presence_sync.providers import REALTIME, RECONCILE
+from presence_sync.ringcentral.models import RcPresence
+from presence_sync.store.base import Store
+from presence_sync.store.models import LinkState, RcObservation, TeamsObservation
+
+__all__ = ["Observer", "Roster", "WatchedUser", "load_roster"]
+
+logger = logging.getLogger(__name__)
+
+_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class WatchedUser:
+    """A linked, sync-enabled user as the watchers need them."""
+
+    link_id: str
+    teams_user_id: str | None
+    rc_extension_id: str | None
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Everyone the product watches, with lookups from each platform's id to the link."""
+
+    users: tuple[WatchedUser, ...] = ()
+
+    @property
+    def by_teams(self) -> Mapping[str, str]:
+        """Teams user id → link id."""
+        return {u.teams_user_id: u.link_id for u in self.users if u.teams_user_id}
+
+    @property
+    def by_rc(self) -> Mapping[str, str]:
+        """RingCentral extension id → link id."""
+        return {u.rc_extension_id: u.link_id for u in self.users if u.rc_extension_id}
+
+    @property
+    def teams_ids(self) -> tuple[str, ...]:
+        """Teams user ids in a stable order."""
+        return tuple(sorted(u.teams_user_id for u in self.users if u.teams_user_id))
+
+    @property
+    def rc_ids(self) -> tuple[str, ...]:
+        """RingCentral extension ids in a stable order."""
+        return tuple(sorted(u.rc_extension_id for u in self.users if u.rc_extension_id))
+
+
+async def load_roster(store: Store) -> Roster:
+    """Every linked user with sync enabled, read page by page."""
+    users: list[WatchedUser] = []
+    cursor: str | None = None
+    while True:
+        page = await store.list_links(
+            state=LinkState.LINKED, sync_enabled=True, after=cursor, limit=_PAGE
+        )
+        users.extend(
+            WatchedUser(link.id, link.teams_user_id, link.rc_extension_id) for link in page.links
+        )
+        if page.next_cursor is None:
+            return Roster(tuple(users))
+        cursor = page.next_cursor
+
+
+_TeamsSeen = tuple[str, str, str]
+_RcSeen = tuple[str | None, str | None, str | None, bool | None, str | None]
+
+
+class Observer:
+    """Writes readings as observations and marks changed users dirty."""
+
+    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
+        self._store = store
+        self._clock = clock
+        self._teams_index: Mapping[str, str] = {}
+        self._rc_index: Mapping[str, str] = {}
+        self._teams_seen: dict[str, _TeamsSeen] = {}
+        self._rc_seen: dict[str, _RcSeen] = {}
+
+    def use_roster(self, roster: Roster) -> None:
+        """Look users up in `roster` from now on (the store answers for anyone else)."""
+        self._teams_index = roster.by_teams
+        self._rc_index = roster.by_rc
+
+    async def _teams_link(self, teams_user_id: str) -> str | None:
+        link_id = self._teams_index.get(teams_user_id)
+        if link_id is not None:
+            return link_id
+        link = await self._store.get_link_by_teams_id(teams_user_id)
+        return link.id if link is not None and link.state == LinkState.LINKED else None
+
+    async def _rc_link(self, extension_id: str) -> str | None:
+        link_id = self._rc_index.get(extension_id)
+        if link_id is not None:
+            return link_id
+        link = await self._store.get_link_by_rc_extension(extension_id)
+        return link.id if link is not None and link.state == LinkState.LINKED else None
+
+    async def teams(self, presence: Presence, *, reason: str, force: bool = False) -> bool:
+        """Record Teams presence; True when the store took it (it was newer)."""
+        seen: _TeamsSeen = (
+            presence.availability,
+            presence.activity,
+            presence.sequence_number or "",
+        )
+        if not force and self._teams_seen.get(presence.id) == seen:
+            return False
+        link_id = await self._teams_link(presence.id)
+        if link_id is None:
+            logger.debug("teams presence for unlinked user %s ignored", presence.id)
+            return False
+        now = self._clock()
+        observation = TeamsObservation(
+            availability=presence.availability,
+            activity=presence.activity,
+            sequence=presence.sequence_number or "",
+            observed_at=now,
+        )
+        try:
+            applied = await self._store.record_teams_observation(link_id, observation)
+        except NotFoundError:
+            return False  # unlinked between lookup and write
+        before = self._teams_seen.get(presence.id)
+        changed = before is None or before[:2] != seen[:2]
+        self._teams_seen[presence.id] = seen
+        if applied:
+            priority = REALTIME if changed or not force else RECONCILE
+            await self._store.mark_dirty(link_id, priority=priority, due_at=now, reason=reason)
+        return applied
+
+    async def rc(self, presence: RcPresence, *, reason: str, force: bool = False) -> bool:
+        """Record RingCentral presence; True when the store took it (it was newer)."""
+        seen: _RcSeen = (
+            presence.user_status,
+            presence.dnd_status,
+            presence.dnd_status_personal,
+            presence.accept_call_queue_calls,
+            presence.telephony_status,
+        )
+        polled = presence.sequence is None
+        if polled and not force and self._rc_seen.get(presence.extension_id) == seen:
+            return False
+        link_id = await self._rc_link(presence.extension_id)
+        if link_id is None:
+            logger.debug(
+                "ringcentral presence for unlinked extension %s ignored", presence.extension_id
+            )
+            return False
+        now = self._clock()
+        observation = RcObservation(
+            user_status=presence.user_status,
+            dnd_status=presence.dnd_status,
+            dnd_status_personal=presence.dnd_status_personal,
+            accept_call_queue_calls=presence.accept_call_queue_calls,
+            telephony_status=presence.telephony_status,
+            sequence=presence.sequence,
+            observed_at=now,
+        )
+        try:
+            applied = await self._store.record_rc_observation(link_id, observation)
+        except NotFoundError:
+            return False
+        changed = self._rc_seen.get(presence.extension_id) != seen
+        if applied:
+            self._rc_seen[presence.extension_id] = seen
+            priority = REALTIME if changed or not force else RECONCILE
+            await self._store.mark_dirty(link_id, priority=priority, due_at=now, reason=reason)
+        return applied

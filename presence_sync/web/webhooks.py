@@ -1,0 +1,180 @@
+"""Webhook routes: Graph change and lifecycle notifications, RingCentral presence events.
+
+Every request is checked before anything changes: the validation handshakes are answered
+exactly as each platform requires; bodies over 1 MB answer 413 without being read whole;
+malformed bodies 400; a wrong clientState, verification token or data signature 403. Only
+then are items queued for the watchers' inbox, and the answer goes out at once (Graph
+retries for hours, and throttles endpoints, when answers take longer than 3 s).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from collections.abc import Iterable, Sequence
+from functools import partial
+
+from aiohttp import web
+
+from presence_sync.errors import ForbiddenError, StoreUnavailableError
+from presence_sync.graph.models import Presence
+from presence_sync.graph.notifications import (
+    ChangeNotification,
+    LifecycleNotification,
+    decrypt_presence,
+    parse_change_notifications,
+    parse_lifecycle_notifications,
+)
+from presence_sync.ringcentral.webhooks import parse_presence_event
+from presence_sync.watch.certificate import EncryptionCertificate
+from presence_sync.watch.graph_subscriptions import GRAPH
+from presence_sync.watch.ringcentral_subscriptions import RINGCENTRAL
+from presence_sync.watch.service import (
+    GRAPH_LIFECYCLE,
+    GRAPH_NOTIFICATIONS,
+    RINGCENTRAL_NOTIFICATIONS,
+    WATCHERS,
+    Watchers,
+)
+
+__all__ = ["add_routes"]
+
+logger = logging.getLogger(__name__)
+
+DECRYPT_INLINE = 16  # more items than this are decrypted off the event loop
+
+
+def _watchers(request: web.Request) -> Watchers:
+    watchers = request.app[WATCHERS].current
+    if watchers is None:
+        raise StoreUnavailableError("the server is still starting; try again shortly")
+    return watchers
+
+
+async def _body(request: web.Request) -> bytes:
+    limit = request.app._client_max_size  # the limit create_app configured
+    if request.content_length is not None and request.content_length > limit:
+        # Refuse on the declared size: reading 5 MB only to throw it away is the attack.
+        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
+    return await request.read()  # stops and answers 413 once more than the limit arrived
+
+
+def _same(given: str | None, expected: str | None) -> bool:
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+async def _check_client_states(
+    watchers: Watchers, items: Iterable[ChangeNotification | LifecycleNotification]
+) -> None:
+    known: dict[str, str | None] = {}
+    for item in items:
+        if item.subscription_id not in known:
+            sub = await watchers.store.get_subscription(GRAPH, item.subscription_id)
+            known[item.subscription_id] = sub.client_state if sub is not None else None
+        expected = known[item.subscription_id]
+        if expected is not None:
+            if _same(item.client_state, expected):
+                continue
+        elif any(_same(item.client_state, p) for p in list(watchers.shards.pending_states)):
+            continue  # delivered while the subscription was being created and stored
+        logger.warning(
+            "graph notification for %s refused: clientState mismatch", item.subscription_id
+        )
+        raise ForbiddenError("clientState does not match the subscription")
+
+
+def _open(
+    items: Sequence[ChangeNotification], cert: EncryptionCertificate
+) -> tuple[list[Presence], list[str]]:
+    presences: list[Presence] = []
+    hints: list[str] = []
+    for item in items:
+        if item.encrypted is not None:
+            presences.append(decrypt_presence(item.encrypted, cert.private_key))
+        elif item.user_id:
+            hints.append(item.user_id)
+    return presences, hints
+
+
+async def graph_notifications(request: web.Request) -> web.Response:
+    """Graph change notifications (and the validation handshake at subscription time)."""
+    token = request.query.get("validationToken")
+    if token is not None:
+        return web.Response(text=token, content_type="text/plain")
+    body = await _body(request)
+    items = parse_change_notifications(body)
+    watchers = _watchers(request)
+    await _check_client_states(watchers, items)
+    cert = await watchers.certificate()
+    if len(items) > DECRYPT_INLINE:
+        presences, hints = await asyncio.to_thread(_open, items, cert)
+    else:
+        presences, hints = _open(items, cert)
+    watchers.accept_teams(presences)
+    watchers.read_soon(hints)
+    return web.Response(status=202)
+
+
+async def graph_lifecycle(request: web.Request) -> web.Response:
+    """Graph lifecycle notifications: reauthorize, recreate, or read what was missed."""
+    token = request.query.get("validationToken")
+    if token is not None:
+        return web.Response(text=token, content_type="text/plain")
+    body = await _body(request)
+    items = parse_lifecycle_notifications(body)
+    watchers = _watchers(request)
+    await _check_client_states(watchers, items)
+    for item in items:
+        sub_id = item.subscription_id
+        logger.info("graph lifecycle event %s for %s", item.event, sub_id)
+        if item.event == "reauthorizationRequired":
+            watchers.accept_job(item.event, partial(watchers.shards.reauthorize, sub_id))
+        elif item.event == "subscriptionRemoved":
+            watchers.accept_job(item.event, partial(_removed, watchers, sub_id))
+        elif item.event == "missed":
+            watchers.accept_job(item.event, partial(_missed, watchers, sub_id))
+    return web.Response(status=202)
+
+
+async def _removed(watchers: Watchers, subscription_id: str) -> None:
+    users = await watchers.shards.users_of(subscription_id)
+    await watchers.shards.removed(subscription_id)
+    watchers.review_subscriptions()
+    # Changes may have gone unreported while it was gone: read its users now.
+    await watchers.graph_poller.read(list(users), reason="teams-missed", force=True)
+
+
+async def _missed(watchers: Watchers, subscription_id: str) -> None:
+    users = await watchers.shards.users_of(subscription_id)
+    await watchers.graph_poller.read(list(users), reason="teams-missed", force=True)
+
+
+async def ringcentral_notifications(request: web.Request) -> web.Response:
+    """RingCentral presence events (and the Validation-Token handshake)."""
+    validation = request.headers.get("Validation-Token")
+    if validation is not None:
+        return web.Response(
+            status=200, headers={"Validation-Token": validation}, content_type="application/json"
+        )
+    body = await _body(request)
+    event = parse_presence_event(body)
+    watchers = _watchers(request)
+    given = request.headers.get("Verification-Token")
+    tokens = [s.client_state for s in await watchers.store.list_subscriptions(RINGCENTRAL)]
+    tokens.extend(watchers.rc_subscriptions.pending_tokens)
+    if not any(_same(given, t) for t in tokens):
+        logger.warning("ringcentral notification refused: verification token mismatch")
+        raise ForbiddenError("Verification-Token does not match the subscription")
+    if event is not None:
+        watchers.accept_rc(event.presence)
+    return web.Response(status=200)
+
+
+def add_routes(app: web.Application) -> None:
+    """Add the three webhook routes."""
+    app.router.add_post(GRAPH_NOTIFICATIONS, graph_notifications)
+    app.router.add_post(GRAPH_LIFECYCLE, graph_lifecycle)
+    app.router.add_post(RINGCENTRAL_NOTIFICATIONS, ringcentral_notifications)
