@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -28,7 +29,7 @@ class Check:
     fix: str = ""
 
 
-CheckFn = Callable[[Settings], Awaitable[Check]]
+CheckFn = Callable[[Settings], Awaitable[Check | list[Check]]]
 
 
 async def check_store(settings: Settings) -> Check:
@@ -105,12 +106,46 @@ async def check_ringcentral(settings: Settings) -> Check:
     )
 
 
+async def check_connections(settings: Settings) -> list[Check]:
+    """Each connection as last recorded in the store: state, reason, since when, and the fix."""
+    from presence_sync.connections.service import SYNC_ACCOUNTS, read_status
+
+    try:
+        store = open_store(settings.store_url, resolve_secret_key(settings))
+    except StoreError as err:
+        return [Check("connections", "fail", f"store: {err}", "fix STORE_URL")]
+    try:
+        await asyncio.wait_for(store.open(), timeout=10)
+        states = await read_status(store)
+    except (StoreError, TimeoutError, OSError) as err:
+        return [Check("connections", "fail", f"store unreachable: {err or 'timed out'}")]
+    finally:
+        await store.close()
+    checks = []
+    for state in states:
+        if state.state == "connected":
+            status: Status = "warn" if state.reason else "ok"
+        elif state.kind == SYNC_ACCOUNTS:
+            status = "warn"  # optional: without one, presence is polled
+        else:
+            status = "fail"
+        since = (
+            time.strftime(" since %Y-%m-%d %H:%M UTC", time.gmtime(state.since))
+            if state.since
+            else ""
+        )
+        detail = f"{state.state}{since}" + (f": {state.reason}" if state.reason else "")
+        checks.append(Check(state.label, status, detail, "" if status == "ok" else state.fix))
+    return checks
+
+
 DEFAULT_CHECKS: tuple[CheckFn, ...] = (
     check_store,
     check_secret_key,
     check_public_url,
     check_microsoft,
     check_ringcentral,
+    check_connections,
 )
 
 
@@ -118,10 +153,11 @@ async def run_checks(
     settings: Settings, checks: tuple[CheckFn, ...] = DEFAULT_CHECKS
 ) -> list[Check]:
     """Run every check in order; a crashing check is reported, not raised."""
-    results = []
+    results: list[Check] = []
     for check in checks:
         try:
-            results.append(await check(settings))
+            outcome = await check(settings)
+            results.extend(outcome if isinstance(outcome, list) else [outcome])
         except Exception as err:  # a doctor must finish its round whatever breaks
             name = check.__name__.removeprefix("check_").replace("_", " ")
             results.append(Check(name, "fail", f"check crashed: {err!r}"))

@@ -22,6 +22,7 @@ __all__ = [
     "HEALTH_ALERT",
     "MICROSOFT",
     "RINGCENTRAL",
+    "SYNC_ACCOUNTS",
     "SYNC_ACCOUNT_PREFIX",
     "ConnectionBook",
     "ConnectionState",
@@ -34,17 +35,22 @@ logger = logging.getLogger(__name__)
 MICROSOFT = "microsoft"
 RINGCENTRAL = "ringcentral"
 SYNC_ACCOUNT_PREFIX = "microsoft-sync-account:"
+SYNC_ACCOUNTS = "microsoft-sync-accounts"  # the status row shown while there are none
 HEALTH_ALERT = "health-alert"
 # Until an admin role directory exists, alerts with no known admin go to this role address,
 # which the notice sender resolves to the organisation's admins.
 ADMINS_ROLE = "role:admins"
 
-_LABELS = {MICROSOFT: "Microsoft (admin consent)", RINGCENTRAL: "RingCentral"}
+_LABELS = {
+    MICROSOFT: "Microsoft (admin consent)",
+    SYNC_ACCOUNTS: "Microsoft sync accounts",
+    RINGCENTRAL: "RingCentral",
+}
 _FIXES = {
-    MICROSOFT: "In the Presence Sync tab, step 1: sign in as a Global Administrator and accept",
+    MICROSOFT: "In the Presence Sync tab, step 1: grant admin consent as a Global Administrator",
     RINGCENTRAL: "In the Presence Sync tab, press Connect RingCentral",
 }
-_SYNC_FIX = "In the Presence Sync tab, step 2: authorise the sync account again"
+_SYNC_FIX = "In the Presence Sync tab, step 2: authorise a sync account"
 
 
 def sync_account_kind(upn: str) -> str:
@@ -90,7 +96,7 @@ def state_of(kind: str, record: Connection | None, missing_reason: str) -> Conne
     """The admin's view of a record (or of its absence)."""
     upn = sync_account_upn(kind)
     label = f"Microsoft sync account {upn}" if upn else _LABELS.get(kind, kind)
-    fix = _SYNC_FIX if upn else _FIXES.get(kind, "")
+    fix = _SYNC_FIX if upn or kind == SYNC_ACCOUNTS else _FIXES.get(kind, "")
     if record is None:
         return ConnectionState(kind, label, "missing", missing_reason, None, fix, {})
     since = record.details.get("since", record.updated_at)

@@ -22,6 +22,7 @@ from presence_sync.connections.microsoft import MicrosoftConnection
 from presence_sync.connections.records import (
     MICROSOFT,
     RINGCENTRAL,
+    SYNC_ACCOUNTS,
     ConnectionBook,
     ConnectionState,
     state_of,
@@ -36,7 +37,7 @@ from presence_sync.ringcentral import RingCentralClient, RingCentralTokenError
 from presence_sync.settings import Settings
 from presence_sync.store import ConnectionStatus, Store
 
-__all__ = ["CONNECTIONS", "RECHECK_INTERVAL", "Connections"]
+__all__ = ["CONNECTIONS", "RECHECK_INTERVAL", "SYNC_ACCOUNTS", "Connections", "read_status"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,6 @@ _NO_SYNC_ACCOUNT = (
     "No sync account is authorised: Teams presence is polled, not notified. Authorise one in "
     "the Presence Sync tab (step 2)."
 )
-SYNC_ACCOUNTS = "microsoft-sync-accounts"  # the status row shown while there are none
 
 
 @dataclass
@@ -131,15 +131,7 @@ class Connections:
 
     async def status(self) -> list[ConnectionState]:
         """Every connection's state, reason and since-when, in set-up order."""
-        states = [state_of(MICROSOFT, await self.book.get(MICROSOFT), _NOT_CONNECTED[MICROSOFT])]
-        accounts = await self.book.sync_accounts()
-        states += [state_of(r.kind, r, "") for r in accounts]
-        if not accounts:
-            states.append(state_of(SYNC_ACCOUNTS, None, _NO_SYNC_ACCOUNT))
-        states.append(
-            state_of(RINGCENTRAL, await self.book.get(RINGCENTRAL), _NOT_CONNECTED[RINGCENTRAL])
-        )
-        return states
+        return await read_status(self.store)
 
     # -- re-checks ------------------------------------------------------------------------
 
@@ -181,6 +173,18 @@ class Connections:
         """Close the clients' token sessions."""
         await self.microsoft.close()
         await self.rc.close()
+
+
+async def read_status(store: Store) -> list[ConnectionState]:
+    """Every connection's state as recorded in `store` (no provider is contacted)."""
+    book = ConnectionBook(store, time.time)
+    states = [state_of(MICROSOFT, await book.get(MICROSOFT), _NOT_CONNECTED[MICROSOFT])]
+    accounts = await book.sync_accounts()
+    states += [state_of(r.kind, r, "") for r in accounts]
+    if not accounts:
+        states.append(state_of(SYNC_ACCOUNTS, None, _NO_SYNC_ACCOUNT))
+    states.append(state_of(RINGCENTRAL, await book.get(RINGCENTRAL), _NOT_CONNECTED[RINGCENTRAL]))
+    return states
 
 
 def _kind_of(provider: str) -> str:
