@@ -199,7 +199,7 @@ def setup_control(app: web.Application, state: GraphState) -> None:
     async def limits(request: web.Request) -> web.StreamResponse:
         if request.method == "POST":
             body = await _body(request)
-            unknown = set(body) - {"requests_per_30s", "notification_delay_ms"}
+            unknown = set(body) - {"requests_per_30s", "notification_delay_ms", "batch_window_ms"}
             if unknown:
                 raise ControlError(400, f"unknown fields: {sorted(unknown)}")
             budget = state.budget.limit
@@ -210,13 +210,20 @@ def setup_control(app: web.Application, state: GraphState) -> None:
             delay = state.notifier.limits.delay_ms
             if "notification_delay_ms" in body:
                 delay = _delay_range(body["notification_delay_ms"])
+            window = state.notifier.limits.batch_window_ms
+            if "batch_window_ms" in body:
+                window = body["batch_window_ms"]
+                if type(window) not in (int, float) or not 0 <= window <= 60_000:
+                    raise ControlError(400, "batch_window_ms must be between 0 and 60000")
             state.budget.limit = budget
             state.notifier.limits.delay_ms = delay
+            state.notifier.limits.batch_window_ms = float(window)
         return web.json_response(
             {
                 "requests_per_30s": state.budget.limit,
                 "used_in_window": state.budget.used(state.ctx.org.tenant_id),
                 "notification_delay_ms": list(state.notifier.limits.delay_ms),
+                "batch_window_ms": state.notifier.limits.batch_window_ms,
             }
         )
 

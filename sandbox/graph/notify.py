@@ -28,7 +28,6 @@ from sandbox.model import TeamsUser
 
 logger = logging.getLogger(__name__)
 
-BATCH_WINDOW_REAL = 0.05  # changes this close together share one POST
 ANSWER_TIMEOUT = 3.0  # Graph counts slower answers as failures
 VALIDATION_TIMEOUT = 10.0
 RETRY_DELAYS = (10.0, 60.0, 300.0)  # sandbox seconds between attempts; then give up
@@ -38,9 +37,10 @@ CHANGE_TRACKING_APP_ID = "0bf30f3b-4a52-48df-9a82-234910c4a086"  # Graph's notif
 
 @dataclass
 class NotificationLimits:
-    """Base latency of change notifications, in sandbox milliseconds (min, max)."""
+    """Base latency of change notifications (sandbox ms) and how long a batch collects (real ms)."""
 
     delay_ms: tuple[float, float] = (0.0, 0.0)
+    batch_window_ms: float = 50.0  # changes this close together share one POST
     rng: random.Random = field(default_factory=lambda: random.Random(11))
 
     def draw(self) -> float:
@@ -116,7 +116,7 @@ class Notifier:
         return item
 
     async def _flush(self, sub_id: str) -> None:
-        await asyncio.sleep(BATCH_WINDOW_REAL)
+        await asyncio.sleep(self.limits.batch_window_ms / 1000)
         items = self._pending.pop(sub_id, [])
         await self._ctx.clock.sleep(self.limits.draw())
         plan = self._ctx.faults.shape_notifications(FAULT_TARGET, items)

@@ -40,7 +40,12 @@ async def test_budget_answers_429_with_retry_after(make_graph: Factory) -> None:
 
 async def test_limits_control_refuses_bad_values(make_graph: Factory) -> None:
     g = await make_graph()
-    for bad in ({"requests_per_30s": 0}, {"notification_delay_ms": [5, 1]}, {"speed": 1}):
+    for bad in (
+        {"requests_per_30s": 0},
+        {"notification_delay_ms": [5, 1]},
+        {"batch_window_ms": -1},
+        {"speed": 1},
+    ):
         status, body = await g.control("POST", "/_sandbox/graph/limits", json=bad)
         assert status == 400
         assert body["error"]

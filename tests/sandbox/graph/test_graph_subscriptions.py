@@ -131,6 +131,8 @@ async def subscribe_as(
 async def test_changes_are_notified_and_batched(make_graph: Factory, receiver: Any) -> None:
     g = await make_graph()
     sub = await subscribe(g, receiver, ["carol", "bob"])
+    # A wide window, so a slow machine still lands both changes in one batch.
+    await g.control("POST", "/_sandbox/graph/limits", json={"batch_window_ms": 400})
     await g.control(
         "POST", "/_sandbox/teams/carol@contoso.example/meeting", json={"action": "start"}
     )
