@@ -331,7 +331,9 @@ async def test_notification_faults(
     await g.control(
         "POST", "/_sandbox/teams/carol@contoso.example/presence", json={"availability": "Busy"}
     )
-    await asyncio.sleep(0.6)
+    if copies:
+        await receiver.wait_for(copies, within=3)
+    await asyncio.sleep(0.6)  # nothing more arrives
     assert len(receiver.notifications) == copies
     if copies:
         assert receiver.notifications[0] == receiver.notifications[1]
