@@ -61,13 +61,14 @@ def store_url(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -
 async def start(
     sandbox: RunningSandbox, store_url: str, tmp_path: Path
 ) -> AsyncIterator[StartProduct]:
-    """Start a product server on this test's store (again after a stop: a restart)."""
+    """Start a product server on this test's store: again after a stop (a restart), or
+    alongside another (a second replica)."""
     key = SecretBox.generate_key()
-    port = free_port()
     servers: list[ProductServer] = []
 
     async def starter() -> ProductServer:
-        settings = product_settings(sandbox, store_url, tmp_path / "data", port, key)
+        # Each server its own port, so two can run at once as replicas sharing the store.
+        settings = product_settings(sandbox, store_url, tmp_path / "data", free_port(), key)
         server = await start_product(settings)
         servers.append(server)
         return server
