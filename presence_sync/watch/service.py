@@ -141,6 +141,7 @@ class Watchers:
         self._certificate: EncryptionCertificate | None = None
         self._covered: frozenset[str] = frozenset()
         self._leader = False
+        self._roster_loaded = False  # until then an empty roster means "not read yet", not "nobody"
         self._roster_changed = asyncio.Event()
         self._review_now = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -167,6 +168,7 @@ class Watchers:
             self._roster_changed.set()
         self.roster = roster
         self.observer.use_roster(roster)
+        self._roster_loaded = True
         return roster
 
     def review_subscriptions(self) -> None:
@@ -273,7 +275,7 @@ class Watchers:
         while True:
             now = self.options.clock()
             due = now >= next_review or self._roster_changed.is_set() or self._review_now.is_set()
-            if self._leader and due:
+            if self._leader and self._roster_loaded and due:
                 self._roster_changed.clear()
                 self._review_now.clear()
                 next_review = now + SUBSCRIPTION_CHECK
