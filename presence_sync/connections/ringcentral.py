@@ -1,26 +1,36 @@
 """The RingCentral connection: JWT sign-in tested by a real call, stored tokens, recovery.
 
+Two ways in, as in RingCentral's own apps: the JWT credential from settings (`connect()`), or
+the OAuth authorization-code flow with PKCE (`begin_oauth()` / `finish_oauth()`), where a
+RingCentral admin signs in and the connection acts as them.
+
 The SDK's auth data (access and refresh tokens) lives sealed in the `ringcentral` record and is
 reloaded on start, so a restart does not log in again: the Auth group allows only 5 token calls
 a minute. A refused refresh (`invalid_grant`: tokens revoked, JWT withdrawn) marks the
 connection broken and alerts the admins. Recovery never needs a restart: the admin presses
 Connect RingCentral, or the periodic re-check (every few minutes, under a store lease) logs in
 with the JWT again by itself — a JWT credential stays valid when only the tokens were revoked,
-and one login per interval is far inside the Auth budget.
+and one login per interval is far inside the Auth budget. An OAuth connection has no JWT to
+fall back on (that would silently act as another user): its admin authorises again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
 from presence_sync.connections.explain import explain_ringcentral
+from presence_sync.connections.outcome import SignInOutcome
 from presence_sync.connections.records import RINGCENTRAL, ConnectionBook
 from presence_sync.errors import RingCentralError
 from presence_sync.ringcentral import RingCentralAuth, RingCentralClient, RingCentralTokenError
@@ -31,6 +41,7 @@ __all__ = ["ReportingRingCentralAuth", "RingCentralConnection"]
 
 logger = logging.getLogger(__name__)
 
+OAUTH_FLOW_LIFETIME = 600.0  # seconds an admin has to finish the RingCentral sign-in
 OnRcRefused = Callable[[RingCentralTokenError], Awaitable[None]]
 
 
@@ -55,6 +66,15 @@ class ReportingRingCentralAuth(RingCentralAuth):
         except RingCentralTokenError as err:
             await self._report(err)
             raise
+
+    async def login_with_code(self, code: str, redirect_uri: str, verifier: str) -> None:
+        """Redeem an OAuth authorization code (with its PKCE verifier) for tokens."""
+        async with self._lock:
+            self._loaded = True  # the stored tokens, if any, are superseded
+            await self._sdk(
+                self.platform.login, code=code, redirect_uri=redirect_uri, verifier=verifier
+            )
+            await self._persist()
 
     async def _report(self, err: RingCentralTokenError) -> None:
         if err.breaks_connection and self.on_refused is not None:
@@ -87,7 +107,7 @@ class RingCentralConnection:
         """Whether app credentials and a JWT credential are configured."""
         return self.settings.ringcentral_configured and bool(self.settings.ringcentral_jwt)
 
-    def _auth(self, reporting: bool) -> ReportingRingCentralAuth:
+    def _auth(self, reporting: bool, jwt: bool = True) -> ReportingRingCentralAuth:
         settings = self.settings
         assert settings.ringcentral_client_id is not None
         assert settings.ringcentral_client_secret is not None
@@ -95,7 +115,7 @@ class RingCentralConnection:
             client_id=settings.ringcentral_client_id,
             client_secret=settings.ringcentral_client_secret,
             server_url=settings.ringcentral_server_url,
-            jwt=settings.ringcentral_jwt,
+            jwt=settings.ringcentral_jwt if jwt else None,
             ca_file=settings.ca_file,
             timeout=settings.http_timeout,
             load_auth=self._load_auth,
@@ -130,9 +150,10 @@ class RingCentralConnection:
     async def client(self, record: Connection) -> RingCentralClient:
         """The client for a connected record, rebuilt when its generation moved on."""
         generation = int(record.details.get("generation", 0))
+        jwt = record.details.get("method", "jwt") == "jwt"
         async with self._lock:
             if self._client is None or self._generation != generation:
-                return self._install(self._auth(reporting=True), generation)
+                return self._install(self._auth(reporting=True, jwt=jwt), generation)
             return self._client
 
     async def connect(self, actor: str = "admin") -> RcConnectResult:
@@ -177,6 +198,88 @@ class RingCentralConnection:
             self._install(auth, int(record.details["generation"]))
         await self.book.audit("ringcentral-connected", {"extension": extension.id}, actor)
         return RcConnectResult(ConnectionStatus.CONNECTED, None, details)
+
+    # -- OAuth authorization code --------------------------------------------------------
+
+    def redirect_uri(self, path: str) -> str:
+        """Where RingCentral sends the browser back to (registered on the RingCentral app)."""
+        return f"{self.settings.public_url.rstrip('/')}{path}"
+
+    async def begin_oauth(self, callback_path: str) -> str:
+        """RingCentral's sign-in URL, with a single-use state and a PKCE challenge."""
+        state = secrets.token_urlsafe(32)
+        verifier = secrets.token_urlsafe(48)
+        challenge = (
+            base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
+        now = self.book.clock()
+        await self.book.store.put_ephemeral(
+            f"ringcentral-oauth:{state}", {"verifier": verifier}, now + OAUTH_FLOW_LIFETIME
+        )
+        # Built here: the SDK's own `login_url` fails in ringcentral 0.9.2 (urllib not imported).
+        query = {
+            "response_type": "code",
+            "client_id": self.settings.ringcentral_client_id or "",
+            "redirect_uri": self.redirect_uri(callback_path),
+            "state": state,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
+        server = self.settings.ringcentral_server_url.rstrip("/")
+        return f"{server}/restapi/oauth/authorize?{urlencode(query)}"
+
+    async def finish_oauth(self, callback_path: str, params: Mapping[str, str]) -> SignInOutcome:
+        """Redeem RingCentral's redirect, test the tokens with a real call, record the result."""
+        started = await self.book.store.take_ephemeral(
+            f"ringcentral-oauth:{params.get('state', '')}", self.book.clock()
+        )
+        if started is None:
+            return SignInOutcome.unknown_state()
+        title = "RingCentral was not connected"
+        if "error" in params:
+            reason = (
+                "The RingCentral sign-in was cancelled or refused, so nothing was changed."
+                if params["error"] == "access_denied"
+                else f"RingCentral refused the sign-in ({params['error']}): "
+                f"{params.get('error_description', '')}".rstrip(": ")
+            )
+            return SignInOutcome.failed(title, reason)
+        auth = self._auth(reporting=False, jwt=False)
+        probe = RingCentralClient(self.http, auth, timeout=self.settings.http_timeout)
+        try:
+            await auth.login_with_code(
+                params.get("code", ""), self.redirect_uri(callback_path), started["verifier"]
+            )
+            extension = await probe.current_extension()
+        except RingCentralTokenError as err:
+            await auth.close()
+            return SignInOutcome.failed(title, explain_ringcentral(err))
+        except RingCentralError as err:
+            await auth.close()
+            return SignInOutcome.failed(title, f"RingCentral could not be reached: {err}")
+        details = {
+            "method": "oauth",
+            "owner_id": auth.owner_id() or extension.id,
+            "extension_id": extension.id,
+            "extension_number": extension.extension_number,
+            "name": extension.name,
+            "email": extension.email,
+            "authorised_by": extension.email,
+            "connected_at": self.book.clock(),
+        }
+        async with self._lock:
+            record = await self.book.set_state(
+                RINGCENTRAL, ConnectionStatus.CONNECTED, None, details=details, reconnected=True
+            )
+            auth.on_refused = self._refused
+            self._install(auth, int(record.details["generation"]))
+        await self.book.audit("ringcentral-connected", {"extension": extension.id}, "oauth")
+        who = extension.email or extension.name or extension.id
+        return SignInOutcome.succeeded(
+            "RingCentral is connected", f"Presence Sync now acts on RingCentral as {who}."
+        )
 
     async def close(self) -> None:
         """Close every auth built."""

@@ -150,6 +150,7 @@ class Connections:
             self.rc.configured
             and ringcentral is not None
             and ringcentral.status is ConnectionStatus.BROKEN
+            and ringcentral.details.get("method", "jwt") == "jwt"
         ):
             result = await self.rc.connect(actor="system")
             logger.info("RingCentral re-check: %s", result.status)

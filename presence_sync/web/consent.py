@@ -8,6 +8,8 @@
     GET    /connect/microsoft/sync-account/callback           <- Entra (query mode, errors)
     DELETE /connect/microsoft/sync-account/{upn}              forget a sync account
     POST   /connect/ringcentral                               JWT sign-in, tested by a real call
+    GET    /connect/ringcentral/oauth                         -> RingCentral sign-in (OAuth)
+    GET    /connect/ringcentral/oauth/callback                <- RingCentral; answers a page
     GET    /api/connections                                   each connection's state as JSON
 
 Who may use them: Entra itself guards the two sign-ins (only a Global Administrator can grant
@@ -36,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 CONSENT_CALLBACK = "/connect/microsoft/consent/callback"
 SYNC_ACCOUNT_CALLBACK = "/connect/microsoft/sync-account/callback"
+RINGCENTRAL_CALLBACK = "/connect/ringcentral/oauth/callback"
 
 _STYLE = (
     "body{font-family:'Segoe UI',system-ui,sans-serif;background:#f5f5f5;margin:0}"
@@ -145,6 +148,23 @@ async def connect_ringcentral(request: web.Request) -> web.Response:
     return json_error(502, "ringcentral_not_connected", result.reason or "")
 
 
+async def start_ringcentral_oauth(request: web.Request) -> web.Response:
+    """Send a RingCentral admin to RingCentral's sign-in page (authorization code, PKCE)."""
+    connections = _connections(request)
+    if not connections.settings.ringcentral_configured:
+        raise ValidationError(
+            "RingCentral is not configured: set RINGCENTRAL_CLIENT_ID and "
+            "RINGCENTRAL_CLIENT_SECRET"
+        )
+    raise web.HTTPFound(await connections.rc.begin_oauth(RINGCENTRAL_CALLBACK))
+
+
+async def ringcentral_oauth_callback(request: web.Request) -> web.Response:
+    """RingCentral's answer to the sign-in: connect, or show why not."""
+    outcome = await _connections(request).rc.finish_oauth(RINGCENTRAL_CALLBACK, request.query)
+    return _page(outcome)
+
+
 async def list_connections(request: web.Request) -> web.Response:
     """Each connection's state, reason, since-when and fix."""
     states = await _connections(request).status()
@@ -177,4 +197,6 @@ def setup_connections(app: web.Application) -> None:
     router.add_get(SYNC_ACCOUNT_CALLBACK, sync_account_callback)
     router.add_delete("/connect/microsoft/sync-account/{upn}", remove_sync_account)
     router.add_post("/connect/ringcentral", connect_ringcentral)
+    router.add_get("/connect/ringcentral/oauth", start_ringcentral_oauth)
+    router.add_get(RINGCENTRAL_CALLBACK, ringcentral_oauth_callback)
     router.add_get("/api/connections", list_connections)
