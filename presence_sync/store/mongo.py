@@ -146,27 +146,24 @@ class MongoStore(MongoQueues):
 
     async def _upsert_batch(self, batch: dict[str, UserLink], now: float) -> int:
         links = self.col("links")
+        # Insert first: on a first import every link is new and this is the whole job. Links
+        # that already exist come back as duplicate-key errors and are compared instead.
+        fresh = [link_to_doc(link, now) for link in batch.values()]
+        try:
+            inserted = len((await links.insert_many(fresh, ordered=False)).inserted_ids)
+            return inserted
+        except BulkWriteError as err:
+            inserted = int(err.details.get("nInserted", 0))
+            failures = err.details.get("writeErrors", [])
+            if any(failure.get("code") != 11000 for failure in failures):
+                raise
+            existing_ids = [fresh[failure["index"]]["_id"] for failure in failures]
         projection = dict.fromkeys(IDENTITY_FIELDS, 1)
-        existing = {
-            d["_id"]: d async for d in links.find({"_id": {"$in": list(batch)}}, projection)
-        }
-        fresh = [link_to_doc(link, now) for key, link in batch.items() if key not in existing]
-        inserted = 0
-        if fresh:
-            try:
-                inserted = len((await links.insert_many(fresh, ordered=False)).inserted_ids)
-            except BulkWriteError as err:
-                # Another writer inserted some of these first: refresh those instead.
-                inserted = err.details.get("nInserted", 0)
-                for failure in err.details.get("writeErrors", []):
-                    if failure.get("code") != 11000:
-                        raise
-                    key = fresh[failure["index"]]["_id"]
-                    existing[key] = {}
+        existing = links.find({"_id": {"$in": existing_ids}}, projection)
         stale = [
-            key
-            for key, current in existing.items()
-            if any(current.get(f) != v for f, v in identity_of(batch[key]).items())
+            current["_id"]
+            async for current in existing
+            if any(current.get(f) != v for f, v in identity_of(batch[current["_id"]]).items())
         ]
         changed = 0
         for start in range(0, len(stale), UPDATE_BATCH):

@@ -1,4 +1,4 @@
-"""MongoDB work queues: jobs, the dirty-user queue, notices, audit and leases.
+"""MongoDB work queues: the dirty-user queue, notices, audit, leases and ephemeral records.
 
 Claims are conditional single-document updates; a batch claim tags the documents it won
 with a fresh token and reads back only those, so concurrent claimers never share one.
@@ -9,240 +9,36 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pymongo import ReturnDocument
+from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from presence_sync.errors import ConflictError, NotFoundError, StoreError
-from presence_sync.store.codec import dumps, failures_to_list
+from presence_sync.errors import StoreError
+from presence_sync.store.codec import dumps
 from presence_sync.store.models import (
-    ACTIVE_JOB_STATUSES,
     AuditEntry,
     DirtyEntry,
-    Job,
-    JobFailure,
-    JobStatus,
     Lease,
     Notice,
     NoticeStatus,
 )
-from presence_sync.store.mongo_base import MongoBase, translated
+from presence_sync.store.mongo_base import translated
 from presence_sync.store.mongo_docs import (
     audit_from_doc,
     dirty_from_doc,
-    job_from_doc,
     notice_from_doc,
 )
+from presence_sync.store.mongo_jobs import RACE_RETRIES, MongoJobs
 
 __all__ = ["MongoQueues"]
 
-_ACTIVE = [s.value for s in ACTIVE_JOB_STATUSES]
 _PENDING_FIELDS = {"pending_priority": "", "pending_due_at": "", "pending_reason": ""}
-# Bounded retries for races with other replicas (each retry means someone else progressed).
-_RACE_RETRIES = 8
 
 
-def _inactive_key(job_id: str) -> str:
-    # Finished jobs keep a unique, never-clashing value in the unique "active_key" index
-    # (partial indexes are not available on every server).
-    return f"~{job_id}"
-
-
-class MongoQueues(MongoBase):
-    """Jobs, dirty queue, notices, audit and leases on MongoDB."""
-
-    # -- jobs --------------------------------------------------------------------------
-
-    @translated
-    async def create_job(
-        self,
-        kind: str,
-        requested_by: str,
-        *,
-        params: Mapping[str, Any] | None = None,
-        total: int = 0,
-        now: float,
-    ) -> tuple[Job, bool]:
-        """Queue a job, or return the active job of that kind."""
-        jobs = self.col("jobs")
-        for _ in range(_RACE_RETRIES):
-            active = await jobs.find_one({"active_key": kind})
-            if active is not None:
-                return job_from_doc(active), False
-            job_id = uuid.uuid4().hex
-            doc = {
-                "_id": job_id,
-                "kind": kind,
-                "active_key": kind,
-                "requested_by": requested_by,
-                "status": JobStatus.QUEUED.value,
-                "total": total,
-                "processed": 0,
-                "succeeded": 0,
-                "skipped": 0,
-                "failed": 0,
-                "failures": [],
-                "cursor": None,
-                "params": dumps(dict(params or {})),
-                "lease_owner": None,
-                "lease_until": None,
-                "created_at": now,
-                "updated_at": now,
-                "finished_at": None,
-            }
-            try:
-                await jobs.insert_one(doc)
-            except DuplicateKeyError:
-                continue  # another request created it first: return that one
-            return job_from_doc(doc), True
-        raise StoreError(f"could not create a {kind} job: active jobs kept changing")
-
-    @translated
-    async def claim_job(self, owner: str, lease_seconds: float, now: float) -> Job | None:
-        """Lease the oldest claimable job."""
-        async with self.lock("jobs"):
-            doc = await self.col("jobs").find_one_and_update(
-                {
-                    "$or": [
-                        {"status": JobStatus.QUEUED.value},
-                        {"status": JobStatus.RUNNING.value, "lease_until": {"$lte": now}},
-                    ]
-                },
-                {
-                    "$set": {
-                        "status": JobStatus.RUNNING.value,
-                        "lease_owner": owner,
-                        "lease_until": now + lease_seconds,
-                        "updated_at": now,
-                    }
-                },
-                sort=[("created_at", 1), ("_id", 1)],
-                return_document=ReturnDocument.AFTER,
-            )
-        return job_from_doc(doc) if doc else None
-
-    @translated
-    async def renew_job_lease(
-        self, job_id: str, owner: str, lease_seconds: float, now: float
-    ) -> bool:
-        """Extend a held lease."""
-        async with self.lock("jobs"):
-            result = await self.col("jobs").update_one(
-                {"_id": job_id, "status": JobStatus.RUNNING.value, "lease_owner": owner},
-                {"$set": {"lease_until": now + lease_seconds, "updated_at": now}},
-            )
-        return result.matched_count == 1
-
-    async def _not_held(self, job_id: str, owner: str) -> ConflictError:
-        doc = await self.col("jobs").find_one({"_id": job_id})
-        if doc is None:
-            raise NotFoundError(f"no job {job_id!r}")
-        job = job_from_doc(doc)
-        return ConflictError(
-            f"job {job_id} is {job.status.value} and held by {job.lease_owner or 'nobody'}, "
-            f"not {owner}"
-        )
-
-    @translated
-    async def progress_job(
-        self,
-        job_id: str,
-        owner: str,
-        *,
-        processed: int = 0,
-        succeeded: int = 0,
-        skipped: int = 0,
-        failed: int = 0,
-        failures: Sequence[JobFailure] = (),
-        cursor: str | None = None,
-        total: int | None = None,
-        now: float,
-    ) -> Job:
-        """Add to a held job's counters atomically."""
-        changes: dict[str, Any] = {"updated_at": now}
-        if cursor is not None:
-            changes["cursor"] = cursor
-        if total is not None:
-            changes["total"] = total
-        update: dict[str, Any] = {
-            "$inc": {
-                "processed": processed,
-                "succeeded": succeeded,
-                "skipped": skipped,
-                "failed": failed,
-            },
-            "$set": changes,
-        }
-        if failures:
-            update["$push"] = {"failures": {"$each": failures_to_list(list(failures))}}
-        async with self.lock("jobs"):
-            doc = await self.col("jobs").find_one_and_update(
-                {"_id": job_id, "status": JobStatus.RUNNING.value, "lease_owner": owner},
-                update,
-                return_document=ReturnDocument.AFTER,
-            )
-        if doc is None:
-            raise await self._not_held(job_id, owner)
-        return job_from_doc(doc)
-
-    @translated
-    async def finish_job(
-        self, job_id: str, owner: str, *, status: JobStatus = JobStatus.DONE, now: float
-    ) -> Job:
-        """End a held job as done or failed."""
-        status = JobStatus(status)
-        if status not in (JobStatus.DONE, JobStatus.FAILED):
-            raise ValueError("a job finishes as done or failed")
-        async with self.lock("jobs"):
-            doc = await self.col("jobs").find_one_and_update(
-                {"_id": job_id, "status": JobStatus.RUNNING.value, "lease_owner": owner},
-                {"$set": self._ended(job_id, status, now)},
-                return_document=ReturnDocument.AFTER,
-            )
-        if doc is None:
-            raise await self._not_held(job_id, owner)
-        return job_from_doc(doc)
-
-    @staticmethod
-    def _ended(job_id: str, status: JobStatus, now: float) -> dict[str, Any]:
-        return {
-            "status": status.value,
-            "active_key": _inactive_key(job_id),
-            "lease_owner": None,
-            "lease_until": None,
-            "finished_at": now,
-            "updated_at": now,
-        }
-
-    @translated
-    async def cancel_job(self, job_id: str, now: float) -> Job:
-        """Cancel an active job."""
-        async with self.lock("jobs"):
-            doc = await self.col("jobs").find_one_and_update(
-                {"_id": job_id, "status": {"$in": _ACTIVE}},
-                {"$set": self._ended(job_id, JobStatus.CANCELLED, now)},
-                return_document=ReturnDocument.AFTER,
-            )
-        if doc is None:
-            doc = await self.col("jobs").find_one({"_id": job_id})
-            if doc is None:
-                raise NotFoundError(f"no job {job_id!r}")
-        return job_from_doc(doc)
-
-    @translated
-    async def get_job(self, job_id: str) -> Job | None:
-        """One job."""
-        doc = await self.col("jobs").find_one({"_id": job_id})
-        return job_from_doc(doc) if doc else None
-
-    @translated
-    async def list_jobs(self, *, kind: str | None = None, limit: int = 20) -> list[Job]:
-        """Recent jobs, newest first."""
-        query = {"kind": kind} if kind else {}
-        cursor = self.col("jobs").find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
-        return [job_from_doc(d) async for d in cursor]
+class MongoQueues(MongoJobs):
+    """Dirty queue, notices, audit, leases and ephemeral records on MongoDB."""
 
     # -- dirty queue -------------------------------------------------------------------
 
@@ -251,7 +47,7 @@ class MongoQueues(MongoBase):
         """Queue or merge a mark for one user."""
         dirty = self.col("dirty")
         async with self.lock("dirty"):
-            for _ in range(_RACE_RETRIES):
+            for _ in range(RACE_RETRIES):
                 result = await dirty.update_one(
                     {"_id": user_key, "claimed_by": None},
                     {"$min": {"priority": priority, "due_at": due_at}, "$set": {"reason": reason}},
@@ -340,7 +136,7 @@ class MongoQueues(MongoBase):
 
     async def _requeue(self, doc: dict[str, Any], owner: str) -> None:
         dirty = self.col("dirty")
-        for _ in range(_RACE_RETRIES):
+        for _ in range(RACE_RETRIES):
             # Compare-and-set on the pending values: a mark landing in between changes them
             # and sends us round again with the merged values.
             result = await dirty.update_one(
@@ -485,8 +281,9 @@ class MongoQueues(MongoBase):
     @translated
     async def append_audit(self, entry: AuditEntry) -> AuditEntry:
         """Record an audit entry."""
-        # Time-prefixed ids keep entries of the same second in insertion order.
-        entry_id = f"{entry.at:017.6f}-{uuid.uuid4().hex[:12]}"
+        # Ids sort like (at, insertion order): an ObjectId grows with time and, within a
+        # second, with this process's counter.
+        entry_id = f"{entry.at:017.6f}-{ObjectId()}"
         await self.col("audit").insert_one(
             {
                 "_id": entry_id,
