@@ -169,7 +169,7 @@ class Notifier:
     async def _post(self, url: str, payload: dict[str, Any]) -> bool:
         http = self._ctx.http
         if http is None:
-            logger.warning("no outbound HTTP session; notification to %s not sent", url)
+            logger.warning("no outbound HTTP session; notification to %s not sent", _host(url))
             return False
         try:
             async with http.post(
@@ -178,7 +178,7 @@ class Notifier:
                 await response.read()
                 return 200 <= response.status < 300
         except (aiohttp.ClientError, TimeoutError) as err:
-            logger.info("notification POST to %s failed: %s", url, type(err).__name__)
+            logger.info("notification POST to %s failed: %s", _host(url), type(err).__name__)
             return False
 
     # --- lifecycle notifications --------------------------------------------------------------
@@ -240,3 +240,11 @@ class Notifier:
         if body != token:
             return "the endpoint did not echo the validation token as the response body"
         return None
+
+
+def _host(url: str) -> str:
+    # Webhook addresses often carry a secret in their path or query; logs get the host only.
+    try:
+        return URL(url).host or "?"
+    except (ValueError, TypeError):
+        return "?"
