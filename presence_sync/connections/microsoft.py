@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -235,13 +236,22 @@ class MicrosoftConnection:
             return SignInOutcome.failed(
                 "Admin consent was not granted", "Microsoft did not confirm the consent."
             )
+        tenant = query.get("tenant") or ""
+        configured = (self.settings.microsoft_tenant_id or "").lower()
+        if _is_guid(configured) and _is_guid(tenant) and tenant.lower() != configured:
+            return SignInOutcome.failed(
+                "Admin consent was granted for another organisation",
+                f"Consent came from tenant {tenant}, but Presence Sync is set up for "
+                f"{configured}. Sign in with an administrator of that organisation.",
+            )
         hint = started.get("login_hint")
         details: dict[str, Any] = {
-            "tenant": query.get("tenant") or self.settings.microsoft_tenant_id,
+            "tenant": tenant or self.settings.microsoft_tenant_id,
             "consented_at": self.clock(),
             "method": "admin-consent",
             # Entra's answer does not name who consented; this is who the sign-in was for.
             "consented_by": hint or None,
+            "consented_by_source": "login_hint" if hint else None,
         }
         state = await self.check(details, actor=hint or "admin")
         if state.status is ConnectionStatus.CONNECTED:
@@ -388,6 +398,14 @@ class MicrosoftConnection:
         await self.store.delete_connection(kind)
         await self.book.audit("sync-account-removed", {"upn": upn.lower()}, actor)
         return True
+
+
+def _is_guid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ class Connections:
         elif isinstance(error, RingCentralTokenError) and error.breaks_connection:
             await self.book.mark_broken(RINGCENTRAL, explain_ringcentral(error), error.code)
         else:
-            logger.info("%s call failed, connection kept: %s", kind, type(error).__name__)
+            logger.debug("%s call failed, connection kept: %s", kind, type(error).__name__)
 
     # -- status ---------------------------------------------------------------------------
 
@@ -157,14 +157,21 @@ class Connections:
 
     async def run_rechecks(self, owner: str, interval: float = RECHECK_INTERVAL) -> None:
         """Re-check now and every `interval` seconds, on one replica at a time (store lease)."""
-        while True:
-            try:
-                if await self.store.acquire_lease(RECHECK_LEASE, owner, interval, self.clock()):
-                    await self.recheck()
-            except Exception:  # a background loop must outlive any provider or store failure
-                logger.exception("connection re-check failed; trying again later")
-            self.first_check_done.set()
-            await asyncio.sleep(interval)
+        try:
+            while True:
+                try:
+                    if await self.store.acquire_lease(
+                        RECHECK_LEASE, owner, interval, self.clock()
+                    ):
+                        await self.recheck()
+                except Exception:  # a background loop must outlive any provider or store failure
+                    logger.exception("connection re-check failed; trying again later")
+                self.first_check_done.set()
+                await asyncio.sleep(interval)
+        finally:
+            # Hand the lease on at shutdown, so a restarted replica checks at once.
+            with contextlib.suppress(Exception):
+                await self.store.release_lease(RECHECK_LEASE, owner)
 
     async def remove_sync_account(self, upn: str) -> bool:
         """Forget a sync account; False when there was none."""

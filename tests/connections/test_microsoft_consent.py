@@ -175,3 +175,19 @@ async def test_an_optional_permission_missing_keeps_microsoft_connected_but_says
         "Missing permission: Mail.Send — to email admins job reports and health alerts"
     ]
     assert "Mail.Send" in (await connection(product, "microsoft"))["reason"]
+
+
+async def test_consent_from_another_organisation_is_refused(
+    product: ProductServer, browser: Browser
+) -> None:
+    to_entra = await browser.redirect_of(f"{product.url}/connect/microsoft/consent")
+    state = parse_qs(urlsplit(to_entra).query)["state"][0]
+    other = "00000000-1111-2222-3333-444444444444"
+
+    page = await browser.open(
+        f"{product.url}/connect/microsoft/consent/callback"
+        f"?admin_consent=True&tenant={other}&state={state}"
+    )
+
+    assert "granted for another organisation" in page.text
+    assert (await connection(product, "microsoft"))["state"] == "missing"
