@@ -11,6 +11,7 @@ import asyncio
 import secrets
 import socket
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,10 +75,13 @@ async def sign_in(sandbox: ClientSandbox, tokens: GraphTokenProvider, upn: str) 
 def people(sandbox: ClientSandbox, count: int | None = None) -> list[UserLink]:
     """Links for enabled Teams users (not the sync accounts), with RingCentral where matched."""
     org = sandbox.ctx.org
+    users = [e for e in org.rc_extensions.values() if e.email and e.type == "User"]
+    emails = Counter(e.email.lower() for e in users if e.email)
+    # Ambiguous (duplicate) RingCentral emails are left unmatched, as the directory does.
     rc_by_email = {
         e.email.lower(): e
-        for e in org.rc_extensions.values()
-        if e.email and e.type == "User" and e.status == "Enabled"
+        for e in users
+        if e.email and e.status == "Enabled" and emails[e.email.lower()] == 1
     }
     links = []
     for user in org.teams_users.values():
@@ -160,6 +164,7 @@ class ProductFactory:
         accounts: Sequence[str] = (),
         settings: dict[str, Any] | None = None,
         tick: float = 0.05,
+        graph_timeout: float = 5.0,
     ) -> Product:
         """Start one replica; it starts watching once its store opened."""
         sock = free_socket()
@@ -177,7 +182,12 @@ class ProductFactory:
         http = self.sandbox.product_session()
         tokens = await self.tokens(accounts)
         providers = SandboxProviders(
-            self.sandbox.graph_client(http, tokens=tokens),
+            self.sandbox.graph_client(
+                http,
+                tokens=tokens,
+                timeout=graph_timeout,
+                max_retries=1 if graph_timeout < 5 else 3,
+            ),
             self.sandbox.rc_client(http),
             list(accounts),
         )
