@@ -1,0 +1,89 @@
+"""`presence-sync demo` as a person runs it: the check passes, and Ctrl-C stops everything."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def _start(data: Path, *options: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "presence_sync", "demo",
+        "--port", "0", "--sandbox-port", "0", "--data", str(data), *options,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _read_until(process: asyncio.subprocess.Process, marker: str, limit: float) -> str:
+    assert process.stdout is not None
+    seen = ""
+    async with asyncio.timeout(limit):
+        while marker not in seen:
+            line = await process.stdout.readline()
+            if not line:
+                break
+            seen += line.decode()
+    return seen
+
+
+def _ports(output: str) -> list[int]:
+    return [int(p) for p in re.findall(r"(?:localhost|127\.0\.0\.1):(\d+)", output)[:2]]
+
+
+def _refused(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+async def test_demo_check_with_a_small_org_passes_end_to_end(tmp_path: Path) -> None:
+    process = await _start(tmp_path, "--check", "--users", "14", "--duration", "20")
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=150)
+    output = stdout.decode()
+    assert process.returncode == 0, output + stderr.decode()
+    assert stderr.decode() == ""
+    assert "ok  admin consent granted by admin@contoso.example" in output
+    assert "ok  sync account sync1@contoso.example authorised" in output
+    assert "ok  RingCentral connected" in output
+    assert re.search(r"done: \d+ synced, 0 already in sync, 0 failed", output)
+    table = output[output.index("USER"):]
+    rows = [line for line in table.splitlines()[1:] if line.strip().endswith(("ok", "FAIL"))]
+    assert rows
+    assert all(row.endswith("ok") for row in rows)
+    assert f"OK: all {len(rows)} linked people show the expected state" in output
+    assert all(_refused(port) for port in _ports(output))
+
+
+@pytest.mark.parametrize(
+    ("options", "marker"),
+    [
+        (("--scenario", "none"), "Presence is yours to drive now"),
+        ((), "Office day (Ctrl-C stops the demo)"),
+    ],
+)
+async def test_ctrl_c_stops_the_server_and_the_sandbox_cleanly(
+    tmp_path: Path, options: tuple[str, ...], marker: str
+) -> None:
+    process = await _start(tmp_path, "--users", "8", *options)
+    seen = await _read_until(process, marker, limit=60)
+    assert marker in seen, seen
+    ports = _ports(seen)
+    assert len(ports) == 2
+    assert not any(_refused(port) for port in ports)
+    await asyncio.sleep(1.5)  # mid-way through whatever it is doing
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 130
+    assert stdout.decode().rstrip().endswith("Stopped.")
+    assert "Traceback" not in stderr.decode()
+    assert all(_refused(port) for port in ports)
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
