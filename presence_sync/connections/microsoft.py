@@ -53,7 +53,9 @@ CONSENT_PROPAGATION_TRIES = 3  # Entra can take a moment before the new roles sh
 CONSENT_PROPAGATION_WAIT = 1.0
 DELEGATED_SCOPE = "Presence.Read.All"
 
-OnRefused = Callable[[str, EntraError], Awaitable[bool]]
+# Called with the connection kind and the refusal; answers a fresher serialized token cache
+# to retry with (another replica rotated the tokens), or None once the connection is marked.
+OnRefused = Callable[[str, EntraError], Awaitable[str | None]]
 
 
 @dataclass
@@ -73,14 +75,17 @@ class ReportingTokenProvider(GraphTokenProvider):
 
     async def delegated_token(self, account_upn: str) -> str:
         """A sync account's token; retried once if another replica had rotated its tokens."""
-        try:
-            return await super().delegated_token(account_upn)
-        except EntraError as err:
-            if not err.breaks_connection or self.on_refused is None:
-                raise
-            if not await self.on_refused(sync_account_kind(account_upn), err):
-                raise
-        return await super().delegated_token(account_upn)
+        for attempt in range(2):
+            try:
+                return await super().delegated_token(account_upn)
+            except EntraError as err:
+                if not err.breaks_connection or self.on_refused is None:
+                    raise
+                fresher = await self.on_refused(sync_account_kind(account_upn), err)
+                if fresher is None or attempt == 1:
+                    raise
+                self.restore_cache(fresher)
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
 
 @dataclass
@@ -173,21 +178,20 @@ class MicrosoftConnection:
             if await self.book.save_secret(sync_account_kind(upn), piece, create=False):
                 self._known[upn] = piece
 
-    async def _refused(self, kind: str, err: EntraError) -> bool:
-        """Handle a breaking refusal; True when fresher tokens were found and a retry is due."""
+    async def _refused(self, kind: str, err: EntraError) -> str | None:
+        """Handle a breaking refusal: fresher tokens to retry with, or mark it broken (None)."""
         self.book.handled.add(err)
         upn = sync_account_upn(kind)
         if upn is not None:
             record = await self.book.get(kind)
             if record is None:
-                return False
-            if record.secret and record.secret != self._known.get(upn) and self._client:
+                return None  # removed meanwhile
+            if record.secret and record.secret != self._known.get(upn):
                 # Another replica refreshed (and so rotated) this account's tokens: use theirs.
                 self._known[upn] = record.secret
-                self._client.tokens.restore_cache(merge_slices(self._known.values()))
-                return True
+                return merge_slices(self._known.values())
         await self.book.mark_broken(kind, explain_entra_error(err), err.code)
-        return False
+        return None
 
     async def close(self) -> None:
         """Close every token provider built."""

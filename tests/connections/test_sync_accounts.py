@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from pymongo import MongoClient
+from pymongo.collection import Collection
 
 from presence_sync.store import Store
 from sandbox.entra_state import ENTRA_STATE
@@ -30,8 +31,8 @@ async def raw_connection_records(product: ProductServer) -> str:
     parts = urlsplit(url)
     client: MongoClient[dict[str, Any]]
     with MongoClient(url) as client:
-        database = client[parts.path.lstrip("/")]
-        return repr(list(database["connections"].find()))
+        records: Collection[dict[str, Any]] = client[parts.path.lstrip("/")]["connections"]
+        return repr(list(records.find()))
 
 
 @pytest.fixture
