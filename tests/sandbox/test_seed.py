@@ -88,9 +88,10 @@ def test_sync_account_candidates_cover_every_650_people() -> None:
 
 
 def test_fifty_thousand_people_in_a_couple_of_seconds_with_unique_identities() -> None:
-    started = time.perf_counter()
+    # CPU time, not wall time: other work on a shared machine must not fail this.
+    started = time.process_time()
     org = generate_org(50_000, seed=0)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert elapsed < 3.0
     upns = [u.user_principal_name.lower() for u in org.teams_users.values()]
     assert len(upns) == len(set(upns))
