@@ -124,6 +124,9 @@ class SqliteBase:
         except (sqlite3.Error, OSError) as err:
             executor.shutdown(wait=False)
             raise StoreUnavailableError(f"cannot open SQLite store {self.path}: {err}") from err
+        except BaseException:
+            executor.shutdown(wait=False)
+            raise
         self._executor = executor
         logger.info("SQLite store open at %s", self.path)
 

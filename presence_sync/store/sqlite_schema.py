@@ -6,6 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
+from presence_sync.errors import StoreError
 from presence_sync.secrets import SecretBox
 from presence_sync.store.codec import (
     failures_from_list,
@@ -190,7 +191,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
     row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
     current = row[0] or 0
     if current > SCHEMA_VERSION:
-        raise RuntimeError(
+        raise StoreError(
             f"the database has schema version {current}, newer than this release "
             f"understands ({SCHEMA_VERSION}); upgrade presence-sync"
         )

@@ -186,3 +186,18 @@ async def test_memory_store_works(box: SecretBox) -> None:
         assert found.id == "a"
     finally:
         await store.close()
+
+
+async def test_a_database_from_a_newer_release_is_refused_not_downgraded(
+    tmp_path: Path, box: SecretBox
+) -> None:
+    path = tmp_path / "store.db"
+    store = SqliteStore(path, box)
+    await store.open()
+    await store.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION + 1,))
+    with pytest.raises(StoreError, match="newer than this release"):
+        await store.open()
+    with pytest.raises(StoreUnavailableError, match="not open"):
+        await store.ping()
