@@ -4,10 +4,11 @@ Vocabulary shared with the scenario tests over HTTP (the sandbox's control API a
 same verbs): on Teams the user *joins/leaves a meeting*, *presents*, *starts/ends a Teams call*
 or *conference call*, *sets a status* (preferred presence) or *resets* it, goes *idle* or
 *closes the client*; on RingCentral the user *sets* userStatus / DND / queue acceptance *by
-hand* and *rings, answers, holds, hangs up* calls. Each change that alters what a platform reports queues a notification;
-the test decides when each is delivered, duplicated, reordered or dropped, and can *poll* either
-side (the reconciliation safety net). Engine commands are applied at once, like a dispatcher with
-no queue, and their echoes are queued like any other notification.
+hand* and *rings, answers, holds, hangs up* calls. Each change that alters what a platform
+reports queues a notification; the test decides when each is delivered, duplicated, reordered
+or dropped, and can *poll* either side (the reconciliation safety net). Engine commands are
+applied a moment after they are issued, like a dispatcher with no queue, acknowledged at once,
+and their echoes are queued like any other notification.
 
 Graph is modelled per PLATFORM_APIS: the user's client session, our app session (with expiry),
 the user's preferred presence overriding sessions while any exists, and aggregation
@@ -385,13 +386,18 @@ class World:
         """The user's own RingCentral value of a field, per the oracle."""
         return self.rc.own(name, self.initial[name])
 
-    def _desired(self) -> dict[str, Any] | None:
+    def _desired(self, pair: Pair | None = None) -> dict[str, Any] | None:
         if not self.enabled:
             return {}
-        return expected_overlay(self.teams.own(), self.settings, self.rc.mode, self.rc.queue_member)
+        pair = self.teams.own() if pair is None else pair
+        return expected_overlay(pair, self.settings, self.rc.mode, self.rc.queue_member)
 
     def _desired_for(self, name: str) -> Any:
-        desired = self._desired()
+        # The Teams state as the engine could see it: a meeting left and joined again while the
+        # notifications crossed is, to anyone reading them, a meeting that never ended.
+        user = self.state.teams_user
+        seen = None if user is None else (user.availability, user.activity)
+        desired = self._desired(seen or self.teams.own())
         return "hold" if desired is None else desired.get(name, "own")
 
     def track(self) -> None:
