@@ -83,7 +83,8 @@ class ConnectionState:
             "state": self.state,
             "reason": self.reason,
             "since": self.since,
-            "fix": self.fix if self.state != "connected" else "",
+            # A connected row keeps its fix only while a reason (e.g. a permission) remains.
+            "fix": self.fix if self.state != "connected" or self.reason else "",
             "details": dict(self.details),
         }
 

@@ -191,3 +191,22 @@ async def test_consent_from_another_organisation_is_refused(
 
     assert "granted for another organisation" in page.text
     assert (await connection(product, "microsoft"))["state"] == "missing"
+
+
+async def test_the_consent_page_names_each_permission_still_missing(
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox
+) -> None:
+    granted = ["User.Read.All", "Presence.Read.All", "Directory.Read.All", "Mail.Send"]
+    await control(
+        sandbox, "POST", "/_sandbox/consent", {"admin_decision": "approve", "roles": granted}
+    )
+
+    page = await browser.open(f"{product.url}/connect/microsoft/consent?login_hint={ADMIN}")
+
+    assert "Microsoft is not fully connected" in page.text
+    assert (
+        "Missing permission: Presence.ReadWrite.All — to show RingCentral calls as In a call "
+        "in Teams" in page.text
+    )
+    assert "Missing permission: TeamsAppInstallation.ReadWriteSelfForUser.All" in page.text
+    assert (await connection(product, "microsoft"))["state"] == "broken"
