@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from presence_sync.errors import ConflictError, NotFoundError, StoreUnavailableError
+from presence_sync.errors import ConflictError, NotFoundError
 from presence_sync.store.codec import (
     check_link_changes,
     dumps,
@@ -39,7 +39,7 @@ from presence_sync.store.models import (
     normalise_email,
     sequence_key,
 )
-from presence_sync.store.mongo_base import INSERT_BATCH, UPDATE_BATCH, _reason, translated
+from presence_sync.store.mongo_base import INSERT_BATCH, UPDATE_BATCH, translated
 from presence_sync.store.mongo_docs import (
     IDENTITY_FIELDS,
     connection_from_doc,
@@ -91,18 +91,22 @@ class MongoStore(MongoQueues):
         """Connect, check the server answers and create the indexes."""
         if self.client is not None:
             return
-        client = self._new_client()
+        self.client = self._new_client()
+        self._db = self.client[self.database_name]
         try:
-            db = client[self.database_name]
-            await db.command("ping")
-            for name, indexes in _INDEXES.items():
-                for keys, options in indexes:
-                    await db[name].create_index(keys, **options)
-        except PyMongoError as err:
-            await client.close()
-            raise StoreUnavailableError(f"MongoDB unreachable: {_reason(err)}") from err
-        self.client, self._db = client, db
+            await self._prepare()
+        except BaseException:
+            await self.close()
+            raise
         logger.info("MongoDB store open (database %s)", self.database_name)
+
+    @translated
+    async def _prepare(self) -> None:
+        db = self.database()
+        await db.command("ping")
+        for name, indexes in _INDEXES.items():
+            for keys, options in indexes:
+                await db[name].create_index(keys, **options)
 
     async def close(self) -> None:
         """Close the client."""
@@ -113,8 +117,7 @@ class MongoStore(MongoQueues):
     @translated
     async def ping(self) -> None:
         """Answer when the server does (within the server-selection timeout)."""
-        assert self._db is not None
-        await self._db.command("ping")
+        await self.database().command("ping")
 
     @translated
     async def raw_document(self, collection: str, key: str) -> dict[str, Any] | None:

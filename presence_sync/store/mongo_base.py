@@ -58,8 +58,6 @@ def translated(
 
     @functools.wraps(fn)
     async def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        if self.client is None:
-            raise StoreUnavailableError("the MongoDB store is not open")
         try:
             return await fn(self, *args, **kwargs)
         except _UNREACHABLE as err:
@@ -114,11 +112,15 @@ class MongoBase:
                 await stack.enter_async_context(self.lock(f"links#{stripe}"))
             yield
 
-    def col(self, name: str) -> AsyncCollection[Doc]:
-        """One collection of the store's database."""
+    def database(self) -> AsyncDatabase[Doc]:
+        """The store's database; `StoreUnavailableError` before `open()`."""
         if self._db is None:
             raise StoreUnavailableError("the MongoDB store is not open")
-        return self._db[name]
+        return self._db
+
+    def col(self, name: str) -> AsyncCollection[Doc]:
+        """One collection of the store's database."""
+        return self.database()[name]
 
     def _new_client(self) -> AsyncMongoClient[Doc]:
         timeout_ms = int(self._timeout * 1000)

@@ -12,9 +12,10 @@ so several store instances on one file stay correct (they wait up to `busy_timeo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -33,6 +34,18 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS = 5000
 
 
+@contextlib.contextmanager
+def _translated(path: str) -> Iterator[None]:
+    """The one seam where sqlite3 and file-system errors become store errors."""
+    try:
+        yield
+    except (sqlite3.OperationalError, OSError) as err:
+        # Locked past busy_timeout, disk full, unreadable or unwritable file or folder.
+        raise StoreUnavailableError(f"SQLite store {path}: {err}") from err
+    except sqlite3.Error as err:
+        raise StoreError(f"SQLite store {path}: {err}") from err
+
+
 class SqliteBase:
     """Connection, worker thread and transactions of a SQLite store."""
 
@@ -45,7 +58,7 @@ class SqliteBase:
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
 
-    # -- plumbing: the one seam where sqlite3 errors become store errors --------------
+    # -- plumbing ----------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
         if self.path != ":memory:":
@@ -73,13 +86,8 @@ class SqliteBase:
     async def _call(self, fn: Callable[[], T]) -> T:
         if self._executor is None or self._conn is None:
             raise StoreUnavailableError("the SQLite store is not open")
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor, fn)
-        except sqlite3.OperationalError as err:
-            raise StoreUnavailableError(f"SQLite store {self.path}: {err}") from err
-        except sqlite3.Error as err:
-            raise StoreError(f"SQLite store {self.path}: {err}") from err
+        with _translated(self.path):
+            return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
     async def _read(
         self,
@@ -120,10 +128,8 @@ class SqliteBase:
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         loop = asyncio.get_running_loop()
         try:
-            self._conn = await loop.run_in_executor(executor, self._connect)
-        except (sqlite3.Error, OSError) as err:
-            executor.shutdown(wait=False)
-            raise StoreUnavailableError(f"cannot open SQLite store {self.path}: {err}") from err
+            with _translated(self.path):
+                self._conn = await loop.run_in_executor(executor, self._connect)
         except BaseException:
             executor.shutdown(wait=False)
             raise
