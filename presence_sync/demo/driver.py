@@ -24,12 +24,13 @@ async def play(
     *,
     rc_mode: str = "legacy",
     say: Callable[[float, str], None] | None = None,
+    acted: Callable[[Step], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[Step]:
     """Act out `steps` at their times (seconds from now); the steps the sandbox accepted.
 
     A refused step is reported and skipped rather than ending the day: the check then expects
-    only what really happened.
+    only what really happened. `acted` hears of each step the sandbox accepted, as it happens.
     """
     start = clock()
     done: list[Step] = []
@@ -49,6 +50,8 @@ async def play(
                 say(elapsed, f"{describe_step(step, person)}: refused by the sandbox ({err})")
             continue
         done.append(step)
+        if acted is not None:
+            acted(step)
         if say is not None:
             say(elapsed, describe_step(step, person))
     return done

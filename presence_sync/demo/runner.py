@@ -40,6 +40,7 @@ from presence_sync.demo.jobs import (
     refresh_directory,
     sync_all,
 )
+from presence_sync.demo.observer import PresenceObserver
 from presence_sync.demo.sandbox_process import SandboxProcess, SandboxStartError
 from presence_sync.demo.scenario import Person, Step, office_day
 from presence_sync.demo.server import ProductServer, demo_settings, fresh_store, reserve_port
@@ -163,9 +164,10 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         # expects their RingCentral status to say Offline.
         actors = {k: p for k, p in people.items() if baseline[k].teams_choice != "Offline"}
         rc_mode = str(state.get("rc_mode", "legacy"))
+        away = len(people) - len(actors)
         say.line(
-            f"{len(links)} people linked and synced; {len(actors)} take part in the day, "
-            f"{len(people) - len(actors)} signed out of Teams"
+            f"{len(links)} people linked and synced; {len(actors)} take part in the day"
+            + (f", {away} signed out of Teams" if away else "")
         )
         if options.check:
             return await _check(options, say, control, people, actors, baseline, rc_mode)
@@ -270,13 +272,23 @@ async def _check(
         raise DemoFailedError("nobody is linked and synced, so there is nothing to check")
     duration = options.duration or CHECK_DURATION
     steps: list[Step] = []
-    if options.scenario != "none" and actors:
-        steps = office_day(list(actors.values()), duration, options.seed, hold_some=True)
-        say.heading(f"Office day: {len(steps)} actions over {duration:.0f} s")
-        steps = await play(steps, actors, control, rc_mode=rc_mode, say=say.timed)
-    expected = replay(steps, baseline)
-    say.heading(f"Letting presence settle (up to {options.settle:.0f} s)")
-    rows = await _settle(control, set(people), expected, rc_mode, options.settle)
+    observer = PresenceObserver(control, people, say=say.timed, started=time.monotonic())
+    watching = asyncio.get_running_loop().create_task(observer.run())
+    try:
+        if options.scenario != "none" and actors:
+            steps = office_day(list(actors.values()), duration, options.seed, hold_some=True)
+            say.heading(f"Office day: {len(steps)} actions over {duration:.0f} s")
+            steps = await play(
+                steps, actors, control, rc_mode=rc_mode, say=say.timed, acted=observer.acted
+            )
+        expected = replay(steps, baseline)
+        say.heading(f"Letting presence settle (up to {options.settle:.0f} s)")
+        rows = await _settle(control, set(people), expected, rc_mode, options.settle)
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
+    say.line(observer.propagation.summary())
     say.heading("Check")
     for line in format_table(rows).splitlines():
         say.line(line)
@@ -330,17 +342,25 @@ async def _run_until_stopped(
     say.heading("Office day (Ctrl-C stops the demo)")
     total = options.duration
     began = time.monotonic()
+    observer = PresenceObserver(control, people, say=say.timed, started=began)
+    watching = asyncio.get_running_loop().create_task(observer.run())
     round_number = 0
-    while total is None or time.monotonic() - began < total:
-        length = ROUND_SECONDS if total is None else min(ROUND_SECONDS, total)
-        steps = office_day(list(people.values()), length, options.seed + round_number)
-        offset = time.monotonic() - began
+    try:
+        while total is None or time.monotonic() - began < total:
+            length = ROUND_SECONDS if total is None else min(ROUND_SECONDS, total)
+            steps = office_day(list(people.values()), length, options.seed + round_number)
+            offset = time.monotonic() - began
 
-        def timed(elapsed: float, text: str, offset: float = offset) -> None:
-            say.timed(offset + elapsed, text)
+            def timed(elapsed: float, text: str, offset: float = offset) -> None:
+                say.timed(offset + elapsed, text)
 
-        await play(steps, people, control, rc_mode=rc_mode, say=timed)
-        round_number += 1
+            await play(steps, people, control, rc_mode=rc_mode, say=timed, acted=observer.acted)
+            round_number += 1
+            say.line(f"round {round_number} over: {observer.propagation.summary()}")
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
     say.heading("The office day is over; presence is yours to drive (Ctrl-C stops the demo)")
     await asyncio.Event().wait()
 

@@ -7,9 +7,12 @@ import re
 import signal
 import socket
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.mongo_server import MongoTarget
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,8 +48,21 @@ def _refused(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-async def test_demo_check_with_a_small_org_passes_end_to_end(tmp_path: Path) -> None:
-    process = await _start(tmp_path, "--check", "--users", "14", "--duration", "20")
+@pytest.fixture(params=["sqlite", "mongo"])
+def store_option(request: pytest.FixtureRequest) -> tuple[str, ...]:
+    """The demo's default embedded store, and a fresh MongoDB-protocol database."""
+    if request.param == "sqlite":
+        return ()
+    target: MongoTarget = request.getfixturevalue("mongo_target")
+    return ("--store", target.database_uri(f"demo_{uuid.uuid4().hex[:8]}"))
+
+
+async def test_demo_check_with_a_small_org_passes_end_to_end(
+    tmp_path: Path, store_option: tuple[str, ...]
+) -> None:
+    process = await _start(
+        tmp_path, "--check", "--users", "14", "--duration", "20", *store_option
+    )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=150)
     output = stdout.decode()
     assert process.returncode == 0, output + stderr.decode()
