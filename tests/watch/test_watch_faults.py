@@ -60,7 +60,7 @@ async def test_a_removed_subscription_is_recreated(
 
     async def recreated() -> bool:
         subs = await product.store.list_subscriptions("graph")
-        return await subscribed(product) and subs[0].id != old.id
+        return bool(subs) and subs[0].id != old.id and await subscribed(product)
 
     await eventually(recreated)
     listed = (await client_sandbox.control("GET", "/_sandbox/graph/subscriptions"))["value"]
@@ -145,3 +145,39 @@ async def test_a_provider_that_stops_answering_wedges_nothing(
         return await stored_teams(product, target.id) == ("Away", "Away")
 
     await eventually(away, within=10)
+
+
+async def test_lifecycle_events_reauthorize_and_read_what_was_missed(
+    client_sandbox: ClientSandbox, products: ProductFactory
+) -> None:
+    product = await products.start(
+        accounts=[sync_account(client_sandbox)],
+        settings={"graph_poll_budget_share": 0.001, "watch_reconcile_interval": 3600.0},
+    )
+    links = [link for link in people(client_sandbox) if link.rc_extension_id]
+    await product.store.upsert_links(links)
+    await eventually(lambda: subscribed(product))
+    (sub,) = await product.store.list_subscriptions("graph")
+    reads = await client_sandbox.count("graph", "POST", "/communications/getPresencesByUserId")
+
+    await client_sandbox.control(
+        "POST", f"/_sandbox/graph/subscriptions/{sub.id}/lifecycle", {"event": "missed"}
+    )
+
+    async def read_again() -> bool:
+        now = await client_sandbox.count("graph", "POST", "/communications/getPresencesByUserId")
+        return now > reads
+
+    await eventually(read_again, within=5)
+
+    await client_sandbox.control(
+        "POST",
+        f"/_sandbox/graph/subscriptions/{sub.id}/lifecycle",
+        {"event": "reauthorizationRequired"},
+    )
+
+    async def reauthorized() -> bool:
+        return await client_sandbox.count("graph", "POST", "/subscriptions/{id}/reauthorize") == 1
+
+    await eventually(reauthorized, within=5)
+    assert [s.id for s in await product.store.list_subscriptions("graph")] == [sub.id]
