@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -87,12 +86,9 @@ def test_sync_account_candidates_cover_every_650_people() -> None:
     assert all(u.account_enabled for u in sync)
 
 
-def test_fifty_thousand_people_in_a_couple_of_seconds_with_unique_identities() -> None:
-    # CPU time, not wall time: other work on a shared machine must not fail this.
-    started = time.process_time()
+def test_fifty_thousand_people_have_unique_identities() -> None:
+    # How fast this is belongs to bench/sandbox.py; here: it scales and stays consistent.
     org = generate_org(50_000, seed=0)
-    elapsed = time.process_time() - started
-    assert elapsed < 3.0
     upns = [u.user_principal_name.lower() for u in org.teams_users.values()]
     assert len(upns) == len(set(upns))
     numbers = [e.extension_number for e in org.rc_extensions.values()]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -110,10 +109,8 @@ async def test_reupsert_refreshes_identity_but_keeps_sync_state_and_observations
 
 async def test_bulk_upsert_of_thousands_is_batched_and_complete(store: Store) -> None:
     count = 3000
-    started = time.perf_counter()
+    # Its speed is measured by bench/store.py; here: every link lands, in one call.
     assert await store.upsert_links(link(n) for n in range(count)) == count
-    elapsed = time.perf_counter() - started
-    assert elapsed < 20, f"bulk upsert of {count} links took {elapsed:.1f} s"
     assert (await store.count_links_by_state())["linked"] == count
     last = await store.get_link_by_rc_extension(str(1000 + count - 1))
     assert last is not None
