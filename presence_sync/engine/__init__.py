@@ -28,7 +28,7 @@ from presence_sync.engine.events import (
     WriteApplied,
     WriteFailed,
 )
-from presence_sync.engine.ringcentral_side import PENDING_GRACE
+from presence_sync.engine.ringcentral_side import CLOCK_SKEW, PENDING_GRACE
 from presence_sync.engine.state import (
     SCHEMA_VERSION,
     OurSession,
@@ -46,6 +46,7 @@ from presence_sync.engine.teams_side import (
 )
 
 __all__ = [
+    "CLOCK_SKEW",
     "PENDING_GRACE",
     "REFRESH_MARGIN",
     "SCHEMA_VERSION",

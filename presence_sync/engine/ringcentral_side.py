@@ -15,6 +15,12 @@ Until a write's echo arrives, the field may still show what it showed before (th
 may hold the write in its queue, and earlier writes of ours may still echo, in any order); such
 values are read as "in flight" for `PENDING_GRACE` seconds, not as hand changes. Observations
 stamped at or before the write are "older" (an echo is always stamped after the write).
+
+Timestamps are RingCentral's (``observed_at``) against ours (``now``, acknowledgement times);
+they may disagree by up to `CLOCK_SKEW`, and every doubt is resolved toward "ours" or "older",
+never toward a hand change: a missed hand change is corrected by the next read, a false one
+would leave a status stuck. A hand change to exactly the value we were writing, made within
+`CLOCK_SKEW` of our write, cannot be told from our echo and is taken as ours.
 """
 
 from __future__ import annotations
@@ -51,6 +57,9 @@ IN_FLIGHT_KEPT: Final = 4
 
 EARLIER_KEPT: Final = 16
 """Earlier writes remembered per field while none of their echoes has come back."""
+
+CLOCK_SKEW: Final = 2.0
+"""Seconds RingCentral's event timestamps and our clock may disagree by."""
 
 SEQUENCE_RESET_AFTER: Final = 3600.0
 """A lower sequence this much newer than the last one means RingCentral restarted its count."""
@@ -114,11 +123,19 @@ def observe(
         hand_change = False
         if record is not None:
             stamped = event.observed_at
-            after_apply = record.applied_at is not None and stamped > record.applied_at
+            after_apply = record.applied_at is not None and stamped > record.applied_at + CLOCK_SKEW
             settled = after_apply or stamped >= record.issued_at + PENDING_GRACE
-            ambiguous = value in record.in_flight and not settled
-            older = stamped <= record.issued_at and not after_apply
-            if value == record.written and not older:
+            shown_before = (
+                value in record.in_flight
+                or value == record.replaced
+                or record.is_our_earlier(value, stamped)
+            )
+            ambiguous = shown_before and not settled
+            older = stamped <= record.issued_at + CLOCK_SKEW and not after_apply
+            surely_older = stamped < record.issued_at - CLOCK_SKEW
+            if value == record.written and not surely_older:
+                # Our echo, given the benefit of the doubt; unless the field showed this value
+                # before our write too and cannot have caught up yet.
                 if not ambiguous:
                     if record.written == record.replaced:
                         del writes[name]  # our restore landed

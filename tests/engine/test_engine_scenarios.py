@@ -133,6 +133,8 @@ def test_meeting_with_do_not_accept_any_calls_sets_dnd_and_restores_after() -> N
     (restore,) = rc_writes(end)
     assert (restore.user_status, restore.dnd_status) == ("Available", "TakeAllCalls")
     assert all(not d.commands for d in run.apply(end))
+    run.now += 10
+    assert run.rc_event().commands == ()  # a later read confirms the restore landed
     assert run.state.rc_writes == ()
 
 
@@ -215,6 +217,7 @@ def test_a_hand_change_during_a_rule_stands_after_the_state_ends() -> None:
     """The user set RingCentral by hand mid-meeting: no fight now, no restore later."""
     run = Run(MEETING_NO_CALLS)
     run.apply(run.teams("Busy", "InAMeeting"))
+    run.now += 30  # a while into the meeting
     by_hand = run.rc_event(dnd_status="TakeAllCalls")
     assert by_hand.commands == ()
     assert any("their choice stands" in n for n in by_hand.notes)
@@ -480,6 +483,7 @@ def test_a_queued_write_is_not_mistaken_for_a_hand_change() -> None:
     assert not any("by hand" in n for n in still_old.notes)
     run.feed(WriteApplied(write), advance=0.1)
     assert run.rc_event(user_status="Busy").commands == ()  # the echo
+    run.now += 30
     by_hand = run.rc_event(user_status="Available")
     assert any("their choice stands" in n for n in by_hand.notes)
     assert by_hand.commands == ()

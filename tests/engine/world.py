@@ -106,6 +106,7 @@ class World:
         decision = decide(self.state, event, self.settings, self.now)
         self.state = decision.state
         self.history.append(f"{self.now:.2f} {event!r} -> {decision.commands!r}")
+        self.track()
         for command in decision.commands:
             self._apply(command)
         return decision
@@ -126,6 +127,9 @@ class World:
             for name, value in values.items():
                 if self.rc.values[name] != value:
                     changed = True
+                else:
+                    record = self.state.rc_write(name)
+                    self.rc.absorb(name, self.now if record is None else record.issued_at)
                 self.rc.values[name] = value
                 self.rc.current_manual[name] = None
             if changed:
@@ -244,7 +248,7 @@ class World:
             return False
         self.stimuli += 1
         self.rc.values[name] = value
-        self.rc.manual.setdefault(name, []).append([value, False])
+        self.rc.manual.setdefault(name, []).append([value, False, self.now, False])
         self.rc.current_manual[name] = len(self.rc.manual[name]) - 1
         self.overrides[name] = self._desired_for(name)
         self._rc_changed(echo=False)
@@ -328,6 +332,7 @@ class World:
             self.last_rc_seq = item.world_seq
             for name, index in item.manual_ids.items():
                 self.rc.manual[name][index][1] = True
+        self.track()
         for command in decision.commands:
             self._apply(command)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from presence_sync.engine import RingCentralObserved, TeamsObserved
+from presence_sync.engine import CLOCK_SKEW, RingCentralObserved, TeamsObserved
 
 RANK = {
     "DoNotDisturb": 4,
@@ -120,7 +120,7 @@ class RcWorld:
     telephony: str = "NoCall"
     sequence: int = 0
     # For the oracle: every value the user set by hand, and whether the engine could know it.
-    manual: dict[str, list[list[Any]]] = field(default_factory=dict)  # [value, seen]
+    manual: dict[str, list[list[Any]]] = field(default_factory=dict)  # [value, seen, at, absorbed]
     current_manual: dict[str, int | None] = field(default_factory=dict)
 
     def fields(self) -> tuple[str, ...]:
@@ -152,10 +152,23 @@ class RcWorld:
         changes = self.manual.get(name, [])
         current = self.current_manual.get(name)
         for index in range(len(changes) - 1, -1, -1):
-            value, seen = changes[index]
-            if seen or index == current:
+            value, seen, _at, absorbed = changes[index]
+            if not absorbed and (seen or index == current):
                 return value
         return initial
+
+    def absorb(self, name: str, issued_at: float) -> None:
+        """Our write set the very value the user had just chosen, before we saw their change.
+
+        Within the engine's clock tolerance nothing tells that hand change from our own echo,
+        so the engine takes it as ours (documented); so does this oracle.
+        """
+        current = self.current_manual.get(name)
+        if current is None:
+            return
+        change = self.manual[name][current]
+        if not change[1] and not change[2] < issued_at - CLOCK_SKEW:
+            change[3] = True
 
 
 @dataclass
