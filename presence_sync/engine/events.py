@@ -12,8 +12,8 @@ from presence_sync.engine.commands import Command
 class TeamsObserved:
     """Graph reported the user's aggregated Teams presence (notification or poll).
 
-    ``sequence`` is Graph's ``sequenceNumber`` when present; ``observed_at`` is when the
-    presence was read or the notification was created, in epoch seconds.
+    ``sequence`` is Graph's ``sequenceNumber`` when present; ``observed_at`` is when we read
+    the presence or received the notification, on our own clock (epoch seconds).
     """
 
     availability: str
@@ -28,7 +28,8 @@ class RingCentralObserved:
 
     Fields are None where the payload omits them; the account mode is detected from which of
     ``dnd_status`` / ``dnd_status_personal`` + ``accept_call_queue_calls`` are present.
-    ``observed_at`` is RingCentral's event timestamp (or the read time of a GET).
+    ``observed_at`` is RingCentral's event timestamp (or, for a GET, its answer's time); it may
+    differ from our clock by up to `presence_sync.engine.ringcentral_side.CLOCK_SKEW`.
     """
 
     user_status: str | None = None
