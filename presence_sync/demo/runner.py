@@ -210,7 +210,9 @@ async def _start_server(
             # The sandbox starts afresh each run, so the product's embedded store does too:
             # connections, subscriptions and engine state of an earlier sandbox mean nothing.
             fresh_store(data / "server")
-        return await ProductServer.start(settings, sock, clock=clock)
+        return await ProductServer.start(
+            settings, sock, clock=clock, time_scale=options.time_scale
+        )
     except BaseException:
         sock.close()
         raise

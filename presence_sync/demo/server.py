@@ -85,19 +85,26 @@ class ProductServer:
 
     @classmethod
     async def start(
-        cls, settings: Settings, sock: socket.socket, clock: Callable[[], float] | None = None
+        cls,
+        settings: Settings,
+        sock: socket.socket,
+        clock: Callable[[], float] | None = None,
+        time_scale: float = 1.0,
     ) -> ProductServer:
         """Build the app with `create_app(settings)` and serve it on `sock` (see reserve_port).
 
-        `clock` replaces `time.time` for the product's timers, for a sandbox on a faster clock.
+        `clock` replaces `time.time` for the product's timers when the sandbox runs
+        `time_scale` times faster, so sessions and subscriptions are renewed in its time.
         """
         from presence_sync.app import create_app
 
         app = create_app(settings)
         if clock is not None:
             from presence_sync.sync import CLOCK
+            from presence_sync.watch.service import WATCH_OPTIONS, WatchOptions
 
             app[CLOCK] = clock
+            app[WATCH_OPTIONS] = WatchOptions(clock=clock, time_scale=time_scale)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await runner.setup()
         try:
