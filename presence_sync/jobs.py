@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -177,6 +178,7 @@ class JobRunner:
                 except ConflictError:
                     await self._stopped(job.id)
                     return None
+            began = time.monotonic()
             try:
                 outcomes = await self._process(job, links, set(cursor.switching), turn_on)
             except NotConnectedError as err:
@@ -191,6 +193,9 @@ class JobRunner:
                 for link, o in zip(links, outcomes, strict=True)
                 if o.kind == "failed"
             ]
+            logger.debug(
+                "job %s: %d users handled in %.2f s", job.id, len(links), time.monotonic() - began
+            )
             cursor = _Cursor(links[-1].id)
             try:
                 job = await self.store.progress_job(

@@ -69,8 +69,9 @@ class ProviderBudget:
                 allowed = remaining - busy > reserve
             if allowed or waited >= self.max_wait:
                 break
-            reset = client.limits.reset_in(group)
-            pause = _POLL if remaining is None else max(_POLL, min(1.0, reset))
+            # Poll briefly rather than sleep until the reset: the client's clock may run
+            # faster than real time, and a real-time write must not wait behind a long sleep.
+            pause = _POLL
             if waited == 0.0:
                 self.waits += 1
                 logger.debug("waiting for ringcentral %s budget (priority %d)", group, priority)

@@ -222,6 +222,7 @@ class Reconciler:
                         "cause": command.cause,
                         "result": result,
                         "message": message,
+                        "priority": priority,
                     },
                 )
             )

@@ -92,6 +92,7 @@ class SyncService:
     workers: int = 2
     directory_interval: float = 300.0
     worker_idle: float = 0.05
+    deliver_notices: bool = True
     budget: ProviderBudget = field(default_factory=ProviderBudget)
     reconciler: Reconciler = field(init=False)
     dispatcher: Dispatcher = field(init=False)
@@ -124,7 +125,8 @@ class SyncService:
         for n in range(self.workers):
             self._spawn(self.reconciler.run(self.owner, idle=self.worker_idle), f"sync-worker-{n}")
         self._spawn(self.jobs.run(), "sync-jobs")
-        self._spawn(self.notices.run(), "sync-notices")
+        if self.deliver_notices:
+            self._spawn(self.notices.run(), "sync-notices")
         self._spawn(self._directory_loop(), "sync-directory")
 
     def _spawn(self, coro: object, name: str) -> None:

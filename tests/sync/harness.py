@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,20 @@ from presence_sync.sync.service import SyncService
 from tests.graph.client_sandbox import ClientSandbox
 
 SYNC_ACCOUNT = "sync1@contoso.example"
+
+
+async def until(
+    check: Callable[[], Awaitable[bool]], limit: float = 60.0, step: float = 0.05
+) -> None:
+    """Return once `check()` is true; fail the test after `limit` seconds."""
+    deadline = time.monotonic() + limit
+    for _ in range(int(limit / step) + 1):
+        if await check():
+            return
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(step)
+    raise AssertionError(f"condition not met within {limit} s")
 
 
 @dataclass
