@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from presence_sync.errors import GraphNotFoundError, ProviderError
 from presence_sync.graph.models import PRESENCE_BATCH
-from presence_sync.providers import Providers
+from presence_sync.providers import NotConnectedError, Providers
 from presence_sync.store.base import Store
 from presence_sync.store.models import Subscription
 from presence_sync.watch.certificate import EncryptionCertificate
@@ -109,6 +109,8 @@ class GraphShards:
                     await self._create(account, ids)
                 elif held.expires_at - self.clock() < self.renew_before:
                     await self._renew(held)
+            except NotConnectedError:
+                raise
             except ProviderError as err:
                 logger.warning(
                     "graph subscription for sync account %s failed: %s",

@@ -96,8 +96,15 @@ class Observer:
 
     def use_roster(self, roster: Roster) -> None:
         """Look users up in `roster` from now on (the store answers for anyone else)."""
-        self._teams_index = roster.by_teams
-        self._rc_index = roster.by_rc
+        teams, rc = roster.by_teams, roster.by_rc
+        # A user unlinked and linked again has a fresh link: forget what we wrote for them.
+        for known, index, seen in (
+            (teams, self._teams_index, self._teams_seen),
+            (rc, self._rc_index, self._rc_seen),
+        ):
+            for key in [k for k in seen if known.get(k) != index.get(k)]:
+                del seen[key]
+        self._teams_index, self._rc_index = teams, rc
 
     async def _teams_link(self, teams_user_id: str) -> str | None:
         link_id = self._teams_index.get(teams_user_id)
@@ -120,7 +127,9 @@ class Observer:
             presence.activity,
             presence.sequence_number or "",
         )
-        if not force and self._teams_seen.get(presence.id) == seen:
+        # Graph's sequence numbers only grow, so a read equal to our last one (sequence
+        # included) cannot be newer than what the store holds: skip it even when forced.
+        if (not force or seen[2]) and self._teams_seen.get(presence.id) == seen:
             return False
         link_id = await self._teams_link(presence.id)
         if link_id is None:

@@ -9,10 +9,12 @@ pausing whenever the Light group's budget runs low so live writes keep their sha
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from presence_sync.graph.models import Presence
 from presence_sync.providers import Providers
 from presence_sync.watch.coverage import PollPlan, plan_polling
 from presence_sync.watch.observe import Observer
@@ -24,6 +26,7 @@ logger = logging.getLogger(__name__)
 RC_BATCH = 30
 RC_LIGHT_RESERVE = 15  # Light requests per window left for everything else (renewals, reads)
 MAX_BACKOFF = 8.0
+WRITE_CONCURRENCY = 8  # observations written at once (MongoDB overlaps them; SQLite queues)
 
 
 @dataclass
@@ -41,22 +44,20 @@ class GraphPoller:
     backoff: float = 1.0
     next_poll: float = 0.0
     next_reconcile: float = 0.0
-    _soon: set[str] = field(default_factory=set)
-
-    def read_soon(self, user_ids: Sequence[str]) -> None:
-        """Read these users on the next tick (hints without data, missed notifications)."""
-        self._soon.update(user_ids)
 
     async def read(self, user_ids: Sequence[str], *, reason: str, force: bool) -> int:
         """Read presence of `user_ids` and record it; how many observations were applied."""
         if not user_ids:
             return 0
         graph = await self.providers.graph()
-        applied = 0
-        for presence in await graph.get_presences(user_ids):
-            if await self.observer.teams(presence, reason=reason, force=force):
-                applied += 1
-        return applied
+        presences = await graph.get_presences(user_ids)
+        gate = asyncio.Semaphore(WRITE_CONCURRENCY)
+
+        async def record(presence: Presence) -> bool:
+            async with gate:
+                return await self.observer.teams(presence, reason=reason, force=force)
+
+        return sum(await asyncio.gather(*(record(p) for p in presences)))
 
     async def tick(self, everyone: Sequence[str], covered: frozenset[str]) -> None:
         """Poll if a read is due; raises the provider's errors for the caller to log."""
@@ -80,9 +81,6 @@ class GraphPoller:
             min_interval=self.min_interval,
             backoff=self.backoff,
         )
-        if self._soon:
-            hinted, self._soon = sorted(self._soon), set()
-            await self.read(hinted, reason="teams-hint", force=True)
         if now >= self.next_reconcile:
             self.next_reconcile = now + self.reconcile_interval
             self.next_poll = now + self.plan.interval

@@ -294,6 +294,13 @@ class Watchers:
                 await self._guard(
                     "graph polling", self.graph_poller.tick(roster.teams_ids, self._covered)
                 )
+            await asyncio.sleep(self.options.tick)
+
+    async def _walk_loop(self) -> None:
+        # Its own loop: the walk waits on RingCentral's budget and must not hold up polling.
+        while True:
+            if self._leader and self.roster.users:
+                roster = self.roster
                 await self._guard("ringcentral reconciliation", self.rc_poller.tick(roster.rc_ids))
             await asyncio.sleep(self.options.tick)
 
@@ -310,6 +317,7 @@ class Watchers:
             self._roster_loop,
             self._subscription_loop,
             self._poll_loop,
+            self._walk_loop,
             self._inbox_worker,
         )
         self._tasks = [
