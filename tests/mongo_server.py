@@ -312,10 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         f"FerretDB {FERRETDB_VERSION} on mongodb://127.0.0.1:{port}/ (data in {data_dir}); "
         "Ctrl-C stops it"
     )
-    try:
-        return subprocess.run(ferretdb_command(binary, port, data_dir), check=False).returncode
-    except KeyboardInterrupt:
-        return 0
+    sys.stdout.flush()
+    command = ferretdb_command(binary, port, data_dir)
+    # Become FerretDB, so that Ctrl-C and SIGTERM reach the server itself.
+    os.execv(command[0], command)
 
 
 if __name__ == "__main__":
