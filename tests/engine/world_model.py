@@ -147,21 +147,30 @@ class RcWorld:
             observed_at=now,
         )
 
-    def own(self, name: str, initial: Any) -> Any:
-        """The user's own value of a field, as far as it could be known (seen, or still showing)."""
+    def own(self, name: str, initial: Any) -> set[Any]:
+        """The user's own value of a field, as far as it could be known (seen, or still showing).
+
+        A set: a hand change our write absorbed (see `absorb`) may count either way.
+        """
+        return {self._own(name, initial, True), self._own(name, initial, False)}
+
+    def _own(self, name: str, initial: Any, count_absorbed: bool) -> Any:
         changes = self.manual.get(name, [])
         current = self.current_manual.get(name)
         for index in range(len(changes) - 1, -1, -1):
             value, seen, _at, absorbed = changes[index]
-            if not absorbed and (seen or index == current):
+            if absorbed and not count_absorbed:
+                continue
+            if seen or index == current or absorbed:
                 return value
         return initial
 
     def absorb(self, name: str, issued_at: float) -> None:
         """Our write set the very value the user had just chosen, before we saw their change.
 
-        Within the engine's clock tolerance nothing tells that hand change from our own echo,
-        so the engine takes it as ours (documented); so does this oracle.
+        Within the engine's clock tolerance that hand change looks like our own echo or like the
+        user's earlier choice, depending on which write of ours is current when its report
+        arrives; the engine may rightly take it either way, and so does this oracle.
         """
         current = self.current_manual.get(name)
         if current is None:
