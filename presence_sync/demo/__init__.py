@@ -1,5 +1,6 @@
 """`presence-sync demo`: the sandbox, the product, an office day, and a check of the result."""
 
+from presence_sync.demo.console import Console
 from presence_sync.demo.expect import (
     Activity,
     Expected,
@@ -14,6 +15,7 @@ from presence_sync.demo.scenario import Person, Step, control_request, office_da
 
 __all__ = [
     "Activity",
+    "Console",
     "DemoOptions",
     "Expected",
     "Person",

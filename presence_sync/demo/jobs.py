@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import importlib.util
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 __all__ = ["MissingPartError", "admin_missing", "job_summary", "refresh_directory", "sync_all"]
 
 JOB_TIMEOUT = 90.0
+JOB_SECONDS_PER_USER = 0.5
 SERVICE_WAIT = 10.0
 
 
@@ -60,18 +62,31 @@ async def refresh_directory(app: web.Application) -> RefreshSummary:
     return summary
 
 
-async def sync_all(app: web.Application, requested_by: str) -> JobView:
-    """Start `sync all` as `requested_by` and wait for the job to end; the finished job."""
+async def sync_all(
+    app: web.Application,
+    requested_by: str,
+    *,
+    progress: Callable[[JobView], None] | None = None,
+    progress_every: float = 5.0,
+) -> JobView:
+    """Start `sync all` as `requested_by` and wait for the job to end; the finished job.
+
+    `progress` hears how far the job is every `progress_every` seconds while it runs.
+    """
     service = await _service(app)
     ticket = await service.admin.sync_all(requested_by)
     job: JobView = ticket.job
-    deadline = time.monotonic() + JOB_TIMEOUT
+    # Bulk work is paced by RingCentral's limits, so a bigger org may take longer.
+    deadline = time.monotonic() + JOB_TIMEOUT + JOB_SECONDS_PER_USER * job.total
+    next_report = time.monotonic() + progress_every
     while job.finished_at is None:
         if time.monotonic() > deadline:
             raise TimeoutError(
-                f"sync all did not finish within {JOB_TIMEOUT:.0f} s "
-                f"({job.processed} of {job.total} done)"
+                f"sync all did not finish in time ({job.processed} of {job.total} done)"
             )
+        if progress is not None and time.monotonic() >= next_report:
+            progress(job)
+            next_report = time.monotonic() + progress_every
         await asyncio.sleep(0.5)
         job = await service.admin.get_job(job.id)
     return job

@@ -118,6 +118,12 @@ class SandboxProcess:
         """Whether the child process is still alive."""
         return self._process is not None and self._process.returncode is None
 
+    async def wait(self) -> int | None:
+        """Wait until the sandbox process ends; its exit status."""
+        if self._process is None:
+            return None
+        return await self._process.wait()
+
     async def stop(self) -> None:
         """Ask the sandbox to stop (SIGTERM) and wait; kill it if it does not stop in time."""
         process = self._process

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import signal
 import socket
@@ -43,18 +44,27 @@ def _ports(output: str) -> list[int]:
     return [int(p) for p in re.findall(r"(?:localhost|127\.0\.0\.1):(\d+)", output)[:2]]
 
 
+def _children(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+
 def _refused(port: int) -> bool:
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-@pytest.fixture(params=["sqlite", "mongo"])
+@pytest.fixture(params=["sqlite", "mongo-fast-clock"])
 def store_option(request: pytest.FixtureRequest) -> tuple[str, ...]:
-    """The demo's default embedded store, and a fresh MongoDB-protocol database."""
+    """The embedded store at real speed; a MongoDB-protocol store with sandbox time 60x faster.
+
+    At 60x a RingCentral call still going at the end outlives the ten-minute Teams session the
+    product sets for it, so the check also proves the session is refreshed while the call lasts.
+    """
     if request.param == "sqlite":
         return ()
     target: MongoTarget = request.getfixturevalue("mongo_target")
-    return ("--store", target.database_uri(f"demo_{uuid.uuid4().hex[:8]}"))
+    database = target.database_uri(f"demo_{uuid.uuid4().hex[:8]}")
+    return ("--store", database, "--time-scale", "60")
 
 
 async def test_demo_check_with_a_small_org_passes_end_to_end(
@@ -76,6 +86,8 @@ async def test_demo_check_with_a_small_org_passes_end_to_end(
     assert rows
     assert all(row.endswith("ok") for row in rows)
     assert f"OK: all {len(rows)} linked people show the expected state" in output
+    assert re.search(r"\d+ changes carried across: median [\d.]+ s", output)
+    assert "Busy/InACall" in table, "someone is still on a RingCentral call at the end"
     assert all(_refused(port) for port in _ports(output))
 
 
@@ -103,3 +115,20 @@ async def test_ctrl_c_stops_the_server_and_the_sandbox_cleanly(
     assert "Traceback" not in stderr.decode()
     assert all(_refused(port) for port in ports)
     assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
+async def test_a_sandbox_that_dies_underneath_stops_the_demo_with_its_reason(
+    tmp_path: Path,
+) -> None:
+    process = await _start(tmp_path, "--users", "6", "--scenario", "none")
+    seen = await _read_until(process, "Presence is yours to drive now", limit=60)
+    assert "Presence is yours to drive now" in seen, seen
+    children = _children(process.pid)
+    assert len(children) == 1, "the sandbox is the demo's only child process"
+    os.kill(int(children[0]), signal.SIGKILL)
+    stdout, _ = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 1
+    rest = stdout.decode()
+    assert "The demo stopped" in rest
+    assert "the sandbox stopped unexpectedly (exit status -9)" in rest
+    assert _refused(_ports(seen)[1])
