@@ -48,6 +48,23 @@ class MongoQueues(MongoJobs):
         dirty = self.col("dirty")
         async with self.lock("dirty"):
             for _ in range(RACE_RETRIES):
+                # Most marks find the user not queued yet: try the insert first.
+                try:
+                    await dirty.insert_one(
+                        {
+                            "_id": user_key,
+                            "priority": priority,
+                            "due_at": due_at,
+                            "reason": reason,
+                            "claimed_by": None,
+                            "claimed_until": None,
+                            "claim_token": None,
+                            "remarked": False,
+                        }
+                    )
+                    return
+                except DuplicateKeyError:
+                    pass
                 result = await dirty.update_one(
                     {"_id": user_key, "claimed_by": None},
                     {"$min": {"priority": priority, "due_at": due_at}, "$set": {"reason": reason}},
@@ -64,22 +81,6 @@ class MongoQueues(MongoJobs):
                 )
                 if result.matched_count:
                     return
-                try:
-                    await dirty.insert_one(
-                        {
-                            "_id": user_key,
-                            "priority": priority,
-                            "due_at": due_at,
-                            "reason": reason,
-                            "claimed_by": None,
-                            "claimed_until": None,
-                            "claim_token": None,
-                            "remarked": False,
-                        }
-                    )
-                    return
-                except DuplicateKeyError:
-                    continue
         raise StoreError(f"could not mark {user_key!r} dirty: the entry kept changing")
 
     @translated
