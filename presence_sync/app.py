@@ -17,12 +17,12 @@ from presence_sync.http import ssl_context
 from presence_sync.settings import Settings
 from presence_sync.store import open_store
 from presence_sync.sync import setup_sync
+from presence_sync.watch import setup_watchers
 from presence_sync.web import health
 from presence_sync.web.consent import setup_connections
 from presence_sync.web.errors import error_middleware
 from presence_sync.web.keys import HTTP, INSTANCE_ID, METRICS, SETTINGS, STORE
 from presence_sync.web.readiness import StoreHandle
-from presence_sync.watch import setup_watchers
 
 __all__ = ["create_app", "resolve_secret_key"]
 
