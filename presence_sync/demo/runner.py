@@ -210,7 +210,13 @@ async def _start_server(
     data: Path,
     clock: Callable[[], float] | None,
 ) -> ProductServer:
-    sock = reserve_port(options.port)
+    try:
+        sock = reserve_port(options.port)
+    except OSError as err:
+        raise DemoFailedError(
+            f"cannot listen on 127.0.0.1:{options.port}: {err.strerror or err}; "
+            "choose another --port (0 picks a free one)"
+        ) from err
     port = sock.getsockname()[1]
     try:
         settings = demo_settings(

@@ -82,7 +82,8 @@ class SandboxProcess:
         except (TimeoutError, SandboxStartError) as err:
             await running.stop()
             reason = str(err) or f"no answer within {START_TIMEOUT:.0f} s"
-            message = f"the sandbox did not start: {reason} (log: {log_path})"
+            said = _last_words(log_path)
+            message = f"the sandbox did not start: {reason}{said} (log: {log_path})"
             raise SandboxStartError(message) from err
         running._drain = asyncio.get_running_loop().create_task(running._drain_stdout())
         return running
@@ -141,3 +142,13 @@ class SandboxProcess:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(self._drain, STOP_TIMEOUT)
             self._drain = None
+
+
+def _last_words(log_path: Path) -> str:
+    """The sandbox's own last line, which names the problem (e.g. an address in use)."""
+    try:
+        lines = [line.strip() for line in log_path.read_text(errors="replace").splitlines()]
+    except OSError:
+        return ""
+    said = next((line for line in reversed(lines) if line), "")
+    return f": {said}" if said else ""

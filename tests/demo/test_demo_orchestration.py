@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import socket
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from presence_sync.demo import Console, DemoOptions, run_demo
 from presence_sync.demo.control import SandboxControl
 from presence_sync.demo.sandbox_process import SandboxProcess, SandboxStartError
 from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
@@ -39,7 +41,9 @@ async def test_a_sandbox_that_cannot_start_says_why_and_where_its_log_is(tmp_pat
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        with pytest.raises(SandboxStartError, match="exited with status 1") as caught:
+        with pytest.raises(
+            SandboxStartError, match=r"exited with status 1: cannot start the sandbox: .*in use"
+        ) as caught:
             await SandboxProcess.start(tmp_path / "sandbox", port=port, users=6)
     assert str(tmp_path / "sandbox.log") in str(caught.value)
     assert "cannot start the sandbox" in (tmp_path / "sandbox.log").read_text()
@@ -69,3 +73,18 @@ async def test_the_server_runs_against_the_sandbox_and_stops_cleanly(
             async with client.get(f"{server.url}/readyz"):
                 pass
     assert (tmp_path / "server" / "presence-sync.db").is_file()
+
+
+async def test_a_taken_server_port_is_named_with_the_option_that_fixes_it(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = io.StringIO()
+        options = DemoOptions(port=port, sandbox_port=0, users=4, data=tmp_path)
+        code = await run_demo(options, Console(out))
+    assert code == 1
+    text = out.getvalue()
+    assert f"cannot listen on 127.0.0.1:{port}" in text
+    assert "choose another --port (0 picks a free one)" in text
+    assert "Traceback" not in text
