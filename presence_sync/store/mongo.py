@@ -39,7 +39,7 @@ from presence_sync.store.models import (
     normalise_email,
     sequence_key,
 )
-from presence_sync.store.mongo_base import INSERT_BATCH, UPDATE_BATCH, translated
+from presence_sync.store.mongo_base import COMPARE_BATCH, INSERT_BATCH, UPDATE_BATCH, translated
 from presence_sync.store.mongo_docs import (
     IDENTITY_FIELDS,
     connection_from_doc,
@@ -138,47 +138,61 @@ class MongoStore(MongoQueues):
         stamp = time.time() if now is None else now
         written = 0
         batch: dict[str, UserLink] = {}
+        existing: dict[str, UserLink] = {}
         for link in links:
             batch[link.id] = link
             if len(batch) >= INSERT_BATCH:
-                written += await self._upsert_batch(batch, stamp)
+                written += await self._insert_new(batch, existing, stamp)
                 batch = {}
+            if len(existing) >= COMPARE_BATCH:
+                written += await self._refresh_existing(existing, stamp)
+                existing = {}
         if batch:
-            written += await self._upsert_batch(batch, stamp)
+            written += await self._insert_new(batch, existing, stamp)
+        if existing:
+            written += await self._refresh_existing(existing, stamp)
         return written
 
-    async def _upsert_batch(self, batch: dict[str, UserLink], now: float) -> int:
-        links = self.col("links")
-        # Insert first: on a first import every link is new and this is the whole job. Links
-        # that already exist come back as duplicate-key errors and are compared instead.
+    async def _insert_new(
+        self, batch: dict[str, UserLink], existing: dict[str, UserLink], now: float
+    ) -> int:
+        """Insert the batch; links already stored are added to `existing`."""
+        # Insert first: on a first import every link is new and this is the whole job.
         fresh = [link_to_doc(link, now) for link in batch.values()]
         try:
-            inserted = len((await links.insert_many(fresh, ordered=False)).inserted_ids)
-            return inserted
+            return len((await self.col("links").insert_many(fresh, ordered=False)).inserted_ids)
         except BulkWriteError as err:
-            inserted = int(err.details.get("nInserted", 0))
             failures = err.details.get("writeErrors", [])
             if any(failure.get("code") != 11000 for failure in failures):
                 raise
-            existing_ids = [fresh[failure["index"]]["_id"] for failure in failures]
+            for failure in failures:
+                key = fresh[failure["index"]]["_id"]
+                existing[key] = batch[key]
+            return int(err.details.get("nInserted", 0))
+
+    async def _refresh_existing(self, existing: dict[str, UserLink], now: float) -> int:
+        """Rewrite the identity fields of stored links that differ from `existing`."""
+        links = self.col("links")
+        # One $in query for many links: FerretDB's SQLite handler reads the whole collection
+        # for any query not on _id alone, so fewer, larger queries are much faster there.
         projection = dict.fromkeys(IDENTITY_FIELDS, 1)
-        existing = links.find({"_id": {"$in": existing_ids}}, projection)
+        stored = links.find({"_id": {"$in": list(existing)}}, projection)
         stale = [
             current["_id"]
-            async for current in existing
-            if any(current.get(f) != v for f, v in identity_of(batch[current["_id"]]).items())
+            async for current in stored
+            if any(current.get(f) != v for f, v in identity_of(existing[current["_id"]]).items())
         ]
         changed = 0
         for start in range(0, len(stale), UPDATE_BATCH):
             keys = stale[start : start + UPDATE_BATCH]
             updates = [
-                UpdateOne({"_id": key}, {"$set": {**identity_of(batch[key]), "updated_at": now}})
-                for key in keys
+                UpdateOne({"_id": k}, {"$set": {**identity_of(existing[k]), "updated_at": now}})
+                for k in keys
             ]
             async with self.link_locks(keys):
                 result = await links.bulk_write(updates, ordered=True)
             changed += result.modified_count
-        return inserted + changed
+        return changed
 
     async def _find_link(self, query: dict[str, Any]) -> UserLink | None:
         # A plain find_one: FerretDB 1.x answers it from the index in about a millisecond,

@@ -37,6 +37,8 @@ Doc = dict[str, Any]
 # statements; smaller batches cost MongoDB only a few more round trips.
 UPDATE_BATCH = 50
 INSERT_BATCH = 1000
+# Links already stored are compared with what is being written in groups of this size.
+COMPARE_BATCH = 10_000
 # Stripes for per-link locks (see MongoBase.link_lock).
 _LINK_STRIPES = 64
 
