@@ -100,13 +100,13 @@ async def test_unwritable_sqlite_path_is_unavailable_with_the_reason(
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     store = SqliteStore(blocker / "store.db", box)
-    with pytest.raises(StoreUnavailableError, match="SQLite store .*store.db"):
+    with pytest.raises(StoreUnavailableError, match=r"SQLite store .*store\.db"):
         await store.open()
 
 
 async def test_mongo_outage_fails_fast_and_recovers_without_reopening(box: SecretBox) -> None:
     port = free_port()
-    store = MongoStore(f"mongodb://127.0.0.1:{port}/", "outage", box)
+    store = MongoStore(f"mongodb://127.0.0.1:{port}/", "outage", box, server_selection_timeout=1)
     started = time.monotonic()
     with pytest.raises(StoreUnavailableError, match=rf"127\.0\.0\.1:{port}") as refused:
         await store.open()
