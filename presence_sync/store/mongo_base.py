@@ -50,6 +50,7 @@ def _reason(err: PyMongoError) -> str:
     # Server selection errors carry the whole topology description; the first clause
     # ("host:port: [Errno 111] Connection refused") is what a person needs.
     text = str(err).split(", Timeout:")[0].split(" (configured timeouts")[0]
+    text = text.split(", full error:")[0]
     return text or type(err).__name__
 
 
