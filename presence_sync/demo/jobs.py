@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
-import importlib.util
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -15,7 +13,7 @@ if TYPE_CHECKING:
     from presence_sync.admin import JobView
     from presence_sync.directory import RefreshSummary
 
-__all__ = ["MissingPartError", "admin_missing", "job_summary", "refresh_directory", "sync_all"]
+__all__ = ["MissingPartError", "job_summary", "refresh_directory", "sync_all"]
 
 JOB_TIMEOUT = 90.0
 JOB_SECONDS_PER_USER = 0.5
@@ -24,22 +22,6 @@ SERVICE_WAIT = 10.0
 
 class MissingPartError(Exception):
     """A part of the product the demo needs is not there yet; the message names it."""
-
-
-def admin_missing() -> str | None:
-    """What is missing of the admin use cases and the sync service for the demo, or None."""
-    for module, needs in (
-        ("presence_sync.admin", ("Admin",)),
-        ("presence_sync.sync", ("SYNC", "setup_sync")),
-        ("presence_sync.directory", ("DirectorySync",)),
-    ):
-        if importlib.util.find_spec(module) is None:
-            return f"{module} (sync all and the directory refresh)"
-        loaded = importlib.import_module(module)
-        absent = [name for name in needs if not hasattr(loaded, name)]
-        if absent:
-            return f"{module}.{absent[0]}"
-    return None
 
 
 async def _service(app: web.Application) -> Any:

@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from presence_sync.demo.connect import ConnectError, connect_all, missing_routes
+from presence_sync.demo.connect import ConnectError, connect_all
 from presence_sync.demo.console import (
     EXIT_INTERRUPTED,
     EXIT_MISSING,
@@ -34,11 +34,11 @@ from presence_sync.demo.day import CHECK_DURATION, SETTLE_SECONDS, check_day, ru
 from presence_sync.demo.expect import baseline_activity
 from presence_sync.demo.jobs import (
     MissingPartError,
-    admin_missing,
     job_summary,
     refresh_directory,
     sync_all,
 )
+from presence_sync.demo.parts import missing_modules, missing_parts
 from presence_sync.demo.sandbox_process import SandboxProcess, SandboxStartError
 from presence_sync.demo.server import ProductServer, demo_settings, fresh_store, reserve_port
 from presence_sync.errors import SettingsError
@@ -53,7 +53,7 @@ STORE_WAIT = 30.0
 PROGRESS_EVERY = 5.0  # seconds between sync-all progress lines
 _STOPPING = (
     SandboxStartError, ConnectError, MissingPartError, DemoFailedError, SettingsError,
-    ControlError, aiohttp.ClientError, TimeoutError, OSError,
+    ControlError, aiohttp.ClientError, TimeoutError, OSError, ImportError,
 )
 
 
@@ -94,6 +94,7 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         )
         control = SandboxControl.open(sandbox.base_url, sandbox.ca_file)
         config = await control.config()
+        _require_parts(None)
         say.line(f"sandbox    {sandbox.base_url}  ({options.users} people; log {sandbox.log_file})")
         server = await _start_server(options, config, data, await _sandbox_clock(control))
         await control.set_product_url(f"{server.url}/api/messages")
@@ -108,7 +109,8 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         say.heading("The demo stopped")
         say.line(_reason(err))
         say.line(f"logs: {data / 'server.log'}, {data / 'sandbox.log'}")
-        return int(getattr(err, "code", EXIT_MISSING if isinstance(err, MissingPartError) else 1))
+        missing = isinstance(err, (MissingPartError, ImportError))
+        return int(getattr(err, "code", EXIT_MISSING if missing else 1))
     finally:
         await _stop(server, control, sandbox)
 
@@ -197,7 +199,7 @@ async def _unless_sandbox_exits(session: asyncio.Task[int], sandbox: SandboxProc
 def _reason(err: BaseException) -> str:
     if isinstance(err, SettingsError):
         return f"setting {err.variable}: {err.problem}"
-    if isinstance(err, MissingPartError):
+    if isinstance(err, (MissingPartError, ImportError)):
         return f"a part of the product is missing: {err}"
     if isinstance(err, OSError) and not isinstance(err, TimeoutError):
         return f"cannot listen or connect: {err}"
@@ -244,11 +246,8 @@ async def _sandbox_clock(control: SandboxControl) -> Callable[[], float] | None:
     return lambda: start_now + (time.monotonic() - start_mono) * scale
 
 
-def _require_parts(server: ProductServer) -> None:
-    missing = [f"consent route {route}" for route in missing_routes(server.app)]
-    admin = admin_missing()
-    if admin is not None:
-        missing.append(admin)
+def _require_parts(server: ProductServer | None) -> None:
+    missing = missing_modules() if server is None else missing_parts(server.app)
     if missing:
         raise DemoFailedError(
             "the demo needs parts of the product that are not there yet:\n    "
