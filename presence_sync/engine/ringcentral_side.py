@@ -11,16 +11,17 @@ we wrote is one of three things:
 - a *hand change* (made after our write): the user's choice stands; we forget our write and
   do not fight it until the Teams state asks for something new.
 
-Until a write's echo arrives, the field may still show what it showed before (the dispatcher
-may hold the write in its queue, and earlier writes of ours may still echo, in any order); such
-values are read as "in flight" for `PENDING_GRACE` seconds, not as hand changes. Observations
-stamped at or before the write are "older" (an echo is always stamped after the write).
+Until a write has landed (WriteApplied) and a report stamped after that arrives, the field may
+still show what it showed before: the dispatcher may hold the write in its queue, and earlier
+writes of ours may still echo, in any order. Such values are read as "in flight" (for at most
+`PENDING_GRACE` seconds), not as hand changes; a restore is forgotten only once a report
+stamped after it landed confirms it. Reports stamped before the write are "older".
 
 Timestamps are RingCentral's (``observed_at``) against ours (``now``, acknowledgement times);
 they may disagree by up to `CLOCK_SKEW`, and every doubt is resolved toward "ours" or "older",
-never toward a hand change: a missed hand change is corrected by the next read, a false one
-would leave a status stuck. A hand change to exactly the value we were writing, made within
-`CLOCK_SKEW` of our write, cannot be told from our echo and is taken as ours.
+never toward a hand change: a missed hand change is corrected by the next read (the
+reconciler's periodic GET), a false one would leave a status stuck. A hand change to exactly
+the value we were writing, made within `CLOCK_SKEW` of our write, may be taken as our echo.
 """
 
 from __future__ import annotations
