@@ -20,7 +20,7 @@ def test_ringcentral_body_carries_only_the_fields_that_change() -> None:
 
 
 def test_teams_body_is_graph_set_presence_with_an_expiry() -> None:
-    """setPresence needs the app's session id and an ISO 8601 duration within PT5M–PT4H."""
+    """setPresence needs the app's session id and an ISO 8601 duration within PT5M to PT4H."""
     command = SetTeamsSession("Busy", "InACall", SESSION_TTL, "call")
     assert command.body("app-id") == {
         "sessionId": "app-id",
