@@ -101,6 +101,7 @@ class JobRunner:
     budget: ProviderBudget | None = None
     notify_users: bool = True
     lease: float = LEASE
+    concurrency: int = 16  # users of a page decided at once: bounds the load on the store
     _wake: asyncio.Event | None = None
 
     def wake(self) -> None:
@@ -258,7 +259,8 @@ class JobRunner:
         now = self.clock()
         for link in links:
             if link.id in switching and link.sync_enabled != turn_on:
-                await self.store.update_link(link.id, now, sync_enabled=turn_on)
+                # The notice goes first: a crash between the two then repeats a notice on
+                # the redone page instead of losing it (a flipped flag means it was queued).
                 if self.notify_users and link.email:
                     await self.store.enqueue_notice(
                         recipient=link.email,
@@ -268,15 +270,18 @@ class JobRunner:
                         payload={"job": job.id},
                         now=now,
                     )
+                await self.store.update_link(link.id, now, sync_enabled=turn_on)
         linked = [link for link in links if target_of(link) is not None]
         read_errors: dict[str, str] = {}
         if turn_on:
             read_errors = await self._read_presence(linked)
-        return list(
-            await asyncio.gather(
-                *(self._one(job, link, link.id in switching, read_errors) for link in links)
-            )
-        )
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(link: UserLink) -> _Outcome:
+            async with gate:
+                return await self._one(job, link, link.id in switching, read_errors)
+
+        return list(await asyncio.gather(*(one(link) for link in links)))
 
     async def _one(
         self, job: Job, link: UserLink, switched: bool, read_errors: dict[str, str]

@@ -93,6 +93,7 @@ class SyncService:
     directory_interval: float = 300.0
     worker_idle: float = 0.05
     deliver_notices: bool = True
+    job_lease: float = 60.0
     budget: ProviderBudget = field(default_factory=ProviderBudget)
     reconciler: Reconciler = field(init=False)
     dispatcher: Dispatcher = field(init=False)
@@ -113,7 +114,13 @@ class SyncService:
         )
         self.reconciler.dispatcher = self.dispatcher
         self.jobs = JobRunner(
-            self.store, self.providers, self.reconciler, self.owner, self.clock, self.budget
+            self.store,
+            self.providers,
+            self.reconciler,
+            self.owner,
+            self.clock,
+            self.budget,
+            lease=self.job_lease,
         )
         self.notices = NoticeDelivery(self.store, self.providers, self.owner, self.clock)
         self.directory = DirectorySync(self.store, self.providers, self.clock)

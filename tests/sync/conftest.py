@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from presence_sync.secrets import SecretBox
-from presence_sync.store import SqliteStore, Store
+from presence_sync.store import MongoStore, SqliteStore, Store
 from presence_sync.sync.service import SyncService
 from tests.graph.client_sandbox import ClientSandbox, client_sandbox
+from tests.mongo_server import MongoTarget
+from tests.store.conftest import mongo_target
 from tests.sync.harness import SyncHarness, sandbox_providers
 
-__all__ = ["client_sandbox", "harness", "make_harness", "sqlite_store"]
+__all__ = ["any_store", "client_sandbox", "harness", "make_harness", "mongo_target", "sqlite_store"]
 
 MakeHarness = Callable[..., Awaitable[SyncHarness]]
 
@@ -27,6 +30,24 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
     await store.close()
 
 
+@pytest.fixture(params=["sqlite", "mongo"])
+async def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """An open, empty store of each kind (SQLite, and MongoDB through FerretDB)."""
+    box = SecretBox(SecretBox.generate_key())
+    if request.param == "sqlite":
+        store: Store = SqliteStore(tmp_path / "store.db", box)
+        await store.open()
+        yield store
+        await store.close()
+        return
+    target: MongoTarget = request.getfixturevalue("mongo_target")
+    mongo = MongoStore(target.uri, f"{target.prefix}{uuid.uuid4().hex[:10]}", box)
+    await mongo.open()
+    yield mongo
+    await mongo.drop_database()
+    await mongo.close()
+
+
 @pytest.fixture
 async def make_harness(
     client_sandbox: ClientSandbox,
@@ -38,12 +59,12 @@ async def make_harness(
         store: Store, *, owner: str = "replica-1", refresh: bool = True, **options: object
     ) -> SyncHarness:
         providers = sandbox_providers(client_sandbox)
+        options.setdefault("worker_idle", 0.01)
         service = SyncService(
             store,
             providers,
             owner,
             clock=client_sandbox.ctx.clock.now,
-            worker_idle=0.01,
             **options,  # type: ignore[arg-type]
         )
         if refresh:
