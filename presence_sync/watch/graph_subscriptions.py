@@ -193,8 +193,8 @@ class GraphShards:
             await graph.reauthorize_subscription(sub.id, sub.owner or "")
         except GraphNotFoundError:
             await self.removed(subscription_id)
-            return
-        await self._renew(sub)
+        # Renewal stays with the lease holder's timer: any replica may take this event, and
+        # renewing here too would renew the same subscription twice.
 
     async def removed(self, subscription_id: str) -> None:
         """Forget a subscription Graph removed; the next run recreates its shard."""

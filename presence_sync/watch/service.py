@@ -53,6 +53,7 @@ GRAPH_LIFECYCLE = "/api/notifications/graph/lifecycle"
 RINGCENTRAL_NOTIFICATIONS = "/api/notifications/ringcentral"
 SUBSCRIPTION_CHECK = 60.0  # product-clock seconds between subscription reviews
 INBOX_SIZE = 10_000
+JOB_CONCURRENCY = 4  # lifecycle follow-ups and hint reads running at once
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,8 @@ class Watchers:
         self._roster_changed = asyncio.Event()
         self._review_now = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._jobs: set[asyncio.Task[None]] = set()
+        self._job_slots = asyncio.Semaphore(JOB_CONCURRENCY)
 
     # -- shared state ------------------------------------------------------------------
 
@@ -236,11 +239,21 @@ class Watchers:
                 elif isinstance(item, _RcItem):
                     await self.observer.rc(item.presence, reason="rc-notification")
                 else:
-                    await item.run()
+                    # Jobs read from providers: run them aside so observations keep flowing.
+                    await self._job_slots.acquire()
+                    task = asyncio.create_task(self._run_job(item))
+                    self._jobs.add(task)
+                    task.add_done_callback(self._jobs.discard)
             except (PresenceSyncError, OSError) as err:
                 logger.warning("could not process a notification: %s", err)
             finally:
                 self.inbox.task_done()
+
+    async def _run_job(self, job: _Job) -> None:
+        try:
+            await self._guard(job.what, job.run())
+        finally:
+            self._job_slots.release()
 
     # -- loops -------------------------------------------------------------------------
 
@@ -326,9 +339,10 @@ class Watchers:
 
     async def stop(self) -> None:
         """Stop every loop and give the lease up."""
-        for task in self._tasks:
+        tasks = [*self._tasks, *self._jobs]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._tasks = []
         if self._leader:
             with contextlib.suppress(PresenceSyncError):

@@ -196,7 +196,7 @@ class ProductFactory:
         app[WATCH_OPTIONS] = WatchOptions(
             clock=clock.now, time_scale=clock.scale, tick=tick, roster_every=0.1
         )
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         await web.SockSite(runner, sock).start()
         product = Product(app, runner, base_url, providers)
@@ -225,3 +225,22 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(interval)
+
+
+async def steadily(
+    check: Callable[[], Awaitable[bool]], hold: float = 1.0, within: float = 20.0
+) -> None:
+    """Wait until `check()` has stayed true for `hold` seconds (other services settle first)."""
+    deadline = time.monotonic() + within
+    since: float | None = None
+    while True:
+        now = time.monotonic()
+        if await check():
+            since = now if since is None else since
+            if now - since >= hold:
+                return
+        else:
+            since = None
+        if now > deadline:
+            raise AssertionError(f"condition not steady for {hold} s within {within} s")
+        await asyncio.sleep(0.05)

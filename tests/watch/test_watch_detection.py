@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.graph.client_sandbox import ClientSandbox
-from tests.watch.harness import Product, ProductFactory, eventually, people
+from tests.watch.harness import Product, ProductFactory, eventually, people, steadily
 
 SLOW_POLLING = {"graph_poll_budget_share": 0.001, "watch_reconcile_interval": 3600.0}
 
@@ -41,7 +41,7 @@ async def test_a_subscribed_users_change_arrives_by_notification(
             roster
         ]
 
-    await eventually(subscribed)
+    await steadily(subscribed)
     await eventually(lambda: _observed(product, target.id))
 
     await client_sandbox.control(
@@ -104,7 +104,7 @@ async def test_a_ringcentral_change_arrives_by_webhook(
     async def subscribed() -> bool:
         return (await product.watchers.coverage()).ringcentral_subscription
 
-    await eventually(subscribed)
+    await steadily(subscribed)
     await eventually(lambda: _rc_observed(product, target.id))
     await eventually(lambda: _walk_done(product))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 from tests.graph.client_sandbox import ClientSandbox
-from tests.watch.harness import Product, ProductFactory, eventually, people
+from tests.watch.harness import Product, ProductFactory, eventually, people, steadily
 
 PAIRS = [
     ("Available", "Available"),
@@ -53,7 +53,7 @@ async def test_a_removed_subscription_is_recreated(
     )
     links = [link for link in people(client_sandbox) if link.rc_extension_id]
     await product.store.upsert_links(links)
-    await eventually(lambda: subscribed(product))
+    await steadily(lambda: subscribed(product))
     (old,) = await product.store.list_subscriptions("graph")
 
     await client_sandbox.control("DELETE", f"/_sandbox/graph/subscriptions/{old.id}")
@@ -89,7 +89,7 @@ async def test_dropped_and_duplicated_notifications_end_correct_after_reconcilia
     )
     links = [link for link in people(client_sandbox) if link.rc_extension_id]
     await product.store.upsert_links(links)
-    await eventually(lambda: subscribed(product))
+    await steadily(lambda: subscribed(product))
     await client_sandbox.fault({"target": "graph-notifications", "drop": 0.2, "duplicate": 0.2})
 
     rng = random.Random(4)
@@ -156,7 +156,7 @@ async def test_lifecycle_events_reauthorize_and_read_what_was_missed(
     )
     links = [link for link in people(client_sandbox) if link.rc_extension_id]
     await product.store.upsert_links(links)
-    await eventually(lambda: subscribed(product))
+    await steadily(lambda: subscribed(product))
     (sub,) = await product.store.list_subscriptions("graph")
     reads = await client_sandbox.count("graph", "POST", "/communications/getPresencesByUserId")
 
