@@ -124,8 +124,10 @@ def _page_text(page: Page) -> str:
         answer = None
     if isinstance(answer, dict):
         error = answer.get("error")
-        said = answer.get("message") or answer.get("reason") or (
-            error.get("message") if isinstance(error, dict) else error
+        said = (
+            answer.get("message")
+            or answer.get("reason")
+            or (error.get("message") if isinstance(error, dict) else error)
         )
         if said:
             return str(said)

@@ -84,7 +84,8 @@ async def _settle(
     while True:
         state = await control.state()
         entries = [
-            e for e in state.get("users", [])
+            e
+            for e in state.get("users", [])
             if e.get("teams") and str(e["teams"]["userPrincipalName"]).lower() in emails
         ]
         rows = check_rows(entries, expected, rc_mode)

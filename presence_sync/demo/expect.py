@@ -223,9 +223,7 @@ def _rc_text(status: str, dnd: str, telephony: str) -> str:
 def format_table(rows: Sequence[Row]) -> str:
     """The summary table: user, Teams, RingCentral, expected, ok (failing rows first)."""
     header = ("USER", "TEAMS", "RINGCENTRAL", "EXPECTED", "OK")
-    lines = [
-        (r.email, r.teams, r.ringcentral, r.expected, "ok" if r.ok else "FAIL") for r in rows
-    ]
+    lines = [(r.email, r.teams, r.ringcentral, r.expected, "ok" if r.ok else "FAIL") for r in rows]
     widths = [max(len(str(c)) for c in column) for column in zip(header, *lines, strict=False)]
     out = []
     for cells in (header, *lines):

@@ -17,8 +17,11 @@ _MODULES = (
     ("presence_sync.sync", ("SYNC", "CLOCK", "setup_sync"), "the sync service"),
     ("presence_sync.admin", ("Admin",), "the admin use cases (sync all)"),
     ("presence_sync.directory", ("DirectorySync",), "matching both directories"),
-    ("presence_sync.watch.service", ("WATCHERS", "WATCH_OPTIONS", "WatchOptions"),
-     "the watchers (subscriptions, polling, webhooks)"),
+    (
+        "presence_sync.watch.service",
+        ("WATCHERS", "WATCH_OPTIONS", "WatchOptions"),
+        "the watchers (subscriptions, polling, webhooks)",
+    ),
 )
 
 

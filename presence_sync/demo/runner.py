@@ -52,8 +52,16 @@ logger = logging.getLogger(__name__)
 STORE_WAIT = 30.0
 PROGRESS_EVERY = 5.0  # seconds between sync-all progress lines
 _STOPPING = (
-    SandboxStartError, ConnectError, MissingPartError, DemoFailedError, SettingsError,
-    ControlError, aiohttp.ClientError, TimeoutError, OSError, ImportError,
+    SandboxStartError,
+    ConnectError,
+    MissingPartError,
+    DemoFailedError,
+    SettingsError,
+    ControlError,
+    aiohttp.ClientError,
+    TimeoutError,
+    OSError,
+    ImportError,
 )
 
 
@@ -152,9 +160,7 @@ async def _session(
     state = await control.state()
     entries = linked_people(state, {link.teams_user_id for link in links if link.teams_user_id})
     people = {p.teams_email.lower(): p for p in map(as_person, entries)}
-    baseline = {
-        str(e["teams"]["userPrincipalName"]).lower(): baseline_activity(e) for e in entries
-    }
+    baseline = {str(e["teams"]["userPrincipalName"]).lower(): baseline_activity(e) for e in entries}
     # People signed out of Teams stay so: a meeting would sign them in. The check still
     # expects their RingCentral status to say Offline.
     actors = {k: p for k, p in people.items() if baseline[k].teams_choice != "Offline"}
@@ -167,13 +173,25 @@ async def _session(
     playing = options.scenario != "none"
     if options.check:
         return await check_day(
-            say, control, people=people, actors=actors, baseline=baseline, rc_mode=rc_mode,
-            duration=options.duration or CHECK_DURATION, settle=options.settle,
-            seed=options.seed, scenario=playing,
+            say,
+            control,
+            people=people,
+            actors=actors,
+            baseline=baseline,
+            rc_mode=rc_mode,
+            duration=options.duration or CHECK_DURATION,
+            settle=options.settle,
+            seed=options.seed,
+            scenario=playing,
         )
     await run_days(
-        say, control, actors=actors, rc_mode=rc_mode, total=options.duration,
-        seed=options.seed, scenario=playing,
+        say,
+        control,
+        actors=actors,
+        rc_mode=rc_mode,
+        total=options.duration,
+        seed=options.seed,
+        scenario=playing,
     )
     return 0
 
@@ -228,9 +246,7 @@ async def _start_server(
             # The sandbox starts afresh each run, so the product's embedded store does too:
             # connections, subscriptions and engine state of an earlier sandbox mean nothing.
             fresh_store(data / "server")
-        return await ProductServer.start(
-            settings, sock, clock=clock, time_scale=options.time_scale
-        )
+        return await ProductServer.start(settings, sock, clock=clock, time_scale=options.time_scale)
     except BaseException:
         sock.close()
         raise

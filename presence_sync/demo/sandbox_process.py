@@ -60,13 +60,21 @@ class SandboxProcess:
         log_path = log_file or data_dir.parent / "sandbox.log"
         running = cls(data_dir=data_dir, log_file=log_path)
         args = [
-            sys.executable, "-m", "sandbox",
-            "--host", "127.0.0.1",
-            "--port", str(port),
-            "--users", str(users),
-            "--time-scale", str(time_scale),
-            "--rc-mode", rc_mode,
-            "--data", str(data_dir),
+            sys.executable,
+            "-m",
+            "sandbox",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--users",
+            str(users),
+            "--time-scale",
+            str(time_scale),
+            "--rc-mode",
+            rc_mode,
+            "--data",
+            str(data_dir),
         ]
         with log_path.open("ab") as log:
             # A session of its own: Ctrl-C reaches the demo, which then stops the sandbox in

@@ -70,8 +70,17 @@ HELD_ROUTINES: dict[str, tuple[tuple[float, str], ...]] = {
     "still-on-call": ((0.0, "rc-call-start"),),
     "still-dnd": ((0.0, "rc-dnd-on"),),
 }
-_ORDER = ("meeting", "call", "call-in-meeting", "rc-dnd", "meeting-during-call", "teams-dnd",
-          "offline", "meeting", "call")
+_ORDER = (
+    "meeting",
+    "call",
+    "call-in-meeting",
+    "rc-dnd",
+    "meeting-during-call",
+    "teams-dnd",
+    "offline",
+    "meeting",
+    "call",
+)
 # Presence writes to RingCentral the day may cause per minute (RingCentral allows 40).
 RC_WRITES_PER_MINUTE = 24
 
@@ -143,8 +152,12 @@ def _place(
     length: float,
 ) -> list[Step]:
     return [
-        Step(at=round(start + fraction * length, 2), person=person.teams_email, action=action,
-             routine=name)
+        Step(
+            at=round(start + fraction * length, 2),
+            person=person.teams_email,
+            action=action,
+            routine=name,
+        )
         for fraction, action in routine
     ]
 
@@ -165,10 +178,12 @@ def control_request(
         "rc-dnd-on": (f"{rc}/presence", {dnd_field: "DoNotAcceptAnyCalls"}),
         "rc-dnd-off": (f"{rc}/presence", {dnd_field: "TakeAllCalls"}),
         "teams-dnd-on": (
-            f"{teams}/presence", {"availability": "DoNotDisturb", "activity": "DoNotDisturb"}
+            f"{teams}/presence",
+            {"availability": "DoNotDisturb", "activity": "DoNotDisturb"},
         ),
         "teams-available": (
-            f"{teams}/presence", {"availability": "Available", "activity": "Available"}
+            f"{teams}/presence",
+            {"availability": "Available", "activity": "Available"},
         ),
         "sign-out": (f"{teams}/presence", {"availability": "Offline"}),
         "sign-in": (f"{teams}/presence", {"availability": "Available", "activity": "Available"}),

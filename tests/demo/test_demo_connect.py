@@ -45,8 +45,12 @@ async def test_connect_all_connects_both_platforms_as_the_store_records(
     control = SandboxControl(sandbox.base_url, sandbox.http)
     store = await _store(product)
     connected = await connect_all(
-        product.url, store, control, sandbox.ca_file,
-        admin="admin@contoso.example", sync_accounts=["sync1@contoso.example"],
+        product.url,
+        store,
+        control,
+        sandbox.ca_file,
+        admin="admin@contoso.example",
+        sync_accounts=["sync1@contoso.example"],
     )
     assert connected.sync_accounts == ("sync1@contoso.example",)
     for kind in (MICROSOFT, sync_account_kind("sync1@contoso.example"), RINGCENTRAL):
@@ -64,8 +68,12 @@ async def test_consent_refused_for_a_teams_admin_stops_with_the_products_reason(
     control = SandboxControl(sandbox.base_url, sandbox.http)
     with pytest.raises(ConnectError, match=r"^admin consent failed: ") as caught:
         await connect_all(
-            product.url, await _store(product), control, sandbox.ca_file,
-            admin="teams.admin@contoso.example", sync_accounts=[],
+            product.url,
+            await _store(product),
+            control,
+            sandbox.ca_file,
+            admin="teams.admin@contoso.example",
+            sync_accounts=[],
         )
     # The product's own explanation, not a status code: which account can grant consent.
     assert "Global Administrator" in str(caught.value)

@@ -20,8 +20,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 async def _start(data: Path, *options: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "presence_sync", "demo",
-        "--port", "0", "--sandbox-port", "0", "--data", str(data), *options,
+        sys.executable,
+        "-m",
+        "presence_sync",
+        "demo",
+        "--port",
+        "0",
+        "--sandbox-port",
+        "0",
+        "--data",
+        str(data),
+        *options,
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -65,9 +74,7 @@ def store_option(request: pytest.FixtureRequest) -> tuple[str, ...]:
 async def test_demo_check_with_a_small_org_passes_end_to_end(
     tmp_path: Path, store_option: tuple[str, ...]
 ) -> None:
-    process = await _start(
-        tmp_path, "--check", "--users", "14", "--duration", "20", *store_option
-    )
+    process = await _start(tmp_path, "--check", "--users", "14", "--duration", "20", *store_option)
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=150)
     output = stdout.decode()
     assert process.returncode == 0, output + stderr.decode()
@@ -76,7 +83,7 @@ async def test_demo_check_with_a_small_org_passes_end_to_end(
     assert "ok  sync account sync1@contoso.example authorised" in output
     assert "ok  RingCentral connected" in output
     assert re.search(r"done: \d+ synced, 0 already in sync, 0 failed", output)
-    table = output[output.index("USER"):]
+    table = output[output.index("USER") :]
     rows = [line for line in table.splitlines()[1:] if line.strip().endswith(("ok", "FAIL"))]
     assert rows
     assert all(row.endswith("ok") for row in rows)

@@ -62,13 +62,20 @@ def test_replay_follows_each_person_from_their_own_state() -> None:
 
 
 def _person(email: str, teams: tuple[str, str], rc: dict[str, Any]) -> dict[str, Any]:
-    presence = {"userStatus": "Available", "dndStatus": "TakeAllCalls",
-                "dndStatusPersonal": "TakeAllCalls", "telephonyStatus": "NoCall", **rc}
+    presence = {
+        "userStatus": "Available",
+        "dndStatus": "TakeAllCalls",
+        "dndStatusPersonal": "TakeAllCalls",
+        "telephonyStatus": "NoCall",
+        **rc,
+    }
     return {
         "email": email,
         "display_name": email.split("@")[0].title(),
-        "teams": {"userPrincipalName": email,
-                  "presence": {"availability": teams[0], "activity": teams[1]}},
+        "teams": {
+            "userPrincipalName": email,
+            "presence": {"availability": teams[0], "activity": teams[1]},
+        },
         "ringcentral": {"email": email, "presence": presence},
     }
 

@@ -18,15 +18,25 @@ def _state(**people: tuple[tuple[str, str], str, str]) -> dict[str, Any]:
     users = []
     for key, (teams, status, telephony) in people.items():
         email = f"{key}@x.example"
-        users.append({
-            "email": email,
-            "teams": {"userPrincipalName": email,
-                      "presence": {"availability": teams[0], "activity": teams[1]}},
-            "ringcentral": {"email": email, "presence": {
-                "userStatus": status, "dndStatus": "TakeAllCalls",
-                "dndStatusPersonal": "TakeAllCalls", "acceptCallQueueCalls": True,
-                "telephonyStatus": telephony}},
-        })
+        users.append(
+            {
+                "email": email,
+                "teams": {
+                    "userPrincipalName": email,
+                    "presence": {"availability": teams[0], "activity": teams[1]},
+                },
+                "ringcentral": {
+                    "email": email,
+                    "presence": {
+                        "userStatus": status,
+                        "dndStatus": "TakeAllCalls",
+                        "dndStatusPersonal": "TakeAllCalls",
+                        "acceptCallQueueCalls": True,
+                        "telephonyStatus": telephony,
+                    },
+                },
+            }
+        )
     return {"users": users}
 
 
@@ -47,15 +57,27 @@ async def test_changes_on_the_other_side_are_reported_once_with_their_delay() ->
         observer.acted(Step(0, "bob@x.example", "rc-call-start"))
         now[0] = 100.5
         # The sandbox shows what each person did themselves: not the product's doing.
-        observer.observe(_state(ann=(("Busy", "InAMeeting"), "Available", "NoCall"),
-                                bob=(("Available", "Available"), "Available", "CallConnected")))
+        observer.observe(
+            _state(
+                ann=(("Busy", "InAMeeting"), "Available", "NoCall"),
+                bob=(("Available", "Available"), "Available", "CallConnected"),
+            )
+        )
         assert said == []
         now[0] = 101.25
-        observer.observe(_state(ann=(("Busy", "InAMeeting"), "Busy", "NoCall"),
-                                bob=(("Busy", "InACall"), "Available", "CallConnected")))
+        observer.observe(
+            _state(
+                ann=(("Busy", "InAMeeting"), "Busy", "NoCall"),
+                bob=(("Busy", "InACall"), "Available", "CallConnected"),
+            )
+        )
         now[0] = 102.0
-        observer.observe(_state(ann=(("Busy", "InAMeeting"), "Available", "NoCall"),
-                                bob=(("Busy", "InACall"), "Available", "CallConnected")))
+        observer.observe(
+            _state(
+                ann=(("Busy", "InAMeeting"), "Available", "NoCall"),
+                bob=(("Busy", "InACall"), "Available", "CallConnected"),
+            )
+        )
     assert said == [
         "-> Ann Lee: RingCentral Busy, TakeAllCalls (1.2 s)",
         "-> Bob Roe: Teams shows Busy/InACall (1.2 s)",

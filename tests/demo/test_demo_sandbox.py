@@ -48,8 +48,9 @@ async def test_a_played_day_shows_in_the_sandbox_and_the_check_sees_what_nobody_
 
     # Nothing carries presence across, so exactly the people whose other side should have
     # changed fail the check; everyone else is still in their own, expected, state.
-    expected = replay(done, {e["teams"]["userPrincipalName"]: baseline_activity(e)
-                             for e in signed_in})
+    expected = replay(
+        done, {e["teams"]["userPrincipalName"]: baseline_activity(e) for e in signed_in}
+    )
     rows = check_rows([after[e["email"]] for e in signed_in], expected)
     failing = {r.email: r.problem for r in rows if not r.ok}
     assert set(failing) == {ann, bob, cy, dee}

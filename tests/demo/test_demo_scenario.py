@@ -45,10 +45,18 @@ def test_every_activity_that_starts_also_ends_within_the_day(duration: float) ->
     for person, own in _by_person(steps).items():
         assert len({s.routine for s in own}) == 1, f"{person} follows one routine"
 
+
 def test_the_day_has_meetings_calls_overlaps_dnd_and_sign_outs() -> None:
     routines = {s.routine for s in office_day(PEOPLE, 120, seed=0)}
-    assert {"meeting", "call", "call-in-meeting", "meeting-during-call", "rc-dnd",
-            "teams-dnd", "offline"} <= routines
+    assert {
+        "meeting",
+        "call",
+        "call-in-meeting",
+        "meeting-during-call",
+        "rc-dnd",
+        "teams-dnd",
+        "offline",
+    } <= routines
 
 
 @pytest.mark.parametrize(("duration", "people"), [(60.0, 30), (60.0, 200), (30.0, 100)])
@@ -70,10 +78,14 @@ def test_hold_some_leaves_a_meeting_a_call_and_dnd_going_at_the_end() -> None:
 def test_a_step_becomes_the_sandbox_call_that_acts_it_out() -> None:
     ann = Person("Ann Lee", "alee@contoso.example", "ann.lee@contoso.example")
     assert control_request(Step(0, ann.teams_email, "meeting-start"), ann) == (
-        "POST", "/_sandbox/teams/alee@contoso.example/meeting", {"action": "start"}
+        "POST",
+        "/_sandbox/teams/alee@contoso.example/meeting",
+        {"action": "start"},
     )
     assert control_request(Step(0, ann.teams_email, "rc-call-start"), ann) == (
-        "POST", "/_sandbox/ringcentral/ann.lee@contoso.example/call", {"action": "connect"}
+        "POST",
+        "/_sandbox/ringcentral/ann.lee@contoso.example/call",
+        {"action": "connect"},
     )
     legacy = control_request(Step(0, ann.teams_email, "rc-dnd-on"), ann, "legacy")
     chs = control_request(Step(0, ann.teams_email, "rc-dnd-on"), ann, "chs")
