@@ -132,6 +132,7 @@ class World:
                     self.rc.absorb(name, self.now if record is None else record.issued_at)
                 self.rc.values[name] = value
                 self.rc.current_manual[name] = None
+                self.rc.wrote(name, value, self.now)
             if changed:
                 self._rc_changed(echo=True)
             self.feed(WriteApplied(command))
@@ -330,8 +331,15 @@ class World:
                 self.last_teams_seq = item.world_seq
         elif before.rc_seen != self.state.rc_seen:
             self.last_rc_seq = item.world_seq
+            assert isinstance(item.event, RingCentralObserved)
             for name, index in item.manual_ids.items():
-                self.rc.manual[name][index][1] = True
+                change = self.rc.manual[name][index]
+                if change[1]:
+                    continue
+                if self.rc.ours_around(name, change[0], item.event.observed_at):
+                    change[3] = True  # we were writing that very value then: either reading
+                else:
+                    change[1] = True
         self.track()
         for command in decision.commands:
             self._apply(command)

@@ -121,6 +121,8 @@ class RcWorld:
     sequence: int = 0
     # For the oracle: every value the user set by hand, and whether the engine could know it.
     manual: dict[str, list[list[Any]]] = field(default_factory=dict)  # [value, seen, at, absorbed]
+    # Our writes per field: [value, applied at, applied at of the write after it (or None)].
+    writes: dict[str, list[list[Any]]] = field(default_factory=dict)
     current_manual: dict[str, int | None] = field(default_factory=dict)
 
     def fields(self) -> tuple[str, ...]:
@@ -164,6 +166,28 @@ class RcWorld:
             if seen or index == current or absorbed:
                 return value
         return initial
+
+    def wrote(self, name: str, value: Any, now: float) -> None:
+        """Remember one of our writes, for telling which reports could be its echoes."""
+        history = self.writes.setdefault(name, [])
+        if history:
+            history[-1][2] = now
+        history.append([value, now, None])
+
+    def ours_around(self, name: str, value: Any, stamped: float) -> bool:
+        """Whether we were writing `value` to `name` around the time a report was stamped.
+
+        Such a report may be read as our echo (the engine's documented benefit of the doubt),
+        so the hand change it carries counts either way.
+        """
+        for written, applied, superseded in self.writes.get(name, []):
+            if written != value:
+                continue
+            if applied - CLOCK_SKEW <= stamped and (
+                superseded is None or stamped <= superseded + CLOCK_SKEW
+            ):
+                return True
+        return False
 
     def absorb(self, name: str, issued_at: float) -> None:
         """Our write set the very value the user had just chosen, before we saw their change.
