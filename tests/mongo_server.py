@@ -268,9 +268,38 @@ def drop_databases(target: MongoTarget) -> None:
                 client.drop_database(name)
 
 
+class _Shared:
+    """The one server of this test process, shared by every fixture that asks for one."""
+
+    stack: contextlib.ExitStack | None = None
+    target: MongoTarget | None = None
+    users = 0
+
+
 @contextlib.contextmanager
 def mongo_uri() -> Iterator[MongoTarget]:
-    """A MongoDB-protocol server for a test session: MONGODB_URI, else a fresh FerretDB."""
+    """The test process's MongoDB-protocol server, started on first use and stopped after last.
+
+    Several test folders declare their own session fixture for it; sharing one server keeps a
+    full run to one FerretDB (each test still gets databases of its own).
+    """
+    if _Shared.target is None:
+        stack = contextlib.ExitStack()
+        _Shared.target = stack.enter_context(_start_target())
+        _Shared.stack = stack
+    _Shared.users += 1
+    try:
+        yield _Shared.target
+    finally:
+        _Shared.users -= 1
+        if _Shared.users == 0 and _Shared.stack is not None:
+            stack, _Shared.stack, _Shared.target = _Shared.stack, None, None
+            stack.close()
+
+
+@contextlib.contextmanager
+def _start_target() -> Iterator[MongoTarget]:
+    """A MongoDB-protocol server: MONGODB_URI (throwaway databases), else a fresh FerretDB."""
     given = os.environ.get("MONGODB_URI")
     if given:
         target = throwaway_database(given)
