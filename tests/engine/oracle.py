@@ -45,12 +45,24 @@ def inactive(pair: Pair) -> bool:
 
 
 def expected_overlay(
-    pair: Pair, settings: OrgSettings, mode: str, queue_member: bool
+    pair: Pair,
+    settings: OrgSettings,
+    mode: str,
+    queue_member: bool,
+    in_meeting: bool | None = None,
 ) -> dict[str, Any] | None:
-    """RingCentral fields the Teams pair must hold; None where history decides (not checkable)."""
+    """RingCentral fields the Teams pair must hold; None where history decides (not checkable).
+
+    Presenting counts as In a meeting when it follows a meeting; pass `in_meeting` when that is
+    known, else the row is not checkable.
+    """
     availability, activity = pair
     if activity == "Presenting":
-        return None  # depends on whether a meeting was seen before
+        if in_meeting is None:
+            return None
+        if in_meeting:
+            pair = (availability, "InAMeeting")
+            availability, activity = pair
     if settings.preserve_during_inactivity and inactive(pair):
         return None  # holds whatever came before
     if settings.call_presence_customisation:

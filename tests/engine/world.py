@@ -406,18 +406,25 @@ class World:
             for dnd in self.rc_own(dnd_field)
         }
 
-    def _desired(self, pair: Pair | None = None) -> dict[str, Any] | None:
+    def _desired(
+        self, pair: Pair | None = None, in_meeting: bool | None = None
+    ) -> dict[str, Any] | None:
         if not self.enabled:
             return {}
         pair = self.teams.own() if pair is None else pair
-        return expected_overlay(pair, self.settings, self.rc.mode, self.rc.queue_member)
+        return expected_overlay(pair, self.settings, self.rc.mode, self.rc.queue_member, in_meeting)
 
     def _desired_for(self, name: str) -> Any:
         # The Teams state as the engine could see it: a meeting left and joined again while the
         # notifications crossed is, to anyone reading them, a meeting that never ended.
-        user = self.state.teams_user
-        seen = None if user is None else (user.availability, user.activity)
-        desired = self._desired(seen or self.teams.own())
+        desired = None
+        for reading in (self.state.teams_user, self.state.teams_anchor):
+            # While idle (preserve on) RingCentral holds what the last real presence asked.
+            if reading is not None and desired is None:
+                pair = (reading.availability, reading.activity)
+                desired = self._desired(pair, reading.in_meeting)
+        if self.state.teams_user is None:
+            desired = self._desired()
         return "hold" if desired is None else desired.get(name, "own")
 
     def track(self) -> None:
