@@ -12,8 +12,11 @@ from presence_sync.engine.commands import Command
 class TeamsObserved:
     """Graph reported the user's aggregated Teams presence (notification or poll).
 
-    ``sequence`` is Graph's ``sequenceNumber`` when present; ``observed_at`` is when we read
-    the presence or received the notification, on our own clock (epoch seconds).
+    ``sequence`` is Graph's ``sequenceNumber`` when present; ``observed_at`` is when the
+    presence was true, on our own clock (epoch seconds): the read time of a poll, the receive
+    time of a notification. Ordering relies on ``sequence``; a notification delayed by more than
+    `presence_sync.engine.teams_side.SESSION_LINGER` and carrying no sequence number may be
+    taken for the user's own presence even if it only showed our session.
     """
 
     availability: str

@@ -175,9 +175,8 @@ def plan(
     if session is not None:
         # Reports of the one before (even of the same pair, cleared a moment ago) may still
         # arrive; the new one hides the user only from now on.
-        past = _ended(
-            past, session if session.cleared_at is not None else replace(session, cleared_at=now)
-        )
+        ended = session if session.cleared_at is not None else replace(session, cleared_at=now)
+        past = _ended(past, ended, state.teams_seen)
     return state.evolve(session=fresh, past_sessions=past), SetTeamsSession(
         wish.availability,
         wish.activity,
@@ -186,15 +185,26 @@ def plan(
     )
 
 
-def _ended(past: tuple[OurSession, ...], ended: OurSession) -> tuple[OurSession, ...]:
-    """Keep one window per pair; flapping between the same pair widens that window."""
+PAST_SESSIONS_KEPT: Final = 6
+"""Ended sessions remembered while late reports of them may still arrive."""
+
+
+def _ended(
+    past: tuple[OurSession, ...], ended: OurSession, seen: TeamsSeen | None
+) -> tuple[OurSession, ...]:
+    """Remember an ended session; flapping between the same pair widens one window.
+
+    A window can go once an observation stamped after it (plus the linger) was accepted:
+    reports older than that observation are dropped by ordering anyway.
+    """
     kept: list[OurSession] = []
     for old in past:
-        if (old.availability, old.activity) != (ended.availability, ended.activity):
-            kept.append(old)
-        elif old.ended_at() + SESSION_LINGER >= ended.since:
+        same = (old.availability, old.activity) == (ended.availability, ended.activity)
+        if same and old.ended_at() + SESSION_LINGER >= ended.since:
             ended = replace(ended, since=min(old.since, ended.since))
-    return (*kept, ended)
+        elif seen is None or old.ended_at() + SESSION_LINGER > seen.observed_at:
+            kept.append(old)
+    return (*kept, ended)[-PAST_SESSIONS_KEPT:]
 
 
 def acknowledge(

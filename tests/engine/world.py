@@ -165,7 +165,10 @@ class World:
         when = self.now if at is None else at
         seq = str(self.teams.sequence) if self.teams_sequences else None
         event = TeamsObserved(after[0], after[1], seq, when)
-        self.pending.append(Pending(event, "teams", self.teams.sequence, echo, self.teams.own()))
+        ours = after == self.teams.app_pair(when)
+        self.pending.append(
+            Pending(event, "teams", self.teams.sequence, echo, self.teams.own(), shows_app=ours)
+        )
 
     def _rc_changed(self, *, echo: bool) -> None:
         self.rc.sequence += 1
@@ -352,14 +355,9 @@ class World:
         # pinned while no session existed, which only shows once ours does).
         assert isinstance(item.event, TeamsObserved)
         pair = (item.event.availability, item.event.activity)
-        ours = {
-            (s.availability, s.activity)
-            for s in (self.state.session, *self.state.past_sessions)
-            if s is not None
-        }
         user = self.state.teams_user
         known = user is not None and pair == (user.availability, user.activity)
-        return self.last_teams_seq == item.world_seq - 1 and (pair in ours or known)
+        return self.last_teams_seq == item.world_seq - 1 and (item.shows_app or known)
 
     def _check_no_write_beyond_tick(self, item: Pending) -> None:
         with_event = decide(self.state, item.event, self.settings, self.now).commands

@@ -215,3 +215,4 @@ class Pending:
     own: Pair | None = None  # Teams: the user's own pair when it was sent
     manual_ids: dict[str, int] = field(default_factory=dict)  # RC: manual changes it carries
     delivered: bool = False
+    shows_app: bool = False  # Teams: what it shows is our own session
