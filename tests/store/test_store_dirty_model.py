@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -89,7 +90,9 @@ _runs = itertools.count()
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(ops=operations)
-async def test_dirty_queue_matches_the_reference_model(store: Store, ops: list[tuple]) -> None:
+async def test_dirty_queue_matches_the_reference_model(
+    store: Store, ops: list[tuple[Any, ...]]
+) -> None:
     # One store serves every example: empty the queue first, and use a fresh key prefix so
     # a failure in one example cannot leak into the next.
     leftovers = await store.claim_dirty("reset", limit=1000, lease_seconds=1, now=1e12)
