@@ -209,6 +209,16 @@ def wait_until_answering(
     raise MongoServerError(f"no answer from {uri} within {timeout:.0f} s: {last}")
 
 
+def _die_with_parent() -> None:
+    # A test run killed outright (timeout, Ctrl-C twice) must not leave FerretDB behind.
+    # The signal follows the thread that started FerretDB: start it from a long-lived one.
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @contextlib.contextmanager
 def run_ferretdb(binary: Path | None = None, port: int | None = None) -> Iterator[str]:
     """Run FerretDB in a temporary folder; yield its URI; stop it and delete the folder."""
@@ -219,7 +229,10 @@ def run_ferretdb(binary: Path | None = None, port: int | None = None) -> Iterato
         log_path = data_dir / "ferretdb.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                ferretdb_command(binary, port, data_dir), stdout=log, stderr=log
+                ferretdb_command(binary, port, data_dir),
+                stdout=log,
+                stderr=log,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         uri = f"mongodb://127.0.0.1:{port}/"
         try:
