@@ -41,7 +41,10 @@ class StoreHandle:
 
     async def _try_open(self) -> bool:
         try:
-            await asyncio.wait_for(self.store.open(), timeout=PING_TIMEOUT * 5)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+            # cancellation that shutdown sends, and the server would never stop.
+            async with asyncio.timeout(PING_TIMEOUT * 5):
+                await self.store.open()
         except (StoreError, TimeoutError, OSError) as err:
             self.last_error = _reason(err)
             logger.warning("store not reachable yet: %s", self.last_error)
@@ -63,7 +66,8 @@ class StoreHandle:
         if not self.opened:
             return self.last_error or "store not opened yet"
         try:
-            await asyncio.wait_for(self.store.ping(), timeout=PING_TIMEOUT)
+            async with asyncio.timeout(PING_TIMEOUT):
+                await self.store.ping()
         except (StoreError, TimeoutError, OSError) as err:
             return _reason(err)
         return None
