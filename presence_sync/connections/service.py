@@ -209,8 +209,3 @@ def _kind_of(provider: str) -> str:
 CONNECTIONS: web.AppKey[Connections] = web.AppKey("connections", Connections)
 
 
-async def stop_task(task: asyncio.Task[None]) -> None:
-    """Cancel a background task and wait for it to end."""
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

@@ -27,8 +27,9 @@ from collections.abc import AsyncIterator, Mapping
 from aiohttp import web
 
 from presence_sync.connections import CONNECTIONS, Connections, SignInOutcome
-from presence_sync.connections.service import RECHECK_INTERVAL, stop_task
+from presence_sync.connections.service import RECHECK_INTERVAL
 from presence_sync.errors import ValidationError
+from presence_sync.tasks import stop_tasks
 from presence_sync.web.errors import json_error
 from presence_sync.web.keys import HTTP, INSTANCE_ID, SETTINGS, STORE
 
@@ -181,7 +182,7 @@ async def _connections_ctx(app: web.Application) -> AsyncIterator[None]:
 
     task = asyncio.get_running_loop().create_task(rechecks())
     yield
-    await stop_task(task)
+    await stop_tasks([task])
     await connections.close()
 
 
