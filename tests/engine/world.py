@@ -254,6 +254,7 @@ class World:
         self.rc.values[name] = value
         self.rc.manual.setdefault(name, []).append([value, False, self.now, False])
         self.rc.current_manual[name] = len(self.rc.manual[name]) - 1
+        self.rc.overwritten(name, self.now)
         self.overrides[name] = self._desired_for(name)
         self._rc_changed(echo=False)
         return True

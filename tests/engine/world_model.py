@@ -170,9 +170,15 @@ class RcWorld:
     def wrote(self, name: str, value: Any, now: float) -> None:
         """Remember one of our writes, for telling which reports could be its echoes."""
         history = self.writes.setdefault(name, [])
-        if history:
+        if history and history[-1][2] is None:
             history[-1][2] = now
         history.append([value, now, None])
+
+    def overwritten(self, name: str, now: float) -> None:
+        """The user changed the field by hand: our last write no longer shows there."""
+        history = self.writes.get(name)
+        if history and history[-1][2] is None:
+            history[-1][2] = now
 
     def ours_around(self, name: str, value: Any, stamped: float) -> bool:
         """Whether we were writing `value` to `name` around the time a report was stamped.
