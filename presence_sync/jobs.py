@@ -120,8 +120,10 @@ class JobRunner:
                 job = None
             if job is None:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow shutdown's cancel.
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), idle)
+                    async with asyncio.timeout(idle):
+                        await self._wake.wait()
                 continue
             try:
                 await self.run_job(job)

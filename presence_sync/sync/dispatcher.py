@@ -38,6 +38,7 @@ from presence_sync.providers import NotConnectedError, Providers
 from presence_sync.ringcentral.errors import RingCentralRequestError
 from presence_sync.store.models import RcObservation
 from presence_sync.sync.budget import RC_PRESENCE_WRITE, ProviderBudget
+from presence_sync.tasks import stop_tasks
 
 __all__ = ["DispatchResult", "Dispatcher", "ResultHandler", "WriteTarget", "merge_rc"]
 
@@ -130,9 +131,7 @@ class Dispatcher:
 
     async def stop(self) -> None:
         """Stop the senders; waiting submissions are dropped (the engine re-plans them)."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(self._tasks)
         self._tasks.clear()
         for pending in self._pending.values():
             for waiter in pending.waiters:

@@ -301,8 +301,10 @@ class Reconciler:
                 continue
             if not entries:
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow shutdown's cancel.
                 with suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), idle)
+                    async with asyncio.timeout(idle):
+                        await self._wake.wait()
                 continue
             settings = await self.store.get_settings()
             await asyncio.gather(

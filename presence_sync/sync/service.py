@@ -30,6 +30,7 @@ from presence_sync.store.base import Store
 from presence_sync.sync.budget import ProviderBudget
 from presence_sync.sync.dispatcher import Dispatcher
 from presence_sync.sync.reconciler import Reconciler
+from presence_sync.tasks import stop_tasks
 from presence_sync.watch.coverage import Coverage
 from presence_sync.watch.service import PROVIDERS, WATCHERS
 from presence_sync.web.keys import INSTANCE_ID, SETTINGS, STORE
@@ -141,9 +142,7 @@ class SyncService:
 
     async def stop(self) -> None:
         """Stop every loop; work in progress is picked up again from the store later."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await stop_tasks(self._tasks)
         self._tasks.clear()
         await self.dispatcher.stop()
 

@@ -27,6 +27,7 @@ from presence_sync.providers import NotConnectedError, Providers
 from presence_sync.ringcentral.models import RcPresence
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
+from presence_sync.tasks import stop_tasks
 from presence_sync.watch.certificate import EncryptionCertificate, load_or_create_certificate
 from presence_sync.watch.coverage import Coverage
 from presence_sync.watch.graph_subscriptions import GraphShards
@@ -339,10 +340,7 @@ class Watchers:
 
     async def stop(self) -> None:
         """Stop every loop and give the lease up."""
-        tasks = [*self._tasks, *self._jobs]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks([*self._tasks, *self._jobs])
         self._tasks = []
         if self._leader:
             with contextlib.suppress(PresenceSyncError):
