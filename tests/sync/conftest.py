@@ -79,6 +79,6 @@ async def make_harness(
 
 
 @pytest.fixture
-async def harness(make_harness: MakeHarness, sqlite_store: Store) -> SyncHarness:
+async def harness(sqlite_store: Store, make_harness: MakeHarness) -> SyncHarness:
     """A running SyncService over SQLite and a 40-person sandbox."""
     return await make_harness(sqlite_store)

@@ -90,7 +90,7 @@ async def test_killed_5000_user_job_resumes_with_exact_counts(
 
 @pytest.mark.parametrize("sandbox_options", [{"users": 100}])
 @pytest.mark.parametrize("any_store", ["mongo"], indirect=True)
-async def test_killed_job_resumes_on_mongodb(make_harness: MakeHarness, any_store: Store) -> None:
+async def test_killed_job_resumes_on_mongodb(any_store: Store, make_harness: MakeHarness) -> None:
     async def same_store() -> Store:
         return any_store
 

@@ -43,7 +43,7 @@ async def _needed_writes(h: SyncHarness) -> int:
 
 
 async def test_sync_all_writes_only_what_is_needed_without_429s_and_realtime_goes_first(
-    make_harness: MakeHarness, sqlite_store: Store
+    sqlite_store: Store, make_harness: MakeHarness
 ) -> None:
     # Mail is tested elsewhere: at 120x, Graph tokens live 30 real seconds, inside MSAL's
     # 5-minute refresh margin, so every mail would fetch a new token.
