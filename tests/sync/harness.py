@@ -28,9 +28,10 @@ SYNC_ACCOUNT = "sync1@contoso.example"
 
 
 async def until(
-    check: Callable[[], Awaitable[bool]], limit: float = 60.0, step: float = 0.05
+    check: Callable[[], Awaitable[bool]], limit: float = 180.0, step: float = 0.05
 ) -> None:
-    """Return once `check()` is true; fail the test after `limit` seconds."""
+    """Return once `check()` is true; fail the test after `limit` seconds (a liveness bound
+    generous enough for a loaded 2-core machine, not a speed target)."""
     deadline = time.monotonic() + limit
     for _ in range(int(limit / step) + 1):
         if await check():
