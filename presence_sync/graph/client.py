@@ -209,14 +209,18 @@ class GraphClient:
     async def users_delta(self, delta_link: str | None = None) -> DeltaPage:
         """Users changed since `delta_link` (everyone when None), following every page.
 
-        When Graph has forgotten the link's sync state (410 Gone) the round starts over and
-        the page is marked `full`: users missing from it are gone.
+        When Graph has forgotten the link's sync state the round starts over and the page is
+        marked `full`: users missing from it are gone. Graph says so with 410 Gone, or for
+        directory resources with 400 `syncStateNotFound`.
         """
         if delta_link is not None:
             try:
                 return await self._delta_round(delta_link, None, full=False)
             except GraphRequestError as err:
-                if err.status != 410:
+                forgotten = err.status == 410 or (
+                    err.status == 400 and err.code == "syncStateNotFound"
+                )
+                if not forgotten:
                     raise
                 logger.info("graph users delta link expired; reading every user again")
         return await self._delta_round("/users/delta", {"$select": ",".join(USER_FIELDS)}, True)

@@ -73,6 +73,20 @@ async def test_users_delta_starts_over_when_graph_forgot_the_link(
     assert {u.id for u in again.users} == set(client_sandbox.ctx.org.teams_users)
 
 
+async def test_users_delta_starts_over_when_graph_forgot_the_sync_state(
+    client_sandbox: ClientSandbox,
+) -> None:
+    # For directory resources Graph answers an expired delta link with 400 syncStateNotFound.
+    client = client_sandbox.graph_client(client_sandbox.product_session())
+    first = await client.users_delta()
+    await client_sandbox.control("POST", "/_sandbox/graph/delta/forget")
+
+    again = await client.users_delta(first.delta_link)
+
+    assert again.full
+    assert {u.id for u in again.users} == set(client_sandbox.ctx.org.teams_users)
+
+
 async def test_user_roles_name_the_global_administrator(client_sandbox: ClientSandbox) -> None:
     client = client_sandbox.graph_client(client_sandbox.product_session())
     admin = next(u for u in client_sandbox.ctx.org.teams_users.values() if u.roles)
