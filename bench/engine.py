@@ -1,19 +1,30 @@
 """Engine benchmarks; prints one JSON object, one key per measurement.
 
     python bench/engine.py [--users 200] [--events 200000]
+                           [--propagation-users 150] [--propagation-seconds 15] [--rate 100]
+                           [--stores sqlite ferretdb] [--no-propagation]
 
 ``decide`` measures `decide()` calls per second on one core over a realistic event mix: a
 population of synced users living an office day (Teams meetings and calls, RingCentral calls,
 hand-set DND, echoes of our own writes, acknowledgements, duplicated notifications, Ticks).
 ``calls_per_second`` counts CPU time inside `decide()` only; ``..._with_harness`` also counts
-making the events and applying the commands. Further measurements
-(propagation latency, writes issued ÷ writes needed) are added as more top-level keys.
+making the events and applying the commands.
+
+``propagation`` (one entry per store) starts the sandbox and the product in this process,
+links and syncs a modest org, turns rate limits and notification delay off, and starts and
+ends Teams meetings at ``--rate`` per second for ``--propagation-seconds``; it reports
+p50/p95/p99 from the Graph notification leaving the sandbox for the product's webhook to the
+RingCentral presence PUT being applied by the sandbox (see bench/propagation.py; each entry
+names its intervals). ``ferretdb`` runs FerretDB through tests/mongo_server.py. Writes
+issued ÷ writes needed is not measured yet.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
+import logging
 import platform
 import random
 import sys
@@ -161,16 +172,44 @@ def bench_decide(user_count: int, event_count: int, seed: int = 5) -> dict[str, 
     }
 
 
+def _propagation(store: str, users: int, rate: float, seconds: float) -> dict[str, Any]:
+    """One propagation run on `store` ("sqlite" or "ferretdb")."""
+    from bench.propagation import measure_propagation
+
+    if store == "sqlite":
+        return asyncio.run(measure_propagation(users, rate, seconds))
+    from tests.mongo_server import run_ferretdb
+
+    with run_ferretdb() as uri:
+        run = asyncio.run(measure_propagation(users, rate, seconds, store_url=f"{uri}presence"))
+    run["store"] = "ferretdb"
+    return run
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print their JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--propagation-users", type=int, default=150)
+    parser.add_argument("--propagation-seconds", type=float, default=15.0)
+    parser.add_argument("--rate", type=float, default=100.0, help="Teams changes per second")
+    parser.add_argument("--stores", nargs="+", choices=["sqlite", "ferretdb"], default=["sqlite"])
+    parser.add_argument("--no-propagation", action="store_true")
     args = parser.parse_args(argv)
-    result = {
+    result: dict[str, Any] = {
         "python": platform.python_version(),
         "decide": bench_decide(args.users, args.events),
     }
+    if not args.no_propagation:
+        logging.basicConfig(level=logging.ERROR)
+        result["propagation"] = {
+            "target_p99_ms": 50,
+            "runs": [
+                _propagation(store, args.propagation_users, args.rate, args.propagation_seconds)
+                for store in args.stores
+            ],
+        }
     print(json.dumps(result, indent=2))
     return 0
 
