@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-# bench/sandbox.py would shadow the sandbox package when this runs as a script.
+# The repository root, for tests.mongo_server (FerretDB) when this runs as a script.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from presence_sync.demo.connect import connect_all

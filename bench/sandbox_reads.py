@@ -5,7 +5,7 @@ limits off (this measures capacity, not the emulated budgets), then drives a bou
 of Graph `GET /users/{id}/presence` and RingCentral `GET /extension/{id}/presence` reads from
 concurrent aiohttp clients over HTTPS. Usage:
 
-    .venv/bin/python bench/sandbox.py [--requests 4000] [--concurrency 32] [--users 1000]
+    .venv/bin/python bench/sandbox_reads.py [--requests 4000] [--concurrency 32] [--users 1000]
 """
 
 from __future__ import annotations
