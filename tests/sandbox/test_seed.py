@@ -87,7 +87,7 @@ def test_sync_account_candidates_cover_every_650_people() -> None:
 
 
 def test_fifty_thousand_people_have_unique_identities() -> None:
-    # How fast this is belongs to bench/sandbox_reads.py; here: it scales and stays consistent.
+    # Speed belongs to benchmarks, not tests; here: it scales and stays consistent.
     org = generate_org(50_000, seed=0)
     upns = [u.user_principal_name.lower() for u in org.teams_users.values()]
     assert len(upns) == len(set(upns))
