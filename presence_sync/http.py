@@ -21,6 +21,7 @@ __all__ = [
     "backoff_delay",
     "parse_retry_after",
     "requests_session",
+    "server_error_delay",
     "ssl_context",
 ]
 
@@ -76,6 +77,13 @@ def backoff_delay(
     ceiling = min(cap, base * math.pow(2, max(0, attempt)))
     # Full jitter spreads replicas that failed together, so they do not retry together.
     return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+def server_error_delay(attempt: int, retry_after: float | None, max_wait: float) -> float:
+    """Seconds before retrying a 5xx: the provider's Retry-After when sane, else backoff."""
+    if retry_after is not None and retry_after <= max_wait:
+        return retry_after
+    return backoff_delay(attempt)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

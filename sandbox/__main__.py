@@ -71,6 +71,7 @@ async def _serve(args: argparse.Namespace) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
+        # Without loop signal support (Windows) Ctrl-C still ends the process the default way.
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     print(f"Presence Sync sandbox at {ctx.config.base_url}", flush=True)

@@ -338,6 +338,8 @@ async def _main(options: DemoOptions, console: Console | None) -> int:
 
     installed: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
+        # Loops without signal support (Windows, or not the main thread) keep Python's
+        # default: Ctrl-C still raises KeyboardInterrupt, which the CLI turns into exit 130.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop)
             installed.append(sig)

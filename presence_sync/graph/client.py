@@ -52,7 +52,7 @@ from presence_sync.graph.models import (
     presence_subscription_body,
     session_duration,
 )
-from presence_sync.http import backoff_delay, parse_retry_after
+from presence_sync.http import backoff_delay, parse_retry_after, server_error_delay
 
 __all__ = ["GraphClient"]
 
@@ -120,7 +120,7 @@ class GraphClient:
                     raise GraphUnavailableError(
                         f"Graph {method} {path}: {type(err).__name__} after {attempt + 1} tries"
                     ) from err
-                await self._back_off(method, path, attempt, type(err).__name__)
+                await self._back_off(method, path, type(err).__name__, backoff_delay(attempt))
                 attempt += 1
                 continue
             logger.debug("graph %s %s -> %s", method, path, status)
@@ -155,16 +155,17 @@ class GraphClient:
                     raise GraphUnavailableError(
                         f"Graph {method} {path}: {status} after {attempt + 1} tries"
                     ) from problem
-                if retry_after is not None and retry_after <= self.max_retry_wait:
-                    await asyncio.sleep(retry_after)
-                else:
-                    await self._back_off(method, path, attempt, str(status))
+                await self._back_off(
+                    method,
+                    path,
+                    str(status),
+                    server_error_delay(attempt, retry_after, self.max_retry_wait),
+                )
                 attempt += 1
                 continue
             raise problem
 
-    async def _back_off(self, method: str, path: str, attempt: int, why: str) -> None:
-        delay = backoff_delay(attempt)
+    async def _back_off(self, method: str, path: str, why: str, delay: float) -> None:
         logger.warning("graph %s %s failed (%s); retry in %.2f s", method, path, why, delay)
         await asyncio.sleep(delay)
 
