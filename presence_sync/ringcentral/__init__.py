@@ -4,9 +4,17 @@ from presence_sync.ringcentral.auth import RingCentralAuth
 from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.ringcentral.errors import RingCentralRequestError, RingCentralTokenError
 from presence_sync.ringcentral.limits import GroupBudget, RateLimits
-from presence_sync.ringcentral.models import Extension, RcPresence, RcSubscription
+from presence_sync.ringcentral.models import (
+    CallQueue,
+    CallQueueMember,
+    Extension,
+    RcPresence,
+    RcSubscription,
+)
 
 __all__ = [
+    "CallQueue",
+    "CallQueueMember",
     "Extension",
     "GroupBudget",
     "RateLimits",

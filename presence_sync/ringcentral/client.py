@@ -31,6 +31,8 @@ from presence_sync.ringcentral.auth import RingCentralAuth
 from presence_sync.ringcentral.errors import request_error
 from presence_sync.ringcentral.limits import RateLimits
 from presence_sync.ringcentral.models import (
+    CallQueue,
+    CallQueueMember,
     Extension,
     RcPresence,
     RcSubscription,
@@ -76,6 +78,7 @@ class RingCentralClient:
     timeout: float
     max_retries: int = 3
     max_retry_wait: float = 60.0  # a longer Retry-After is raised to the caller, not slept
+    page_size: int = PAGE_SIZE  # records per page of list calls (RingCentral allows 1,000)
     limits: RateLimits = field(default_factory=RateLimits)
 
     def __post_init__(self) -> None:
@@ -194,20 +197,41 @@ class RingCentralClient:
     async def list_user_extensions(
         self, include_disabled: bool = False
     ) -> AsyncIterator[Extension]:
-        """Every User extension (enabled only, or also disabled), 1,000 per page."""
+        """Every User extension (enabled only, or also disabled), a page at a time."""
         params: list[tuple[str, str]] = [("type", "User"), ("status", "Enabled")]
         if include_disabled:
             params.append(("status", "Disabled"))
-        params.append(("perPage", str(PAGE_SIZE)))
-        link: str | None = f"{ACCOUNT}/extension"
-        query: list[tuple[str, str]] | None = [*params, ("page", "1")]
+        async for item in self._records(f"{ACCOUNT}/extension", params, "an extension list"):
+            yield Extension.from_json(item)
+
+    async def list_call_queues(self) -> AsyncIterator[CallQueue]:
+        """Every call queue of the account (a Medium-group read per page)."""
+        async for item in self._records(f"{ACCOUNT}/call-queues", [], "a call-queue list"):
+            yield CallQueue.from_json(item)
+
+    async def list_call_queue_members(self, queue_id: str) -> AsyncIterator[CallQueueMember]:
+        """Every member of one call queue (a Light-group read per page)."""
+        path = f"{ACCOUNT}/call-queues/{_seg(queue_id)}/members"
+        async for item in self._records(path, [], "a call-queue member list"):
+            yield CallQueueMember.from_json(item)
+
+    async def _records(
+        self, path: str, params: list[tuple[str, str]], what: str
+    ) -> AsyncIterator[Any]:
+        """The records of a paged list, following `navigation.nextPage` to the end."""
+        link: str | None = path
+        query: list[tuple[str, str]] | None = [
+            *params,
+            ("perPage", str(self.page_size)),
+            ("page", "1"),
+        ]
         while link:
             page = await self._json("GET", link, params=query)
             records = page.get("records") if isinstance(page, dict) else None
             if not isinstance(records, list):
-                raise RingCentralError("RingCentral answered an extension list without records")
+                raise RingCentralError(f"RingCentral answered {what} without records")
             for item in records:
-                yield Extension.from_json(item)
+                yield item
             link = _next_page(page)
             query = None  # the navigation link carries the query
 

@@ -18,7 +18,14 @@ from typing import Any, Literal
 
 from presence_sync.errors import RingCentralError
 
-__all__ = ["Extension", "RcPresence", "RcSubscription", "parse_batch_presences"]
+__all__ = [
+    "CallQueue",
+    "CallQueueMember",
+    "Extension",
+    "RcPresence",
+    "RcSubscription",
+    "parse_batch_presences",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +88,42 @@ class Extension:
             email=email.lower() if email else None,
             type=_text(item, "type") or "Unknown",
             status=_text(item, "status") or "Unknown",
+        )
+
+
+@dataclass(frozen=True)
+class CallQueue:
+    """A call queue (a Department extension) as the call-queue list gives it."""
+
+    id: str
+    name: str | None
+    extension_number: str | None
+
+    @classmethod
+    def from_json(cls, item: Any) -> CallQueue:
+        """Parse one call-queue list record."""
+        return cls(
+            id=_id(item, "id", "call queue"),
+            name=_text(item, "name"),
+            extension_number=_text(item, "extensionNumber"),
+        )
+
+
+@dataclass(frozen=True)
+class CallQueueMember:
+    """One member of a call queue: the member's extension id, number and name."""
+
+    id: str
+    extension_number: str | None
+    name: str | None
+
+    @classmethod
+    def from_json(cls, item: Any) -> CallQueueMember:
+        """Parse one call-queue member record."""
+        return cls(
+            id=_id(item, "id", "call queue member"),
+            extension_number=_text(item, "extensionNumber"),
+            name=_text(item, "name"),
         )
 
 

@@ -7,6 +7,8 @@
 - `POST /_sandbox/ringcentral/{email}/inbound-call` `{"queue": bool}` → `{"rings", "reason"}`
 - `GET|POST /_sandbox/ringcentral/limits` (`{"enabled": bool, "reset": bool}`)
 - `GET /_sandbox/ringcentral/subscriptions`, `DELETE /_sandbox/ringcentral/subscriptions/{id}`
+- `GET /_sandbox/ringcentral/call-queues`, `POST /_sandbox/ringcentral/call-queues/{id}/members`
+  `{"add": [email, ...], "remove": [email, ...]}` (an admin editing a queue's members)
 
 Bad input answers 400 `{"error": "..."}` naming the problem; unknown emails 404.
 """
@@ -19,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox.model import RcAccountMode, RcExtension
+from sandbox.model import CallQueue, Org, RcAccountMode, RcExtension
 from sandbox.ringcentral.api import RcApiError, control_error, iso
 from sandbox.ringcentral.state import RC_STATE, RingCentralState
 from sandbox.ringcentral.status import (
@@ -170,6 +172,66 @@ async def delete_subscription(request: web.Request) -> web.Response:
     return web.json_response({"deleted": sub_id})
 
 
+def describe_queue(org: Org, queue: CallQueue) -> dict[str, Any]:
+    """A call queue with its members' emails, as the control API shows it."""
+    members = [org.rc_extensions[m] for m in queue.member_ids if m in org.rc_extensions]
+    return {
+        "id": queue.id,
+        "name": queue.name,
+        "extensionNumber": queue.extension_number,
+        "members": [m.email or m.id for m in members],
+    }
+
+
+async def list_queues(request: web.Request) -> web.Response:
+    """Every call queue and who is in it."""
+    org = request.app[RC_STATE].ctx.org
+    queues = sorted(org.call_queues.values(), key=lambda q: q.extension_number)
+    return web.json_response({"records": [describe_queue(org, q) for q in queues]})
+
+
+def _emails(body: dict[str, Any], name: str) -> list[str]:
+    value = body.get(name, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _ControlError(400, f"{name}: must be a list of emails")
+    return value
+
+
+async def edit_queue_members(request: web.Request) -> web.Response:
+    """An admin adds people to a call queue or removes them, as in the admin portal."""
+    state = request.app[RC_STATE]
+    org = state.ctx.org
+    queue = org.call_queues.get(request.match_info["id"])
+    if queue is None:
+        raise _ControlError(404, f"no call queue {request.match_info['id']}")
+    body = await _body(request)
+    unknown = set(body) - {"add", "remove"}
+    if unknown:
+        raise _ControlError(400, f"unknown fields: {sorted(unknown)}")
+    changes: list[tuple[RcExtension, bool]] = []
+    for name, join in (("add", True), ("remove", False)):
+        for email in _emails(body, name):
+            ext = org.rc_extension_by_email(email)
+            if ext is None:
+                raise _ControlError(404, f"no RingCentral extension with email {email}")
+            if not is_user(ext):
+                raise _ControlError(400, f"{email} is a {ext.type} extension, not a user")
+            changes.append((ext, join))
+    # Validated first, applied after: a refused request changes nothing.
+    for ext, join in changes:
+        if join:
+            if ext.id not in queue.member_ids:
+                queue.member_ids.append(ext.id)
+            if queue.id not in ext.queue_ids:
+                ext.queue_ids.append(queue.id)
+        else:
+            if ext.id in queue.member_ids:
+                queue.member_ids.remove(ext.id)
+            if queue.id in ext.queue_ids:
+                ext.queue_ids.remove(queue.id)
+    return web.json_response(describe_queue(org, queue))
+
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -190,6 +252,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/limits", _guard(get_limits))
     app.router.add_get(f"{PREFIX}/subscriptions", _guard(list_subscriptions))
     app.router.add_delete(f"{PREFIX}/subscriptions/{{id}}", _guard(delete_subscription))
+    app.router.add_get(f"{PREFIX}/call-queues", _guard(list_queues))
+    app.router.add_post(f"{PREFIX}/call-queues/{{id}}/members", _guard(edit_queue_members))
     app.router.add_post(f"{PREFIX}/{{email}}/call", _guard(call))
     app.router.add_post(f"{PREFIX}/{{email}}/presence", _guard(presence))
     app.router.add_post(f"{PREFIX}/{{email}}/inbound-call", _guard(inbound_call))

@@ -152,11 +152,15 @@ async def get_extension(
 async def list_call_queues(
     request: web.Request, state: RingCentralState, session: Session
 ) -> web.Response:
-    """GET /account/~/call-queues (paged)."""
+    """GET /account/~/call-queues (paged; `memberExtensionId` keeps the queues it is in)."""
     state.check_account(request.match_info["accountId"])
     page = query_int(request, "page", 1, 1, 10**9)
     per_page = query_int(request, "perPage", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
-    queues = sorted(state.ctx.org.call_queues.values(), key=lambda q: q.extension_number)
+    member = request.query.get("memberExtensionId")
+    queues = sorted(
+        (q for q in state.ctx.org.call_queues.values() if member is None or member in q.member_ids),
+        key=lambda q: q.extension_number,
+    )
     chunk, paging = page_of(queues, page, per_page)
     url = f"{state.base}/restapi/v1.0/account/{state.account_id}/call-queues"
     records = [
@@ -169,6 +173,8 @@ async def list_call_queues(
         for q in chunk
     ]
     query = [("perPage", str(per_page))]
+    if member is not None:
+        query.insert(0, ("memberExtensionId", member))
     return web.json_response(
         {
             "uri": url,

@@ -1,0 +1,62 @@
+"""Call queues and their members through RingCentralClient, against the sandbox over HTTPS."""
+
+from __future__ import annotations
+
+import pytest
+
+from presence_sync.errors import RingCentralNotFoundError
+from presence_sync.ringcentral.models import CallQueue, CallQueueMember
+from tests.graph.client_sandbox import ClientSandbox
+
+QUEUES_ROUTE = "/call-queues"
+MEMBERS_ROUTE = "/members"
+
+
+async def test_queues_and_members_match_the_account(client_sandbox: ClientSandbox) -> None:
+    client = client_sandbox.rc_client(client_sandbox.product_session())
+    org = client_sandbox.ctx.org
+
+    queues = [q async for q in client.list_call_queues()]
+
+    assert all(isinstance(q, CallQueue) for q in queues)
+    assert {q.id: (q.name, q.extension_number) for q in queues} == {
+        q.id: (q.name, q.extension_number) for q in org.call_queues.values()
+    }
+    for queue in queues:
+        members = [m async for m in client.list_call_queue_members(queue.id)]
+        assert all(isinstance(m, CallQueueMember) for m in members)
+        expected = org.call_queues[queue.id].member_ids
+        assert [m.id for m in members] == expected
+        assert [m.extension_number for m in members] == [
+            org.rc_extensions[i].extension_number for i in expected
+        ]
+    budgets = client.limits.snapshot()
+    assert set(budgets) == {"Medium", "Light"}
+    assert budgets["Light"].limit - budgets["Light"].remaining == len(queues)
+
+
+async def test_small_pages_are_followed_to_the_end(client_sandbox: ClientSandbox) -> None:
+    client = client_sandbox.rc_client(client_sandbox.product_session(), page_size=1)
+    org = client_sandbox.ctx.org
+    biggest = max(org.call_queues.values(), key=lambda q: len(q.member_ids))
+    before_lists = await client_sandbox.count("ringcentral", "GET", QUEUES_ROUTE)
+    before_members = await client_sandbox.count("ringcentral", "GET", MEMBERS_ROUTE)
+
+    queues = [q.id async for q in client.list_call_queues()]
+    members = [m.id async for m in client.list_call_queue_members(biggest.id)]
+
+    assert sorted(queues) == sorted(org.call_queues)
+    assert members == biggest.member_ids
+    assert await client_sandbox.count("ringcentral", "GET", QUEUES_ROUTE) - before_lists == len(
+        queues
+    )
+    assert await client_sandbox.count("ringcentral", "GET", MEMBERS_ROUTE) - before_members == len(
+        members
+    )
+
+
+async def test_members_of_an_unknown_queue_is_not_found(client_sandbox: ClientSandbox) -> None:
+    client = client_sandbox.rc_client(client_sandbox.product_session())
+
+    with pytest.raises(RingCentralNotFoundError):
+        _ = [m async for m in client.list_call_queue_members("999999")]
