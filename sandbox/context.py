@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import ClientSession, web
 
 from sandbox.model import Org
+from sandbox.timeline import Timeline
 from sandbox.tokens import TokenIssuer
 
 FAULT_TARGETS = frozenset(
@@ -68,11 +69,13 @@ class Clock:
 
 
 class Recorder:
-    """Counts API calls per service, method and route, and the 429s served."""
+    """Counts API calls per service, method and route, and the 429s served; keeps the timeline."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
+        # Timestamps for benchmarks (off unless switched on through /_sandbox/timeline).
+        self.timeline = Timeline()
 
     def record(self, service: str, method: str, route: str, status: int) -> None:
         """Count one answered request; `route` is the route pattern, not the concrete path."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sandbox import ringcentral, teams_client
+from sandbox import ringcentral, teams_client, timeline
 from sandbox.context import SandboxContext
 from sandbox.entra_state import APP_PERMISSIONS, ENTRA_STATE
 from sandbox.model import RcExtension, TeamsUser
@@ -375,3 +375,4 @@ def setup(app: web.Application, ctx: SandboxContext) -> None:
     app.router.add_delete("/_sandbox/requests", delete_requests)
     app.router.add_get("/_sandbox/consent", get_consent)
     app.router.add_post("/_sandbox/consent", post_consent)
+    timeline.add_routes(app, ctx.recorder.timeline)

@@ -25,6 +25,7 @@ from sandbox.graph.crypto import encrypt_resource
 from sandbox.graph.errors import iso_time
 from sandbox.graph.subscriptions import Subscription, SubscriptionBook
 from sandbox.model import TeamsUser
+from sandbox.timeline import GRAPH_NOTIFICATION
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,10 @@ class Notifier:
         sub = self._book.get(sub_id)
         if sub is not None and sub.include_resource_data:
             payload["validationTokens"] = [self.validation_token(sub.app_id)]
+        timeline = self._ctx.recorder.timeline
+        if timeline.enabled:
+            for item in items:
+                timeline.stamp(GRAPH_NOTIFICATION, str(item["resourceData"]["id"]))
         await self._deliver(sub_id, payload, lifecycle=False)
 
     def validation_token(self, app_id: str) -> str:

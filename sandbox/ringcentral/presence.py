@@ -12,6 +12,7 @@ forms RingCentral documents in its "Batch requests" guide, chosen by the Accept 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -36,6 +37,7 @@ from sandbox.ringcentral.extensions import (
 )
 from sandbox.ringcentral.state import RingCentralState, api
 from sandbox.ringcentral.status import apply_update, is_user, render, validate_update
+from sandbox.timeline import RINGCENTRAL_PRESENCE_PUT
 
 ACCOUNT = f"{API_PREFIX}/account/{{accountId}}"
 MAX_BATCH = 30
@@ -124,16 +126,22 @@ async def put_presence(
     request: web.Request, state: RingCentralState, session: Session
 ) -> web.Response:
     """PUT one extension's presence (PresenceInfoRequest)."""
+    arrived = time.monotonic()
     state.check_account(request.match_info["accountId"])
     raw = request.match_info["extensionId"]
     if "," in raw:
         raise invalid_parameter("extensionId", raw, "presence updates take one extension")
     ext = state.extension(raw, session)
     body = await json_object(request)
+    changed = False
     if is_user(ext):
         changes = validate_update(body, ext, state.ctx.org)
         if apply_update(ext, state.settings_of(ext), changes):
+            changed = True
             state.presence_changed(ext)
+    state.ctx.recorder.timeline.stamp(
+        RINGCENTRAL_PRESENCE_PUT, ext.id, arrived, "changed" if changed else "unchanged"
+    )
     return web.json_response(
         render(ext, state.settings_of(ext), state.ctx.org.rc_mode, state.base, state.account_id)
     )
