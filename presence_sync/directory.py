@@ -10,6 +10,13 @@ id>`` for RingCentral-only people. Refreshes re-match in memory and upsert only 
 (the store keeps sync flags, observations and engine state of existing links), so a new hire,
 a leaver or a changed address costs a few writes, not a rebuild. Teams changes come from
 Graph's users delta; RingCentral has no delta, so its user extensions are listed each round.
+
+Each round also walks RingCentral's call queues (`QueueWalk`, a few queues per round when the
+budget is tight). When a walk completes, every linked user's engine state learns whether they
+are a queue member, so the "Do not accept queue calls" rule writes TakeAllCalls for
+non-members straight away instead of after a refused Department write (DESIGN §4.3). The
+refused-write fallback stays: membership can change between walks, and a 400 then teaches the
+engine until the next walk says otherwise.
 """
 
 from __future__ import annotations
@@ -20,9 +27,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from presence_sync.engine import UserState, UserStateError
+from presence_sync.errors import ConflictError, RingCentralError
 from presence_sync.graph.models import GraphUser
-from presence_sync.providers import Providers
+from presence_sync.providers import RECONCILE, Providers
+from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.ringcentral.models import Extension
+from presence_sync.ringcentral.queues import QueueMembership, QueueWalk
 from presence_sync.store.base import Store
 from presence_sync.store.models import LinkState, UserLink, normalise_email
 
@@ -34,6 +45,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_SAVE_ATTEMPTS = 8
 
 
 class MatchReason:
@@ -184,6 +197,8 @@ class RefreshSummary:
     changed: int
     removed: int
     full: bool
+    queue_walk_done: bool = False  # a call-queue walk completed in this refresh
+    membership_changed: int = 0  # users whose call-queue membership the engine learned
 
 
 @dataclass
@@ -193,6 +208,7 @@ class DirectorySync:
     store: Store
     providers: Providers
     clock: Callable[[], float]
+    queues: QueueWalk = field(default_factory=QueueWalk)
     _users: dict[str, GraphUser] = field(default_factory=dict)
     _delta_link: str | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -213,30 +229,107 @@ class DirectorySync:
             links = match_users(self._users.values(), extensions)
             now = self.clock()
             changed = await self.store.upsert_links(links, now)
-            gone = await self._remove_missing({link.id for link in links})
+            stored = await self._stored_links()
+            keep = {link.id for link in links}
+            gone = await self._remove_missing(stored, keep)
             self._delta_link = page.delta_link
+            membership = await self._walk_queues(rc)
+            learned = 0
+            if membership is not None:
+                current = [link for link in stored if link.id in keep]
+                learned = await self._record_membership(current, membership)
             linked = sum(1 for link in links if link.state == LinkState.LINKED)
-            summary = RefreshSummary(linked, len(links) - linked, changed, gone, page.full)
+            summary = RefreshSummary(
+                linked,
+                len(links) - linked,
+                changed,
+                gone,
+                page.full,
+                queue_walk_done=membership is not None,
+                membership_changed=learned,
+            )
             logger.info(
-                "directory refreshed: %d linked, %d unmatched, %d changed, %d removed",
+                "directory refreshed: %d linked, %d unmatched, %d changed, %d removed,"
+                " %d call-queue memberships changed",
                 summary.linked,
                 summary.unmatched,
                 summary.changed,
                 summary.removed,
+                summary.membership_changed,
             )
             return summary
 
-    async def _remove_missing(self, keep: set[str]) -> int:
-        removed = 0
+    async def _stored_links(self) -> list[UserLink]:
+        found: list[UserLink] = []
         after: str | None = None
-        stale: list[UserLink] = []
         while True:
             page = await self.store.list_links(after=after, limit=1000)
-            stale.extend(link for link in page.links if link.id not in keep)
+            found.extend(page.links)
             if page.next_cursor is None:
-                break
+                return found
             after = page.next_cursor
-        for link in stale:
-            if await self.store.delete_link(link.id):
+
+    async def _remove_missing(self, stored: list[UserLink], keep: set[str]) -> int:
+        removed = 0
+        for link in stored:
+            if link.id not in keep and await self.store.delete_link(link.id):
                 removed += 1
         return removed
+
+    async def _walk_queues(self, rc: RingCentralClient) -> QueueMembership | None:
+        try:
+            return await self.queues.step(rc)
+        except RingCentralError as err:
+            # Links are already current; the walk resumes where it stopped next round.
+            logger.warning("call-queue membership not read this round: %s", err)
+            return None
+
+    async def _record_membership(self, links: list[UserLink], membership: QueueMembership) -> int:
+        """Tell the engine state of every linked user whether they are in a call queue."""
+        learned = 0
+        for link in links:
+            if link.state != LinkState.LINKED or not link.rc_extension_id:
+                continue
+            member = membership.is_member(link.rc_extension_id)
+            # A cheap look first; `_teach` reads the state properly before writing.
+            if link.engine_state.get("queue_member", None) is member:
+                continue
+            if await self._teach(link, member):
+                learned += 1
+        return learned
+
+    async def _teach(self, link: UserLink | None, member: bool) -> bool:
+        """Record membership in one user's engine state; queue a reconcile if it changed."""
+        link_id = link.id if link is not None else ""
+        for _attempt in range(_SAVE_ATTEMPTS):
+            if link is None:
+                return False
+            try:
+                state = UserState.from_dict(link.engine_state) if link.engine_state else UserState()
+            except UserStateError as err:
+                # The reconciler starts such a user afresh; membership is taught next walk.
+                logger.warning("engine state of %s unreadable: %s", link.email, err)
+                return False
+            if state.queue_member is member:
+                return False
+            try:
+                await self.store.set_engine_state(
+                    link.id, state.evolve(queue_member=member).to_dict(), link.engine_version
+                )
+            except ConflictError:
+                link = await self.store.get_link(link.id)  # decided meanwhile: read it again
+                continue
+            logger.debug(
+                "%s is %s call-queue member",
+                link.email,
+                "a" if member else "not a",
+                extra={"user": link.email, "provider": "ringcentral"},
+            )
+            if link.sync_enabled:
+                # The rule's values may differ now (Department or TakeAllCalls): decide again.
+                await self.store.mark_dirty(
+                    link.id, priority=RECONCILE, due_at=self.clock(), reason="call-queue membership"
+                )
+            return True
+        logger.warning("engine state of %s kept changing; membership taught next walk", link_id)
+        return False

@@ -11,12 +11,15 @@ from presence_sync.ringcentral.models import (
     RcPresence,
     RcSubscription,
 )
+from presence_sync.ringcentral.queues import QueueMembership, QueueWalk
 
 __all__ = [
     "CallQueue",
     "CallQueueMember",
     "Extension",
     "GroupBudget",
+    "QueueMembership",
+    "QueueWalk",
     "RateLimits",
     "RcPresence",
     "RcSubscription",
