@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from presence_sync.errors import RingCentralNotFoundError
+from presence_sync.ringcentral.limits import RateLimits
 from presence_sync.ringcentral.models import CallQueue, CallQueueMember
+from presence_sync.ringcentral.queues import QUEUE_READ_RESERVE, QueueWalk
 from tests.graph.client_sandbox import ClientSandbox
 
 QUEUES_ROUTE = "/call-queues"
@@ -60,3 +64,43 @@ async def test_members_of_an_unknown_queue_is_not_found(client_sandbox: ClientSa
 
     with pytest.raises(RingCentralNotFoundError):
         _ = [m async for m in client.list_call_queue_members("999999")]
+
+
+@pytest.mark.parametrize("sandbox_options", [{"users": 2000, "time_scale": 20.0}])
+async def test_walk_spreads_over_steps_within_the_light_budget(
+    client_sandbox: ClientSandbox,
+) -> None:
+    clock = client_sandbox.ctx.clock
+    client = client_sandbox.rc_client(
+        client_sandbox.product_session(), limits=RateLimits(clock=clock.now)
+    )
+    org = client_sandbox.ctx.org
+    walk = QueueWalk()
+    assert len(org.call_queues) > 50 - QUEUE_READ_RESERVE  # more than one window can read
+
+    first = await walk.step(client)
+
+    assert first is None  # paused: nobody may be called a non-member yet
+    assert walk.walking
+    done, total = walk.progress
+    assert 0 < done < total == len(org.call_queues)
+    assert client.limits.remaining("Light") == QUEUE_READ_RESERVE
+    # A queue deleted while the walk is paused has nobody in it any more.
+    gone = max(org.call_queues.values(), key=lambda q: q.extension_number)  # read last
+    del org.call_queues[gone.id]
+
+    membership = None
+    for _ in range(200):
+        membership = await walk.step(client)
+        if membership is not None:
+            break
+        await asyncio.sleep(0.05)  # a sandbox minute is 3 s here
+
+    assert membership is not None
+    assert walk.walks == 1
+    assert not walk.walking
+    assert client_sandbox.ctx.recorder.snapshot()["total_throttled"] == 0
+    for ext in org.rc_extensions.values():
+        queues = {q.id for q in org.call_queues.values() if ext.id in q.member_ids}
+        assert set(membership.queues_of(ext.id)) == queues, ext.id
+        assert membership.is_member(ext.id) is bool(queues)
