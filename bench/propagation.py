@@ -1,21 +1,27 @@
 """Propagation latency: a Teams change to the RingCentral presence PUT it causes, end to end.
 
-Starts the HTTPS sandbox and the product server in this process (the product's real clients,
-store, webhooks and sync service on loopback), connects both platforms through the consent
-routes, runs `sync all`, switches the sandbox's rate limits and notification delay off, and
-then starts and ends Teams meetings through the control API at a steady rate for a bounded
-time. Hooks on the in-process sandbox timestamp two moments per change: the Graph change
-notification POST leaving for the product's webhook, and the RingCentral presence PUT that
-changes the user's RingCentral presence.
+The sandbox runs as its own process (`python -m sandbox`, as in the demo), standing in for
+Microsoft and RingCentral, which in production are remote; the product server (its real
+clients, store, webhooks and sync service) runs in this process on loopback. The benchmark
+connects both platforms through the consent routes, runs `sync all`, switches the sandbox's
+rate limits and notification delay off, and then starts and ends Teams meetings through the
+control API at a steady rate for a bounded time, one change in flight per user.
 
-The sandbox shares the event loop (and core) with the product, so figures on a real
-deployment can only be better.
+Four moments are timed per change, all on CLOCK_MONOTONIC (`time.monotonic()`, one clock for
+every process on a Linux machine):
+- the benchmark asks the sandbox for the Teams change (POST /_sandbox/teams/{email}/meeting);
+- the sandbox starts POSTing the Graph change notification (sandbox timeline);
+- the notification arrives at the product's webhook (a middleware only this benchmark adds
+  in front of the product's own, stamping the request as it enters the app);
+- the product's RingCentral presence PUT arrives at the sandbox and changes the presence
+  (sandbox timeline).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import logging
 import math
 import random
@@ -27,33 +33,42 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+
 # The repository root, for tests.mongo_server (FerretDB) when this runs as a script.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from presence_sync.demo.connect import connect_all
 from presence_sync.demo.control import SandboxControl, linked_people
 from presence_sync.demo.jobs import refresh_directory, sync_all
+from presence_sync.demo.sandbox_process import SandboxProcess
 from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
+from presence_sync.settings import Settings
 from presence_sync.store import LinkState, Store, UserLink
+from presence_sync.watch.service import GRAPH_NOTIFICATIONS
 from presence_sync.web.keys import STORE
-from sandbox.graph.service import GRAPH_STATE
-from sandbox.ringcentral.state import RC_STATE
-from sandbox.server import run_sandbox
 
 __all__ = ["measure_propagation"]
 
 # Intervals named in the JSON, so a reader knows exactly what was timed.
-FROM_NOTIFICATION = (
-    "sandbox starts POSTing the Graph change notification to the product's webhook -> "
-    "sandbox applies the product's RingCentral presence PUT for that user"
-)
-FROM_CHANGE = (
-    "benchmark sends POST /_sandbox/teams/{email}/meeting -> "
-    "sandbox applies the product's RingCentral presence PUT for that user "
-    "(includes the sandbox's 50 ms Graph notification batch window)"
-)
+INTERVALS = {
+    "webhook_arrival_to_rc_put": (
+        "the Graph notification arrives at the product's webhook -> the product's RingCentral "
+        "presence PUT for that user arrives at the sandbox (the interval issue 5 names)"
+    ),
+    "notification_to_rc_put": (
+        "the sandbox starts POSTing the Graph change notification -> the product's "
+        "RingCentral presence PUT for that user arrives at the sandbox"
+    ),
+    "teams_change_to_rc_put": (
+        "the benchmark sends POST /_sandbox/teams/{email}/meeting -> the product's RingCentral "
+        "presence PUT for that user arrives at the sandbox (includes the sandbox's 50 ms "
+        "Graph notification batch window)"
+    ),
+}
 ANSWER_LIMIT = 10.0  # a change still unanswered after this many seconds counts as lost
-SETTLE_SECONDS = 10.0
+SETTLE_SECONDS = 2.0  # let sync-all's writes and their echoes pass before driving
+TIMELINE_POLL = 0.05  # seconds between reads of the sandbox's timeline
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -76,48 +91,88 @@ def _summary(seconds: list[float]) -> dict[str, Any]:
     }
 
 
+@dataclasses.dataclass
+class _Change:
+    """One Teams change in flight and the moments seen for it so far (monotonic seconds)."""
+
+    email: str
+    started: float
+    notified: float | None = None
+    arrived: float | None = None
+    written: float | None = None
+
+
 class _Timeline:
-    """Per-user timestamps written by the sandbox hooks and read by the driver."""
+    """Matches stamps from the sandbox and the product's webhook to the change in flight."""
 
     def __init__(self, teams_to_ext: dict[str, str]) -> None:
         self.teams_to_ext = teams_to_ext
-        self.notified: dict[str, float] = {}  # ext id -> first notification since the change
-        self.written: dict[str, float] = {}  # ext id -> first RingCentral change since then
-        self.waiting: set[str] = set()
+        self.changes: dict[str, _Change] = {}  # extension id -> the change in flight
 
-    def on_notification(self, payload: dict[str, Any]) -> None:
-        now = time.perf_counter()
-        for item in payload.get("value", []):
-            teams_id = str((item.get("resourceData") or {}).get("id", ""))
-            ext = self.teams_to_ext.get(teams_id)
-            if ext in self.waiting and ext not in self.notified:
-                self.notified[ext] = now
+    def _change(self, ext: str | None, at: float) -> _Change | None:
+        change = self.changes.get(ext) if ext is not None else None
+        return change if change is not None and at >= change.started else None
 
-    def on_rc_change(self, ext_id: str) -> None:
-        if ext_id in self.waiting and ext_id not in self.written:
-            self.written[ext_id] = time.perf_counter()
+    def notification(self, teams_id: str, at: float) -> None:
+        """The sandbox started POSTing a notification about `teams_id`."""
+        change = self._change(self.teams_to_ext.get(teams_id), at)
+        if change is not None and change.notified is None:
+            change.notified = at
+
+    def arrival(self, teams_ids: list[str], at: float) -> None:
+        """A notification about `teams_ids` entered the product."""
+        for teams_id in teams_ids:
+            change = self._change(self.teams_to_ext.get(teams_id), at)
+            if change is not None and change.arrived is None:
+                change.arrived = at
+
+    def put(self, ext: str, at: float) -> None:
+        """A RingCentral presence PUT that changed `ext` arrived at the sandbox."""
+        change = self._change(ext, at)
+        if change is not None and change.written is None:
+            change.written = at
 
 
-def _hook(running: Any, timeline: _Timeline) -> None:
-    """Wrap the in-process sandbox's notifier and RingCentral state to timestamp changes."""
-    notifier = running.app[GRAPH_STATE].notifier
-    deliver = notifier._deliver
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-    async def timed_deliver(sub_id: str, payload: dict[str, Any], *, lifecycle: bool) -> bool:
-        if not lifecycle:
-            timeline.on_notification(payload)
-        result: bool = await deliver(sub_id, payload, lifecycle=lifecycle)
-        return result
 
-    notifier._deliver = timed_deliver
-    rc_state = running.app[RC_STATE]
-    changed = rc_state.presence_changed
+def _arrival_middleware(timeline: _Timeline) -> Any:
+    """Stamp Graph notifications as they enter the product app (outermost middleware)."""
 
-    def timed_changed(ext: Any) -> None:
-        timeline.on_rc_change(str(ext.id))
-        changed(ext)
+    @web.middleware
+    async def stamp(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method != "POST" or request.path != GRAPH_NOTIFICATIONS:
+            return await handler(request)
+        at = time.monotonic()
+        response = await handler(request)
+        # After the product's handler: the body is cached by then and parsing it here does
+        # not delay the product's own work on this request.
+        try:
+            items = json.loads(await request.read()).get("value", [])
+            ids = [str(i["resourceData"]["id"]) for i in items if "resourceData" in i]
+        except (ValueError, TypeError, KeyError, AttributeError):
+            ids = []
+        timeline.arrival(ids, at)
+        return response
 
-    rc_state.presence_changed = timed_changed
+    return stamp
+
+
+async def _start_product(settings: Settings, timeline: _Timeline) -> ProductServer:
+    """The product as `ProductServer.start` serves it, plus the arrival middleware."""
+    from presence_sync.app import create_app
+
+    sock = reserve_port(settings.port)
+    app = create_app(settings)
+    app.middlewares.insert(0, _arrival_middleware(timeline))
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
+    await runner.setup()
+    try:
+        await web.SockSite(runner, sock).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return ProductServer(app=app, runner=runner, url=f"http://127.0.0.1:{settings.port}")
 
 
 async def _linked(store: Store) -> list[UserLink]:
@@ -133,13 +188,20 @@ async def _linked(store: Store) -> list[UserLink]:
             return links
 
 
-async def _until(check: Callable[[], Awaitable[bool]], within: float) -> None:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if await check():
+async def _follow(control: SandboxControl, timeline: _Timeline, stop: asyncio.Event) -> None:
+    """Read the sandbox's timeline until `stop`, feeding stamps to `timeline`."""
+    cursor = 0
+    while True:
+        answer = await control.call("GET", f"/_sandbox/timeline?after={cursor}")
+        cursor = int(answer["next"])
+        for stamp in answer["stamps"]:
+            if stamp["kind"] == "graph-notification":
+                timeline.notification(stamp["subject"], stamp["at"])
+            elif stamp["kind"] == "ringcentral-presence-put" and stamp["detail"] == "changed":
+                timeline.put(stamp["subject"], stamp["at"])
+        if stop.is_set():
             return
-        await asyncio.sleep(0.2)
-    raise TimeoutError("the product did not become ready in time")
+        await asyncio.sleep(TIMELINE_POLL)
 
 
 async def _drive(
@@ -154,68 +216,63 @@ async def _drive(
     rng = random.Random(seed)
     in_meeting: dict[str, bool] = dict.fromkeys(actors, False)
     idle = list(actors)
-    started: dict[str, float] = {}
-    from_change: list[float] = []
-    from_notification: list[float] = []
-    counts = {"sent": 0, "lost": 0, "skipped_no_idle_user": 0, "write_before_notification": 0}
+    samples: dict[str, list[float]] = {name: [] for name in INTERVALS}
+    counts = {"sent": 0, "lost": 0, "skipped_no_idle_user": 0, "write_without_stamps": 0}
     tasks: set[asyncio.Task[None]] = set()
 
     def harvest(now: float) -> None:
-        for ext in list(started):
-            written = timeline.written.get(ext)
-            if written is None and now - started[ext] < ANSWER_LIMIT:
+        for ext, change in list(timeline.changes.items()):
+            if change.written is None and now - change.started < ANSWER_LIMIT:
                 continue
-            begun = started.pop(ext)
-            notified = timeline.notified.pop(ext, None)
-            timeline.written.pop(ext, None)
-            timeline.waiting.discard(ext)
-            if written is None:
+            del timeline.changes[ext]
+            idle.append(change.email)
+            if change.written is None:
                 counts["lost"] += 1
-            else:
-                from_change.append(written - begun)
-                if notified is not None and notified <= written:
-                    from_notification.append(written - notified)
-                else:
-                    counts["write_before_notification"] += 1
-            idle.append(actors_by_ext[ext])
-
-    actors_by_ext = {ext: email for email, ext in actors.items()}
+                continue
+            samples["teams_change_to_rc_put"].append(change.written - change.started)
+            if change.notified is None or change.arrived is None:
+                counts["write_without_stamps"] += 1
+                continue
+            samples["notification_to_rc_put"].append(change.written - change.notified)
+            samples["webhook_arrival_to_rc_put"].append(change.written - change.arrived)
 
     async def change(email: str) -> None:
         action = "end" if in_meeting[email] else "start"
         in_meeting[email] = not in_meeting[email]
         await control.call("POST", f"/_sandbox/teams/{email}/meeting", {"action": action})
 
+    stop = asyncio.Event()
+    follower = asyncio.create_task(_follow(control, timeline, stop))
     period = 1.0 / rate
-    begin = time.perf_counter()
+    begin = time.monotonic()
     total = int(rate * duration)
-    for n in range(total):
-        await asyncio.sleep(max(0.0, begin + n * period - time.perf_counter()))
-        harvest(time.perf_counter())
-        if not idle:
-            counts["skipped_no_idle_user"] += 1
-            continue
-        email = idle.pop(rng.randrange(len(idle)))
-        ext = actors[email]
-        timeline.waiting.add(ext)
-        started[ext] = time.perf_counter()
-        counts["sent"] += 1
-        task = asyncio.get_running_loop().create_task(change(email))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    driven = time.perf_counter() - begin
-    deadline = time.perf_counter() + ANSWER_LIMIT + 1
-    while started and time.perf_counter() < deadline:
-        await asyncio.sleep(0.05)
-        harvest(time.perf_counter())
-    await asyncio.gather(*tasks, return_exceptions=True)
+    try:
+        for n in range(total):
+            await asyncio.sleep(max(0.0, begin + n * period - time.monotonic()))
+            harvest(time.monotonic())
+            if not idle:
+                counts["skipped_no_idle_user"] += 1
+                continue
+            email = idle.pop(rng.randrange(len(idle)))
+            timeline.changes[actors[email]] = _Change(email, time.monotonic())
+            counts["sent"] += 1
+            task = asyncio.get_running_loop().create_task(change(email))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        driven = time.monotonic() - begin
+        deadline = time.monotonic() + ANSWER_LIMIT + 1
+        while timeline.changes and time.monotonic() < deadline:
+            await asyncio.sleep(TIMELINE_POLL)
+            harvest(time.monotonic())
+    finally:
+        stop.set()
+        await asyncio.gather(follower, *tasks, return_exceptions=True)
     return {
         "target_changes_per_second": rate,
         "achieved_changes_per_second": round(counts["sent"] / driven, 1),
         "drive_seconds": round(driven, 1),
         **counts,
-        "notification_to_rc_put": _summary(from_notification),
-        "teams_change_to_rc_put": _summary(from_change),
+        **{name: _summary(values) for name, values in samples.items()},
     }
 
 
@@ -229,82 +286,92 @@ async def measure_propagation(
     """One run over a sandbox org of `users` people; latencies and counts as JSON-ready data."""
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
-        async with run_sandbox(data / "sandbox", users=users) as running:
-            control = SandboxControl.open(running.base_url, running.ca_file)
-            server: ProductServer | None = None
-            try:
-                config = await control.config()
-                sock = reserve_port(0)
-                settings = demo_settings(
-                    config,
-                    port=sock.getsockname()[1],
-                    data_dir=data / "server",
-                    store_url=store_url,
-                    log_level="ERROR",
-                )
-                # Notifications, not fast polling, should carry each change to the product.
-                settings = dataclasses.replace(settings, graph_poll_budget_share=0.0001)
-                server = await ProductServer.start(settings, sock)
-                await control.set_product_url(f"{server.url}/api/messages")
-                store = await asyncio.wait_for(server.app[STORE].wait_opened(), 30)
-                admin = next(
-                    str(a["email"])
-                    for a in config["admins"]
-                    if "Global Administrator" in a.get("roles", [])
-                )
-                accounts = list(config.get("sync_account_candidates", []))[:1]
-                await connect_all(
-                    server.url, store, control, running.ca_file, admin=admin, sync_accounts=accounts
-                )
-                await refresh_directory(server.app)
-                job = await sync_all(server.app, admin)
-                await control.call("POST", "/_sandbox/ringcentral/limits", {"enabled": False})
-                await control.call(
-                    "POST",
-                    "/_sandbox/graph/limits",
-                    {"requests_per_30s": None, "notification_delay_ms": [0, 0]},
-                )
-                links = await _linked(store)
-                by_teams = {link.teams_user_id: link for link in links if link.teams_user_id}
-                state = await control.state()
-                actors: dict[str, str] = {}
-                for entry in linked_people(state, set(by_teams)):
-                    teams = entry["teams"]
-                    link = by_teams[str(teams["id"])]
-                    presence = teams.get("presence") or {}
-                    if presence.get("availability") == "Offline" or not link.rc_extension_id:
-                        continue  # a meeting would sign them in: not a plain change
-                    actors[str(teams["userPrincipalName"])] = str(link.rc_extension_id)
-                teams_to_ext = {
+        sandbox = await SandboxProcess.start(data / "sandbox", port=0, users=users)
+        control = SandboxControl.open(sandbox.base_url, sandbox.ca_file)
+        server: ProductServer | None = None
+        try:
+            config = await control.config()
+            sock = reserve_port(0)
+            port = sock.getsockname()[1]
+            sock.close()
+            settings = demo_settings(
+                config,
+                port=port,
+                data_dir=data / "server",
+                store_url=store_url,
+                log_level="ERROR",
+            )
+            # Notifications, not fast polling, should carry each change to the product.
+            settings = dataclasses.replace(settings, graph_poll_budget_share=0.0001)
+            timeline = _Timeline({})
+            server = await _start_product(settings, timeline)
+            await control.set_product_url(f"{server.url}/api/messages")
+            store = await asyncio.wait_for(server.app[STORE].wait_opened(), 30)
+            admin = next(
+                str(a["email"])
+                for a in config["admins"]
+                if "Global Administrator" in a.get("roles", [])
+            )
+            accounts = list(config.get("sync_account_candidates", []))[:1]
+            await connect_all(
+                server.url, store, control, sandbox.ca_file, admin=admin, sync_accounts=accounts
+            )
+            await refresh_directory(server.app)
+            job = await sync_all(server.app, admin)
+            await control.call("POST", "/_sandbox/ringcentral/limits", {"enabled": False})
+            await control.call(
+                "POST",
+                "/_sandbox/graph/limits",
+                {"requests_per_30s": None, "notification_delay_ms": [0, 0]},
+            )
+            links = await _linked(store)
+            by_teams = {link.teams_user_id: link for link in links if link.teams_user_id}
+            state = await control.state()
+            actors: dict[str, str] = {}
+            for entry in linked_people(state, set(by_teams)):
+                teams = entry["teams"]
+                link = by_teams[str(teams["id"])]
+                presence = teams.get("presence") or {}
+                if presence.get("availability") == "Offline" or not link.rc_extension_id:
+                    continue  # a meeting would sign them in: not a plain change
+                actors[str(teams["userPrincipalName"])] = str(link.rc_extension_id)
+            timeline.teams_to_ext.update(
+                {
                     str(link.teams_user_id): str(link.rc_extension_id)
                     for link in links
                     if link.rc_extension_id
                 }
-                timeline = _Timeline(teams_to_ext)
-                _hook(running, timeline)
-                await asyncio.sleep(SETTLE_SECONDS / 5)  # let sync-all's echoes pass
-                driven = await _drive(control, actors, timeline, rate, duration, seed)
-            finally:
-                if server is not None:
-                    await server.stop()
-                await control.close()
+            )
+            await asyncio.sleep(SETTLE_SECONDS)
+            await control.call("POST", "/_sandbox/timeline", {"enabled": True})
+            driven = await _drive(control, actors, timeline, rate, duration, seed)
+        finally:
+            if server is not None:
+                await server.stop()
+            await control.close()
+            await sandbox.stop()
     return {
         "store": "sqlite" if store_url is None else store_url.split(":", 1)[0],
         "sandbox_users": users,
+        "sandbox": "its own process (python -m sandbox); the product in the benchmark's",
         "linked_and_synced": job.synced + job.already,
         "actors": len(actors),
         "rate_limits": "off (RingCentral limits disabled, Graph requests_per_30s null)",
         "notification_delay_ms": 0,
-        "intervals": {
-            "notification_to_rc_put": FROM_NOTIFICATION,
-            "teams_change_to_rc_put": FROM_CHANGE,
-        },
+        "intervals": INTERVALS,
         **driven,
     }
 
 
 if __name__ == "__main__":
-    import json
+    import argparse
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=150)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--store-url", default=None)
+    cli = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    print(json.dumps(asyncio.run(measure_propagation(150, duration=5.0)), indent=2))
+    result = asyncio.run(measure_propagation(cli.users, cli.rate, cli.seconds, cli.store_url))
+    print(json.dumps(result, indent=2))
