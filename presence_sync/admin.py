@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from presence_sync.domain import DEFAULT_RULES, CallPresenceRules
+from presence_sync.engine import UserState, UserStateError
 from presence_sync.errors import NotFoundError, ValidationError
 from presence_sync.jobs import SYNC_ALL, SYNC_USERS, UNSYNC_USERS, job_kind
 from presence_sync.providers import RECONCILE
@@ -137,6 +138,7 @@ class UserView:
     last_error: str | None
     teams: str | None  # "Availability/Activity" last seen
     ringcentral: str | None  # "userStatus, dndStatus" last seen
+    call_queue_member: bool | None = None  # in a RingCentral call queue; None until known
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,17 @@ def _user_view(link: UserLink) -> UserView:
         last_error=link.last_error,
         teams=teams,
         ringcentral=rc,
+        call_queue_member=_queue_member(link),
     )
+
+
+def _queue_member(link: UserLink) -> bool | None:
+    if not link.engine_state:
+        return None
+    try:
+        return UserState.from_dict(link.engine_state).queue_member
+    except UserStateError:
+        return None
 
 
 @dataclass

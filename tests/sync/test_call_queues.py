@@ -79,6 +79,11 @@ async def test_every_linked_user_learns_their_membership(harness: SyncHarness) -
         state = UserState.from_dict(person.engine_state)
         assert state.queue_member is (person.rc_extension_id in members), person.email
 
+    listed = (await h.service.admin.list_users(limit=100, linked=True)).users
+    assert {u.email: u.call_queue_member for u in listed} == {
+        p.email: p.rc_extension_id in members for p in people
+    }
+
     again = await h.service.directory.refresh()
 
     assert again.queue_walk_done
