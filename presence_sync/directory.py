@@ -47,6 +47,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _SAVE_ATTEMPTS = 8
+_TEACH_CONCURRENCY = 8
 
 
 class MatchReason:
@@ -286,16 +287,21 @@ class DirectorySync:
 
     async def _record_membership(self, links: list[UserLink], membership: QueueMembership) -> int:
         """Tell the engine state of every linked user whether they are in a call queue."""
-        learned = 0
+        todo: list[tuple[UserLink, bool]] = []
         for link in links:
             if link.state != LinkState.LINKED or not link.rc_extension_id:
                 continue
             member = membership.is_member(link.rc_extension_id)
             # A cheap look first; `_teach` reads the state properly before writing.
-            if link.engine_state.get("queue_member", None) is member:
-                continue
-            if await self._teach(link, member):
-                learned += 1
+            if link.engine_state.get("queue_member", None) is not member:
+                todo.append((link, member))
+        learned = 0
+        # The first walk touches every linked user: overlap the writes (MongoDB serves them
+        # in parallel), a bounded number at a time.
+        for start in range(0, len(todo), _TEACH_CONCURRENCY):
+            chunk = todo[start : start + _TEACH_CONCURRENCY]
+            done = await asyncio.gather(*(self._teach(link, member) for link, member in chunk))
+            learned += sum(done)
         return learned
 
     async def _teach(self, link: UserLink | None, member: bool) -> bool:

@@ -8,7 +8,9 @@ membership read by the directory, non-members get TakeAllCalls without a refused
 from __future__ import annotations
 
 from presence_sync.engine import UserState
+from presence_sync.store.base import Store
 from presence_sync.store.models import AuditEntry
+from tests.sync.conftest import MakeHarness
 from tests.sync.harness import SyncHarness
 
 ADMIN = "admin@contoso.example"
@@ -69,8 +71,10 @@ async def _queue_member(h: SyncHarness, email: str) -> bool | None:
     return UserState.from_dict((await h.link(email)).engine_state).queue_member
 
 
-async def test_every_linked_user_learns_their_membership(harness: SyncHarness) -> None:
-    h = harness
+async def test_every_linked_user_learns_their_membership(
+    any_store: Store, make_harness: MakeHarness
+) -> None:
+    h = await make_harness(any_store)
     members = _member_ids(h)
     people = await h.linked_people()
     assert any(p.rc_extension_id in members for p in people)
