@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from presence_sync.store.bell import DirtyBell
 from presence_sync.store.models import (
     AuditEntry,
     Connection,
@@ -36,6 +37,9 @@ __all__ = ["Store"]
 
 class Store(Protocol):
     """Persistence for links, settings, connections, subscriptions, jobs and queues."""
+
+    bell: DirtyBell
+    """Rings after each `mark_dirty` made through this store object (in-process wake-up)."""
 
     async def open(self) -> None:
         """Connect and create the schema and indexes; safe to call again after a failure."""

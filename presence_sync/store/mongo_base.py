@@ -22,6 +22,7 @@ from pymongo.errors import (
 
 from presence_sync.errors import StoreError, StoreUnavailableError
 from presence_sync.secrets import SecretBox
+from presence_sync.store.bell import DirtyBell
 
 __all__ = ["MongoBase", "translated"]
 
@@ -94,6 +95,7 @@ class MongoBase:
         # process's conditional writes per queue (and per link stripe) keeps one replica
         # correct on every server; several replicas need MongoDB or Cosmos DB.
         self._locks: dict[str, asyncio.Lock] = {}
+        self.bell = DirtyBell()
 
     def lock(self, name: str) -> asyncio.Lock:
         """The in-process lock for conditional writes to collection `name`."""

@@ -45,6 +45,10 @@ class MongoQueues(MongoJobs):
     @translated
     async def mark_dirty(self, user_key: str, *, priority: int, due_at: float, reason: str) -> None:
         """Queue or merge a mark for one user."""
+        await self._mark_dirty(user_key, priority, due_at, reason)
+        self.bell.ring(due_at)
+
+    async def _mark_dirty(self, user_key: str, priority: int, due_at: float, reason: str) -> None:
         dirty = self.col("dirty")
         async with self.lock("dirty"):
             for _ in range(RACE_RETRIES):

@@ -285,6 +285,7 @@ class SqliteStore(SqliteBase):
     async def mark_dirty(self, user_key: str, *, priority: int, due_at: float, reason: str) -> None:
         """Queue or merge a mark for one user."""
         await self._write(queues.mark_dirty, user_key, priority, due_at, reason)
+        self.bell.ring(due_at)
 
     async def claim_dirty(
         self, owner: str, *, limit: int, lease_seconds: float, now: float

@@ -22,6 +22,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from presence_sync.errors import StoreError, StoreUnavailableError
 from presence_sync.secrets import SecretBox
+from presence_sync.store.bell import DirtyBell
 from presence_sync.store.sqlite_schema import create_schema
 
 __all__ = ["BUSY_TIMEOUT_MS", "SqliteBase"]
@@ -54,6 +55,7 @@ class SqliteBase:
         self._box = secrets
         self._conn: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self.bell = DirtyBell()
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"

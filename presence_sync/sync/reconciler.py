@@ -170,11 +170,26 @@ class Reconciler:
     clock: Callable[[], float]
     dispatcher: Dispatcher | None = None
     decisions: int = 0
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # Each worker's wake-up: waiting ones sleep between empty claims, busy ones are claiming
+    # or reconciling (a ring then only stops their next sleep).
+    _waiting: list[asyncio.Event] = field(default_factory=list)
+    _busy: set[asyncio.Event] = field(default_factory=set)
+    _horizon: float = 0.0  # marks due within this many seconds ring a worker awake
+    _stop_listening: Callable[[], None] | None = None
 
     def wake(self) -> None:
         """Look at the dirty queue now instead of at the next poll."""
-        self._wake.set()
+        for event in (*self._waiting, *self._busy):
+            event.set()
+
+    def _rung(self, due_at: float) -> None:
+        # A timer set for later needs nobody now; a mark due before the next round does.
+        if due_at > self.clock() + self._horizon:
+            return
+        for event in self._busy:
+            event.set()  # it may have just claimed without seeing this mark: claim again
+        if self._waiting:
+            self._waiting.pop(0).set()  # one sleeper is enough: it claims the whole batch
 
     async def remote_rc(self, link_id: str) -> RcObservation | None:
         """The stored RingCentral observation of a link (the dispatcher's equality check)."""
@@ -289,31 +304,64 @@ class Reconciler:
     async def run(
         self, owner: str, *, batch: int = 64, lease_seconds: float = 60.0, idle: float = 0.05
     ) -> None:
-        """Claim and reconcile dirty users until cancelled; store errors only pause the loop."""
-        while True:
-            try:
-                entries = await self.store.claim_dirty(
-                    owner, limit=batch, lease_seconds=lease_seconds, now=self.clock()
+        """Claim and reconcile dirty users until cancelled; store errors only pause the loop.
+
+        Between empty claims a worker sleeps up to `idle` seconds; a mark made through this
+        process's store wakes it at once (the store's bell), marks by other replicas are
+        seen on the next round.
+        """
+        wake = asyncio.Event()
+        self._horizon = max(self._horizon, idle)
+        if self._stop_listening is None:
+            self._stop_listening = self.store.bell.listen(self._rung)
+        self._busy.add(wake)
+        try:
+            while True:
+                # Cleared before claiming, so a mark landing during the claim is not slept on.
+                wake.clear()
+                try:
+                    entries = await self.store.claim_dirty(
+                        owner, limit=batch, lease_seconds=lease_seconds, now=self.clock()
+                    )
+                except StoreError as err:
+                    logger.warning("dirty queue unavailable, retrying: %s", err)
+                    await asyncio.sleep(1.0)
+                    continue
+                if not entries:
+                    await self._sleep(wake, idle)
+                    continue
+                settings = await self.store.get_settings()
+                await asyncio.gather(
+                    *(self._handle(e.user_key, e.priority, e.reason, settings) for e in entries)
                 )
-            except StoreError as err:
-                logger.warning("dirty queue unavailable, retrying: %s", err)
-                await asyncio.sleep(1.0)
-                continue
-            if not entries:
-                self._wake.clear()
-                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow shutdown's cancel.
-                with suppress(TimeoutError):
-                    async with asyncio.timeout(idle):
-                        await self._wake.wait()
-                continue
-            settings = await self.store.get_settings()
-            await asyncio.gather(
-                *(self._handle(e.user_key, e.priority, e.reason, settings) for e in entries)
-            )
-            try:
-                await self.store.ack_dirty(owner, [e.user_key for e in entries])
-            except StoreError as err:
-                logger.warning("could not acknowledge dirty users (they will be retried): %s", err)
+                try:
+                    await self.store.ack_dirty(owner, [e.user_key for e in entries])
+                except StoreError as err:
+                    logger.warning(
+                        "could not acknowledge dirty users (they will be retried): %s", err
+                    )
+        finally:
+            self._busy.discard(wake)
+            if wake in self._waiting:
+                self._waiting.remove(wake)
+            if not self._busy and not self._waiting and self._stop_listening is not None:
+                self._stop_listening()
+                self._stop_listening = None
+
+    async def _sleep(self, wake: asyncio.Event, idle: float) -> None:
+        if wake.is_set():
+            return  # rung while claiming
+        self._busy.discard(wake)
+        self._waiting.append(wake)
+        try:
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow shutdown's cancel.
+            with suppress(TimeoutError):
+                async with asyncio.timeout(idle):
+                    await wake.wait()
+        finally:
+            if wake in self._waiting:
+                self._waiting.remove(wake)
+            self._busy.add(wake)
 
     async def _handle(
         self, link_id: str, priority: int, reason: str, settings: OrgSettings

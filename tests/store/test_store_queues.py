@@ -222,6 +222,20 @@ async def test_mark_during_processing_is_not_lost(store: Store) -> None:
     assert await store.dirty_count() == 0
 
 
+async def test_each_mark_rings_the_bell_with_its_due_time(store: Store) -> None:
+    rung: list[float] = []
+    stop = store.bell.listen(rung.append)
+    await store.mark_dirty("alice", priority=1, due_at=NOW, reason="webhook")
+    assert rung == [NOW]
+    claimed = await store.claim_dirty("w", limit=5, lease_seconds=30, now=NOW)
+    assert [e.user_key for e in claimed] == ["alice"]
+    await store.mark_dirty("alice", priority=3, due_at=NOW + 40, reason="timer")  # while claimed
+    assert rung == [NOW, NOW + 40]
+    stop()
+    await store.mark_dirty("bob", priority=1, due_at=NOW, reason="webhook")
+    assert rung == [NOW, NOW + 40]
+
+
 async def test_concurrent_dirty_claimers_never_share_a_user(store: Store) -> None:
     users = [f"user-{n:03d}" for n in range(60)]
     for n, key in enumerate(users):
