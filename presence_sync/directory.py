@@ -304,14 +304,15 @@ class DirectorySync:
             learned += sum(done)
         return learned
 
-    async def _teach(self, link: UserLink | None, member: bool) -> bool:
+    async def _teach(self, link: UserLink, member: bool) -> bool:
         """Record membership in one user's engine state; queue a reconcile if it changed."""
-        link_id = link.id if link is not None else ""
+        current: UserLink | None = link
         for _attempt in range(_SAVE_ATTEMPTS):
-            if link is None:
-                return False
+            if current is None:
+                return False  # removed meanwhile
             try:
-                state = UserState.from_dict(link.engine_state) if link.engine_state else UserState()
+                doc = current.engine_state
+                state = UserState.from_dict(doc) if doc else UserState()
             except UserStateError as err:
                 # The reconciler starts such a user afresh; membership is taught next walk.
                 logger.warning("engine state of %s unreadable: %s", link.email, err)
@@ -320,10 +321,10 @@ class DirectorySync:
                 return False
             try:
                 await self.store.set_engine_state(
-                    link.id, state.evolve(queue_member=member).to_dict(), link.engine_version
+                    link.id, state.evolve(queue_member=member).to_dict(), current.engine_version
                 )
             except ConflictError:
-                link = await self.store.get_link(link.id)  # decided meanwhile: read it again
+                current = await self.store.get_link(link.id)  # decided meanwhile: read again
                 continue
             logger.debug(
                 "%s is %s call-queue member",
@@ -331,11 +332,11 @@ class DirectorySync:
                 "a" if member else "not a",
                 extra={"user": link.email, "provider": "ringcentral"},
             )
-            if link.sync_enabled:
+            if current.sync_enabled:
                 # The rule's values may differ now (Department or TakeAllCalls): decide again.
                 await self.store.mark_dirty(
                     link.id, priority=RECONCILE, due_at=self.clock(), reason="call-queue membership"
                 )
             return True
-        logger.warning("engine state of %s kept changing; membership taught next walk", link_id)
+        logger.warning("engine state of %s kept changing; membership taught next walk", link.email)
         return False
