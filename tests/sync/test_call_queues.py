@@ -7,6 +7,8 @@ membership read by the directory, non-members get TakeAllCalls without a refused
 
 from __future__ import annotations
 
+import pytest
+
 from presence_sync.engine import UserState
 from presence_sync.store.base import Store
 from presence_sync.store.models import AuditEntry
@@ -30,8 +32,9 @@ async def _plain(h: SyncHarness, member: bool) -> str:
             continue
         if (link.rc_extension_id in members) != member:
             continue
-        rc = await h.rc(link.email)
-        rc_plain = (rc["userStatus"], rc["dndStatus"]) == ("Available", "TakeAllCalls")
+        rc = await h.providers.rc_client.get_presence(link.rc_extension_id or "")
+        dnd = rc.dnd_status or rc.dnd_status_personal
+        rc_plain = (rc.user_status, dnd) == ("Available", "TakeAllCalls")
         if rc_plain and await h.teams(link.email) == ("Available", "Available"):
             return link.email
     raise AssertionError(f"no plain user with queue membership {member}")
@@ -181,3 +184,30 @@ async def test_removal_between_refreshes_falls_back_on_the_refused_write(
 
     assert summary.membership_changed == 0  # the walk agrees with what the 400 taught
     assert [w.details["result"] for w in await _rc_writes(h, email)].count(REFUSED) == 1
+
+
+@pytest.mark.parametrize("sandbox_options", [{"rc_mode": "chs"}])
+async def test_newer_account_mode_records_membership_and_switches_queue_calls(
+    harness: SyncHarness,
+) -> None:
+    h = harness
+    member, loner = await _plain(h, member=True), await _plain(h, member=False)
+    assert await _queue_member(h, member) is True
+    assert await _queue_member(h, loner) is False
+    await h.service.admin.set_call_presence_customisation(ADMIN, True)
+    for email in (member, loner):
+        await _start(h, email)
+        await _meeting(h, email, "start")
+
+    seen = {}
+    for email in (member, loner):
+        link = await h.link(email)
+        p = await h.providers.rc_client.get_presence(link.rc_extension_id or "")
+        seen[email] = (p.user_status, p.dnd_status_personal, p.accept_call_queue_calls)
+    assert seen[member] == ("Busy", "TakeAllCalls", False)
+    assert seen[loner] == ("Busy", "TakeAllCalls", True)  # nothing to switch off
+    assert not await _rings(h, member, queue=True)
+    assert await _rings(h, member, queue=False)
+    assert {w.details["result"] for e in (member, loner) for w in await _rc_writes(h, e)} == {
+        "applied"
+    }
