@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from presence_sync.errors import RingCentralNotFoundError
+from presence_sync.errors import RingCentralNotFoundError, RingCentralUnavailableError
 from presence_sync.ringcentral.limits import RateLimits
 from presence_sync.ringcentral.models import CallQueue, CallQueueMember
 from presence_sync.ringcentral.queues import QUEUE_READ_RESERVE, QueueWalk
@@ -104,3 +104,26 @@ async def test_walk_spreads_over_steps_within_the_light_budget(
         queues = {q.id for q in org.call_queues.values() if ext.id in q.member_ids}
         assert set(membership.queues_of(ext.id)) == queues, ext.id
         assert membership.is_member(ext.id) is bool(queues)
+
+
+async def test_walk_resumes_after_an_error_where_it_stopped(client_sandbox: ClientSandbox) -> None:
+    client = client_sandbox.rc_client(client_sandbox.product_session(), max_retries=0)
+    org = client_sandbox.ctx.org
+    walk = QueueWalk(reserve=49)  # Light allows 50 a minute: pause after the first queue
+
+    assert await walk.step(client) is None
+    assert walk.progress == (1, len(org.call_queues))
+    await client_sandbox.fault({"target": "ringcentral", "status": 503, "count": 1})
+    walk.reserve = 0
+    with pytest.raises(RingCentralUnavailableError):
+        await walk.step(client)
+    before = await client_sandbox.count("ringcentral", "GET", MEMBERS_ROUTE)
+
+    membership = await walk.step(client)
+
+    assert membership is not None
+    # Only the queues not read yet were asked for again.
+    read_again = await client_sandbox.count("ringcentral", "GET", MEMBERS_ROUTE) - before
+    assert read_again == len(org.call_queues) - 1
+    for queue in org.call_queues.values():
+        assert all(membership.is_member(m) for m in queue.member_ids)
