@@ -141,6 +141,7 @@ class RcPresence:
     accept_call_queue_calls: bool | None = None  # communication handling service accounts
     sequence: int | None = None  # present in events, absent in REST reads
     active_calls: int | None = None  # when detailed telephony state was asked for
+    reported_at: float | None = None  # an event's own timestamp (epoch s); None for REST reads
 
     @property
     def mode(self) -> AccountMode:

@@ -173,6 +173,9 @@ class Observer:
             )
             return False
         now = self._clock()
+        # An event is stamped with RingCentral's own time, as the engine reads it: a delayed
+        # echo of our write then still reads as ours, not as a later change by hand.
+        stamped = presence.reported_at if presence.reported_at is not None else now
         observation = RcObservation(
             user_status=presence.user_status,
             dnd_status=presence.dnd_status,
@@ -180,7 +183,7 @@ class Observer:
             accept_call_queue_calls=presence.accept_call_queue_calls,
             telephony_status=presence.telephony_status,
             sequence=presence.sequence,
-            observed_at=now,
+            observed_at=stamped,
         )
         try:
             applied = await self._store.record_rc_observation(link_id, observation)
