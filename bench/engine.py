@@ -3,6 +3,7 @@
     python bench/engine.py [--users 200] [--events 200000]
                            [--propagation-users 150] [--propagation-seconds 15] [--rate 100]
                            [--stores sqlite ferretdb] [--no-propagation]
+                           [--writes-users 40] [--writes-seconds 30] [--no-writes]
 
 ``decide`` measures `decide()` calls per second on one core over a realistic event mix: a
 population of synced users living an office day (Teams meetings and calls, RingCentral calls,
@@ -15,8 +16,19 @@ links and syncs a modest org, turns rate limits and notification delay off, and 
 ends Teams meetings at ``--rate`` per second for ``--propagation-seconds``; it reports
 p50/p95/p99 from the Graph notification leaving the sandbox for the product's webhook to the
 RingCentral presence PUT being applied by the sandbox (see bench/propagation.py; each entry
-names its intervals). ``ferretdb`` runs FerretDB through tests/mongo_server.py. Writes
-issued ÷ writes needed is not measured yet.
+names its intervals). ``ferretdb`` runs FerretDB through tests/mongo_server.py.
+
+``writes`` is writes issued ÷ writes needed (target 1.00) over the product's office-day
+scenario, played twice on one sandbox org of ``--writes-users`` people with the real server
+and its embedded SQLite store, for ``--writes-seconds`` each: once with notifications as sent
+(``clean``), once with every Graph and RingCentral notification possibly duplicated (50%) and
+delayed at random by 1.5-4.8 s so a person's notifications overtake each other
+(``duplicated_and_reordered``). Rate limits stay on. *Issued* counts the presence writes the
+sandbox received (RingCentral presence PUTs; Graph setPresence / clearPresence / preferred
+presence); *needed* is the fewest writes a perfect syncer makes for the scenario's ground truth,
+computed from the steps alone without the engine. Per run and side: issued, needed, ratio,
+429s, and the people who got more or fewer writes than needed with their audited causes (see
+bench/writes.py and bench/needed.py for the definitions). It takes about 70 s.
 """
 
 from __future__ import annotations
@@ -186,6 +198,13 @@ def _propagation(store: str, users: int, rate: float, seconds: float) -> dict[st
     return run
 
 
+def _writes(users: int, seconds: float) -> dict[str, Any]:
+    """Writes issued ÷ writes needed over two office days (clean, then with chaos)."""
+    from bench.writes import measure_writes
+
+    return asyncio.run(measure_writes(users, duration=seconds))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print their JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -196,13 +215,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="Teams changes per second")
     parser.add_argument("--stores", nargs="+", choices=["sqlite", "ferretdb"], default=["sqlite"])
     parser.add_argument("--no-propagation", action="store_true")
+    parser.add_argument("--writes-users", type=int, default=40, help="people in the sandbox org")
+    parser.add_argument("--writes-seconds", type=float, default=30.0, help="length of each day")
+    parser.add_argument("--no-writes", action="store_true")
     args = parser.parse_args(argv)
     result: dict[str, Any] = {
         "python": platform.python_version(),
         "decide": bench_decide(args.users, args.events),
     }
-    if not args.no_propagation:
+    if not (args.no_propagation and args.no_writes):
         logging.basicConfig(level=logging.ERROR)
+    if not args.no_propagation:
         result["propagation"] = {
             "target_p99_ms": 50,
             "runs": [
@@ -210,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                 for store in args.stores
             ],
         }
+    if not args.no_writes:
+        result["writes"] = _writes(args.writes_users, args.writes_seconds)
     print(json.dumps(result, indent=2))
     return 0
 
