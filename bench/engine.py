@@ -22,13 +22,13 @@ names its intervals). ``ferretdb`` runs FerretDB through tests/mongo_server.py.
 scenario, played twice on one sandbox org of ``--writes-users`` people with the real server
 and its embedded SQLite store, for ``--writes-seconds`` each: once with notifications as sent
 (``clean``), once with every Graph and RingCentral notification possibly duplicated (50%) and
-delayed at random by 1.5-4.8 s so a person's notifications overtake each other
+delayed at random by 2.5-7.8 s so a person's notifications overtake each other
 (``duplicated_and_reordered``). Rate limits stay on. *Issued* counts the presence writes the
 sandbox received (RingCentral presence PUTs; Graph setPresence / clearPresence / preferred
 presence); *needed* is the fewest writes a perfect syncer makes for the scenario's ground truth,
 computed from the steps alone without the engine. Per run and side: issued, needed, ratio,
 429s, and the people who got more or fewer writes than needed with their audited causes (see
-bench/writes.py and bench/needed.py for the definitions). It takes about 70 s.
+bench/writes.py and bench/needed.py for the definitions). It takes about 75 s.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ with its cause. ``decided_already_true`` counts writes the engine decided that t
 did not send, because the last observation already showed them.
 
 The day is an office day squeezed into ``duration`` seconds: routines last seconds, not
-minutes, so the chaos run's delays of up to 4.8 s can outlast a short state, which the product
+minutes, so the chaos run's delays of up to 7.8 s can outlast a short state, which the product
 then rightly never writes (it was over before anyone could know).
 """
 
@@ -73,14 +73,14 @@ from sandbox.server import RunningSandbox, run_sandbox
 __all__ = ["CHAOS", "measure_writes", "write_counts"]
 
 DUPLICATE = 0.5
-DELAY_MS = 3000
+DELAY_MS = 5000
 CHAOS: tuple[dict[str, Any], ...] = tuple(
     {"target": target, "duplicate": DUPLICATE, "reorder": True, "delay_notifications_ms": DELAY_MS}
     for target in ("graph-notifications", "ringcentral-notifications")
 )
 QUIET_SECONDS = 4.0
 SETTLE_SECONDS = 40.0
-FIRST_LOOK = 5.0  # the longest chaos delay: 3 s x 1.5 + 0.3 s jitter + batching
+FIRST_LOOK = 8.0  # the longest chaos delay: 5 s x 1.5 + 0.3 s jitter + batching
 LISTED = 5  # people listed per run with more or fewer writes than needed
 
 
