@@ -42,6 +42,7 @@ from presence_sync.store.models import (
 )
 from presence_sync.sync.budget import RC_PRESENCE_READ, ProviderBudget
 from presence_sync.sync.reconciler import Reconciler, target_of
+from presence_sync.tasks import stop_tasks
 
 __all__ = ["JOB_KINDS", "JobRunner", "job_kind"]
 
@@ -139,9 +140,7 @@ class JobRunner:
         try:
             return await self._run(job)
         finally:
-            keeper.cancel()
-            with suppress(asyncio.CancelledError):
-                await keeper
+            await stop_tasks([keeper])
 
     async def _keep_lease(self, job_id: str) -> None:
         # Renew by the injected clock, which may run faster than real time in tests.

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
-__all__ = ["stop_tasks"]
+__all__ = ["finish_within", "stop_tasks"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +36,19 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[Any]], grace: float = 5.0) -> 
     for task in tasks:
         if task.done() and not task.cancelled() and task.exception() is not None:
             logger.error("background task %s failed", task.get_name(), exc_info=task.exception())
+
+
+async def finish_within(seconds: float, awaitable: Awaitable[Any], what: str) -> None:
+    """Await a shutdown step for at most `seconds`; past that, cancel it and go on, loudly.
+
+    Unlike `asyncio.timeout`, this does not rely on the step honouring its cancellation: a
+    driver call that swallows it is left behind instead of holding up the shutdown. An
+    exception the step raises in time is raised here.
+    """
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if done:
+        task.result()
+        return
+    task.cancel()
+    logger.warning("%s did not finish within %.1f s; shutting down without it", what, seconds)

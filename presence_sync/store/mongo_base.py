@@ -58,18 +58,37 @@ def _reason(err: PyMongoError) -> str:
 def translated(
     fn: Callable[Concatenate[S, P], Coroutine[Any, Any, T]],
 ) -> Callable[Concatenate[S, P], Coroutine[Any, Any, T]]:
-    """The one seam where driver errors become store errors."""
+    """The one seam where driver errors become store errors, and cancellations stop.
+
+    The operation runs in a task of its own that a cancelled caller stops waiting for, and
+    that finishes by itself within the driver's timeouts. PyMongo's async API waits on its
+    topology condition through `asyncio.wait_for`; on Python 3.11 a task cancelled twice
+    inside that wait leaves the topology lock held by nobody, and every later operation,
+    `close()` included, then waits forever (a shutdown, which cancels loops mid-operation,
+    hung that way). Nothing outside the driver cancels the driver.
+    """
 
     @functools.wraps(fn)
     async def wrapper(self: S, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await fn(self, *args, **kwargs)
-        except _UNREACHABLE as err:
-            raise StoreUnavailableError(f"MongoDB unreachable: {_reason(err)}") from err
-        except PyMongoError as err:
-            raise StoreError(f"MongoDB: {_reason(err)}") from err
+        async def operation() -> T:
+            try:
+                return await fn(self, *args, **kwargs)
+            except _UNREACHABLE as err:
+                raise StoreUnavailableError(f"MongoDB unreachable: {_reason(err)}") from err
+            except PyMongoError as err:
+                raise StoreError(f"MongoDB: {_reason(err)}") from err
+
+        task = asyncio.ensure_future(operation())
+        task.add_done_callback(_consume_outcome)
+        return await asyncio.shield(task)
 
     return wrapper
+
+
+def _consume_outcome(task: asyncio.Future[Any]) -> None:
+    # The caller may have stopped waiting; its outcome must not be reported as unretrieved.
+    if not task.cancelled():
+        task.exception()
 
 
 class MongoBase:

@@ -13,7 +13,6 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -30,7 +29,7 @@ from presence_sync.store.base import Store
 from presence_sync.sync.budget import ProviderBudget
 from presence_sync.sync.dispatcher import Dispatcher
 from presence_sync.sync.reconciler import Reconciler
-from presence_sync.tasks import stop_tasks
+from presence_sync.tasks import finish_within, stop_tasks
 from presence_sync.watch.coverage import Coverage
 from presence_sync.watch.service import PROVIDERS, WATCHERS
 from presence_sync.web.keys import INSTANCE_ID, SETTINGS, STORE
@@ -44,6 +43,8 @@ __all__ = ["CLOCK", "PROVIDERS", "SYNC", "SyncService", "setup_sync"]
 logger = logging.getLogger(__name__)
 
 DIRECTORY_LEASE = "directory-refresh"
+# Shutdown is bounded: a store that stopped answering must not hold it up.
+STOP_TIMEOUT = 20.0
 
 
 @dataclass
@@ -194,9 +195,7 @@ def setup_sync(app: web.Application) -> None:
 
         starter = asyncio.create_task(start_when_open(), name="sync-start")
         yield
-        starter.cancel()
-        with suppress(asyncio.CancelledError):
-            await starter
-        await service.stop()
+        await stop_tasks([starter])
+        await finish_within(STOP_TIMEOUT, service.stop(), "stopping sync")
 
     app.cleanup_ctx.append(sync_ctx)

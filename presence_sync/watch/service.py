@@ -27,7 +27,7 @@ from presence_sync.providers import NotConnectedError, Providers
 from presence_sync.ringcentral.models import RcPresence
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
-from presence_sync.tasks import stop_tasks
+from presence_sync.tasks import finish_within, stop_tasks
 from presence_sync.watch.certificate import EncryptionCertificate, load_or_create_certificate
 from presence_sync.watch.coverage import Coverage
 from presence_sync.watch.graph_subscriptions import GraphShards
@@ -49,6 +49,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 LEASE = "watchers"
+# Shutdown steps are bounded: a store or provider that stopped answering must not hold it up.
+STOP_TIMEOUT = 20.0
+LEASE_RELEASE_TIMEOUT = 5.0
 GRAPH_NOTIFICATIONS = "/api/notifications/graph"
 GRAPH_LIFECYCLE = "/api/notifications/graph/lifecycle"
 RINGCENTRAL_NOTIFICATIONS = "/api/notifications/ringcentral"
@@ -344,7 +347,12 @@ class Watchers:
         self._tasks = []
         if self._leader:
             with contextlib.suppress(PresenceSyncError):
-                await self.store.release_lease(LEASE, self.instance_id)
+                # Bounded: with the store away the lease simply expires on its own.
+                await finish_within(
+                    LEASE_RELEASE_TIMEOUT,
+                    self.store.release_lease(LEASE, self.instance_id),
+                    "giving the watch lease up",
+                )
             self._leader = False
 
 
@@ -391,11 +399,9 @@ async def _watchers_ctx(app: web.Application) -> AsyncIterator[None]:
     # The store may be down at start-up: wait for it in the background, not in start-up.
     starting = asyncio.create_task(_start_when_ready(app, slot))
     yield
-    starting.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await starting
+    await stop_tasks([starting])
     if slot.current is not None:
-        await slot.current.stop()
+        await finish_within(STOP_TIMEOUT, slot.current.stop(), "stopping the watchers")
         slot.current = None
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 
 from presence_sync.errors import StoreError
 from presence_sync.store import Store
+from presence_sync.tasks import finish_within, stop_tasks
 
 __all__ = ["StoreHandle"]
 
@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 PING_TIMEOUT = 2.0
 RETRY_SECONDS = 2.0
+CLOSE_TIMEOUT = 10.0
 
 
 @dataclass
@@ -75,10 +76,8 @@ class StoreHandle:
     async def close(self) -> None:
         """Stop trying to open and close the store."""
         if self._opener is not None:
-            self._opener.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._opener
-        await self.store.close()
+            await stop_tasks([self._opener])
+        await finish_within(CLOSE_TIMEOUT, self.store.close(), "closing the store")
 
 
 def _reason(err: BaseException) -> str:
