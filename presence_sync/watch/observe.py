@@ -174,8 +174,9 @@ class Observer:
             return False
         now = self._clock()
         # An event is stamped with RingCentral's own time, as the engine reads it: a delayed
-        # echo of our write then still reads as ours, not as a later change by hand.
-        stamped = presence.reported_at if presence.reported_at is not None else now
+        # echo of our write then still reads as ours, not as a later change by hand. Never
+        # later than its arrival, so a clock running ahead cannot make later reads look older.
+        stamped = now if presence.reported_at is None else min(presence.reported_at, now)
         observation = RcObservation(
             user_status=presence.user_status,
             dnd_status=presence.dnd_status,
