@@ -104,6 +104,7 @@ class MongoStore(MongoQueues):
     async def _prepare(self) -> None:
         db = self.database()
         await db.command("ping")
+        await self.detect_conditions()
         for name, indexes in _INDEXES.items():
             for keys, options in indexes:
                 await db[name].create_index(keys, **options)
@@ -298,9 +299,8 @@ class MongoStore(MongoQueues):
     ) -> bool:
         links = self.col("links")
         async with self.link_lock(link_id):
-            result = await links.update_one({"_id": link_id, **condition}, {"$set": changes})
-        if result.matched_count:
-            return True
+            if await self.update_where("links", link_id, condition, {"$set": changes}):
+                return True
         if await links.count_documents({"_id": link_id}, limit=1) == 0:
             raise NotFoundError(f"no user link {link_id!r}")
         return False
@@ -342,11 +342,13 @@ class MongoStore(MongoQueues):
         """Replace engine state under optimistic concurrency."""
         links = self.col("links")
         async with self.link_lock(link_id):
-            result = await links.update_one(
-                {"_id": link_id, "engine_version": expected_version},
+            updated = await self.update_where(
+                "links",
+                link_id,
+                {"engine_version": expected_version},
                 {"$set": {"engine_state": dumps(dict(state))}, "$inc": {"engine_version": 1}},
             )
-        if result.matched_count == 0:
+        if not updated:
             doc = await links.find_one({"_id": link_id}, {"engine_version": 1})
             if doc is None:
                 raise NotFoundError(f"no user link {link_id!r}")

@@ -7,7 +7,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
@@ -23,8 +23,9 @@ from pymongo.errors import (
 from presence_sync.errors import StoreError, StoreUnavailableError
 from presence_sync.secrets import SecretBox
 from presence_sync.store.bell import DirtyBell
+from presence_sync.store.mongo_match import matches
 
-__all__ = ["MongoBase", "translated"]
+__all__ = ["Conditions", "MongoBase", "translated"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,7 @@ T = TypeVar("T")
 S = TypeVar("S", bound="MongoBase")
 
 Doc = dict[str, Any]
+Conditions = Literal["auto", "server", "local"]
 
 # FerretDB 1.24 (SQLite handler) stops answering an update command that carries 100 or more
 # statements; smaller batches cost MongoDB only a few more round trips.
@@ -101,6 +103,7 @@ class MongoBase:
         secrets: SecretBox,
         *,
         server_selection_timeout: float = 2.0,
+        conditions: Conditions = "auto",
     ) -> None:
         self.uri = uri
         self.database_name = database
@@ -115,6 +118,11 @@ class MongoBase:
         # correct on every server; several replicas need MongoDB or Cosmos DB.
         self._locks: dict[str, asyncio.Lock] = {}
         self.bell = DirtyBell()
+        # Where conditional writes check their condition: "server" puts it in the update's
+        # filter (atomic on MongoDB and Cosmos DB); "local" reads by _id and checks it here
+        # (FerretDB, see mongo_match); "auto" picks by asking the server at open().
+        self.conditions = conditions
+        self.local_conditions = conditions == "local"
 
     def lock(self, name: str) -> asyncio.Lock:
         """The in-process lock for conditional writes to collection `name`."""
@@ -145,6 +153,34 @@ class MongoBase:
     def col(self, name: str) -> AsyncCollection[Doc]:
         """One collection of the store's database."""
         return self.database()[name]
+
+    async def detect_conditions(self) -> None:
+        """Choose where conditions are checked: locally on FerretDB, else by the server."""
+        if self.conditions != "auto":
+            return
+        try:
+            info = await self.database().client.admin.command("buildInfo")
+        except PyMongoError as err:  # a server that will not say: the atomic way is safe
+            logger.info("buildInfo unavailable (%s); conditions go to the server", _reason(err))
+            return
+        self.local_conditions = "ferretdbVersion" in info
+        if self.local_conditions:
+            logger.info("FerretDB: conditional writes are checked in this process by _id")
+
+    async def update_where(self, name: str, key: str, condition: Doc, update: Doc) -> bool:
+        """Apply `update` to document `key` of collection `name` if it meets `condition`.
+
+        True when it did. Callers hold the document's lock (FerretDB needs it either way).
+        """
+        col = self.col(name)
+        if not self.local_conditions:
+            result = await col.update_one({"_id": key, **condition}, update)
+            return result.matched_count == 1
+        doc = await col.find_one({"_id": key})
+        if doc is None or not matches(doc, condition):
+            return False
+        await col.update_one({"_id": key}, update)
+        return True
 
     def _new_client(self) -> AsyncMongoClient[Doc]:
         timeout_ms = int(self._timeout * 1000)

@@ -1,4 +1,4 @@
-"""MongoDB work queues: the dirty-user queue, notices, audit, leases and ephemeral records.
+"""MongoDB work queues: notices, audit, leases and ephemeral records (dirty queue: mongo_dirty).
 
 Claims are conditional single-document updates; a batch claim tags the documents it won
 with a fresh token and reads back only those, so concurrent claimers never share one.
@@ -9,173 +9,31 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from presence_sync.errors import StoreError
 from presence_sync.store.codec import dumps
 from presence_sync.store.models import (
     AuditEntry,
-    DirtyEntry,
     Lease,
     Notice,
     NoticeStatus,
 )
 from presence_sync.store.mongo_base import translated
+from presence_sync.store.mongo_dirty import MongoDirtyQueue
 from presence_sync.store.mongo_docs import (
     audit_from_doc,
-    dirty_from_doc,
     notice_from_doc,
 )
-from presence_sync.store.mongo_jobs import RACE_RETRIES, MongoJobs
 
 __all__ = ["MongoQueues"]
 
-_PENDING_FIELDS = {"pending_priority": "", "pending_due_at": "", "pending_reason": ""}
 
-
-class MongoQueues(MongoJobs):
+class MongoQueues(MongoDirtyQueue):
     """Dirty queue, notices, audit, leases and ephemeral records on MongoDB."""
-
-    # -- dirty queue -------------------------------------------------------------------
-
-    @translated
-    async def mark_dirty(self, user_key: str, *, priority: int, due_at: float, reason: str) -> None:
-        """Queue or merge a mark for one user."""
-        await self._mark_dirty(user_key, priority, due_at, reason)
-        self.bell.ring(due_at)
-
-    async def _mark_dirty(self, user_key: str, priority: int, due_at: float, reason: str) -> None:
-        dirty = self.col("dirty")
-        async with self.lock("dirty"):
-            for _ in range(RACE_RETRIES):
-                # Most marks find the user not queued yet: try the insert first.
-                try:
-                    await dirty.insert_one(
-                        {
-                            "_id": user_key,
-                            "priority": priority,
-                            "due_at": due_at,
-                            "reason": reason,
-                            "claimed_by": None,
-                            "claimed_until": None,
-                            "claim_token": None,
-                            "remarked": False,
-                        }
-                    )
-                    return
-                except DuplicateKeyError:
-                    pass
-                result = await dirty.update_one(
-                    {"_id": user_key, "claimed_by": None},
-                    {"$min": {"priority": priority, "due_at": due_at}, "$set": {"reason": reason}},
-                )
-                if result.matched_count:
-                    return
-                # Claimed right now: park the mark so the ack requeues instead of deleting.
-                result = await dirty.update_one(
-                    {"_id": user_key, "claimed_by": {"$ne": None}},
-                    {
-                        "$min": {"pending_priority": priority, "pending_due_at": due_at},
-                        "$set": {"pending_reason": reason, "remarked": True},
-                    },
-                )
-                if result.matched_count:
-                    return
-        raise StoreError(f"could not mark {user_key!r} dirty: the entry kept changing")
-
-    @translated
-    async def claim_dirty(
-        self, owner: str, *, limit: int, lease_seconds: float, now: float
-    ) -> list[DirtyEntry]:
-        """Claim due entries, most urgent first."""
-        dirty = self.col("dirty")
-        claimable = {
-            "due_at": {"$lte": now},
-            "$or": [{"claimed_by": None}, {"claimed_until": {"$lte": now}}],
-        }
-        token = uuid.uuid4().hex
-        async with self.lock("dirty"):
-            cursor = (
-                dirty.find(claimable, {"_id": 1})
-                .sort([("priority", 1), ("due_at", 1), ("_id", 1)])
-                .limit(limit)
-            )
-            keys = [d["_id"] async for d in cursor]
-            if not keys:
-                return []
-            # The filter is evaluated again for every document as it is updated, so an
-            # entry another replica claimed in between is skipped rather than stolen.
-            await dirty.update_many(
-                {"_id": {"$in": keys}, **claimable},
-                {
-                    "$set": {
-                        "claimed_by": owner,
-                        "claimed_until": now + lease_seconds,
-                        "claim_token": token,
-                        "remarked": False,
-                    },
-                    "$unset": _PENDING_FIELDS,
-                },
-            )
-        won = dirty.find({"claim_token": token}).sort([("priority", 1), ("due_at", 1), ("_id", 1)])
-        return [dirty_from_doc(d) async for d in won]
-
-    @translated
-    async def ack_dirty(self, owner: str, keys: Iterable[str]) -> int:
-        """Remove finished entries; requeue those marked again while claimed."""
-        dirty = self.col("dirty")
-        wanted = list(keys)
-        if not wanted:
-            return 0
-        async with self.lock("dirty"):
-            removed = await dirty.delete_many(
-                {"_id": {"$in": wanted}, "claimed_by": owner, "remarked": False}
-            )
-            async for doc in dirty.find({"_id": {"$in": wanted}, "claimed_by": owner}):
-                await self._requeue(doc, owner)
-        return removed.deleted_count
-
-    async def _requeue(self, doc: dict[str, Any], owner: str) -> None:
-        dirty = self.col("dirty")
-        for _ in range(RACE_RETRIES):
-            # Compare-and-set on the pending values: a mark landing in between changes them
-            # and sends us round again with the merged values.
-            result = await dirty.update_one(
-                {
-                    "_id": doc["_id"],
-                    "claimed_by": owner,
-                    "remarked": True,
-                    "pending_priority": doc.get("pending_priority"),
-                    "pending_due_at": doc.get("pending_due_at"),
-                },
-                {
-                    "$set": {
-                        "priority": doc.get("pending_priority", doc["priority"]),
-                        "due_at": doc.get("pending_due_at", doc["due_at"]),
-                        "reason": doc.get("pending_reason", doc["reason"]),
-                        "claimed_by": None,
-                        "claimed_until": None,
-                        "claim_token": None,
-                        "remarked": False,
-                    },
-                    "$unset": _PENDING_FIELDS,
-                },
-            )
-            if result.matched_count:
-                return
-            fresh = await dirty.find_one({"_id": doc["_id"], "claimed_by": owner})
-            if fresh is None:
-                return
-            doc = fresh
-
-    @translated
-    async def dirty_count(self) -> int:
-        """Entries in the queue."""
-        return await self.col("dirty").count_documents({})
 
     # -- notices -----------------------------------------------------------------------
 

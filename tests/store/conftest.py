@@ -10,6 +10,7 @@ import pytest
 
 from presence_sync.secrets import SecretBox
 from presence_sync.store import MongoStore, SqliteStore, Store
+from presence_sync.store.mongo_base import Conditions
 from tests.mongo_server import MongoServerError, MongoTarget, mongo_uri
 
 
@@ -32,9 +33,13 @@ def box() -> SecretBox:
     return SecretBox(SecretBox.generate_key())
 
 
-@pytest.fixture(params=["sqlite", "mongo"])
+@pytest.fixture(params=["sqlite", "mongo-local", "mongo-server"])
 def store_kind(request: pytest.FixtureRequest) -> str:
-    """Which store implementation a test runs on."""
+    """Which store implementation a test runs on.
+
+    MongoDB runs twice: with conditions in the update filters (what MongoDB and Cosmos DB get)
+    and checked in-process after a read by _id (what FerretDB gets), whatever the server.
+    """
     return str(request.param)
 
 
@@ -50,7 +55,10 @@ async def store(
         await sqlite.close()
         return
     target: MongoTarget = request.getfixturevalue("mongo_target")
-    mongo = MongoStore(target.uri, f"{target.prefix}{uuid.uuid4().hex[:10]}", box)
+    conditions: Conditions = "local" if store_kind == "mongo-local" else "server"
+    mongo = MongoStore(
+        target.uri, f"{target.prefix}{uuid.uuid4().hex[:10]}", box, conditions=conditions
+    )
     await mongo.open()
     yield mongo
     await mongo.drop_database()
