@@ -25,10 +25,12 @@ from presence_sync.errors import ForbiddenError, GraphError, ValidationError
 from presence_sync.graph.models import Presence
 
 __all__ = [
+    "ChangeDelivery",
     "ChangeNotification",
     "EncryptedContent",
     "LifecycleNotification",
     "decrypt_presence",
+    "parse_change_delivery",
     "parse_change_notifications",
     "parse_lifecycle_notifications",
 ]
@@ -67,11 +69,15 @@ class LifecycleNotification:
     event: str
 
 
-def _items(body: bytes) -> list[dict[str, Any]]:
+def _payload(body: bytes) -> Any:
     try:
-        payload = json.loads(body)
+        return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValidationError("the notification is not JSON") from err
+
+
+def _items(body: bytes, payload: Any = None) -> list[dict[str, Any]]:
+    payload = _payload(body) if payload is None else payload
     values = payload.get("value") if isinstance(payload, dict) else None
     if not isinstance(values, list) or not values:
         raise ValidationError("the notification has no value list")
@@ -114,10 +120,37 @@ def _user_id(item: dict[str, Any]) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class ChangeDelivery:
+    """One change-notification POST: its items and the validation tokens Graph sent along."""
+
+    items: tuple[ChangeNotification, ...]
+    validation_tokens: tuple[str, ...]
+
+    @property
+    def rich(self) -> bool:
+        """True when any item carries resource data (and so must come with validation tokens)."""
+        return any(item.encrypted is not None for item in self.items)
+
+
+def parse_change_delivery(body: bytes) -> ChangeDelivery:
+    """A change-notification POST; ValidationError when malformed."""
+    payload = _payload(body)
+    items = _change_items(_items(body, payload))
+    tokens = payload.get("validationTokens") or []
+    if not isinstance(tokens, list) or not all(isinstance(t, str) and t for t in tokens):
+        raise ValidationError("validationTokens must be a list of tokens")
+    return ChangeDelivery(items, tuple(tokens))
+
+
 def parse_change_notifications(body: bytes) -> tuple[ChangeNotification, ...]:
     """The items of a change-notification POST; ValidationError when malformed."""
+    return _change_items(_items(body))
+
+
+def _change_items(items: list[dict[str, Any]]) -> tuple[ChangeNotification, ...]:
     parsed = []
-    for item in _items(body):
+    for item in items:
         sealed = item.get("encryptedContent")
         encrypted = None
         if sealed is not None:

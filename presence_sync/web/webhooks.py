@@ -2,9 +2,10 @@
 
 Every request is checked before anything changes: the validation handshakes are answered
 exactly as each platform requires; bodies over 1 MB answer 413 without being read whole;
-malformed bodies 400; a wrong clientState, verification token or data signature 403. Only
-then are items queued for the watchers' inbox, and the answer goes out at once (Graph
-retries for hours, and throttles endpoints, when answers take longer than 3 s).
+malformed bodies 400; a wrong clientState, verification token, Graph validation token or
+data signature 403. Only then are items queued for the watchers' inbox, and the answer goes
+out at once (Graph retries for hours, and throttles endpoints, when answers take longer than
+3 s).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from presence_sync.graph.notifications import (
     ChangeNotification,
     LifecycleNotification,
     decrypt_presence,
-    parse_change_notifications,
+    parse_change_delivery,
     parse_lifecycle_notifications,
 )
+from presence_sync.graph.validation import ValidationTokens, keys_url
 from presence_sync.ringcentral.webhooks import parse_presence_event
 from presence_sync.watch.certificate import EncryptionCertificate
 from presence_sync.watch.graph_subscriptions import GRAPH
@@ -37,8 +39,9 @@ from presence_sync.watch.service import (
     WATCHERS,
     Watchers,
 )
+from presence_sync.web.keys import HTTP, SETTINGS
 
-__all__ = ["add_routes"]
+__all__ = ["VALIDATION_TOKENS", "add_routes"]
 
 logger = logging.getLogger(__name__)
 
@@ -105,9 +108,12 @@ async def graph_notifications(request: web.Request) -> web.Response:
     if token is not None:
         return web.Response(text=token, content_type="text/plain")
     body = await _body(request)
-    items = parse_change_notifications(body)
+    delivery = parse_change_delivery(body)
+    items = delivery.items
     watchers = _watchers(request)
     await _check_client_states(watchers, items)
+    if delivery.rich:
+        await request.app[VALIDATION_TOKENS].check(delivery.validation_tokens)
     cert = await watchers.certificate()
     if len(items) > DECRYPT_INLINE:
         presences, hints = await asyncio.to_thread(_open, items, cert)
@@ -173,8 +179,21 @@ async def ringcentral_notifications(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
+VALIDATION_TOKENS: web.AppKey[ValidationTokens] = web.AppKey(
+    "graph_validation_tokens", ValidationTokens
+)
+
+
 def add_routes(app: web.Application) -> None:
     """Add the three webhook routes."""
+    settings = app[SETTINGS]
+    tenant = settings.microsoft_tenant_id or ""
+    app[VALIDATION_TOKENS] = ValidationTokens(
+        http=lambda: app[HTTP],
+        keys_url=keys_url(settings.microsoft_authority_host, tenant or "common"),
+        app_id=settings.microsoft_client_id or "",
+        tenant_id=tenant,
+    )
     app.router.add_post(GRAPH_NOTIFICATIONS, graph_notifications)
     app.router.add_post(GRAPH_LIFECYCLE, graph_lifecycle)
     app.router.add_post(RINGCENTRAL_NOTIFICATIONS, ringcentral_notifications)

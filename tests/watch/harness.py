@@ -176,6 +176,11 @@ class ProductFactory:
             "secret_key": self.secret_key,
             "data_dir": self.tmp_path,
             "metrics_enabled": False,
+            # Where the webhook finds Entra ID's keys to check Graph's validation tokens.
+            "microsoft_tenant_id": self.sandbox.config.tenant_id,
+            "microsoft_client_id": self.sandbox.config.app_client_id,
+            "microsoft_authority_host": f"{self.sandbox.base_url}/entra",
+            "ca_file": self.sandbox.ca_file,
             **(settings or {}),
         }
         app = create_app(Settings(**options))

@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
 from presence_sync.app import create_app
 from presence_sync.graph.client import GraphClient
+from presence_sync.graph.validation import CHANGE_TRACKING_APP_ID
 from presence_sync.providers import NotConnectedError
 from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.settings import Settings
@@ -27,6 +29,7 @@ from presence_sync.store.models import Subscription, UserLink
 from presence_sync.watch import PROVIDERS, WATCH_OPTIONS, WATCHERS, Watchers, WatchOptions
 from presence_sync.web.keys import STORE
 from sandbox.graph.crypto import encrypt_resource, load_certificate
+from sandbox.tokens import TokenIssuer
 from tests.watch.harness import eventually
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -37,6 +40,8 @@ RC_SUB = "7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d"
 CLIENT_STATE = "the-right-client-state-0123456789abcdef"
 RC_TOKEN = "the-right-verification-token-0123456789"
 SYNC_ACCOUNT = "sync1@contoso.example"
+TENANT = "8c1e9a50-0000-4000-8000-000000000001"
+APP_ID = "5d2c1b0a-0000-4000-8000-0000000000aa"
 
 
 class OfflineProviders:
@@ -65,6 +70,7 @@ class Hooks:
     client: TestClient[Any, Any]
     store: Store
     watchers: Watchers
+    entra: TokenIssuer  # signs validation tokens with a key the JWKS below lists
 
     async def snapshot(self) -> tuple[Any, ...]:
         """What a delivery could change: the link's observations, subscriptions, dirty marks."""
@@ -72,6 +78,16 @@ class Hooks:
         assert link is not None
         subs = await self.store.list_subscriptions()
         return (link.teams, link.rc, [s.id for s in subs], await self.store.dirty_count())
+
+    def validation_token(self, **claims: Any) -> str:
+        """A validation token as Graph adds it for this app; `claims` override its claims."""
+        body = {"aud": APP_ID, "azp": CHANGE_TRACKING_APP_ID, "tid": TENANT, **claims}
+        return self.entra.issue(body, 3600)
+
+    def change(self, **values: Any) -> dict[str, Any]:
+        """The presence_changed delivery, with a genuine validation token unless one is given."""
+        values.setdefault("validation_token", self.validation_token())
+        return fixture("graph", "presence_changed", **values)
 
     async def sealed(self, resource: dict[str, Any]) -> dict[str, str]:
         """`encryptedContent` for `resource`, made as Graph makes it for our certificate."""
@@ -104,9 +120,21 @@ def presence(availability: str, activity: str, sequence: int) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def hooks(aiohttp_client: Any, tmp_path: Path) -> Hooks:
+async def hooks(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path) -> Hooks:
     """The app with offline providers, a linked user and stored subscriptions."""
+    # Entra ID's signing keys, where the product looks for them: {host}/{tenant}/discovery/…
+    entra = TokenIssuer(f"https://sts.windows.net/{TENANT}/")
+
+    async def jwks(request: web.Request) -> web.Response:
+        return web.json_response(entra.jwks())
+
+    keys = web.Application()
+    keys.router.add_get(f"/{TENANT}/discovery/v2.0/keys", jwks)
+    keys_server: TestServer = await aiohttp_server(keys)
     settings = Settings(
+        microsoft_tenant_id=TENANT,
+        microsoft_client_id=APP_ID,
+        microsoft_authority_host=str(keys_server.make_url("")).rstrip("/"),
         public_url="http://127.0.0.1:3978",
         store_url=f"sqlite:///{tmp_path / 'store.db'}",
         secret_key=Fernet.generate_key().decode(),
@@ -149,7 +177,7 @@ async def hooks(aiohttp_client: Any, tmp_path: Path) -> Hooks:
     )
     watchers = app[WATCHERS].current
     assert watchers is not None
-    return Hooks(client, store, watchers)
+    return Hooks(client, store, watchers, entra)
 
 
 async def teams_observed(hooks: Hooks) -> tuple[str, str] | None:
@@ -194,9 +222,7 @@ async def post_graph(hooks: Hooks, body: dict[str, Any]) -> int:
 
 
 async def test_a_rich_notification_becomes_an_observation_and_a_dirty_mark(hooks: Hooks) -> None:
-    body = fixture(
-        "graph",
-        "presence_changed",
+    body = hooks.change(
         subscription_id=GRAPH_SUB,
         client_state=CLIENT_STATE,
         user_id=USER,
@@ -217,9 +243,7 @@ async def test_a_rich_notification_becomes_an_observation_and_a_dirty_mark(hooks
 
 async def test_duplicates_and_older_sequences_never_overwrite_newer_presence(hooks: Hooks) -> None:
     async def send(availability: str, activity: str, sequence: int) -> None:
-        body = fixture(
-            "graph",
-            "presence_changed",
+        body = hooks.change(
             subscription_id=GRAPH_SUB,
             client_state=CLIENT_STATE,
             user_id=USER,
@@ -319,9 +343,7 @@ async def test_subscription_removed_forgets_the_subscription(hooks: Hooks) -> No
 
 async def test_a_wrong_client_state_is_refused_and_changes_nothing(hooks: Hooks) -> None:
     before = await hooks.snapshot()
-    body = fixture(
-        "graph",
-        "presence_changed",
+    body = hooks.change(
         subscription_id=GRAPH_SUB,
         client_state="guessed-client-state",
         user_id=USER,
@@ -329,6 +351,49 @@ async def test_a_wrong_client_state_is_refused_and_changes_nothing(hooks: Hooks)
     )
 
     assert await post_graph(hooks, body) == 403
+    assert await hooks.snapshot() == before
+
+
+FORGED_TOKENS = {
+    "for another app": lambda hooks: [hooks.validation_token(aud="some-other-app")],
+    "not sent by Graph": lambda hooks: [
+        hooks.validation_token(azp="3f1d0e77-0000-4000-8000-0000000000bb")
+    ],
+    "for another tenant": lambda hooks: [
+        hooks.validation_token(tid="00000000-0000-4000-8000-0000000000cc")
+    ],
+    "expired": lambda hooks: [hooks.validation_token(exp=int(time.time()) - 3600)],
+    "signed by a stranger": lambda hooks: [
+        TokenIssuer(f"https://sts.windows.net/{TENANT}/").issue(
+            {"aud": APP_ID, "azp": CHANGE_TRACKING_APP_ID, "tid": TENANT}, 3600
+        )
+    ],
+    "not a token": lambda hooks: ["not-a-jwt"],
+    "one genuine, one forged": lambda hooks: [
+        hooks.validation_token(),
+        hooks.validation_token(aud="some-other-app"),
+    ],
+    "missing": lambda hooks: [],
+}
+
+
+@pytest.mark.parametrize("case", list(FORGED_TOKENS))
+async def test_a_rich_notification_without_genuine_validation_tokens_is_refused(
+    hooks: Hooks, case: str
+) -> None:
+    before = await hooks.snapshot()
+    body = hooks.change(
+        subscription_id=GRAPH_SUB,
+        client_state=CLIENT_STATE,
+        user_id=USER,
+        encrypted_content=await hooks.sealed(presence("Busy", "Busy", 60)),
+    )
+    body["validationTokens"] = FORGED_TOKENS[case](hooks)
+
+    response = await hooks.client.post("/api/notifications/graph", json=body)
+
+    assert response.status == 403
+    assert "validation" in (await response.json())["error"]["message"]
     assert await hooks.snapshot() == before
 
 
@@ -352,9 +417,7 @@ async def test_a_bad_data_signature_is_refused_before_decrypting(hooks: Hooks) -
     sealed = await hooks.sealed(presence("Busy", "Busy", 51))
     other = await hooks.sealed(presence("Offline", "Offline", 52))
     forged = {**sealed, "dataSignature": other["dataSignature"]}
-    body = fixture(
-        "graph",
-        "presence_changed",
+    body = hooks.change(
         subscription_id=GRAPH_SUB,
         client_state=CLIENT_STATE,
         user_id=USER,
