@@ -93,7 +93,10 @@ class SyncService:
     clock: Callable[[], float] = time.time
     workers: int = 2
     directory_interval: float = 300.0
-    worker_idle: float = 0.05
+    # An idle worker claims again after this long; marks made in this replica ring the
+    # store's bell and wake it at once, so this only bounds how late marks made by other
+    # replicas (and timers falling due) are seen.
+    worker_idle: float = 0.5
     deliver_notices: bool = True
     job_lease: float = 60.0
     budget: ProviderBudget = field(default_factory=ProviderBudget)
