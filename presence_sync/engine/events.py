@@ -31,8 +31,10 @@ class RingCentralObserved:
 
     Fields are None where the payload omits them; the account mode is detected from which of
     ``dnd_status`` / ``dnd_status_personal`` + ``accept_call_queue_calls`` are present.
-    ``observed_at`` is RingCentral's event timestamp (or, for a GET, its answer's time); it may
-    differ from our clock by up to `presence_sync.engine.ringcentral_side.CLOCK_SKEW`.
+    ``observed_at`` is RingCentral's event timestamp; it may differ from our clock by up to
+    `presence_sync.engine.ringcentral_side.CLOCK_SKEW`. A GET has no ``sequence`` and is
+    stamped on our clock no earlier than RingCentral answered and at most
+    `presence_sync.engine.ringcentral_side.PENDING_GRACE` later.
     """
 
     user_status: str | None = None

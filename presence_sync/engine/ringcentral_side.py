@@ -22,6 +22,12 @@ they may disagree by up to `CLOCK_SKEW`, and every doubt is resolved toward "our
 never toward a hand change: a missed hand change is corrected by the next read (the
 reconciler's periodic GET), a false one would leave a status stuck. A hand change to exactly
 the value we were writing, made within `CLOCK_SKEW` of our write, may be taken as our echo.
+
+A read (a GET: no sequence number) is stamped when the product recorded it, possibly long
+after RingCentral answered, so its time says little. A read that contradicts our latest write
+or RingCentral's latest event is not taken until `PENDING_GRACE` after them (it may have been
+answered before); only numbered events confirm that a write landed; and an event stamped more
+than `PENDING_GRACE` before a read we took is older than that read.
 """
 
 from __future__ import annotations
@@ -74,6 +80,10 @@ def is_stale(seen: RcSeen | None, event: RingCentralObserved) -> str | None:
         return None
     if event.sequence is not None and seen.sequence is not None:
         newer = seen.observed_at is None or event.observed_at > seen.observed_at
+        if seen.observed_at is not None and event.observed_at < seen.observed_at - PENDING_GRACE:
+            # A read (no number) we took since was answered at most PENDING_GRACE before it
+            # was stamped, so this event is older than what it showed.
+            return "older than a RingCentral read already taken"
         if event.sequence < seen.sequence:
             if seen.observed_at is not None and (
                 event.observed_at > seen.observed_at + SEQUENCE_RESET_AFTER
@@ -114,6 +124,8 @@ def observe(
         ACCEPT_CALL_QUEUE_CALLS: event.accept_call_queue_calls,
     }
     telephony = parse_telephony_status(event.telephony_status)
+    if event.sequence is None and before is not None:
+        telephony = _trusted_read(state, before, event, values, telephony, notes)
     writes = {w.name: w for w in state.rc_writes}
     yields = dict(state.rc_yields)
     changed_writes = False
@@ -136,8 +148,9 @@ def observe(
             surely_older = stamped < record.issued_at - CLOCK_SKEW
             if value == record.written and not surely_older:
                 # Our echo, given the benefit of the doubt; unless the field showed this value
-                # before our write too and cannot have caught up yet.
-                if not ambiguous:
+                # before our write too and cannot have caught up yet. Only RingCentral's
+                # numbered events order later reports after it; a read has no number.
+                if not ambiguous and event.sequence is not None:
                     if record.written == record.replaced:
                         del writes[name]  # our restore landed
                     elif record.in_flight or record.earlier:
@@ -188,12 +201,65 @@ def observe(
         if event.sequence is not None
         else (before.sequence if before else None),
         observed_at=event.observed_at,
+        event_at=event.observed_at
+        if event.sequence is not None
+        else (before.event_at if before else None),
     )
     return state.evolve(
         rc_seen=merged,
         rc_writes=_ordered(writes) if changed_writes else state.rc_writes,
         rc_yields=tuple(yields.items()),
     )
+
+
+def _trusted_read(
+    state: UserState,
+    before: RcSeen,
+    event: RingCentralObserved,
+    values: dict[str, RcValue | None],
+    telephony: str | None,
+    notes: list[str],
+) -> str | None:
+    """Blank out what a read may show from before our last write or RingCentral's last event.
+
+    RingCentral numbers and stamps its events, but a presence GET carries neither: its
+    ``observed_at`` is when the product recorded it, which can be well after RingCentral
+    answered (a batch of 30 extensions is recorded one by one, on a store that may be slow).
+    Such a read that disagrees with the value our write or a later event put there may have
+    been answered before either, and taking it would turn our own write into the user's
+    value (a Busy that is never restored). So within `PENDING_GRACE` of them it changes
+    nothing; a real change it shows is taken from the first read after that. Returns the
+    telephony status to keep (None: keep what was known).
+    """
+    writes = {w.name: w for w in state.rc_writes}
+    for name, value in values.items():
+        if value is None:
+            continue
+        record = writes.get(name)
+        expected = record.written if record is not None else before.value(name)
+        if expected is None or value == expected:
+            continue
+        since = before.event_at
+        if record is not None:
+            landed = record.applied_at if record.applied_at is not None else record.issued_at
+            since = landed if since is None else max(since, landed)
+        if since is not None and event.observed_at < since + PENDING_GRACE:
+            values[name] = None
+            notes.append(
+                f"read shows {RC_FIELD_NAMES[name]} {value}, not {expected}: it may predate"
+                " what we know; not taken yet"
+            )
+    known = before.telephony_status
+    if (
+        telephony is not None
+        and known is not None
+        and telephony != known
+        and before.event_at is not None
+        and event.observed_at < before.event_at + PENDING_GRACE
+    ):
+        notes.append(f"read shows telephony {telephony}, not {known}: not taken yet")
+        return None
+    return telephony
 
 
 def _pick(value: RcValue | None, before: RcSeen | None, name: str) -> str | None:

@@ -53,7 +53,12 @@ class OurSession:
 
 @dataclass(frozen=True, slots=True)
 class RcSeen:
-    """The latest RingCentral presence values, merged field by field across observations."""
+    """The latest RingCentral presence values, merged field by field across observations.
+
+    ``event_at`` is the timestamp of the last observation RingCentral numbered (an event):
+    reads without a sequence number that disagree with it are not trusted until
+    `presence_sync.engine.ringcentral_side.PENDING_GRACE` later.
+    """
 
     user_status: str | None = None
     dnd_status: str | None = None
@@ -62,6 +67,7 @@ class RcSeen:
     telephony_status: str | None = None
     sequence: int | None = None
     observed_at: float | None = None
+    event_at: float | None = None
 
     def value(self, name: str) -> RcValue | None:
         """The last observed value of one engine field."""
@@ -82,6 +88,7 @@ class RcSeen:
             telephony_status=self.telephony_status,
             sequence=self.sequence,
             observed_at=self.observed_at,
+            event_at=self.event_at,
         )
 
 
@@ -336,6 +343,7 @@ def _rc_seen_out(seen: RcSeen) -> dict[str, Any]:
         "telephony_status": seen.telephony_status,
         "sequence": seen.sequence,
         "observed_at": seen.observed_at,
+        "event_at": seen.event_at,
     }
 
 
@@ -353,6 +361,8 @@ def _rc_seen_in(data: Any) -> RcSeen | None:
         telephony_status=data["telephony_status"],
         sequence=None if data["sequence"] is None else int(data["sequence"]),
         observed_at=_opt_float(data["observed_at"]),
+        # Documents written before event_at existed simply trust reads as they did then.
+        event_at=_opt_float(data.get("event_at")),
     )
 
 

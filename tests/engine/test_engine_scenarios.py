@@ -9,6 +9,7 @@ import pytest
 
 from presence_sync.domain import DEFAULT_RULES, CallRule, OrgSettings, TeamsState
 from presence_sync.engine import (
+    PENDING_GRACE,
     SESSION_TTL,
     CallQueueMembershipObserved,
     ClearTeamsSession,
@@ -97,6 +98,23 @@ class Run:
                 observed_at=self.now + 1,
             )
         return self.feed(event)
+
+    def read(self, answered: dict[str, str], late: float) -> Decision:
+        """The watcher records a presence GET `late` seconds after RingCentral answered it.
+
+        A read has no sequence number and carries the time it was recorded, not answered.
+        """
+        values = {**self.rc, **answered}
+        return self.feed(
+            RingCentralObserved(
+                user_status=str(values["user_status"]),
+                dnd_status=str(values["dnd_status"]),
+                telephony_status=self.telephony,
+                sequence=None,
+                observed_at=self.now + late,
+            ),
+            advance=late,
+        )
 
     def apply(self, decision: Decision) -> list[Decision]:
         """The dispatcher applies the writes; RingCentral and Graph echo them."""
@@ -487,3 +505,47 @@ def test_a_queued_write_is_not_mistaken_for_a_hand_change() -> None:
     by_hand = run.rc_event(user_status="Available")
     assert any("their choice stands" in n for n in by_hand.notes)
     assert by_hand.commands == ()
+
+
+def test_a_read_answered_before_our_write_landed_leaves_no_stuck_busy() -> None:
+    """Issue 5 under a faster clock: a GET answered just before our Busy landed, recorded a few
+    seconds after it was acknowledged, is not the user setting Available by hand; when the
+    meeting ends Busy is restored to Available."""
+    run = Run()
+    meeting = run.teams("Busy", "InAMeeting")
+    (busy,) = rc_writes(meeting)
+    run.feed(WriteApplied(busy), advance=0.1)
+    stale = run.read({"user_status": "Available"}, late=5.0)
+    assert stale.commands == ()
+    assert not any("by hand" in note for note in stale.notes)
+    run.rc_event(user_status="Busy")  # the echo, numbered by RingCentral
+    (restore,) = rc_writes(run.teams("Available", "Available"))
+    assert restore.user_status == "Available"
+
+
+def test_a_read_answered_before_our_restore_landed_does_not_become_the_users_own() -> None:
+    """A GET still showing our Busy, recorded after the restore landed, must not become the
+    value a later write replaces (which would bring Busy back when that ends)."""
+    run = Run()
+    run.apply(run.teams("Busy", "InAMeeting"))
+    run.apply(run.teams("Available", "Available"))
+    run.now += 10
+    run.rc_event()  # a numbered report confirms the restore
+    run.read({"user_status": "Busy"}, late=5.0)
+    (offline,) = rc_writes(run.teams("Offline", "Offline"))  # the Teams client closed
+    assert offline.user_status == "Offline"
+    run.apply(run.teams("Offline", "Offline"))
+    (back,) = rc_writes(run.teams("Available", "Available"))
+    assert back.user_status == "Available"
+
+
+def test_a_hand_change_seen_only_by_reads_stands_once_reads_are_past_the_grace() -> None:
+    """With RingCentral's event lost, the next read after the grace still tells a hand change."""
+    run = Run()
+    run.apply(run.teams("Busy", "InAMeeting"))
+    run.rc["user_status"] = "Available"  # set by hand; its event never arrives
+    early = run.read({}, late=5.0)
+    assert not any("their choice stands" in note for note in early.notes)
+    later = run.read({}, late=PENDING_GRACE)
+    assert any("their choice stands" in note for note in later.notes)
+    assert rc_writes(run.teams("Available", "Available")) == []

@@ -4,7 +4,8 @@ Each example builds a world (account mode, queue membership, org settings, how G
 ties, whether Graph sends sequence numbers), syncs
 the user, then runs a random interleaving of Teams meetings/calls/status changes, RingCentral
 calls and hand changes, rule edits, sync toggles, restarts and notifications delivered late,
-twice, out of order or never. The world checks as it goes that no echo or duplicate causes a
+twice, out of order or never, and RingCentral reads recorded a while after RingCentral
+answered them. The world checks as it goes that no echo or duplicate causes a
 write and that rules hold whenever it settles; at the end every activity stops and both sides
 must be back to the user's own state, with at most one write per side per change.
 """
@@ -86,6 +87,8 @@ action = st.one_of(
     st.tuples(st.just("drop"), index),
     st.tuples(st.just("redeliver"), index),
     st.tuples(st.just("poll"), st.sampled_from(["teams", "rc"])),
+    st.tuples(st.just("read_rc"), st.none()),
+    st.tuples(st.just("record_read"), index),
     st.tuples(st.just("tick"), st.none()),
     st.tuples(st.just("restart"), st.none()),
     st.tuples(st.just("settings"), st.sampled_from(SETTING_EDITS)),
@@ -159,6 +162,10 @@ def run(world: World, steps: list[tuple[tuple[str, Any], float]]) -> None:
             world.redeliver(arg)
         elif kind == "poll":
             world.poll(arg)
+        elif kind == "read_rc":
+            world.read_rc()
+        elif kind == "record_read":
+            world.record_read(arg)
         elif kind == "tick":
             from presence_sync.engine import Tick
 

@@ -10,6 +10,11 @@ or dropped, and can *poll* either side (the reconciliation safety net). Engine c
 applied a moment after they are issued, like a dispatcher with no queue, acknowledged at once,
 and their echoes are queued like any other notification.
 
+A RingCentral *read* (the watcher's presence GET) carries no sequence number and is stamped
+when the product records it, not when RingCentral answered: the test starts one, lets other
+things happen, and has it recorded later (at most `READ_LATE_MAX` seconds after the answer),
+like a batch of 30 extensions recorded one by one on a loaded store.
+
 Graph is modelled per PLATFORM_APIS: the user's client session, our app session (with expiry),
 the user's preferred presence overriding sessions while any exists, and aggregation
 DoNotDisturb > Busy > Available > Away (ties broken by ``tie_prefers_app``). RingCentral refuses
@@ -19,6 +24,7 @@ DoNotDisturb > Busy > Available > Away (ties broken by ``tie_prefers_app``). Rin
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from presence_sync.domain import OrgSettings
@@ -45,6 +51,7 @@ from presence_sync.engine import (
 from tests.engine.oracle import expected_overlay, expected_session
 from tests.engine.world_model import (
     APPLY_DELAY,
+    READ_LATE_MAX,
     TEAMS_STATUSES,
     TICK_EVERY,
     Pair,
@@ -89,6 +96,7 @@ class World:
         self.initial = dict(self.rc.values)
         self.teams_sequences = teams_sequences
         self.pending: list[Pending] = []
+        self.reads: list[tuple[float, Pending]] = []  # answered, not yet recorded
         self.delivered: list[Pending] = []
         self.stimuli = 0
         self.writes = {"rc": 0, "teams": 0}
@@ -184,6 +192,11 @@ class World:
         Graph drops our session if it expires unrefreshed.
         """
         target = self.now + seconds
+        # The watcher records every read before it is READ_LATE_MAX old.
+        for answered, item in list(self.reads):
+            if answered + READ_LATE_MAX <= target:
+                self.reads.remove((answered, item))
+                self._record(item)
         while True:
             step_to = min(target, self.now + TICK_EVERY)
             app = self.teams.app
@@ -319,6 +332,23 @@ class World:
                 Pending(self.rc.observation(self.now), "rc", self.rc.sequence, False, None, ids)
             )
 
+    def read_rc(self) -> None:
+        """RingCentral answers a presence GET now; the product records it later (`record_read`)."""
+        ids = {n: i for n, i in self.rc.current_manual.items() if i is not None}
+        event = replace(self.rc.observation(self.now), sequence=None)
+        self.reads.append((self.now, Pending(event, "rc", self.rc.sequence, False, None, ids)))
+
+    def record_read(self, index: int) -> None:
+        """The product records an answered read, stamped with its own clock as it does so."""
+        if self.reads:
+            _answered, item = self.reads.pop(index % len(self.reads))
+            self._record(item)
+
+    def _record(self, item: Pending) -> None:
+        assert isinstance(item.event, RingCentralObserved)
+        item.event = replace(item.event, observed_at=self.now)
+        self._deliver(item)
+
     def _deliver(self, item: Pending) -> None:
         pure_echo = item.echo and self._knows_all_before(item)
         duplicate = item.delivered
@@ -334,12 +364,14 @@ class World:
             if before.teams_seen != self.state.teams_seen:
                 self.last_teams_seq = item.world_seq
         elif before.rc_seen != self.state.rc_seen:
-            self.last_rc_seq = item.world_seq
             assert isinstance(item.event, RingCentralObserved)
+            if self._took(item.event):
+                self.last_rc_seq = item.world_seq
+            seen = self.state.rc_seen
             for name, index in item.manual_ids.items():
                 change = self.rc.manual[name][index]
-                if change[1]:
-                    continue
+                if change[1] or seen is None or seen.value(name) != change[0]:
+                    continue  # known already, or a read the engine did not take yet
                 if self.rc.ours_around(name, change[0], item.event.observed_at):
                     change[3] = True  # we were writing that very value then: either reading
                 else:
@@ -347,6 +379,20 @@ class World:
         self.track()
         for command in decision.commands:
             self._apply(command)
+
+    def _took(self, event: RingCentralObserved) -> bool:
+        """Whether the engine now holds everything `event` showed (a read may wait)."""
+        seen = self.state.rc_seen
+        if seen is None:
+            return False
+        shown = {
+            "user_status": event.user_status,
+            "dnd_status": event.dnd_status,
+            "dnd_status_personal": event.dnd_status_personal,
+            "accept_call_queue_calls": event.accept_call_queue_calls,
+            "telephony_status": event.telephony_status,
+        }
+        return all(value is None or seen.value(n) == value for n, value in shown.items())
 
     def _knows_all_before(self, item: Pending) -> bool:
         if item.side == "rc":

@@ -31,6 +31,7 @@ TEAMS_STATUSES = {
 Pair = tuple[str, str]
 TICK_EVERY = 60.0  # the reconciler's timer: well inside the engine's refresh margin
 APPLY_DELAY = 0.001  # from decide() to the provider applying the write
+READ_LATE_MAX = 60.0  # from RingCentral answering a GET to the product recording it, at most
 
 
 @dataclass
