@@ -287,17 +287,20 @@ class Reconciler:
                     await self.store.set_engine_state(link.id, state.to_dict(), link.engine_version)
                 except ConflictError:
                     continue  # someone else decided for this user meanwhile: start over
+            sent = _coalesce(commands)
+            future: asyncio.Future[DispatchResult] | None = None
+            if sent and self.dispatcher is not None:
+                if notes:
+                    logger.debug("decided for %s (%s): %s", link.email, cause, "; ".join(notes))
+                # Handed over before the timer is stored, so the write is on its way while
+                # the mark goes to the store: the state saved above already holds the write
+                # as pending, and a lost timer is repaired by reconciliation either way.
+                future = self.dispatcher.submit(target, sent, priority)
             timer = next_timer(state, now)
             if timer is not None:
                 await self.store.mark_dirty(
                     link.id, priority=RECONCILE, due_at=timer, reason="timer"
                 )
-            sent = _coalesce(commands)
-            if not sent or self.dispatcher is None:
-                return Submission(link_id, sent, tuple(notes), None)
-            if notes:
-                logger.debug("decided for %s (%s): %s", link.email, cause, "; ".join(notes))
-            future = self.dispatcher.submit(target, sent, priority)
             return Submission(link_id, sent, tuple(notes), future)
         raise ConflictError(f"engine state of {link_id} kept changing under us")
 
