@@ -179,11 +179,12 @@ class MongoQueues(MongoDirtyQueue):
         """Take a free or expired lease, or renew our own."""
         leases = self.col("leases")
         async with self.lock("leases"):
-            result = await leases.update_one(
-                {"_id": name, "$or": [{"owner": owner}, {"until": {"$lte": now}}]},
+            if await self.update_where(
+                "leases",
+                name,
+                {"$or": [{"owner": owner}, {"until": {"$lte": now}}]},
                 {"$set": {"owner": owner, "until": now + seconds}},
-            )
-            if result.matched_count:
+            ):
                 return True
             try:
                 await leases.insert_one({"_id": name, "owner": owner, "until": now + seconds})
