@@ -11,12 +11,13 @@ hand-set DND, echoes of our own writes, acknowledgements, duplicated notificatio
 ``calls_per_second`` counts CPU time inside `decide()` only; ``..._with_harness`` also counts
 making the events and applying the commands.
 
-``propagation`` (one entry per store) starts the sandbox and the product in this process,
-links and syncs a modest org, turns rate limits and notification delay off, and starts and
-ends Teams meetings at ``--rate`` per second for ``--propagation-seconds``; it reports
-p50/p95/p99 from the Graph notification leaving the sandbox for the product's webhook to the
-RingCentral presence PUT being applied by the sandbox (see bench/propagation.py; each entry
-names its intervals). ``ferretdb`` runs FerretDB through tests/mongo_server.py.
+``propagation`` (one entry per store) starts the sandbox as its own process and the product
+in this one, links and syncs a modest org, turns rate limits and notification delay off, and
+starts and ends Teams meetings at ``--rate`` per second for ``--propagation-seconds``; it
+reports p50/p95/p99 from the Graph notification arriving at the product's webhook to the
+product's RingCentral presence PUT arriving at the sandbox, and two wider intervals (see
+bench/propagation.py; each entry names its intervals). ``ferretdb`` runs FerretDB through
+tests/mongo_server.py.
 
 ``writes`` is writes issued ÷ writes needed (target 1.00) over the product's office-day
 scenario, played twice on one sandbox org of ``--writes-users`` people with the real server
