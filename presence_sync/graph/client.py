@@ -18,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -43,7 +43,6 @@ from presence_sync.graph.models import (
     DeltaPage,
     DirectoryRole,
     GraphUser,
-    InstalledApp,
     Presence,
     Subscription,
     collection_values,
@@ -52,6 +51,8 @@ from presence_sync.graph.models import (
     presence_subscription_body,
     session_duration,
 )
+from presence_sync.graph.teams_apps import TeamsAppsApi
+from presence_sync.graph.urls import segment
 from presence_sync.http import backoff_delay, parse_retry_after, server_error_delay
 
 __all__ = ["GraphClient"]
@@ -64,7 +65,7 @@ SUBSCRIPTION_TIMEOUT = 30.0  # Graph validates both webhook URLs (10 s each) bef
 
 
 @dataclass
-class GraphClient:
+class GraphClient(TeamsAppsApi):
     """Microsoft Graph over an injected aiohttp session; see the module docstring."""
 
     session: aiohttp.ClientSession
@@ -248,7 +249,7 @@ class GraphClient:
     async def user_roles(self, user_id: str) -> list[DirectoryRole]:
         """The directory roles (with role template ids) a user is a member of."""
         roles: list[DirectoryRole] = []
-        path = f"/users/{_seg(user_id)}/memberOf"
+        path = f"/users/{segment(user_id)}/memberOf"
         async for page in self._pages(path, None):
             for item in collection_values(page):
                 if isinstance(item, dict) and item.get("@odata.type") == (
@@ -259,7 +260,7 @@ class GraphClient:
 
     async def get_presence(self, user_id: str) -> Presence:
         """One user's presence."""
-        item = await self._request("GET", f"/users/{_seg(user_id)}/presence")
+        item = await self._request("GET", f"/users/{segment(user_id)}/presence")
         return Presence.from_json(item)
 
     async def get_presences(self, user_ids: Sequence[str]) -> list[Presence]:
@@ -293,7 +294,10 @@ class GraphClient:
             "expirationDuration": session_duration(expiration),
         }
         await self._request(
-            "POST", f"/users/{_seg(user_id)}/presence/setPresence", json=body, expected=(200, 204)
+            "POST",
+            f"/users/{segment(user_id)}/presence/setPresence",
+            json=body,
+            expected=(200, 204),
         )
 
     async def clear_presence(self, user_id: str) -> bool:
@@ -301,7 +305,7 @@ class GraphClient:
         try:
             await self._request(
                 "POST",
-                f"/users/{_seg(user_id)}/presence/clearPresence",
+                f"/users/{segment(user_id)}/presence/clearPresence",
                 json={"sessionId": self.tokens.client_id},
                 expected=(200, 204),
             )
@@ -322,7 +326,7 @@ class GraphClient:
             body["expirationDuration"] = iso_duration(expiration)
         await self._request(
             "POST",
-            f"/users/{_seg(user_id)}/presence/setUserPreferredPresence",
+            f"/users/{segment(user_id)}/presence/setUserPreferredPresence",
             json=body,
             expected=(200, 204),
         )
@@ -331,7 +335,7 @@ class GraphClient:
         """Remove the user's preferred presence."""
         await self._request(
             "POST",
-            f"/users/{_seg(user_id)}/presence/clearUserPreferredPresence",
+            f"/users/{segment(user_id)}/presence/clearUserPreferredPresence",
             json={},
             expected=(200, 204),
         )
@@ -377,7 +381,7 @@ class GraphClient:
         """Move a subscription's expiry (at most an hour ahead for presence)."""
         item = await self._request(
             "PATCH",
-            f"/subscriptions/{_seg(subscription_id)}",
+            f"/subscriptions/{segment(subscription_id)}",
             token=f"delegated:{account_upn}",
             json={"expirationDateTime": format_time(expiration)},
         )
@@ -387,7 +391,7 @@ class GraphClient:
         """Answer a `reauthorizationRequired` lifecycle event."""
         await self._request(
             "POST",
-            f"/subscriptions/{_seg(subscription_id)}/reauthorize",
+            f"/subscriptions/{segment(subscription_id)}/reauthorize",
             token=f"delegated:{account_upn}",
             json={},
             expected=(200, 202, 204),
@@ -399,7 +403,7 @@ class GraphClient:
         try:
             await self._request(
                 "DELETE",
-                f"/subscriptions/{_seg(subscription_id)}",
+                f"/subscriptions/{segment(subscription_id)}",
                 token=f"delegated:{account_upn}",
                 expected=(204, 200),
             )
@@ -410,7 +414,7 @@ class GraphClient:
     async def get_subscription(self, subscription_id: str, account_upn: str) -> Subscription:
         """One subscription (GraphNotFoundError when Graph removed it)."""
         item = await self._request(
-            "GET", f"/subscriptions/{_seg(subscription_id)}", token=f"delegated:{account_upn}"
+            "GET", f"/subscriptions/{segment(subscription_id)}", token=f"delegated:{account_upn}"
         )
         return Subscription.from_json(item)
 
@@ -422,83 +426,3 @@ class GraphClient:
             found.extend(Subscription.from_json(item) for item in collection_values(page))
         return found
 
-    async def send_mail(
-        self,
-        from_user_id: str,
-        to: Sequence[str],
-        subject: str,
-        html: str,
-        text: str | None = None,
-    ) -> None:
-        """Send an HTML mail from a mailbox (Graph's JSON sendMail carries one body)."""
-        # Graph's JSON message has a single itemBody; HTML reads well everywhere, and the
-        # plain text would only matter through MIME, which adds a parser for little gain.
-        del text
-        message = {
-            "subject": subject,
-            "body": {"contentType": "HTML", "content": html},
-            "toRecipients": [{"emailAddress": {"address": address}} for address in to],
-        }
-        await self._request(
-            "POST",
-            f"/users/{_seg(from_user_id)}/sendMail",
-            json={"message": message, "saveToSentItems": False},
-            expected=(202, 200, 204),
-            idempotent=False,
-        )
-
-    async def catalog_app_id(self, manifest_id: str) -> str:
-        """The org catalog's id of the Teams app whose manifest id is `manifest_id`."""
-        params = {"$filter": f"externalId eq {_literal(manifest_id)}"}
-        page = await self._request("GET", "/appCatalogs/teamsApps", params=params)
-        for item in collection_values(page):
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                return str(item["id"])
-        raise GraphNotFoundError(f"Teams app {manifest_id} is not in the org catalog")
-
-    async def install_app_for_user(self, user_id: str, teams_app_id: str) -> InstalledApp:
-        """Install the product's Teams app for a user; an existing installation is returned."""
-        bind = f"{self.graph_url}/appCatalogs/teamsApps/{_seg(teams_app_id)}"
-        try:
-            item = await self._request(
-                "POST",
-                f"/users/{_seg(user_id)}/teamwork/installedApps",
-                json={"teamsApp@odata.bind": bind},
-                expected=(201, 200, 204),
-            )
-        except GraphRequestError as err:
-            if err.status != 409:
-                raise
-            item = None  # already installed: look it up below
-        if isinstance(item, dict) and item.get("id"):
-            return InstalledApp.from_json(item)
-        return await self._find_installation(user_id, teams_app_id)
-
-    async def installed_app_chat_id(self, user_id: str, install_id: str) -> str:
-        """The 1:1 chat between the bot and the user of an installation."""
-        item = await self._request(
-            "GET", f"/users/{_seg(user_id)}/teamwork/installedApps/{_seg(install_id)}/chat"
-        )
-        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            raise GraphError("Graph answered an installation chat without an id")
-        return str(item["id"])
-
-    async def _find_installation(self, user_id: str, teams_app_id: str) -> InstalledApp:
-        params = {"$expand": "teamsApp", "$filter": f"teamsApp/id eq {_literal(teams_app_id)}"}
-        path = f"/users/{_seg(user_id)}/teamwork/installedApps"
-        async for page in self._pages(path, params):
-            for item in collection_values(page):
-                app = InstalledApp.from_json(item)
-                if app.teams_app_id in (None, teams_app_id):
-                    return app
-        raise GraphNotFoundError(f"app {teams_app_id} is not installed for user {user_id}")
-
-
-def _seg(value: str) -> str:
-    """One URL path segment, escaped (ids are GUIDs, but never trust that)."""
-    return quote(value, safe="@.")
-
-
-def _literal(value: str) -> str:
-    """An OData string literal (quotes doubled, so a value cannot end the filter)."""
-    return "'" + value.replace("'", "''") + "'"
