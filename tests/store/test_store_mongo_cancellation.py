@@ -17,15 +17,7 @@ import pytest
 from presence_sync.errors import StoreError
 from presence_sync.secrets import SecretBox
 from presence_sync.store import MongoStore
-from tests.mongo_server import MongoServerError, build_ferretdb, free_port, run_ferretdb
-
-
-@pytest.fixture(scope="module")
-def ferretdb_binary() -> Path:
-    try:
-        return build_ferretdb()
-    except MongoServerError as err:
-        pytest.fail(f"FerretDB is needed to stop a MongoDB server: {err}", pytrace=False)
+from tests.mongo_server import free_port, run_ferretdb
 
 
 async def test_callers_cancelled_twice_while_the_server_is_away_leave_the_store_closable(

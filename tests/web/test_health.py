@@ -8,7 +8,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
@@ -16,7 +15,7 @@ from presence_sync.app import create_app
 from presence_sync.errors import RingCentralRateLimitedError, ValidationError
 from presence_sync.logs import JsonFormatter
 from presence_sync.settings import Settings, load_settings
-from tests.mongo_server import MongoServerError, build_ferretdb, free_port, run_ferretdb
+from tests.mongo_server import free_port, run_ferretdb
 
 ClientFactory = Callable[[web.Application], Awaitable[TestClient]]
 
@@ -111,14 +110,6 @@ async def test_oversized_bodies_are_refused(aiohttp_client: ClientFactory, tmp_p
     client = await aiohttp_client(app)
     answer = await client.post("/echo", data=b"x" * (5 * 1024 * 1024))
     assert answer.status == 413
-
-
-@pytest.fixture(scope="module")
-def ferretdb_binary() -> Path:
-    try:
-        return build_ferretdb()
-    except MongoServerError as err:
-        pytest.fail(f"FerretDB is needed to stop and start a MongoDB server: {err}", pytrace=False)
 
 
 async def test_readiness_follows_mongodb_down_and_up(
