@@ -1,4 +1,5 @@
-"""RingCentral emulation: OAuth, extensions, presence, subscriptions, limits, control routes.
+"""RingCentral emulation: OAuth and its sign-in page, extensions, presence, subscriptions,
+limits, control routes.
 
 Mounted under `/ringcentral/restapi/...` (SDK server URL `{base_url}/ringcentral`) and
 `/_sandbox/ringcentral/...`. See the modules for the rules each part emulates.
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from sandbox.context import SandboxContext
 from sandbox.model import RcExtension
-from sandbox.ringcentral import control, extensions, oauth, presence, subscriptions
+from sandbox.ringcentral import control, extensions, oauth, presence, signin, subscriptions
 from sandbox.ringcentral.control import describe_extension
 from sandbox.ringcentral.state import RC_STATE, RingCentralState
 
@@ -25,6 +26,7 @@ def setup(app: web.Application, ctx: SandboxContext) -> None:
     state = RingCentralState.create(ctx)
     app[RC_STATE] = state
     oauth.add_routes(app)
+    signin.add_routes(app)
     extensions.add_routes(app)
     presence.add_routes(app)
     subscriptions.add_routes(app)

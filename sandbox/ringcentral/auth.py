@@ -1,8 +1,13 @@
-"""RingCentral OAuth: the JWT bearer and refresh grants, revocation, and bearer checks.
+"""RingCentral OAuth: the JWT bearer, authorization-code and refresh grants, revocation,
+and bearer checks.
 
 Access and refresh tokens are opaque random strings whose lifetimes run on the sandbox
 clock. Refresh tokens rotate: each refresh answers a new pair and retires the old refresh
-token, as RingCentral does. The control fault `{"revoke": "ringcentral-token"}` invalidates
+token, as RingCentral does. A JWT login speaks for the account's admin (the JWT's owner); an
+authorization code speaks for the extension that signed in on the authorize page. Codes live
+60 s, work once (a replayed code also revokes the tokens it bought, RFC 6749 §4.1.2), must come
+back with the same `redirect_uri` and, when the sign-in carried a PKCE challenge, with the
+`code_verifier` that hashes to it. The control fault `{"revoke": "ringcentral-token"}` invalidates
 every token and refresh token issued until then (401 TokenInvalid / invalid_grant); the JWT
 credential itself stays valid, so a client recovers by logging in again.
 """
@@ -11,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -23,6 +29,8 @@ from sandbox.ringcentral.api import RcApiError, oauth_error, rest_error
 logger = logging.getLogger(__name__)
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+CODE_GRANT = "authorization_code"
+CODE_LIFETIME = 60.0  # sandbox seconds an authorization code can be redeemed
 ACCESS_TOKEN_TTL = 3600
 REFRESH_TOKEN_TTL = 604800
 SCOPE = "ReadAccounts ReadPresence EditPresence EditExtensions WebhookSubscriptions"
@@ -33,7 +41,7 @@ class Session:
     """Who an access token speaks for."""
 
     client_id: str
-    owner_id: str  # the JWT owner's extension id
+    owner_id: str  # the extension the token speaks for (the JWT owner, or who signed in)
     access_token: str
     refresh_token: str
     expires_at: float
@@ -47,6 +55,29 @@ class _Refresh:
     access_token: str
 
 
+@dataclass(frozen=True)
+class AuthCode:
+    """An authorization code handed out by the authorize page, waiting to be redeemed."""
+
+    client_id: str
+    redirect_uri: str
+    owner_id: str  # the extension that signed in
+    code_challenge: str | None
+    code_challenge_method: str | None  # S256 | plain
+    expires_at: float
+
+    def verifier_matches(self, verifier: str) -> bool:
+        """Whether `verifier` is the PKCE code verifier of this code's challenge."""
+        if self.code_challenge is None:
+            return True
+        if not verifier:
+            return False
+        if self.code_challenge_method == "S256":
+            digest = hashlib.sha256(verifier.encode()).digest()
+            verifier = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        return secrets.compare_digest(verifier, self.code_challenge)
+
+
 @dataclass
 class TokenStore:
     """Issued tokens of the sandbox's RingCentral account."""
@@ -55,6 +86,8 @@ class TokenStore:
     owner_id: str
     _access: dict[str, Session] = field(default_factory=dict)
     _refresh: dict[str, _Refresh] = field(default_factory=dict)
+    _codes: dict[str, AuthCode] = field(default_factory=dict)
+    _redeemed: dict[str, str] = field(default_factory=dict)  # spent code -> its access token
     _revocation_seen: bool = False
 
     def _apply_revocation(self) -> None:
@@ -65,6 +98,7 @@ class TokenStore:
             logger.info("revoking %d RingCentral access tokens", len(self._access))
             self._access.clear()
             self._refresh.clear()
+            self._codes.clear()
         self._revocation_seen = revoked
 
     def client_id(self, request: web.Request) -> str:
@@ -83,14 +117,65 @@ class TokenStore:
             raise oauth_error(401, "invalid_client", "OAU-153", f"Invalid client: {client_id}")
         return client_id
 
-    def _issue(self, client_id: str) -> dict[str, object]:
+    def issue_code(
+        self,
+        client_id: str,
+        redirect_uri: str,
+        owner_id: str,
+        code_challenge: str | None,
+        code_challenge_method: str | None,
+    ) -> str:
+        """A fresh single-use authorization code for `owner_id`, valid for CODE_LIFETIME."""
+        now = self.ctx.clock.now()
+        for stale in [c for c, v in self._codes.items() if v.expires_at <= now]:
+            del self._codes[stale]
+        code = secrets.token_urlsafe(32)
+        self._codes[code] = AuthCode(
+            client_id,
+            redirect_uri,
+            owner_id,
+            code_challenge,
+            code_challenge_method,
+            now + CODE_LIFETIME,
+        )
+        return code
+
+    def pending_codes(self) -> int:
+        """How many unexpired codes wait to be redeemed (for the control API)."""
+        now = self.ctx.clock.now()
+        return sum(1 for c in self._codes.values() if c.expires_at > now)
+
+    def _redeem(self, client_id: str, form: dict[str, str]) -> dict[str, object]:
+        code = form.get("code", "")
+        record = self._codes.pop(code, None)
+        if record is None:
+            spent = self._redeemed.pop(code, None)
+            if spent is not None:
+                # A replayed code may be stolen: what it bought stops working too.
+                logger.info("authorization code replayed; revoking the tokens it was exchanged for")
+                self.revoke(client_id, spent)
+            raise oauth_error(400, "invalid_grant", "OAU-109", "Authorization code is invalid")
+        if record.client_id != client_id:
+            raise oauth_error(400, "invalid_grant", "OAU-109", "Authorization code is invalid")
+        if record.expires_at <= self.ctx.clock.now():
+            raise oauth_error(400, "invalid_grant", "OAU-110", "Authorization code is expired")
+        if form.get("redirect_uri", "") != record.redirect_uri:
+            raise oauth_error(
+                400, "invalid_grant", "OAU-111", "Redirect URI does not match the authorization"
+            )
+        if not record.verifier_matches(form.get("code_verifier", "")):
+            raise oauth_error(400, "invalid_grant", "OAU-112", "Invalid code verifier")
+        answer = self._issue(client_id, record.owner_id)
+        self._redeemed[code] = str(answer["access_token"])
+        return answer
+
+    def _issue(self, client_id: str, owner_id: str | None = None) -> dict[str, object]:
+        owner = owner_id or self.owner_id
         now = self.ctx.clock.now()
         access = secrets.token_urlsafe(32)
         refresh = secrets.token_urlsafe(32)
-        self._access[access] = Session(
-            client_id, self.owner_id, access, refresh, now + ACCESS_TOKEN_TTL
-        )
-        self._refresh[refresh] = _Refresh(client_id, self.owner_id, now + REFRESH_TOKEN_TTL, access)
+        self._access[access] = Session(client_id, owner, access, refresh, now + ACCESS_TOKEN_TTL)
+        self._refresh[refresh] = _Refresh(client_id, owner, now + REFRESH_TOKEN_TTL, access)
         return {
             "access_token": access,
             "token_type": "bearer",
@@ -98,7 +183,7 @@ class TokenStore:
             "refresh_token": refresh,
             "refresh_token_expires_in": REFRESH_TOKEN_TTL,
             "scope": SCOPE,
-            "owner_id": self.owner_id,
+            "owner_id": owner,
             "endpoint_id": secrets.token_urlsafe(16),
         }
 
@@ -113,6 +198,8 @@ class TokenStore:
                     400, "invalid_grant", "OAU-140", "Invalid resource owner credentials"
                 )
             return self._issue(client_id)
+        if grant_type == CODE_GRANT:
+            return self._redeem(client_id, form)
         if grant_type == "refresh_token":
             token = form.get("refresh_token", "")
             record = self._refresh.get(token)
@@ -123,7 +210,8 @@ class TokenStore:
                 raise oauth_error(400, "invalid_grant", "OAU-210", "Token expired")
             del self._refresh[token]
             self._access.pop(record.access_token, None)
-            return self._issue(client_id)
+            # The new pair speaks for the same user as the old (an OAuth sign-in stays theirs).
+            return self._issue(client_id, record.owner_id)
         raise oauth_error(400, "invalid_request", "OAU-250", "Unsupported grant type")
 
     def revoke(self, client_id: str, token: str) -> None:

@@ -7,6 +7,8 @@
 - `POST /_sandbox/ringcentral/{email}/inbound-call` `{"queue": bool}` → `{"rings", "reason"}`
 - `GET|POST /_sandbox/ringcentral/limits` (`{"enabled": bool, "reset": bool}`)
 - `GET /_sandbox/ringcentral/subscriptions`, `DELETE /_sandbox/ringcentral/subscriptions/{id}`
+- `GET|POST /_sandbox/ringcentral/permissions` (`{"account_presence": bool}`: whether the admin
+  may subscribe to the account-level presence filter; other users never may)
 - `GET /_sandbox/ringcentral/call-queues`, `POST /_sandbox/ringcentral/call-queues/{id}/members`
   `{"add": [email, ...], "remove": [email, ...]}` (an admin editing a queue's members)
 
@@ -172,6 +174,35 @@ async def delete_subscription(request: web.Request) -> web.Response:
     return web.json_response({"deleted": sub_id})
 
 
+def _permissions(state: RingCentralState) -> dict[str, Any]:
+    subs = state.subscriptions
+    admin = state.ctx.org.rc_extensions.get(state.admin_id)
+    return {
+        "account_presence": subs.account_presence,
+        "admin": admin.email if admin is not None else None,
+    }
+
+
+async def get_permissions(request: web.Request) -> web.Response:
+    """Who may subscribe to the account-level presence filter."""
+    return web.json_response(_permissions(request.app[RC_STATE]))
+
+
+async def set_permissions(request: web.Request) -> web.Response:
+    """Grant or withdraw the admin's right to the account-level presence filter."""
+    state = request.app[RC_STATE]
+    body = await _body(request)
+    unknown = set(body) - {"account_presence"}
+    if unknown:
+        raise _ControlError(400, f"unknown fields: {sorted(unknown)}")
+    if "account_presence" in body:
+        if not isinstance(body["account_presence"], bool):
+            raise _ControlError(400, "account_presence: must be true or false")
+        # Existing subscriptions keep their filters, as when RingCentral changes a role.
+        state.subscriptions.account_presence = body["account_presence"]
+    return web.json_response(_permissions(state))
+
+
 def describe_queue(org: Org, queue: CallQueue) -> dict[str, Any]:
     """A call queue with its members' emails, as the control API shows it."""
     members = [org.rc_extensions[m] for m in queue.member_ids if m in org.rc_extensions]
@@ -252,6 +283,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/limits", _guard(get_limits))
     app.router.add_get(f"{PREFIX}/subscriptions", _guard(list_subscriptions))
     app.router.add_delete(f"{PREFIX}/subscriptions/{{id}}", _guard(delete_subscription))
+    app.router.add_get(f"{PREFIX}/permissions", _guard(get_permissions))
+    app.router.add_post(f"{PREFIX}/permissions", _guard(set_permissions))
     app.router.add_get(f"{PREFIX}/call-queues", _guard(list_queues))
     app.router.add_post(f"{PREFIX}/call-queues/{{id}}/members", _guard(edit_queue_members))
     app.router.add_post(f"{PREFIX}/{{email}}/call", _guard(call))

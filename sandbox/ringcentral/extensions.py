@@ -73,7 +73,7 @@ def navigation(url: str, query: list[tuple[str, str]], page: int, pages: int) ->
     return nav
 
 
-def extension_record(state: RingCentralState, ext: RcExtension, owner_id: str) -> dict[str, Any]:
+def extension_record(state: RingCentralState, ext: RcExtension, admin_id: str) -> dict[str, Any]:
     """An extension as the list and the single GET answer it."""
     first, _, last = ext.name.partition(" ")
     contact: dict[str, Any] = {"firstName": first}
@@ -91,7 +91,7 @@ def extension_record(state: RingCentralState, ext: RcExtension, owner_id: str) -
         "contact": contact,
         "hidden": False,
         "permissions": {
-            "admin": {"enabled": ext.id == owner_id},
+            "admin": {"enabled": ext.id == admin_id},
             "internationalCalling": {"enabled": False},
         },
     }
@@ -131,7 +131,7 @@ async def list_extensions(
     query.append(("perPage", str(per_page)))
     body = {
         "uri": f"{url}?{urlencode([*query, ('page', str(page))])}",
-        "records": [extension_record(state, ext, session.owner_id) for ext in chunk],
+        "records": [extension_record(state, ext, state.admin_id) for ext in chunk],
         "paging": paging,
         "navigation": navigation(url, query, page, paging["totalPages"]),
     }
@@ -145,7 +145,7 @@ async def get_extension(
     """GET /account/~/extension/{extensionId} (`~` = the token's owner)."""
     state.check_account(request.match_info["accountId"])
     ext = state.extension(request.match_info["extensionId"], session)
-    return web.json_response(extension_record(state, ext, session.owner_id))
+    return web.json_response(extension_record(state, ext, state.admin_id))
 
 
 @api("Medium")

@@ -22,7 +22,7 @@ async def _form(request: web.Request) -> dict[str, str]:
 
 
 async def token(request: web.Request) -> web.Response:
-    """Issue tokens for the JWT bearer or refresh grant."""
+    """Issue tokens for the JWT bearer, authorization-code or refresh grant."""
     state = request.app[RC_STATE]
     headers: dict[str, str] = {}
     try:

@@ -57,7 +57,7 @@ class RingCentralState:
             ctx=ctx,
             tokens=TokenStore(ctx, owner),
             limiter=RateLimiter(ctx.clock),
-            subscriptions=SubscriptionStore(ctx, settings_of),
+            subscriptions=SubscriptionStore(ctx, settings_of, admin_id=owner),
             settings=settings,
         )
 
@@ -65,6 +65,11 @@ class RingCentralState:
     def base(self) -> str:
         """RingCentral's server URL as clients see it (the SDK's server URL)."""
         return f"{self.ctx.config.base_url}/ringcentral"
+
+    @property
+    def admin_id(self) -> str:
+        """The account's admin extension (the JWT credential's owner)."""
+        return self.tokens.owner_id
 
     @property
     def account_id(self) -> str:

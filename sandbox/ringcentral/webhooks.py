@@ -8,6 +8,12 @@ Delivery rules emulated here:
   failure; `BLACKLIST_AFTER` consecutive failures blacklist the subscription (status
   "Blacklisted", delivery stops); a success resets the count;
 - subscriptions expire on the sandbox clock and then disappear (GET answers 404).
+
+Who may watch whom: the account-level presence filter (`/account/~/presence`) needs company-wide
+presence rights, which only the account's admin holds; anyone else is refused 403 CMN-408 and
+has to list one extension filter per user. The control switch
+`POST /_sandbox/ringcentral/permissions {"account_presence": false}` withdraws the right from
+the admin too (an account whose admin role lacks it).
 """
 
 from __future__ import annotations
@@ -107,6 +113,8 @@ class SubscriptionStore:
     ctx: SandboxContext
     settings_of: Callable[[RcExtension], PresenceSettings]
     blacklist_after: int = BLACKLIST_AFTER
+    admin_id: str = ""  # the only user allowed the account-level filter ("" = everyone)
+    account_presence: bool = True  # whether even the admin may use it
     _subs: dict[str, Subscription] = field(default_factory=dict)
     _own_http: aiohttp.ClientSession | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -167,12 +175,23 @@ class SubscriptionStore:
             query = (ext_match.group(3) if ext_match else match.group(2)) or ""
             flags = _flags(query, text)
             ext_id: str | None = None
+            if ext_match is None and not self.may_watch_account(owner_id):
+                raise rest_error(
+                    403,
+                    "CMN-408",
+                    "In order to call this API endpoint, user needs to have "
+                    "[ReadPresenceStatus] permission for requested resource.",
+                )
             if ext_match is not None:
                 ext_id = owner_id if ext_match.group(2) == "~" else ext_match.group(2)
                 if ext_id not in org.rc_extensions:
                     raise invalid_parameter("eventFilters", text, f"extension {ext_id} not found")
             parsed.append(PresenceFilter(text, ext_id, flags.get("detailedTelephonyState", False)))
         return parsed
+
+    def may_watch_account(self, owner_id: str) -> bool:
+        """Whether `owner_id` may subscribe to the whole account's presence."""
+        return self.account_presence and (not self.admin_id or owner_id == self.admin_id)
 
     async def handshake(self, address: Any) -> str:
         """Validate a WebHook address the way RingCentral does before creating a subscription."""

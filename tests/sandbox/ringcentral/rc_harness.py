@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -136,3 +140,59 @@ class RcSandbox:
 
 
 StartRc = Callable[..., Awaitable[RcSandbox]]
+
+
+# -- the authorization-code sign-in ------------------------------------------------------
+
+REDIRECT = "http://127.0.0.1:9/connect/ringcentral/oauth/callback"
+
+
+def pkce() -> tuple[str, str]:
+    """A PKCE (verifier, S256 challenge) pair."""
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def sign_in_query(challenge: str, **extra: str) -> dict[str, str]:
+    """The authorize query the product sends."""
+    return {
+        "response_type": "code",
+        "client_id": RC_CLIENT_ID,
+        "redirect_uri": REDIRECT,
+        "state": "st-123",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
+
+
+async def authorize(rc: RcSandbox, query: dict[str, str]) -> aiohttp.ClientResponse:
+    """GET the authorize page without following its redirect."""
+    url = f"{rc.server_url}/restapi/oauth/authorize?{urlencode(query)}"
+    async with rc.http.get(url, allow_redirects=False) as response:
+        await response.read()
+        return response
+
+
+async def redirected(rc: RcSandbox, query: dict[str, str]) -> dict[str, str]:
+    """The parameters the authorize page sends back to the redirect URI."""
+    response = await authorize(rc, query)
+    assert response.status == 302, response.status
+    location = response.headers["Location"]
+    assert location.startswith(REDIRECT)
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+async def code_for(rc: RcSandbox, email: str, challenge: str) -> str:
+    """An authorization code for `email`, signed in headlessly with login_hint."""
+    back = await redirected(rc, sign_in_query(challenge, login_hint=email))
+    assert back["state"] == "st-123"
+    return back["code"]
+
+
+async def sdk_login(rc: RcSandbox, code: str, verifier: str, redirect: str = REDIRECT) -> Platform:
+    """Redeem `code` the way the product does: the SDK's code login."""
+    platform = rc.sdk()
+    await asyncio.to_thread(platform.login, code=code, redirect_uri=redirect, verifier=verifier)
+    return platform
