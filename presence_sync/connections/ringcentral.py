@@ -68,12 +68,21 @@ class ReportingRingCentralAuth(RingCentralAuth):
             raise
 
     async def login_with_code(self, code: str, redirect_uri: str, verifier: str) -> None:
-        """Redeem an OAuth authorization code (with its PKCE verifier) for tokens."""
+        """Redeem an OAuth authorization code (with its PKCE verifier) for tokens.
+
+        Nothing is saved yet: until `keep()`, the stored tokens of the current connection stay
+        as they are, so a sign-in that fails its test call cannot replace them.
+        """
         async with self._lock:
             self._loaded = True  # the stored tokens, if any, are superseded
             await self._sdk(
                 self.platform.login, code=code, redirect_uri=redirect_uri, verifier=verifier
             )
+
+    async def keep(self, save_auth: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        """Save the tokens now and after every refresh from here on."""
+        async with self._lock:
+            self.save_auth = save_auth
             await self._persist()
 
     async def _report(self, err: RingCentralTokenError) -> None:
@@ -107,7 +116,9 @@ class RingCentralConnection:
         """Whether app credentials and a JWT credential are configured."""
         return self.settings.ringcentral_configured and bool(self.settings.ringcentral_jwt)
 
-    def _auth(self, reporting: bool, jwt: bool = True) -> ReportingRingCentralAuth:
+    def _auth(
+        self, reporting: bool, jwt: bool = True, save: bool = True
+    ) -> ReportingRingCentralAuth:
         settings = self.settings
         assert settings.ringcentral_client_id is not None
         assert settings.ringcentral_client_secret is not None
@@ -119,7 +130,7 @@ class RingCentralConnection:
             ca_file=settings.ca_file,
             timeout=settings.http_timeout,
             load_auth=self._load_auth,
-            save_auth=self._save_auth,
+            save_auth=self._save_auth if save else None,
             on_refused=self._refused if reporting else None,
         )
 
@@ -165,7 +176,8 @@ class RingCentralConnection:
             )
             return RcConnectResult(ConnectionStatus.MISSING, reason, {})
         async with self._lock:
-            auth = self._auth(reporting=False)
+            # Saved only once the test call passed, like an OAuth sign-in's tokens.
+            auth = self._auth(reporting=False, save=False)
             probe = RingCentralClient(self.http, auth, timeout=self.settings.http_timeout)
             try:
                 await auth.login()
@@ -189,8 +201,10 @@ class RingCentralConnection:
                 "extension_number": extension.extension_number,
                 "name": extension.name,
                 "email": extension.email,
+                "authorised_by": None,  # an earlier OAuth sign-in no longer applies
                 "connected_at": self.book.clock(),
             }
+            await auth.keep(self._save_auth)
             record = await self.book.set_state(
                 RINGCENTRAL, ConnectionStatus.CONNECTED, None, details=details, reconnected=True
             )
@@ -246,18 +260,29 @@ class RingCentralConnection:
                 f"{params.get('error_description', '')}".rstrip(": ")
             )
             return SignInOutcome.failed(title, reason)
-        auth = self._auth(reporting=False, jwt=False)
+        code = params.get("code", "")
+        if not code:
+            # The SDK would not even send this: it takes an empty code for "no credentials".
+            return SignInOutcome.failed(
+                title, "RingCentral sent no sign-in code back, so nothing was changed."
+            )
+        auth = self._auth(reporting=False, jwt=False, save=False)
         probe = RingCentralClient(self.http, auth, timeout=self.settings.http_timeout)
         try:
-            await auth.login_with_code(
-                params.get("code", ""), self.redirect_uri(callback_path), started["verifier"]
-            )
-            extension = await probe.current_extension()
+            await auth.login_with_code(code, self.redirect_uri(callback_path), started["verifier"])
         except RingCentralTokenError as err:
             await auth.close()
-            return SignInOutcome.failed(title, explain_ringcentral(err))
+            logger.info("RingCentral refused the sign-in code: %s", err.code)
+            return SignInOutcome.failed(title, _code_refused(err))
         except RingCentralError as err:
             await auth.close()
+            return SignInOutcome.failed(title, f"RingCentral could not be reached: {err}")
+        try:
+            extension = await probe.current_extension()
+        except RingCentralError as err:
+            await auth.close()
+            # The tokens were never saved: whatever connection there was stays as it was.
+            logger.warning("RingCentral sign-in test call failed: %s", type(err).__name__)
             return SignInOutcome.failed(title, f"RingCentral could not be reached: {err}")
         details = {
             "method": "oauth",
@@ -270,6 +295,7 @@ class RingCentralConnection:
             "connected_at": self.book.clock(),
         }
         async with self._lock:
+            await auth.keep(self._save_auth)
             record = await self.book.set_state(
                 RINGCENTRAL, ConnectionStatus.CONNECTED, None, details=details, reconnected=True
             )
@@ -290,3 +316,15 @@ class RingCentralConnection:
             await auth.close()
         self._retired.clear()
         self._client = None
+
+
+def _code_refused(err: RingCentralTokenError) -> str:
+    """Why RingCentral refused a sign-in code, in words an admin can act on."""
+    if err.code == "invalid_client":
+        return explain_ringcentral(err)
+    # invalid_grant here is about this one code, not a stored sign-in: it expired (a minute),
+    # was used already, or the browser brought back someone else's.
+    return (
+        "RingCentral did not accept the sign-in (it may have taken too long or been used "
+        "already), so nothing was changed. Press Connect RingCentral to sign in again."
+    )

@@ -5,9 +5,8 @@ Access and refresh tokens are opaque random strings whose lifetimes run on the s
 clock. Refresh tokens rotate: each refresh answers a new pair and retires the old refresh
 token, as RingCentral does. A JWT login speaks for the account's admin (the JWT's owner); an
 authorization code speaks for the extension that signed in on the authorize page. Codes live
-60 s, work once (a replayed code also revokes the tokens it bought, RFC 6749 §4.1.2), must come
-back with the same `redirect_uri` and, when the sign-in carried a PKCE challenge, with the
-`code_verifier` that hashes to it. The control fault `{"revoke": "ringcentral-token"}` invalidates
+60 s, work once, must come back with the same `redirect_uri` and, when the sign-in carried a
+PKCE challenge, with the `code_verifier` that hashes to it. The control fault `{"revoke": "ringcentral-token"}` invalidates
 every token and refresh token issued until then (401 TokenInvalid / invalid_grant); the JWT
 credential itself stays valid, so a client recovers by logging in again.
 """
@@ -87,7 +86,6 @@ class TokenStore:
     _access: dict[str, Session] = field(default_factory=dict)
     _refresh: dict[str, _Refresh] = field(default_factory=dict)
     _codes: dict[str, AuthCode] = field(default_factory=dict)
-    _redeemed: dict[str, str] = field(default_factory=dict)  # spent code -> its access token
     _revocation_seen: bool = False
 
     def _apply_revocation(self) -> None:
@@ -147,13 +145,9 @@ class TokenStore:
 
     def _redeem(self, client_id: str, form: dict[str, str]) -> dict[str, object]:
         code = form.get("code", "")
+        # Popped first: a code is spent by its first use, whether that use succeeds or not.
         record = self._codes.pop(code, None)
         if record is None:
-            spent = self._redeemed.pop(code, None)
-            if spent is not None:
-                # A replayed code may be stolen: what it bought stops working too.
-                logger.info("authorization code replayed; revoking the tokens it was exchanged for")
-                self.revoke(client_id, spent)
             raise oauth_error(400, "invalid_grant", "OAU-109", "Authorization code is invalid")
         if record.client_id != client_id:
             raise oauth_error(400, "invalid_grant", "OAU-109", "Authorization code is invalid")
@@ -165,9 +159,7 @@ class TokenStore:
             )
         if not record.verifier_matches(form.get("code_verifier", "")):
             raise oauth_error(400, "invalid_grant", "OAU-112", "Invalid code verifier")
-        answer = self._issue(client_id, record.owner_id)
-        self._redeemed[code] = str(answer["access_token"])
-        return answer
+        return self._issue(client_id, record.owner_id)
 
     def _issue(self, client_id: str, owner_id: str | None = None) -> dict[str, object]:
         owner = owner_id or self.owner_id

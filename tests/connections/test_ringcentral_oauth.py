@@ -1,16 +1,33 @@
-"""RingCentral's OAuth sign-in: the redirect, its single-use state, refusals.
-
-The sandbox has no RingCentral authorize page and its token endpoint no authorization-code
-grant, so a successful code exchange cannot be shown here; the refusal paths can.
-"""
+"""RingCentral's OAuth sign-in end to end: the product's redirect, the sandbox's sign-in page
+(driven headlessly), the callback, tokens sealed in the store and reused after a restart, and
+every way the sign-in can be refused."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.connections.product import Browser, ProductServer
+from presence_sync.connections.records import RINGCENTRAL
+from sandbox.model import RcExtension
+from sandbox.server import RunningSandbox
+from tests.connections.product import Browser, Page, ProductServer, control
 
 CALLBACK = "/connect/ringcentral/oauth/callback"
+RC_TOKEN_CALL = "ringcentral POST /ringcentral/restapi/oauth/token"
+StartProduct = Callable[[], Awaitable[ProductServer]]
+
+
+def rc_user(sandbox: RunningSandbox, index: int = 1) -> RcExtension:
+    """An enabled RingCentral user with an email who is not the account's admin (index ≥ 1)."""
+    users = [
+        e
+        for e in sandbox.ctx.org.rc_extensions.values()
+        if e.type == "User" and e.status == "Enabled" and e.email
+    ]
+    return users[index]
 
 
 async def start_sign_in(product: ProductServer, browser: Browser) -> dict[str, list[str]]:
@@ -22,10 +39,30 @@ async def start_sign_in(product: ProductServer, browser: Browser) -> dict[str, l
     return parse_qs(parts.query)
 
 
-async def ringcentral_state(product: ProductServer) -> str:
-    """The RingCentral row of the status."""
-    states = {s.kind: s.state for s in await product.connections.status()}
-    return states["ringcentral"]
+async def sign_in(
+    product: ProductServer,
+    browser: Browser,
+    sandbox: RunningSandbox,
+    email: str,
+    decision: str = "approve",
+) -> Page:
+    """An admin presses Connect RingCentral (OAuth), signs in as `email` and answers."""
+    await control(
+        sandbox, "POST", "/_sandbox/ringcentral/oauth", {"sign_in_as": email, "decision": decision}
+    )
+    return await browser.open(f"{product.url}/connect/ringcentral/oauth")
+
+
+async def ringcentral_row(product: ProductServer) -> tuple[str, dict[str, object]]:
+    """The RingCentral row of the status: (state, details)."""
+    rows = {s.kind: s for s in await product.connections.status()}
+    return rows["ringcentral"].state, dict(rows["ringcentral"].details)
+
+
+async def token_calls(sandbox: RunningSandbox) -> int:
+    """RingCentral token calls the sandbox answered since the counts were last cleared."""
+    calls = (await control(sandbox, "GET", "/_sandbox/requests"))["calls"]
+    return int(calls.get(RC_TOKEN_CALL, 0))
 
 
 async def test_sign_in_redirect_carries_state_and_a_pkce_challenge(
@@ -41,6 +78,93 @@ async def test_sign_in_redirect_carries_state_and_a_pkce_challenge(
     assert len(query["state"][0]) >= 32
 
 
+async def test_signing_in_connects_ringcentral_as_the_user_who_signed_in(
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox
+) -> None:
+    user = rc_user(sandbox)
+
+    page = await sign_in(product, browser, sandbox, str(user.email))
+
+    assert page.status == 200
+    assert "RingCentral is connected" in page.text
+    assert f"acts on RingCentral as {user.email}" in page.text
+    state, details = await ringcentral_row(product)
+    assert state == "connected"
+    assert details["method"] == "oauth"
+    assert details["extension_id"] == user.id
+    assert details["authorised_by"] == user.email
+    client = await product.connections.ringcentral()
+    assert (await client.current_extension()).id == user.id
+
+
+async def test_tokens_are_sealed_and_a_restart_reuses_them(
+    start: StartProduct, browser: Browser, sandbox: RunningSandbox, store_url: str
+) -> None:
+    user = rc_user(sandbox, 2)
+    first = await start()
+    await control(sandbox, "DELETE", "/_sandbox/requests")
+    await sign_in(first, browser, sandbox, str(user.email))
+    record = await (await first.store()).get_connection(RINGCENTRAL)
+    assert record is not None
+    assert record.secret is not None
+    access_token = str(json.loads(record.secret)["access_token"])
+    await first.stop()
+
+    second = await start()
+    extension = await (await second.connections.ringcentral()).current_extension()
+
+    assert extension.id == user.id
+    assert await token_calls(sandbox) == 1  # the code redemption; nothing after the restart
+    database = Path(urlsplit(store_url).path)
+    raw = sqlite3.connect(database).execute("SELECT * FROM connections").fetchall()
+    assert raw  # the record is there, but the token is not readable in it
+    assert access_token not in repr(raw)
+
+
+async def test_cancelling_the_sign_in_refuses_clearly_and_stores_nothing(
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox
+) -> None:
+    page = await sign_in(product, browser, sandbox, str(rc_user(sandbox).email), "deny")
+
+    assert "RingCentral was not connected" in page.text
+    assert "cancelled or refused" in page.text
+    assert (await ringcentral_row(product))[0] == "missing"
+    assert await (await product.store()).get_connection(RINGCENTRAL) is None
+
+
+async def test_a_replayed_callback_and_a_replayed_code_are_refused(
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox
+) -> None:
+    user = rc_user(sandbox)
+    signed_in = await sign_in(product, browser, sandbox, str(user.email))
+    code = parse_qs(urlsplit(signed_in.url).query)["code"][0]
+
+    replayed = await browser.open(signed_in.url)
+    fresh_state = (await start_sign_in(product, browser))["state"][0]
+    reused = await browser.open(
+        f"{product.url}{CALLBACK}?{urlencode({'code': code, 'state': fresh_state})}"
+    )
+
+    assert replayed.status == 400
+    assert "no longer valid" in replayed.text
+    assert "RingCentral did not accept the sign-in" in reused.text
+    # The connection made by the genuine sign-in stands.
+    state, details = await ringcentral_row(product)
+    assert (state, details["extension_id"]) == ("connected", user.id)
+
+
+async def test_a_forged_state_is_refused_and_stores_nothing(
+    product: ProductServer, browser: Browser
+) -> None:
+    forged = urlencode({"code": "some-code", "state": "not-a-state-we-issued"})
+
+    page = await browser.open(f"{product.url}{CALLBACK}?{forged}")
+
+    assert page.status == 400
+    assert "no longer valid" in page.text
+    assert await (await product.store()).get_connection(RINGCENTRAL) is None
+
+
 async def test_a_declined_sign_in_records_nothing_and_its_state_works_once(
     product: ProductServer, browser: Browser
 ) -> None:
@@ -53,7 +177,7 @@ async def test_a_declined_sign_in_records_nothing_and_its_state_works_once(
     assert "cancelled or refused" in declined.text
     assert replayed.status == 400
     assert "no longer valid" in replayed.text
-    assert await ringcentral_state(product) == "missing"
+    assert (await ringcentral_row(product))[0] == "missing"
 
 
 async def test_a_code_ringcentral_refuses_records_nothing(
@@ -63,6 +187,19 @@ async def test_a_code_ringcentral_refuses_records_nothing(
 
     page = await browser.open(f"{product.url}{CALLBACK}?code=not-a-code&state={state}")
 
+    assert "RingCentral did not accept the sign-in" in page.text
+    assert (await ringcentral_row(product))[0] == "missing"
+    assert await (await product.store()).get_connection(RINGCENTRAL) is None
+
+
+async def test_a_callback_without_a_code_is_refused_clearly(
+    product: ProductServer, browser: Browser
+) -> None:
+    state = (await start_sign_in(product, browser))["state"][0]
+
+    page = await browser.open(f"{product.url}{CALLBACK}?state={state}")
+
+    assert page.status == 200  # a page for the admin, not a server error
     assert "RingCentral was not connected" in page.text
-    assert "RingCentral refused" in page.text
-    assert await ringcentral_state(product) == "missing"
+    assert "no sign-in code" in page.text
+    assert (await ringcentral_row(product))[0] == "missing"

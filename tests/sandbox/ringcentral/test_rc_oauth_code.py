@@ -63,17 +63,29 @@ async def test_a_refreshed_code_token_still_speaks_for_the_same_user(rc: RcSandb
     assert str(me["id"]) == rc.ext(4).id
 
 
-async def test_a_code_works_once_and_its_replay_revokes_what_it_bought(rc: RcSandbox) -> None:
+async def test_a_code_works_once(rc: RcSandbox) -> None:
     verifier, challenge = pkce()
     code = await code_for(rc, str(rc.ext(2).email), challenge)
     platform = await sdk_login(rc, code, verifier)
 
     body = await refused(rc, code, verifier)
 
-    assert body["error"] == "invalid_grant"
-    with pytest.raises(ApiException) as caught:
-        await asyncio.to_thread(platform.get, ME)
-    assert caught.value.api_response().response().status_code == 401
+    assert (body["error"], body["error_description"]) == (
+        "invalid_grant",
+        "Authorization code is invalid",
+    )
+    me = await asyncio.to_thread(platform.get, ME)
+    assert me.response().status_code == 200
+
+
+async def test_a_failed_redemption_spends_the_code(rc: RcSandbox) -> None:
+    verifier, challenge = pkce()
+    code = await code_for(rc, str(rc.ext(2).email), challenge)
+    await refused(rc, code, "a-guess")
+
+    body = await refused(rc, code, verifier)
+
+    assert body["error_description"] == "Authorization code is invalid"
 
 
 async def test_a_code_expires_after_sixty_sandbox_seconds(start_rc: StartRc) -> None:
