@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from presence_sync.engine import (
+    CLOCK_SKEW,
+    PENDING_GRACE,
     ClearTeamsSession,
     Command,
     FailureReason,
@@ -245,12 +247,20 @@ class Dispatcher:
     async def _already_true(self, link_id: str, command: SetRingCentralPresence) -> bool:
         # Only an observation made after our last write to this user (and after this
         # process started) shows the remote state; an older one may predate a write of ours.
+        # RingCentral stamps its events (within CLOCK_SKEW of our clock); a read carries the
+        # time we recorded it, which may be long after RingCentral answered, so it proves
+        # nothing until PENDING_GRACE later (as in the engine). Sending a write that was
+        # already true costs one PUT; skipping one that was not leaves the user stuck.
         if self.remote is None:
             return False
         seen = await self.remote(link_id)
         if seen is None:
             return False
-        if seen.observed_at <= max(self._last_ack.get(link_id, 0.0), self._started_at):
+        since = self._started_at
+        acked = self._last_ack.get(link_id)
+        if acked is not None:
+            since = max(since, acked + (CLOCK_SKEW if seen.sequence is not None else PENDING_GRACE))
+        if seen.observed_at <= since:
             return False
         current = {
             "user_status": seen.user_status,
