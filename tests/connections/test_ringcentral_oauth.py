@@ -11,9 +11,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from presence_sync.connections.records import RINGCENTRAL
+from presence_sync.store.models import LinkState, UserLink
+from presence_sync.watch.ringcentral_subscriptions import extension_filter
 from sandbox.model import RcExtension
 from sandbox.server import RunningSandbox
 from tests.connections.product import Browser, Page, ProductServer, control
+from tests.watch.harness import eventually
 
 CALLBACK = "/connect/ringcentral/oauth/callback"
 RC_TOKEN_CALL = "ringcentral POST /ringcentral/restapi/oauth/token"
@@ -203,3 +206,35 @@ async def test_a_callback_without_a_code_is_refused_clearly(
     assert "RingCentral was not connected" in page.text
     assert "no sign-in code" in page.text
     assert (await ringcentral_row(product))[0] == "missing"
+
+
+async def test_a_user_without_company_rights_is_watched_extension_by_extension(
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox
+) -> None:
+    signed_in = rc_user(sandbox, 3)
+    watched = [rc_user(sandbox, i) for i in (4, 5, 6)]
+    await sign_in(product, browser, sandbox, str(signed_in.email))
+
+    # Three people synced: RingCentral refuses this user the account-wide presence filter.
+    await (await product.store()).upsert_links(
+        UserLink(
+            id=f"rc:{ext.id}",
+            email=str(ext.email),
+            rc_extension_id=ext.id,
+            sync_enabled=True,
+            state=LinkState.LINKED,
+        )
+        for ext in watched
+    )
+
+    async def subscriptions() -> list[tuple[str, list[str]]]:
+        listed = await control(sandbox, "GET", "/_sandbox/ringcentral/subscriptions")
+        return [(str(r["ownerId"]), sorted(r["eventFilters"])) for r in listed["records"]]
+
+    # One subscription, made with the signed-in user's tokens, listing exactly those three.
+    wanted = [(signed_in.id, sorted(extension_filter(ext.id) for ext in watched))]
+
+    async def listed_exactly() -> bool:
+        return await subscriptions() == wanted
+
+    await eventually(listed_exactly, within=15)
