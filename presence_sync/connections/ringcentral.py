@@ -146,7 +146,11 @@ class RingCentralConnection:
 
     async def _refused(self, err: RingCentralTokenError) -> None:
         self.book.handled.add(err)
-        await self.book.mark_broken(RINGCENTRAL, explain_ringcentral(err), err.code)
+        record = await self.book.get(RINGCENTRAL)
+        reason = explain_ringcentral(err)
+        if record is not None and record.details.get("method") == "oauth":
+            reason = _oauth_refused(err, record.details)
+        await self.book.mark_broken(RINGCENTRAL, reason, err.code)
 
     def _install(self, auth: RingCentralAuth, generation: int) -> RingCentralClient:
         if self._client is None:
@@ -327,4 +331,15 @@ def _code_refused(err: RingCentralTokenError) -> str:
     return (
         "RingCentral did not accept the sign-in (it may have taken too long or been used "
         "already), so nothing was changed. Press Connect RingCentral to sign in again."
+    )
+
+
+def _oauth_refused(err: RingCentralTokenError, details: Mapping[str, Any]) -> str:
+    """Why an OAuth connection broke: its JWT advice would not apply, it has no JWT."""
+    if err.code == "invalid_client":
+        return explain_ringcentral(err)
+    who = details.get("authorised_by") or details.get("email") or details.get("extension_id")
+    return (
+        f"RingCentral refused the stored sign-in of {who} (revoked or expired). Open Connect "
+        "RingCentral (OAuth) and sign in again."
     )

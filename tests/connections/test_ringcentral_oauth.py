@@ -10,7 +10,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import pytest
+
 from presence_sync.connections.records import RINGCENTRAL
+from presence_sync.errors import RingCentralAuthError
 from presence_sync.store.models import LinkState, UserLink
 from presence_sync.watch.ringcentral_subscriptions import extension_filter
 from sandbox.model import RcExtension
@@ -238,3 +241,32 @@ async def test_a_user_without_company_rights_is_watched_extension_by_extension(
         return await subscriptions() == wanted
 
     await eventually(listed_exactly, within=15)
+
+
+async def test_revoked_oauth_tokens_stay_broken_until_the_admin_signs_in_again(
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox
+) -> None:
+    user = rc_user(sandbox, 2)
+    await sign_in(product, browser, sandbox, str(user.email))
+    client = await product.connections.ringcentral()
+
+    await control(sandbox, "POST", "/_sandbox/faults", {"revoke": "ringcentral-token"})
+    with pytest.raises(RingCentralAuthError):
+        await client.current_extension()
+
+    state, _ = await ringcentral_row(product)
+    reason = {s.kind: s.reason for s in await product.connections.status()}["ringcentral"]
+    assert state == "broken"
+    assert f"sign-in of {user.email}" in str(reason)
+    assert "RINGCENTRAL_JWT" not in str(reason)  # this connection never used the JWT
+    # The re-check must not quietly log in with the JWT: that would act as someone else.
+    await control(sandbox, "DELETE", "/_sandbox/requests")
+    await product.connections.recheck()
+    assert await token_calls(sandbox) == 0
+    assert (await ringcentral_row(product))[0] == "broken"
+
+    page = await sign_in(product, browser, sandbox, str(user.email))
+
+    assert "RingCentral is connected" in page.text
+    again = await product.connections.ringcentral()
+    assert (await again.current_extension()).id == user.id
