@@ -6,9 +6,11 @@ clock. Refresh tokens rotate: each refresh answers a new pair and retires the ol
 token, as RingCentral does. A JWT login speaks for the account's admin (the JWT's owner); an
 authorization code speaks for the extension that signed in on the authorize page. Codes live
 60 s, work once, must come back with the same `redirect_uri` and, when the sign-in carried a
-PKCE challenge, with the `code_verifier` that hashes to it. The control fault `{"revoke": "ringcentral-token"}` invalidates
-every token and refresh token issued until then (401 TokenInvalid / invalid_grant); the JWT
-credential itself stays valid, so a client recovers by logging in again.
+PKCE challenge, with the `code_verifier` that hashes to it.
+
+The control fault `{"revoke": "ringcentral-token"}` invalidates every token, refresh token
+and unredeemed code issued until then (401 TokenInvalid / invalid_grant); the JWT credential
+itself stays valid, so a client recovers by logging in again.
 """
 
 from __future__ import annotations
