@@ -11,6 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+from pymongo import AsyncMongoClient
 
 from presence_sync.connections.records import RINGCENTRAL
 from presence_sync.errors import RingCentralAuthError
@@ -103,6 +104,24 @@ async def test_signing_in_connects_ringcentral_as_the_user_who_signed_in(
     assert (await client.current_extension()).id == user.id
 
 
+async def stored_record_as_written(store_url: str) -> str:
+    """The RingCentral connection record exactly as the database holds it."""
+    if store_url.startswith("sqlite"):
+        database = sqlite3.connect(Path(urlsplit(store_url).path))
+        try:
+            rows = database.execute("SELECT * FROM connections WHERE kind = ?", (RINGCENTRAL,))
+            return repr(rows.fetchall())
+        finally:
+            database.close()
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(store_url)
+    try:
+        doc = await client.get_default_database()["connections"].find_one({"_id": RINGCENTRAL})
+        return repr(doc)
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize("store_kind", ["sqlite", "mongo"])
 async def test_tokens_are_sealed_and_a_restart_reuses_them(
     start: StartProduct, browser: Browser, sandbox: RunningSandbox, store_url: str
 ) -> None:
@@ -121,10 +140,9 @@ async def test_tokens_are_sealed_and_a_restart_reuses_them(
 
     assert extension.id == user.id
     assert await token_calls(sandbox) == 1  # the code redemption; nothing after the restart
-    database = Path(urlsplit(store_url).path)
-    raw = sqlite3.connect(database).execute("SELECT * FROM connections").fetchall()
-    assert raw  # the record is there, but the token is not readable in it
-    assert access_token not in repr(raw)
+    raw = await stored_record_as_written(store_url)
+    assert user.id in raw  # the record is there, but its tokens are not readable in it
+    assert access_token not in raw
 
 
 async def test_cancelling_the_sign_in_refuses_clearly_and_stores_nothing(
