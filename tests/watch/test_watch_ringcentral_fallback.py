@@ -72,7 +72,8 @@ async def covered_exactly(sandbox: ClientSandbox, product: Product, links: list[
 
 async def observes_call(sandbox: ClientSandbox, product: Product, link: UserLink) -> None:
     """A call the user takes in RingCentral reaches the product's store by webhook."""
-    await sandbox.control("POST", f"/_sandbox/ringcentral/{link.upn}/call", {"action": "connect"})
+    email = sandbox.ctx.org.rc_extensions[str(link.rc_extension_id)].email
+    await sandbox.control("POST", f"/_sandbox/ringcentral/{email}/call", {"action": "connect"})
 
     async def in_call() -> bool:
         found = await product.store.get_link(link.id)
@@ -190,3 +191,24 @@ async def test_the_account_filter_is_taken_once_it_is_granted(
     # The product asks again after an hour of its clock: 3.6 real seconds.
     await eventually(on_account_filter, within=10)
     await observes_call(client_sandbox, product, links[1])
+
+
+async def test_a_lost_account_subscription_comes_back_per_extension_once_rights_are_gone(
+    client_sandbox: ClientSandbox, products: ProductFactory
+) -> None:
+    links = rc_people(client_sandbox)[:6]
+    product = await products.start(settings=QUIET)
+    await product.store.upsert_links(links)
+
+    async def on_account_filter() -> bool:
+        return await sandbox_filters(client_sandbox) == [[ACCOUNT_FILTER]]
+
+    await eventually(on_account_filter, within=10)
+    (old,) = await stored(product)
+
+    # The admin's role loses company-wide presence, and RingCentral drops the subscription.
+    await refuse_account_filter(client_sandbox)
+    await client_sandbox.control("DELETE", f"/_sandbox/ringcentral/subscriptions/{old.id}")
+
+    await eventually(lambda: covered_exactly(client_sandbox, product, links), within=10)
+    await observes_call(client_sandbox, product, links[3])
