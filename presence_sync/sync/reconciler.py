@@ -343,6 +343,9 @@ class Reconciler:
                     logger.warning(
                         "could not acknowledge dirty users (they will be retried): %s", err
                     )
+                if len(entries) < batch:
+                    # Nothing more was due when we claimed: claim again only if rung since.
+                    await self._sleep(wake, idle)
         finally:
             self._busy.discard(wake)
             if wake in self._waiting:
