@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from pymongo import monitoring
 
 # The repository root, for tests.mongo_server (FerretDB) when this runs as a script.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -131,6 +133,55 @@ class _Timeline:
         change = self._change(ext, at)
         if change is not None and change.written is None:
             change.written = at
+
+
+class _MongoCommands(monitoring.CommandListener):
+    """Counts the commands the product sends to MongoDB, by command and collection."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self._started: dict[int, str] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        """Remember what a command is about until it answers."""
+        target = event.command.get(event.command_name)
+        self._started[event.request_id] = f"{event.command_name} {target}"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        """Count an answered command."""
+        self._count(event.request_id)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        """Count a refused command too (a duplicate key is still a round trip)."""
+        self._count(event.request_id)
+
+    def _count(self, request_id: int) -> None:
+        key = self._started.pop(request_id, "?")
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def take(self) -> dict[str, int]:
+        """The counts so far, starting afresh."""
+        counts, self.counts = self.counts, {}
+        return counts
+
+
+@functools.cache
+def _mongo_commands() -> _MongoCommands:
+    # PyMongo's listeners are process-wide and apply to clients created afterwards.
+    listener = _MongoCommands()
+    monitoring.register(listener)
+    return listener
+
+
+def _command_summary(counts: dict[str, int], changes: int, seconds: float) -> dict[str, Any]:
+    total = sum(counts.values())
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:12]
+    return {
+        "total": total,
+        "per_change": round(total / max(changes, 1), 1),
+        "per_second": round(total / max(seconds, 1e-9), 1),
+        "by_command": {name: round(n / max(changes, 1), 2) for name, n in top},
+    }
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -284,6 +335,8 @@ async def measure_propagation(
     seed: int = 5,
 ) -> dict[str, Any]:
     """One run over a sandbox org of `users` people; latencies and counts as JSON-ready data."""
+    # Registered before the product's client exists: listeners apply to later clients only.
+    commands = _mongo_commands() if store_url is not None else None
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         sandbox = await SandboxProcess.start(data / "sandbox", port=0, users=users)
@@ -343,8 +396,23 @@ async def measure_propagation(
                 }
             )
             await asyncio.sleep(SETTLE_SECONDS)
+            if commands is not None:
+                # What the product sends with nothing changing: its loops' background load.
+                commands.take()
+                await asyncio.sleep(SETTLE_SECONDS)
+                idle = _command_summary(commands.take(), 0, SETTLE_SECONDS)
             await control.call("POST", "/_sandbox/timeline", {"enabled": True})
+            began = time.monotonic()
             driven = await _drive(control, actors, timeline, rate, duration, seed)
+            if commands is not None:
+                seconds = time.monotonic() - began
+                summary = _command_summary(commands.take(), driven["sent"], seconds)
+                background = idle["per_second"] * seconds
+                summary["per_change_less_idle"] = round(
+                    (summary["total"] - background) / max(driven["sent"], 1), 1
+                )
+                summary["idle_per_second"] = idle["per_second"]
+                driven["mongo_commands"] = summary
         finally:
             if server is not None:
                 await server.stop()
