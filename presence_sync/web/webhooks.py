@@ -40,8 +40,9 @@ from presence_sync.watch.service import (
     Watchers,
 )
 from presence_sync.web.keys import HTTP, SETTINGS
+from presence_sync.web.known_secrets import KnownSecrets
 
-__all__ = ["VALIDATION_TOKENS", "add_routes"]
+__all__ = ["KNOWN_SECRETS", "VALIDATION_TOKENS", "add_routes"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,16 +71,22 @@ def _same(given: str | None, expected: str | None) -> bool:
 
 
 async def _check_client_states(
-    watchers: Watchers, items: Iterable[ChangeNotification | LifecycleNotification]
+    request: web.Request,
+    watchers: Watchers,
+    items: Iterable[ChangeNotification | LifecycleNotification],
 ) -> None:
-    known: dict[str, str | None] = {}
+    secrets = request.app[KNOWN_SECRETS]
+    stored: dict[str, str | None] = {}
     for item in items:
-        if item.subscription_id not in known:
+        if secrets.known(GRAPH, item.subscription_id, item.client_state):
+            continue  # matched the stored subscription moments ago: no need to read it again
+        if item.subscription_id not in stored:
             sub = await watchers.store.get_subscription(GRAPH, item.subscription_id)
-            known[item.subscription_id] = sub.client_state if sub is not None else None
-        expected = known[item.subscription_id]
+            stored[item.subscription_id] = sub.client_state if sub is not None else None
+        expected = stored[item.subscription_id]
         if expected is not None:
             if _same(item.client_state, expected):
+                secrets.remember(GRAPH, item.subscription_id, expected)
                 continue
         elif any(_same(item.client_state, p) for p in list(watchers.shards.pending_states)):
             continue  # delivered while the subscription was being created and stored
@@ -111,7 +118,7 @@ async def graph_notifications(request: web.Request) -> web.Response:
     delivery = parse_change_delivery(body)
     items = delivery.items
     watchers = _watchers(request)
-    await _check_client_states(watchers, items)
+    await _check_client_states(request, watchers, items)
     if delivery.rich:
         await request.app[VALIDATION_TOKENS].check(delivery.validation_tokens)
     cert = await watchers.certificate()
@@ -132,7 +139,7 @@ async def graph_lifecycle(request: web.Request) -> web.Response:
     body = await _body(request)
     items = parse_lifecycle_notifications(body)
     watchers = _watchers(request)
-    await _check_client_states(watchers, items)
+    await _check_client_states(request, watchers, items)
     for item in items:
         sub_id = item.subscription_id
         logger.info("graph lifecycle event %s for %s", item.event, sub_id)
@@ -169,11 +176,15 @@ async def ringcentral_notifications(request: web.Request) -> web.Response:
     event = parse_presence_event(body)
     watchers = _watchers(request)
     given = request.headers.get("Verification-Token")
-    tokens = [s.client_state for s in await watchers.store.list_subscriptions(RINGCENTRAL)]
-    tokens.extend(watchers.rc_subscriptions.pending_tokens)
-    if not any(_same(given, t) for t in tokens):
-        logger.warning("ringcentral notification refused: verification token mismatch")
-        raise ForbiddenError("Verification-Token does not match the subscription")
+    secrets = request.app[KNOWN_SECRETS]
+    if not secrets.known(RINGCENTRAL, "", given):
+        stored = [s.client_state for s in await watchers.store.list_subscriptions(RINGCENTRAL)]
+        matched = next((t for t in stored if _same(given, t)), None)
+        if matched is not None:
+            secrets.remember(RINGCENTRAL, "", matched)
+        elif not any(_same(given, t) for t in watchers.rc_subscriptions.pending_tokens):
+            logger.warning("ringcentral notification refused: verification token mismatch")
+            raise ForbiddenError("Verification-Token does not match the subscription")
     if event is not None:
         watchers.accept_rc(event.presence)
     return web.Response(status=200)
@@ -182,6 +193,7 @@ async def ringcentral_notifications(request: web.Request) -> web.Response:
 VALIDATION_TOKENS: web.AppKey[ValidationTokens] = web.AppKey(
     "graph_validation_tokens", ValidationTokens
 )
+KNOWN_SECRETS: web.AppKey[KnownSecrets] = web.AppKey("webhook_known_secrets", KnownSecrets)
 
 
 def add_routes(app: web.Application) -> None:
@@ -194,6 +206,7 @@ def add_routes(app: web.Application) -> None:
         app_id=settings.microsoft_client_id or "",
         tenant_id=tenant,
     )
+    app[KNOWN_SECRETS] = KnownSecrets()
     app.router.add_post(GRAPH_NOTIFICATIONS, graph_notifications)
     app.router.add_post(GRAPH_LIFECYCLE, graph_lifecycle)
     app.router.add_post(RINGCENTRAL_NOTIFICATIONS, ringcentral_notifications)
