@@ -549,3 +549,23 @@ def test_a_hand_change_seen_only_by_reads_stands_once_reads_are_past_the_grace()
     later = run.read({}, late=PENDING_GRACE)
     assert any("their choice stands" in note for note in later.notes)
     assert rc_writes(run.teams("Available", "Available")) == []
+
+
+def test_an_event_older_than_a_read_already_taken_is_ignored() -> None:
+    """RingCentral's event held back for minutes cannot undo what a later read showed."""
+    run = Run()
+    run.rc["user_status"] = "Offline"  # set by hand; its event is held back
+    held = RingCentralObserved(
+        user_status="Offline",
+        dnd_status="TakeAllCalls",
+        telephony_status="NoCall",
+        sequence=run.rc_seq + 1,
+        observed_at=run.now,
+    )
+    run.rc["user_status"] = "Busy"  # and again, seen by a read long after
+    run.read({}, late=PENDING_GRACE + 60)
+    assert run.state.rc_seen is not None
+    assert run.state.rc_seen.user_status == "Busy"
+    late = run.feed(held)
+    assert any("older than a RingCentral read" in note for note in late.notes)
+    assert run.state.rc_seen.user_status == "Busy"
