@@ -15,6 +15,11 @@ every process on a Linux machine):
   in front of the product's own, stamping the request as it enters the app);
 - the product's RingCentral presence PUT arrives at the sandbox and changes the presence
   (sandbox timeline).
+
+On a MongoDB store it also counts the commands the product sends per change, by command and
+collection (PyMongo's command monitoring), and the idle background rate.
+
+    python bench/propagation.py [--users 150] [--seconds 5] [--rate 100] [--store-url URL]
 """
 
 from __future__ import annotations
