@@ -332,6 +332,8 @@ class JobRunner:
                 try:
                     budget = self.budget or ProviderBudget()
                     async with budget.ringcentral(rc, RC_PRESENCE_READ, BULK):
+                        # The answer is no newer than the moment it was asked for.
+                        asked = self.clock()
                         read = await rc.get_presences(
                             [link.rc_extension_id or "" for link in chunk]
                         )
@@ -340,7 +342,7 @@ class JobRunner:
                         {link.id: f"could not read RingCentral presence: {err}" for link in chunk}
                     )
                     continue
-                await self._record_rc(chunk, read, self.clock())
+                await self._record_rc(chunk, read, asked)
         return errors
 
     async def _record_teams(

@@ -141,7 +141,9 @@ class RcPresence:
     accept_call_queue_calls: bool | None = None  # communication handling service accounts
     sequence: int | None = None  # present in events, absent in REST reads
     active_calls: int | None = None  # when detailed telephony state was asked for
-    reported_at: float | None = None  # an event's own timestamp (epoch s); None for REST reads
+    # When RingCentral reported it (epoch s): an event's own timestamp, or for a REST read the
+    # moment it was asked for (set by the reader; the answer can be no newer than that).
+    reported_at: float | None = None
 
     @property
     def mode(self) -> AccountMode:

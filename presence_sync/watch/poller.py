@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from presence_sync.graph.models import Presence
 from presence_sync.providers import Providers
@@ -122,10 +122,16 @@ class RingCentralPoller:
             if remaining is not None and remaining <= RC_LIGHT_RESERVE:
                 return  # carry on next tick, after the window resets
             chunk, self._queue = self._queue[:RC_BATCH], self._queue[RC_BATCH:]
+            # Stamped with when it was asked for: recorded one by one, a batch can reach the
+            # store well after RingCentral answered, and must not read as newer than our
+            # writes confirmed meanwhile.
+            asked = self.clock()
             try:
                 presences = await client.get_presences(chunk)
             except BaseException:
                 self._queue = chunk + self._queue
                 raise
             for presence in presences:
-                await self.observer.rc(presence, reason="rc-reconcile", force=True)
+                await self.observer.rc(
+                    replace(presence, reported_at=asked), reason="rc-reconcile", force=True
+                )

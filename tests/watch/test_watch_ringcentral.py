@@ -71,3 +71,37 @@ async def test_reconciliation_reads_every_extension_in_batches_of_30(
     await eventually(everyone_read, within=15)
     batches = await client_sandbox.count("ringcentral", "GET", "/presence")
     assert batches >= -(-len(links) // 30)
+
+
+async def test_a_slow_reconciliation_read_is_dated_when_it_was_asked_for(
+    client_sandbox: ClientSandbox, products: ProductFactory
+) -> None:
+    # Every RingCentral answer takes a sandbox minute (0.6 real seconds). A read recorded
+    # when it arrives would look a minute newer than it is, newer than writes of ours
+    # confirmed meanwhile.
+    real_delay = 0.6
+    delay = real_delay * TIME_SCALE
+    await client_sandbox.control(
+        "POST", "/_sandbox/faults", {"target": "ringcentral", "delay_ms": real_delay * 1000}
+    )
+    product = await products.start(settings={"graph_poll_budget_share": 0.001})
+    links = [link for link in people(client_sandbox) if link.rc_extension_id]
+    await product.store.upsert_links(links)
+    clock = client_sandbox.ctx.clock
+
+    async def everyone_read() -> bool:
+        for link in links:
+            stored = await product.store.get_link(link.id)
+            if stored is None or stored.rc is None:
+                return False
+        return True
+
+    await eventually(everyone_read, within=30)
+    read_by = clock.now()
+    stamps = []
+    for link in links:
+        stored = await product.store.get_link(link.id)
+        assert stored is not None
+        assert stored.rc is not None
+        stamps.append(stored.rc.observed_at)
+    assert max(stamps) <= read_by - delay
