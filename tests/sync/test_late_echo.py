@@ -9,8 +9,6 @@ to "restore" Busy and then skip the next meeting's write, as Busy was what it ex
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,16 +16,12 @@ from typing import Any
 
 import pytest
 
-from presence_sync.demo.connect import connect_all
-from presence_sync.demo.control import SandboxControl
-from presence_sync.demo.jobs import refresh_directory, sync_all
-from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
-from presence_sync.web.keys import STORE
+from presence_sync.demo.server import ProductServer
 from sandbox.ringcentral.api import iso
 from sandbox.ringcentral.state import RC_STATE
 from sandbox.server import RunningSandbox
-
-ADMIN = "admin@contoso.example"
+from tests.sync.through_product import connected_product, plain_person, rc_status_becomes
+from tests.sync.through_product import person as sandbox_person
 
 
 @pytest.fixture
@@ -39,61 +33,11 @@ def sandbox_options() -> dict[str, Any]:
 @pytest.fixture
 async def product(sandbox: RunningSandbox, tmp_path: Path) -> AsyncIterator[ProductServer]:
     """The product connected to the sandbox through its consent routes, everyone synced."""
-    control = SandboxControl(sandbox.base_url, sandbox.http)
-    config = await control.config()
-    sock = reserve_port(0)
-    settings = demo_settings(config, port=sock.getsockname()[1], data_dir=tmp_path)
     # No periodic RingCentral read, which would mend a wrong belief before the test sees it.
-    settings = dataclasses.replace(settings, watch_reconcile_interval=3600.0)
-    server = await ProductServer.start(settings, sock)
-    try:
-        store = await server.app[STORE].wait_opened()
-        await connect_all(
-            server.url,
-            store,
-            control,
-            sandbox.ca_file,
-            admin=ADMIN,
-            sync_accounts=["sync1@contoso.example"],
-        )
-        await refresh_directory(server.app)
-        job = await sync_all(server.app, ADMIN)
-        assert job.synced > 0
+    async with connected_product(
+        sandbox, tmp_path, reconcile_interval=3600.0
+    ) as server:
         yield server
-    finally:
-        await server.stop()
-
-
-async def _person(sandbox: RunningSandbox, email: str) -> dict[str, Any]:
-    status, person = await sandbox.control("GET", f"/_sandbox/state/{email}")
-    assert status == 200, person
-    return dict(person)
-
-
-async def _plain_person(sandbox: RunningSandbox) -> dict[str, Any]:
-    """Someone linked on both sides and Available on both (not an admin or sync account)."""
-    _, state = await sandbox.control("GET", "/_sandbox/state")
-    for person in state["users"]:
-        teams, rc = person.get("teams"), person.get("ringcentral")
-        if not teams or not rc or str(person["email"]).startswith(("admin", "teams.admin")):
-            continue
-        if (teams["presence"] or {}).get("availability") == "Available" and rc["presence"][
-            "userStatus"
-        ] == "Available":
-            return dict(person)
-    raise AssertionError("no plain person in the org")
-
-
-async def _rc_status_becomes(
-    sandbox: RunningSandbox, email: str, status: str, within: float = 60.0
-) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        presence = (await _person(sandbox, email))["ringcentral"]["presence"]
-        if presence["userStatus"] == status:
-            return dict(presence)
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"RingCentral never showed {status} for {email}")
 
 
 def _puts(sandbox: RunningSandbox) -> int:
@@ -107,7 +51,7 @@ def _puts(sandbox: RunningSandbox) -> int:
 async def test_a_late_echo_of_our_busy_write_changes_nothing_and_the_next_meeting_still_shows(
     sandbox: RunningSandbox, product: ProductServer
 ) -> None:
-    person = await _plain_person(sandbox)
+    person = await plain_person(sandbox)
     email = str(person["teams"]["userPrincipalName"])
     # RingCentral's deliveries are held back from here on; the one that matters comes late.
     status, _ = await sandbox.control(
@@ -117,10 +61,10 @@ async def test_a_late_echo_of_our_busy_write_changes_nothing_and_the_next_meetin
     sandbox.ctx.recorder.reset()
 
     await sandbox.control("POST", f"/_sandbox/teams/{email}/meeting", {"action": "start"})
-    busy = await _rc_status_becomes(sandbox, email, "Busy")
+    busy = await rc_status_becomes(sandbox, email, "Busy")
     made_at = sandbox.ctx.clock.now()  # when RingCentral made the Busy event it held back
     await sandbox.control("POST", f"/_sandbox/teams/{email}/meeting", {"action": "end"})
-    await _rc_status_becomes(sandbox, email, "Available")
+    await rc_status_becomes(sandbox, email, "Available")
     assert _puts(sandbox) == 2
 
     (sub,) = sandbox.app[RC_STATE].subscriptions.all()
@@ -148,12 +92,12 @@ async def test_a_late_echo_of_our_busy_write_changes_nothing_and_the_next_meetin
 
     # Long enough for the product to act on it: it answers a fresh event within a second.
     await asyncio.sleep(2.0)
-    presence = (await _person(sandbox, email))["ringcentral"]["presence"]
+    presence = (await sandbox_person(sandbox, email))["ringcentral"]["presence"]
     assert presence["userStatus"] == "Available"
     assert _puts(sandbox) == 2
 
     await sandbox.control("POST", f"/_sandbox/teams/{email}/meeting", {"action": "start"})
-    await _rc_status_becomes(sandbox, email, "Busy", within=20.0)
+    await rc_status_becomes(sandbox, email, "Busy", within=20.0)
     await sandbox.control("POST", f"/_sandbox/teams/{email}/meeting", {"action": "end"})
-    await _rc_status_becomes(sandbox, email, "Available", within=20.0)
+    await rc_status_becomes(sandbox, email, "Available", within=20.0)
     assert _puts(sandbox) == 4

@@ -3,14 +3,27 @@ reconciliation walk reads every extension in batches of 30."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import pytest
 
+from presence_sync.store.base import Store
+from presence_sync.store.models import UserLink
 from tests.graph.client_sandbox import ClientSandbox
 from tests.watch.harness import ProductFactory, eventually, people
 
 TIME_SCALE = 100.0  # the five-minute delivery check every 3 real seconds
+
+
+async def everyone_read(store: Store, links: Sequence[UserLink]) -> bool:
+    """Whether the store holds a RingCentral observation for every one of `links`."""
+    for link in links:
+        stored = await store.get_link(link.id)
+        if stored is None or stored.rc is None:
+            return False
+    return True
 
 
 @pytest.fixture
@@ -61,14 +74,7 @@ async def test_reconciliation_reads_every_extension_in_batches_of_30(
     links = [link for link in people(client_sandbox) if link.rc_extension_id]
     await product.store.upsert_links(links)
 
-    async def everyone_read() -> bool:
-        for link in links:
-            stored = await product.store.get_link(link.id)
-            if stored is None or stored.rc is None:
-                return False
-        return True
-
-    await eventually(everyone_read, within=15)
+    await eventually(partial(everyone_read, product.store, links), within=15)
     batches = await client_sandbox.count("ringcentral", "GET", "/presence")
     assert batches >= -(-len(links) // 30)
 
@@ -89,14 +95,7 @@ async def test_a_slow_reconciliation_read_is_dated_when_it_was_asked_for(
     await product.store.upsert_links(links)
     clock = client_sandbox.ctx.clock
 
-    async def everyone_read() -> bool:
-        for link in links:
-            stored = await product.store.get_link(link.id)
-            if stored is None or stored.rc is None:
-                return False
-        return True
-
-    await eventually(everyone_read, within=30)
+    await eventually(partial(everyone_read, product.store, links), within=30)
     read_by = clock.now()
     stamps = []
     for link in links:
