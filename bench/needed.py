@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
+from presence_sync.demo.expect import ACTION_EFFECTS
 from presence_sync.demo.scenario import Step
 
 __all__ = ["DND", "TAKE_ALL", "Doing", "NeededWrites", "needed_writes", "rc_wanted", "session"]
@@ -36,19 +37,6 @@ TAKE_ALL = "TakeAllCalls"
 IN_A_CALL = ("Busy", "InACall")
 DND_SESSION = ("DoNotDisturb", "Presenting")
 
-# What each scenario action does to the person's own activity (presence_sync/demo/scenario.py).
-_EFFECTS: dict[str, dict[str, object]] = {
-    "meeting-start": {"meeting": True},
-    "meeting-end": {"meeting": False},
-    "rc-call-start": {"rc_call": True},
-    "rc-call-end": {"rc_call": False},
-    "rc-dnd-on": {"rc_dnd": True},
-    "rc-dnd-off": {"rc_dnd": False},
-    "teams-dnd-on": {"teams_choice": "DoNotDisturb"},
-    "teams-available": {"teams_choice": "Available"},
-    "sign-out": {"teams_choice": "Offline"},
-    "sign-in": {"teams_choice": "Available"},
-}
 
 
 @dataclass(frozen=True)
@@ -108,7 +96,7 @@ def needed_writes(
         key = step.person.lower()
         if key not in doing:
             raise KeyError(f"step for {step.person}, who has no start state")
-        now = replace(doing[key], **_EFFECTS[step.action])  # type: ignore[arg-type]
+        now = replace(doing[key], **ACTION_EFFECTS[step.action])
         doing[key] = now
         if step.action in ("rc-dnd-on", "rc-dnd-off"):
             # The person's own change, made in RingCentral: it shows there already.

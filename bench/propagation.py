@@ -47,11 +47,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from presence_sync.demo.connect import connect_all
 from presence_sync.demo.control import SandboxControl, linked_people
-from presence_sync.demo.jobs import refresh_directory, sync_all
+from presence_sync.demo.jobs import refresh_directory, sync_all, synced_links
 from presence_sync.demo.sandbox_process import SandboxProcess
 from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
-from presence_sync.settings import Settings
-from presence_sync.store import LinkState, Store, UserLink
 from presence_sync.watch.service import GRAPH_NOTIFICATIONS
 from presence_sync.web.keys import STORE
 
@@ -214,34 +212,6 @@ def _arrival_middleware(timeline: _Timeline) -> Any:
     return stamp
 
 
-async def _start_product(settings: Settings, timeline: _Timeline) -> ProductServer:
-    """The product as `ProductServer.start` serves it, plus the arrival middleware."""
-    from presence_sync.app import create_app
-
-    sock = reserve_port(settings.port)
-    app = create_app(settings)
-    app.middlewares.insert(0, _arrival_middleware(timeline))
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
-    await runner.setup()
-    try:
-        await web.SockSite(runner, sock).start()
-    except BaseException:
-        await runner.cleanup()
-        raise
-    return ProductServer(app=app, runner=runner, url=f"http://127.0.0.1:{settings.port}")
-
-
-async def _linked(store: Store) -> list[UserLink]:
-    links: list[UserLink] = []
-    cursor: str | None = None
-    while True:
-        page = await store.list_links(
-            state=LinkState.LINKED, sync_enabled=True, after=cursor, limit=500
-        )
-        links.extend(page.links)
-        cursor = page.next_cursor
-        if cursor is None:
-            return links
 
 
 async def _follow(control: SandboxControl, timeline: _Timeline, stop: asyncio.Event) -> None:
@@ -362,7 +332,11 @@ async def measure_propagation(
             # Notifications, not fast polling, should carry each change to the product.
             settings = dataclasses.replace(settings, graph_poll_budget_share=0.0001)
             timeline = _Timeline({})
-            server = await _start_product(settings, timeline)
+            server = await ProductServer.start(
+                settings,
+                reserve_port(settings.port),
+                middlewares=[_arrival_middleware(timeline)],
+            )
             await control.set_product_url(f"{server.url}/api/messages")
             store = await asyncio.wait_for(server.app[STORE].wait_opened(), 30)
             admin = next(
@@ -382,7 +356,7 @@ async def measure_propagation(
                 "/_sandbox/graph/limits",
                 {"requests_per_30s": None, "notification_delay_ms": [0, 0]},
             )
-            links = await _linked(store)
+            links = await synced_links(store)
             by_teams = {link.teams_user_id: link for link in links if link.teams_user_id}
             state = await control.state()
             actors: dict[str, str] = {}

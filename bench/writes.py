@@ -62,10 +62,10 @@ from presence_sync.demo.connect import connect_all
 from presence_sync.demo.control import SandboxControl, as_person, linked_people
 from presence_sync.demo.driver import play
 from presence_sync.demo.expect import Activity, check_rows, replay
-from presence_sync.demo.jobs import refresh_directory, sync_all
+from presence_sync.demo.jobs import refresh_directory, sync_all, synced_links
 from presence_sync.demo.scenario import Person, Step, office_day
 from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
-from presence_sync.store import AuditEntry, LinkState, Store, UserLink
+from presence_sync.store import AuditEntry, Store
 from presence_sync.web.keys import STORE
 from sandbox.context import SandboxContext
 from sandbox.server import RunningSandbox, run_sandbox
@@ -83,18 +83,6 @@ SETTLE_SECONDS = 15.0  # after the first look; with the days and set-up, under 2
 FIRST_LOOK = 8.0  # the longest chaos delay: 5 s x 1.5 + 0.3 s jitter + batching
 LISTED = 5  # people listed per run with more or fewer writes than needed
 
-
-async def _linked(store: Store) -> list[UserLink]:
-    links: list[UserLink] = []
-    cursor: str | None = None
-    while True:
-        page = await store.list_links(
-            state=LinkState.LINKED, sync_enabled=True, after=cursor, limit=500
-        )
-        links.extend(page.links)
-        cursor = page.next_cursor
-        if cursor is None:
-            return links
 
 
 def _ratio(issued: int, needed: int) -> float | None:
@@ -290,7 +278,7 @@ async def measure_writes(
                 )
                 await refresh_directory(server.app)
                 job = await sync_all(server.app, admin)
-                links = await _linked(store)
+                links = await synced_links(store)
                 tally = ChaosTally(running.ctx)
                 calm = await quiet(running.ctx, QUIET_SECONDS, 60.0)
                 state = await control.state()

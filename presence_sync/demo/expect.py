@@ -16,6 +16,7 @@ from typing import Any
 from presence_sync.demo.scenario import Step
 
 __all__ = [
+    "ACTION_EFFECTS",
     "Activity",
     "Expected",
     "Row",
@@ -53,7 +54,8 @@ class Activity:
         return " + ".join(parts) or "available"
 
 
-_EFFECTS: dict[str, dict[str, Any]] = {
+# What each scenario action does to the person's own activity.
+ACTION_EFFECTS: dict[str, dict[str, Any]] = {
     "meeting-start": {"meeting": True},
     "meeting-end": {"meeting": False},
     "rc-call-start": {"rc_call": True},
@@ -80,7 +82,7 @@ def replay(steps: Iterable[Step], baseline: Mapping[str, Activity]) -> dict[str,
     now = {key.lower(): value for key, value in baseline.items()}
     for step in sorted(steps, key=lambda s: s.at):
         key = step.person.lower()
-        now[key] = replace(now.get(key, Activity()), **_EFFECTS[step.action])
+        now[key] = replace(now.get(key, Activity()), **ACTION_EFFECTS[step.action])
     return now
 
 

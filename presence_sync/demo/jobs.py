@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from presence_sync.store import LinkState, Store, UserLink
+
 if TYPE_CHECKING:
     from presence_sync.admin import JobView
     from presence_sync.directory import RefreshSummary
 
-__all__ = ["MissingPartError", "job_summary", "refresh_directory", "sync_all"]
+__all__ = ["MissingPartError", "job_summary", "refresh_directory", "sync_all", "synced_links"]
 
 JOB_TIMEOUT = 90.0
 JOB_SECONDS_PER_USER = 0.5
@@ -82,3 +84,17 @@ def job_summary(job: JobView, took: float) -> str:
     )
     failures = [f"    {user}: {reason}" for user, reason in job.failures[:10]]
     return "\n  ".join([line, *failures])
+
+
+async def synced_links(store: Store) -> list[UserLink]:
+    """Every linked person with sync on, from the store."""
+    links: list[UserLink] = []
+    cursor: str | None = None
+    while True:
+        page = await store.list_links(
+            state=LinkState.LINKED, sync_enabled=True, after=cursor, limit=500
+        )
+        links.extend(page.links)
+        cursor = page.next_cursor
+        if cursor is None:
+            return links

@@ -37,12 +37,12 @@ from presence_sync.demo.jobs import (
     job_summary,
     refresh_directory,
     sync_all,
+    synced_links,
 )
 from presence_sync.demo.parts import missing_modules, missing_parts
 from presence_sync.demo.sandbox_process import SandboxProcess, SandboxStartError
 from presence_sync.demo.server import ProductServer, demo_settings, fresh_store, reserve_port
 from presence_sync.errors import SettingsError
-from presence_sync.store import LinkState, Store, UserLink
 from presence_sync.web.keys import STORE
 
 __all__ = ["DemoOptions", "main", "run_demo"]
@@ -156,7 +156,7 @@ async def _session(
     )
     say.line(job_summary(job, time.monotonic() - began))
 
-    links = await _synced_links(store)
+    links = await synced_links(store)
     state = await control.state()
     entries = linked_people(state, {link.teams_user_id for link in links if link.teams_user_id})
     people = {p.teams_email.lower(): p for p in map(as_person, entries)}
@@ -292,19 +292,6 @@ def _admin_email(config: dict[str, Any]) -> str:
         if "Global Administrator" in admin.get("roles", []):
             return str(admin["email"])
     raise DemoFailedError("the sandbox org has no Global Administrator to grant consent")
-
-
-async def _synced_links(store: Store) -> list[UserLink]:
-    links: list[UserLink] = []
-    cursor: str | None = None
-    while True:
-        page = await store.list_links(
-            state=LinkState.LINKED, sync_enabled=True, after=cursor, limit=500
-        )
-        links.extend(page.links)
-        cursor = page.next_cursor
-        if cursor is None:
-            return links
 
 
 async def _stop(

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from presence_sync.settings import Settings, load_settings
 
@@ -90,15 +91,19 @@ class ProductServer:
         sock: socket.socket,
         clock: Callable[[], float] | None = None,
         time_scale: float = 1.0,
+        middlewares: Sequence[Middleware] = (),
     ) -> ProductServer:
         """Build the app with `create_app(settings)` and serve it on `sock` (see reserve_port).
 
         `clock` replaces `time.time` for the product's timers when the sandbox runs
         `time_scale` times faster, so sessions and subscriptions are renewed in its time.
+        `middlewares` run before the product's own (benchmarks time requests with them).
         """
         from presence_sync.app import create_app
 
         app = create_app(settings)
+        for middleware in reversed(middlewares):
+            app.middlewares.insert(0, middleware)
         if clock is not None:
             from presence_sync.sync import CLOCK
             from presence_sync.watch.service import WATCH_OPTIONS, WatchOptions
