@@ -27,6 +27,10 @@ __all__ = ["MongoDirtyQueue"]
 
 _PENDING_FIELDS = {"pending_priority": "", "pending_due_at": "", "pending_reason": ""}
 _ORDER = [("priority", 1), ("due_at", 1), ("_id", 1)]
+# With conditions checked in-process, up to this many entries are claimed or acknowledged one
+# `_id` command each (cheap on FerretDB, and the real-time path handles one or two); larger
+# batches, from bulk work, go in a few commands, as every command scans there anyway.
+LOCAL_BATCH = 8
 
 
 def _new_entry(user_key: str, priority: int, due_at: float, reason: str) -> dict[str, Any]:
@@ -141,8 +145,13 @@ class MongoDirtyQueue(MongoJobs):
             if self.local_conditions:
                 # Read whole and claimed by _id under the lock: what was read is what is claimed.
                 docs = [d async for d in dirty.find(claimable).sort(_ORDER).limit(limit)]
-                for doc in docs:
-                    await dirty.update_one({"_id": doc["_id"]}, update)
+                if len(docs) > LOCAL_BATCH:
+                    # One command for a large batch (each costs a scan there, but so does
+                    # every command); nothing else in this process touches them meanwhile.
+                    await dirty.update_many({"_id": {"$in": [d["_id"] for d in docs]}}, update)
+                else:
+                    for doc in docs:
+                        await dirty.update_one({"_id": doc["_id"]}, update)
                 return [dirty_from_doc({**doc, **claim}) for doc in docs]
             cursor = dirty.find(claimable, {"_id": 1}).sort(_ORDER).limit(limit)
             keys = [d["_id"] async for d in cursor]
@@ -162,7 +171,7 @@ class MongoDirtyQueue(MongoJobs):
         if not wanted:
             return 0
         async with self.lock("dirty"):
-            if self.local_conditions:
+            if self.local_conditions and len(wanted) <= LOCAL_BATCH:
                 return await self._ack_local(owner, wanted)
             removed = await dirty.delete_many(
                 {"_id": {"$in": wanted}, "claimed_by": owner, "remarked": False}
