@@ -45,13 +45,12 @@ from pymongo import monitoring
 # The repository root, for tests.mongo_server (FerretDB) when this runs as a script.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from presence_sync.demo.connect import connect_all
+from presence_sync.demo.connect import connect_and_sync_all
 from presence_sync.demo.control import SandboxControl, linked_people
-from presence_sync.demo.jobs import refresh_directory, sync_all, synced_links
+from presence_sync.demo.jobs import synced_links
 from presence_sync.demo.sandbox_process import SandboxProcess
 from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
 from presence_sync.watch.service import GRAPH_NOTIFICATIONS
-from presence_sync.web.keys import STORE
 
 __all__ = ["measure_propagation"]
 
@@ -338,18 +337,7 @@ async def measure_propagation(
                 middlewares=[_arrival_middleware(timeline)],
             )
             await control.set_product_url(f"{server.url}/api/messages")
-            store = await asyncio.wait_for(server.app[STORE].wait_opened(), 30)
-            admin = next(
-                str(a["email"])
-                for a in config["admins"]
-                if "Global Administrator" in a.get("roles", [])
-            )
-            accounts = list(config.get("sync_account_candidates", []))[:1]
-            await connect_all(
-                server.url, store, control, sandbox.ca_file, admin=admin, sync_accounts=accounts
-            )
-            await refresh_directory(server.app)
-            job = await sync_all(server.app, admin)
+            store, job = await connect_and_sync_all(server, control, config, sandbox.ca_file)
             await control.call("POST", "/_sandbox/ringcentral/limits", {"enabled": False})
             await control.call(
                 "POST",

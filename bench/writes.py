@@ -58,15 +58,14 @@ from bench.write_counts import (
     sync_writes,
     write_counts,
 )
-from presence_sync.demo.connect import connect_all
+from presence_sync.demo.connect import connect_and_sync_all
 from presence_sync.demo.control import SandboxControl, as_person, linked_people
 from presence_sync.demo.driver import play
 from presence_sync.demo.expect import Activity, check_rows, replay
-from presence_sync.demo.jobs import refresh_directory, sync_all, synced_links
+from presence_sync.demo.jobs import synced_links
 from presence_sync.demo.scenario import Person, Step, office_day
 from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
 from presence_sync.store import AuditEntry, Store
-from presence_sync.web.keys import STORE
 from sandbox.context import SandboxContext
 from sandbox.server import RunningSandbox, run_sandbox
 
@@ -266,18 +265,7 @@ async def measure_writes(
                 )
                 server = await ProductServer.start(settings, sock)
                 await control.set_product_url(f"{server.url}/api/messages")
-                store = await asyncio.wait_for(server.app[STORE].wait_opened(), 30)
-                admin = next(
-                    str(a["email"])
-                    for a in config["admins"]
-                    if "Global Administrator" in a.get("roles", [])
-                )
-                accounts = list(config.get("sync_account_candidates", []))[:1]
-                await connect_all(
-                    server.url, store, control, running.ca_file, admin=admin, sync_accounts=accounts
-                )
-                await refresh_directory(server.app)
-                job = await sync_all(server.app, admin)
+                store, job = await connect_and_sync_all(server, control, config, running.ca_file)
                 links = await synced_links(store)
                 tally = ChaosTally(running.ctx)
                 calm = await quiet(running.ctx, QUIET_SECONDS, 60.0)

@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -27,11 +28,17 @@ from presence_sync.demo.browser import HeadlessBrowser, Page
 from presence_sync.demo.control import ControlError, SandboxControl
 from presence_sync.store import Connection, ConnectionStatus, Store
 
+if TYPE_CHECKING:
+    from presence_sync.admin import JobView
+    from presence_sync.demo.server import ProductServer
+
 __all__ = [
     "CONSENT_ROUTES",
     "ConnectError",
     "Connected",
+    "admin_email",
     "connect_all",
+    "connect_and_sync_all",
     "missing_routes",
 ]
 
@@ -64,6 +71,38 @@ def missing_routes(app: web.Application) -> list[str]:
     """The consent routes the product does not serve yet, as `name (path)`."""
     served = {resource.canonical for resource in app.router.resources()}
     return [f"{name} ({path})" for name, path in CONSENT_ROUTES.items() if path not in served]
+
+
+def admin_email(config: dict[str, Any]) -> str:
+    """The sandbox org's Global Administrator, who grants consent and asks for `sync all`."""
+    for admin in config.get("admins", []):
+        if "Global Administrator" in admin.get("roles", []):
+            return str(admin["email"])
+    raise ConnectError("the sandbox org has no Global Administrator to grant consent")
+
+
+async def connect_and_sync_all(
+    server: ProductServer,
+    control: SandboxControl,
+    config: dict[str, Any],
+    ca_file: str,
+    *,
+    sync_accounts: int = 1,
+) -> tuple[Store, JobView]:
+    """Connect `server` to both platforms as the admin would, then sync everyone.
+
+    For benchmarks and tests that need the product running on a sandbox org; the store once
+    open, and the finished `sync all` job.
+    """
+    from presence_sync.demo.jobs import refresh_directory, sync_all
+    from presence_sync.web.keys import STORE
+
+    store = await asyncio.wait_for(server.app[STORE].wait_opened(), 30)
+    admin = admin_email(config)
+    accounts = list(config.get("sync_account_candidates", []))[: max(1, sync_accounts)]
+    await connect_all(server.url, store, control, ca_file, admin=admin, sync_accounts=accounts)
+    await refresh_directory(server.app)
+    return store, await sync_all(server.app, admin)
 
 
 async def connect_all(

@@ -22,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from presence_sync.demo.connect import ConnectError, connect_all
+from presence_sync.demo.connect import ConnectError, admin_email, connect_all
 from presence_sync.demo.console import (
     EXIT_INTERRUPTED,
     EXIT_MISSING,
@@ -134,7 +134,7 @@ async def _session(
     """Connect, sync everyone, then play the day; the exit status."""
     store = await asyncio.wait_for(server.app[STORE].wait_opened(), STORE_WAIT)
     say.heading("Connecting Microsoft and RingCentral")
-    admin = _admin_email(config)
+    admin = admin_email(config)
     accounts = list(config.get("sync_account_candidates", []))[: max(1, options.sync_accounts)]
     connected = await connect_all(
         server.url, store, control, sandbox.ca_file, admin=admin, sync_accounts=accounts
@@ -286,12 +286,6 @@ def _require_parts(server: ProductServer | None) -> None:
             code=EXIT_MISSING,
         )
 
-
-def _admin_email(config: dict[str, Any]) -> str:
-    for admin in config.get("admins", []):
-        if "Global Administrator" in admin.get("roles", []):
-            return str(admin["email"])
-    raise DemoFailedError("the sandbox org has no Global Administrator to grant consent")
 
 
 async def _stop(

@@ -13,17 +13,12 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from presence_sync.demo.connect import connect_all
+from presence_sync.demo.connect import connect_and_sync_all
 from presence_sync.demo.control import SandboxControl
-from presence_sync.demo.jobs import refresh_directory, sync_all
 from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
-from presence_sync.web.keys import STORE
 from sandbox.server import RunningSandbox
 
-__all__ = ["ADMIN", "connected_product", "person", "plain_person", "rc_status_becomes"]
-
-ADMIN = "admin@contoso.example"
-
+__all__ = ["connected_product", "person", "plain_person", "rc_status_becomes"]
 
 @contextlib.asynccontextmanager
 async def connected_product(
@@ -43,17 +38,7 @@ async def connected_product(
     settings = dataclasses.replace(settings, watch_reconcile_interval=reconcile_interval)
     server = await ProductServer.start(settings, sock, clock=clock, time_scale=time_scale)
     try:
-        store = await server.app[STORE].wait_opened()
-        await connect_all(
-            server.url,
-            store,
-            control,
-            sandbox.ca_file,
-            admin=ADMIN,
-            sync_accounts=["sync1@contoso.example"],
-        )
-        await refresh_directory(server.app)
-        job = await sync_all(server.app, ADMIN)
+        _, job = await connect_and_sync_all(server, control, config, sandbox.ca_file)
         assert job.synced > 0
         yield server
     finally:
