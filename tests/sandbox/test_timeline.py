@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestServer
 from sandbox.model import TeamsUser
 from sandbox.ringcentral.auth import JWT_GRANT
 from sandbox.server import RunningSandbox
+from tests.sandbox.delegated import delegated_token
 
 
 def _people(sandbox: RunningSandbox) -> tuple[TeamsUser, TeamsUser]:
@@ -24,20 +25,7 @@ def _people(sandbox: RunningSandbox) -> tuple[TeamsUser, TeamsUser]:
 async def _subscribe(
     sandbox: RunningSandbox, watcher: TeamsUser, user: TeamsUser, url: str
 ) -> None:
-    token = sandbox.ctx.entra_tokens.issue(
-        {
-            "aud": "https://graph.microsoft.com",
-            "tid": sandbox.config.tenant_id,
-            "appid": sandbox.config.app_client_id,
-            "azp": sandbox.config.app_client_id,
-            "idtyp": "user",
-            "scp": "Presence.Read.All User.Read",
-            "oid": watcher.id,
-            "preferred_username": watcher.user_principal_name,
-        },
-        3600,
-        now=sandbox.ctx.clock.now(),
-    )
+    token = delegated_token(sandbox, watcher)
     expires = dt.datetime.fromtimestamp(sandbox.ctx.clock.now() + 1800, dt.UTC).isoformat()
     async with sandbox.http.post(
         f"{sandbox.base_url}/graph/v1.0/subscriptions",

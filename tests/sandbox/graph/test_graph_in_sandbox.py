@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from sandbox.model import TeamsUser
 from sandbox.server import RunningSandbox
+from tests.sandbox.delegated import delegated_token
 
 GRAPH_DEFAULT = ["https://graph.microsoft.com/.default"]
 
@@ -98,20 +99,7 @@ async def test_teams_client_changes_show_in_state_and_notifications(
     admin = next(
         u for u in sandbox.ctx.org.teams_users.values() if u is not user and u.account_enabled
     )
-    delegated = sandbox.ctx.entra_tokens.issue(
-        {
-            "aud": "https://graph.microsoft.com",
-            "tid": sandbox.config.tenant_id,
-            "appid": sandbox.config.app_client_id,
-            "azp": sandbox.config.app_client_id,
-            "idtyp": "user",
-            "scp": "Presence.Read.All User.Read",
-            "oid": admin.id,
-            "preferred_username": admin.user_principal_name,
-        },
-        3600,
-        now=sandbox.ctx.clock.now(),
-    )
+    delegated = delegated_token(sandbox, admin)
     expires = dt.datetime.fromtimestamp(sandbox.ctx.clock.now() + 1800, dt.UTC).isoformat()
     status, sub = await graph(
         sandbox,
