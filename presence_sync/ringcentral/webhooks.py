@@ -6,14 +6,13 @@ Events on other topics are returned as `None`: known but ignored, answered 2xx.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from dataclasses import dataclass, replace
 from typing import Any
 
 from presence_sync.errors import RingCentralError, ValidationError
-from presence_sync.ringcentral.models import RcPresence
+from presence_sync.ringcentral.models import RcPresence, parse_time
 
 __all__ = ["RcPresenceEvent", "is_presence_event", "parse_presence_event"]
 
@@ -44,18 +43,6 @@ def _text(payload: dict[str, Any], name: str) -> str:
     return value
 
 
-def _epoch(value: Any) -> float | None:
-    """An event's ISO 8601 `timestamp` in epoch seconds; None when absent or unreadable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.timestamp()
-
 
 def parse_presence_event(body: bytes) -> RcPresenceEvent | None:
     """The presence event in a delivery, None for other topics; ValidationError if malformed."""
@@ -78,7 +65,9 @@ def parse_presence_event(body: bytes) -> RcPresenceEvent | None:
         raise ValidationError(f"the RingCentral presence event is malformed: {err}") from err
     # When RingCentral made the event, not when it reached us: a late echo of our own write
     # must read as older than the writes we made since (DESIGN §4.4).
-    presence = replace(presence, reported_at=_epoch(payload.get("timestamp")))
+    # The event's own time (ISO 8601), in epoch seconds; None when absent or unreadable.
+    moment = parse_time(payload.get("timestamp"))
+    presence = replace(presence, reported_at=None if moment is None else moment.timestamp())
     return RcPresenceEvent(
         uuid=str(payload.get("uuid") or ""),
         subscription_id=subscription_id,
