@@ -8,6 +8,7 @@ outcome back as `WriteApplied` / `WriteFailed`; a timer sends `Tick` at least on
 """
 
 from presence_sync.engine.commands import (
+    WRITE_DEADLINE,
     ClearTeamsSession,
     Command,
     SetRingCentralPresence,
@@ -42,6 +43,7 @@ from presence_sync.engine.teams_side import (
     REFRESH_MARGIN,
     SESSION_LINGER,
     SESSION_TTL,
+    refresh_due,
     sequence_key,
 )
 
@@ -52,6 +54,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "SESSION_LINGER",
     "SESSION_TTL",
+    "WRITE_DEADLINE",
     "CallQueueMembershipObserved",
     "ClearTeamsSession",
     "Command",
@@ -78,5 +81,6 @@ __all__ = [
     "backoff",
     "decide",
     "desired_overlay",
+    "refresh_due",
     "sequence_key",
 ]

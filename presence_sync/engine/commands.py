@@ -5,12 +5,16 @@ Dispatcher contract: commands of one user may be coalesced, latest wins per side
 the fields that changed since the earlier one; the merge keeps the newest ``write_id``). Report
 every outcome back as `WriteApplied` / `WriteFailed` carrying the command as sent, as soon as
 the provider answers: the acknowledgement time is what tells a user's hand change made just
-after our write from a report of the state just before it.
+after our write from a report of the state just before it. A `SetRingCentralPresence` still
+unsent `WRITE_DEADLINE` seconds after ``decided_at`` is never sent (report it failed): from
+then on the engine may take it as lost and plan it again. A merge keeps the earliest
+``decided_at``, so no field of it outlives its own deadline.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from presence_sync.domain.mapping import (
     ACCEPT_CALL_QUEUE_CALLS,
@@ -19,6 +23,9 @@ from presence_sync.domain.mapping import (
     USER_STATUS,
     RcValue,
 )
+
+WRITE_DEADLINE: Final = 1800.0
+"""Seconds a RingCentral write may wait for its budget before it is dropped and re-planned."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +38,7 @@ class SetRingCentralPresence:
     accept_call_queue_calls: bool | None = None
     cause: str = ""
     write_id: int = 0  # per user, increasing; a merged command keeps the newest id
+    decided_at: float = 0.0  # when the engine decided it; a merged command keeps the earliest
 
     def fields(self) -> tuple[tuple[str, RcValue], ...]:
         """(engine field, value) for every field this command writes."""

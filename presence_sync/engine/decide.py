@@ -131,11 +131,11 @@ def decide(state: UserState, event: Event, settings: OrgSettings, now: float) ->
     elif isinstance(event, WriteApplied):
         command = event.command
         if isinstance(command, SetRingCentralPresence):
-            state = ringcentral_side.acknowledge(state, command, now)
+            state = ringcentral_side.acknowledge(state, command, now, event.sent_at)
             if state.rc_failures:
                 state = state.evolve(rc_failures=0)
         else:
-            state = teams_side.acknowledge(state, command, now)
+            state = teams_side.acknowledge(state, command, now, event.sent_at)
             if state.teams_failures:
                 state = state.evolve(teams_failures=0)
         label = "write applied"
@@ -186,6 +186,7 @@ def _reconcile(
 ) -> Decision:
     # Re-derived every time: what explains the last observation may have changed since.
     state = teams_side.derive_user(state, [])
+    state = ringcentral_side.expire(state, now, notes)
     commands: list[Command] = []
     # Teams first: a Do-not-disturb session set now already hides the user's Teams presence.
     teams_command = None

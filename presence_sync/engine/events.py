@@ -103,9 +103,15 @@ class WriteFailed:
 
 @dataclass(frozen=True, slots=True)
 class WriteApplied:
-    """A command was applied (the provider answered 2xx)."""
+    """A command was applied (the provider answered 2xx).
+
+    ``sent_at`` is when the dispatcher sent it, after whatever time it waited for the
+    provider's budget (None when nothing was sent because it was already true); the time the
+    event is folded in is when it was acknowledged.
+    """
 
     command: Command
+    sent_at: float | None = None
 
 
 Event = (

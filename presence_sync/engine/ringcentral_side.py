@@ -1,21 +1,37 @@
 """The RingCentral half of `decide()`: reading observations against our own writes, and planning
 the one write that closes the gap between what RingCentral shows and what it should show.
 
-Every field we write is recorded with the value it replaced (§4.4). An observation of a field
-we wrote is one of three things:
+Every field we write is recorded with the value it replaced (§4.4). A write goes through
+moments, each with its own timestamp on the product's clock unless said otherwise:
+
+- *decided* (``RcWrite.issued_at``, ``SetRingCentralPresence.decided_at``): `plan` chose it;
+- *sent* (``RcWrite.sent_at``, from ``WriteApplied.sent_at``): the dispatcher took a slot of
+  RingCentral's budget and sent the PUT. Under a burst this can be many minutes after the
+  decision (40 writes a minute per identity), and until then RingCentral shows what it
+  showed before;
+- *acknowledged* (``RcWrite.applied_at``): RingCentral answered 2xx and the dispatcher's
+  `WriteApplied` was folded in;
+- *echoed*: a RingCentral event (numbered, stamped on RingCentral's clock, within
+  `CLOCK_SKEW` of ours) shows the written value;
+- *read*: a presence GET, stamped when the product recorded it, which can be up to
+  `PENDING_GRACE` after RingCentral answered.
+
+An observation of a field we wrote is one of three things:
 
 - an *echo* (it shows what we wrote): nothing to do, however late or often it arrives;
-- *older than our write* (RingCentral stamped it before we wrote): it cannot undo our write,
-  but if it shows a value the user chose before our write landed, that is now the value to
-  restore later;
-- a *hand change* (made after our write): the user's choice stands; we forget our write and
-  do not fight it until the Teams state asks for something new.
+- *older than our write* (RingCentral stamped it before our write landed): it cannot undo our
+  write, but if it shows a value the user chose meanwhile, that is now the value to restore;
+- a *hand change* (made after our write landed): the user's choice stands; we forget our
+  write and do not fight it until the Teams state asks for something new.
 
-Until a write has landed (WriteApplied) and a report stamped after that arrives, the field may
-still show what it showed before: the dispatcher may hold the write in its queue, and earlier
-writes of ours may still echo, in any order. Such values are read as "in flight" (for at most
-`PENDING_GRACE` seconds), not as hand changes; a restore is forgotten only once a report
-stamped after it landed confirms it. Reports stamped before the write are "older".
+Only an acknowledged write can be followed by a hand change. Until RingCentral acknowledged
+it, the write may still be waiting for its budget, and whatever the field shows, however late
+that is stamped, is from before it landed: values it showed before are "in flight", anything
+else is the user's choice made before our write landed. How long a write waited therefore
+never turns it into "the user's own". A write that is never acknowledged (the process died
+with it queued) is taken as lost `WRITE_DEADLINE` + `PENDING_GRACE` after its decision, when
+the dispatcher can no longer send it, and is planned again. Reports stamped before the write
+was sent are "older".
 
 Timestamps are RingCentral's (``observed_at``) against ours (``now``, acknowledgement times);
 they may disagree by up to `CLOCK_SKEW`, and every doubt is resolved toward "ours" or "older",
@@ -23,11 +39,11 @@ never toward a hand change: a missed hand change is corrected by the next read (
 reconciler's periodic GET), a false one would leave a status stuck. A hand change to exactly
 the value we were writing, made within `CLOCK_SKEW` of our write, may be taken as our echo.
 
-A read (a GET: no sequence number) is stamped when the product recorded it, possibly long
-after RingCentral answered, so its time says little. A read that contradicts our latest write
-or RingCentral's latest event is not taken until `PENDING_GRACE` after them (it may have been
-answered before); only numbered events confirm that a write landed; and an event stamped more
-than `PENDING_GRACE` before a read we took is older than that read.
+A read has no sequence number and its time says little. A read that contradicts our latest
+write is not taken while that write is unacknowledged, nor until `PENDING_GRACE` after it was
+acknowledged or after RingCentral's latest event (it may have been answered before either);
+only numbered events confirm that a write landed; and an event stamped more than
+`PENDING_GRACE` before a read we took is older than that read.
 """
 
 from __future__ import annotations
@@ -52,12 +68,12 @@ from presence_sync.domain.presence import (
     parse_telephony_status,
     parse_user_status,
 )
-from presence_sync.engine.commands import SetRingCentralPresence
+from presence_sync.engine.commands import WRITE_DEADLINE, SetRingCentralPresence
 from presence_sync.engine.events import RingCentralObserved
 from presence_sync.engine.state import RcSeen, RcWrite, UserState
 
 PENDING_GRACE: Final = 120.0
-"""Seconds during which values from before a write may still be reported (queues, late echoes)."""
+"""Seconds after a write was acknowledged (or an event) during which a read may predate it."""
 
 IN_FLIGHT_KEPT: Final = 4
 """At most this many values may still show before a write lands (older ones have landed)."""
@@ -134,18 +150,34 @@ def observe(
             continue
         record = writes.get(name)
         hand_change = False
+        if record is not None and record.written == UNKNOWN:
+            # We lost track of our writes (the next plan writes the field anew); a value none
+            # of them wrote is the user's doing, and theirs to get back.
+            ours = any(old == value for old, _issued, _until in record.earlier)
+            if not ours and value != record.replaced:
+                writes[name] = replace(record, replaced=value)
+                changed_writes = True
+                notes.append(
+                    f"{RC_FIELD_NAMES[name]} shows {value}, which we did not write; it will be"
+                    " restored to that"
+                )
+            continue
         if record is not None:
             stamped = event.observed_at
-            after_apply = record.applied_at is not None and stamped > record.applied_at + CLOCK_SKEW
-            settled = after_apply or stamped >= record.issued_at + PENDING_GRACE
+            acked = record.applied_at is not None
+            # Only a report stamped after RingCentral acknowledged the write can follow it; an
+            # unacknowledged write may still be waiting for its budget, however long ago it
+            # was decided (module docstring).
+            after_apply = acked and stamped > (record.applied_at or 0.0) + CLOCK_SKEW
+            sent = record.sent_at if record.sent_at is not None else record.issued_at
             shown_before = (
                 value in record.in_flight
                 or value == record.replaced
                 or record.is_our_earlier(value, stamped)
             )
-            ambiguous = shown_before and not settled
-            older = stamped <= record.issued_at + CLOCK_SKEW and not after_apply
-            surely_older = stamped < record.issued_at - CLOCK_SKEW
+            ambiguous = shown_before and not after_apply
+            older = not after_apply and (not acked or stamped <= sent + CLOCK_SKEW)
+            surely_older = stamped < sent - CLOCK_SKEW
             if value == record.written and not surely_older:
                 # Our echo, given the benefit of the doubt; unless the field showed this value
                 # before our write too and cannot have caught up yet. Only RingCentral's
@@ -153,9 +185,11 @@ def observe(
                 if not ambiguous and event.sequence is not None:
                     if record.written == record.replaced:
                         del writes[name]  # our restore landed
-                    elif record.in_flight or record.earlier:
-                        # Landed: reports from before it now lose to it by sequence order.
-                        writes[name] = replace(record, in_flight=(), earlier=())
+                    elif record.in_flight or record.earlier or record.applied_at is None:
+                        # Landed: reports from before it now lose to it by sequence order. An
+                        # answer we never got (a crash) is as good as this echo's stamp.
+                        applied = record.applied_at if record.applied_at is not None else stamped
+                        writes[name] = replace(record, in_flight=(), earlier=(), applied_at=applied)
                     changed_writes = True
                 continue
             if older or ambiguous:
@@ -239,10 +273,17 @@ def _trusted_read(
         expected = record.written if record is not None else before.value(name)
         if expected is None or value == expected:
             continue
+        if record is not None and record.applied_at is None:
+            # Our write may still wait for its budget: whatever the read shows predates it.
+            values[name] = None
+            notes.append(
+                f"read shows {RC_FIELD_NAMES[name]} {value} while our {expected} is not"
+                " acknowledged yet; not taken"
+            )
+            continue
         since = before.event_at
-        if record is not None:
-            landed = record.applied_at if record.applied_at is not None else record.issued_at
-            since = landed if since is None else max(since, landed)
+        if record is not None and record.applied_at is not None:
+            since = record.applied_at if since is None else max(since, record.applied_at)
         if since is not None and event.observed_at < since + PENDING_GRACE:
             values[name] = None
             notes.append(
@@ -303,6 +344,9 @@ def plan(
         own = record.replaced if record is not None else remote
         overridden = yielded.get(name, _MISSING) == wanted
         target: RcValue | None = wanted if wanted is not None and not overridden else own
+        if target is None and record is not None and record.written == UNKNOWN:
+            del writes[name]  # nothing to write and nothing of ours to restore
+            continue
         if target is None or target == expected:
             continue
         out[name] = target
@@ -312,6 +356,8 @@ def plan(
     if yields != state.rc_yields:
         state = state.evolve(rc_yields=yields)
     if not out:
+        if len(writes) != len(state.rc_writes):
+            state = state.evolve(rc_writes=_ordered(writes))
         return state, None
     cause = f"{label}: {overlay.reason}"
     if restored:
@@ -323,6 +369,7 @@ def plan(
         accept_call_queue_calls=_as_bool(out.get(ACCEPT_CALL_QUEUE_CALLS)),
         cause=cause,
         write_id=state.rc_write_seq + 1,
+        decided_at=now,
     )
     return state.evolve(rc_writes=_ordered(writes), rc_write_seq=state.rc_write_seq + 1), command
 
@@ -335,8 +382,10 @@ def _as_bool(value: RcValue | None) -> bool | None:
     return value if isinstance(value, bool) else None
 
 
-def acknowledge(state: UserState, command: SetRingCentralPresence, now: float) -> UserState:
-    """Note when a write was applied: later observations that disagree are the user's doing."""
+def acknowledge(
+    state: UserState, command: SetRingCentralPresence, now: float, sent_at: float | None = None
+) -> UserState:
+    """Note when a write was sent and applied: later observations that disagree are the user's."""
     writes = {w.name: w for w in state.rc_writes}
     changed = False
     for name, value in command.fields():
@@ -349,7 +398,12 @@ def acknowledge(state: UserState, command: SetRingCentralPresence, now: float) -
             earlier = tuple(
                 (v, issued, now if until is None else until) for v, issued, until in record.earlier
             )
-            writes[name] = replace(record, applied_at=now, earlier=earlier)
+            sent = None if sent_at is None else min(sent_at, now)
+            writes[name] = replace(record, applied_at=now, sent_at=sent, earlier=earlier)
+            changed = True
+        elif record.sent_at is None and sent_at is not None:
+            # Its echo came first and dated the landing; the answer still tells when it left.
+            writes[name] = replace(record, sent_at=min(sent_at, record.applied_at))
             changed = True
     return state.evolve(rc_writes=_ordered(writes)) if changed else state
 
@@ -380,23 +434,21 @@ def _chained(
 
 
 def revert(state: UserState, command: SetRingCentralPresence) -> UserState:
-    """Forget the fields of a command RingCentral refused: they still show what they showed."""
+    """Forget the fields of a command RingCentral refused (or that was never sent).
+
+    A field written only by this command still shows what it showed before. One we wrote
+    before too may show any of those earlier writes: merged into this one, lost in a restart,
+    or landed. Its record then expects `UNKNOWN`, keeps the user's own value and the earlier
+    writes (their echoes are ours), and the next plan writes what the field should show.
+    """
     writes = {w.name: w for w in state.rc_writes}
     seen = state.rc_seen
     for name, value in command.fields():
         record = writes.get(name)
         if record is None or record.written != value:
             continue
-        if record.earlier:
-            # Earlier writes of ours may still echo: keep expecting the last of them.
-            before, issued, _ = record.earlier[-1]
-            writes[name] = replace(
-                record,
-                written=before,
-                issued_at=issued,
-                applied_at=None,
-                earlier=record.earlier[:-1],
-            )
+        if record.earlier or record.written == UNKNOWN:
+            writes[name] = _unknown(record, record.issued_at)
             continue
         del writes[name]
         before_value = record.in_flight[-1] if record.in_flight else None
@@ -404,3 +456,50 @@ def revert(state: UserState, command: SetRingCentralPresence) -> UserState:
             # The field still shows what we last knew, whatever a stale report said since.
             seen = seen.with_value(name, before_value)
     return state.evolve(rc_writes=_ordered(writes), rc_seen=seen)
+
+
+def _unknown(record: RcWrite, now: float) -> RcWrite:
+    """The record of a field we lost track of (see `UNKNOWN`), keeping its own and our values."""
+    earlier = record.earlier
+    if record.written != UNKNOWN:
+        # Its echo may still come, if it was sent after all: remember it as ours.
+        earlier = (*earlier, (record.written, record.issued_at, None))[-EARLIER_KEPT:]
+    return RcWrite(
+        record.name,
+        UNKNOWN,
+        record.replaced,
+        now,
+        record.write_id,
+        applied_at=now,
+        sent_at=now,
+        earlier=earlier,
+    )
+
+
+UNKNOWN: Final = "?"
+"""Written value of a write we lost track of: no RingCentral value equals it, so the next
+plan writes what the field should show, whatever it shows now."""
+
+
+def expire(state: UserState, now: float, notes: list[str]) -> UserState:
+    """Give up on writes never acknowledged long after the dispatcher could still send them.
+
+    The dispatcher drops a write that waited `WRITE_DEADLINE` for its budget (and reports it
+    failed); one still unacknowledged `PENDING_GRACE` after that was lost with the process that
+    held it, along with whatever was merged into it, so nobody knows which of this field's
+    writes landed. The record keeps the user's own value and expects `UNKNOWN`: the plan that
+    follows writes what the field should show, and the user's own value is restored later.
+    """
+    writes = {w.name: w for w in state.rc_writes}
+    changed = False
+    for name, record in list(writes.items()):
+        lost_at = record.issued_at + WRITE_DEADLINE + PENDING_GRACE
+        if record.applied_at is not None or now < lost_at or record.written == UNKNOWN:
+            continue
+        notes.append(
+            f"our {RC_FIELD_NAMES[name]} {record.written} was never acknowledged; taken as"
+            " lost, writing the field again"
+        )
+        writes[name] = _unknown(record, now)
+        changed = True
+    return state.evolve(rc_writes=_ordered(writes)) if changed else state

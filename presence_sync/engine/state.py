@@ -41,6 +41,11 @@ class OurSession:
     expires_at: float
     cleared_at: float | None = None  # when we cleared it; None while we believe it is set
     applied_at: float | None = None  # when Graph took it (WriteApplied); reports after show it
+    # When Graph surely held it without a break: from the send of the set (or of a refresh
+    # that landed after the session had lapsed) to the expiry of the last acknowledged one,
+    # counted from when it was sent. A refresh held back by throttling leaves a gap before.
+    held_from: float | None = None
+    held_until: float | None = None
 
     def live(self, now: float) -> bool:
         """Whether Graph still holds this session at `now`."""
@@ -104,6 +109,10 @@ class RcWrite:
     writes of this field that may still echo, each as (value, when issued, when the write after
     it landed, None while not known). Observations stamped after ``applied_at`` (the
     dispatcher's WriteApplied) reflect this write.
+
+    The moments (see `presence_sync.engine.ringcentral_side`): ``issued_at`` is when the
+    engine *decided* the write, ``sent_at`` when the dispatcher *sent* it (known from the
+    acknowledgement; None before), ``applied_at`` when RingCentral *acknowledged* it.
     """
 
     name: str
@@ -112,6 +121,7 @@ class RcWrite:
     issued_at: float
     write_id: int = 0  # the SetRingCentralPresence.write_id that carried it
     applied_at: float | None = None
+    sent_at: float | None = None
     in_flight: tuple[RcValue, ...] = ()
     earlier: tuple[tuple[RcValue, float, float | None], ...] = ()
 
@@ -316,6 +326,8 @@ def _session_out(session: OurSession) -> dict[str, Any]:
         "expires_at": session.expires_at,
         "cleared_at": session.cleared_at,
         "applied_at": session.applied_at,
+        "held_from": session.held_from,
+        "held_until": session.held_until,
     }
 
 
@@ -331,6 +343,8 @@ def _session(data: Any) -> OurSession:
         float(data["expires_at"]),
         _opt_float(data["cleared_at"]),
         _opt_float(data["applied_at"]),
+        _opt_float(data.get("held_from")),
+        _opt_float(data.get("held_until")),
     )
 
 
@@ -374,6 +388,7 @@ def _write_out(write: RcWrite) -> dict[str, Any]:
         "issued_at": write.issued_at,
         "write_id": write.write_id,
         "applied_at": write.applied_at,
+        "sent_at": write.sent_at,
         "in_flight": list(write.in_flight),
         "earlier": [[value, issued, until] for value, issued, until in write.earlier],
     }
@@ -387,6 +402,8 @@ def _write_in(data: Any) -> RcWrite:
         issued_at=float(data["issued_at"]),
         write_id=int(data["write_id"]),
         applied_at=_opt_float(data["applied_at"]),
+        # Documents written before sent_at existed: the write was sent when it was decided.
+        sent_at=_opt_float(data.get("sent_at")),
         in_flight=tuple(_rc_value(v) for v in data["in_flight"]),
         earlier=tuple(
             (_rc_value(v), float(issued), _opt_float(until)) for v, issued, until in data["earlier"]

@@ -99,10 +99,17 @@ def hides_user(state: UserState) -> bool:
     seen = state.teams_seen
     if seen is not None and explained_by_session(seen, session):
         return True
+    # Only while Graph surely held our session: a refresh held back past its expiry leaves a
+    # gap in which Teams shows the user without any pinned status.
     landed = (
         seen is not None
         and session.applied_at is not None
         and seen.observed_at > session.applied_at
+        and (
+            session.held_from is None
+            or session.held_until is None
+            or session.held_from <= seen.observed_at < session.held_until
+        )
     )
     if landed:
         return False  # Teams shows the user despite our session: they pinned a status
@@ -159,7 +166,7 @@ def plan(
         and session.activity == wish.activity
     )
     if same and session is not None:
-        if live and now < session.expires_at - REFRESH_MARGIN:
+        if live and now < refresh_due(session):
             return state, None
         # A late Tick may find it expired already: setting it again is still a renewal.
         refreshed = replace(session, expires_at=now + SESSION_TTL)
@@ -185,6 +192,18 @@ def plan(
     )
 
 
+def refresh_due(session: OurSession) -> float:
+    """When a wanted session must be set again to keep showing.
+
+    Counted from when Graph surely holds it till, if that is sooner than what we decided: a
+    refresh that never landed (lost in a restart, or still held back) is sent again in time.
+    """
+    expires = session.expires_at
+    if session.held_until is not None:
+        expires = min(expires, session.held_until)
+    return expires - REFRESH_MARGIN
+
+
 PAST_SESSIONS_KEPT: Final = 6
 """Ended sessions remembered while late reports of them may still arrive."""
 
@@ -208,19 +227,30 @@ def _ended(
 
 
 def acknowledge(
-    state: UserState, command: SetTeamsSession | ClearTeamsSession, now: float
+    state: UserState,
+    command: SetTeamsSession | ClearTeamsSession,
+    now: float,
+    sent_at: float | None = None,
 ) -> UserState:
-    """Note when Graph took our session: later reports of Teams reflect it."""
+    """Note when Graph took our session (later reports reflect it) and until when it holds it."""
     session = state.session
     if (
         not isinstance(command, SetTeamsSession)
         or session is None
         or session.cleared_at is not None
-        or session.applied_at is not None
         or (session.availability, session.activity) != (command.availability, command.activity)
     ):
         return state
-    return state.evolve(session=replace(session, applied_at=now))
+    # Graph counts the expiry from when it got the request, not from when we decided it.
+    sent = sent_at if sent_at is not None else now
+    held_from, held_until = session.held_from, session.held_until
+    if held_from is None or held_until is None or sent >= held_until:
+        held_from = sent  # the first set, or a refresh that came after the session lapsed
+    held_until = max(held_until or 0.0, sent + command.expires_in_seconds)
+    applied = session.applied_at if session.applied_at is not None else now
+    return state.evolve(
+        session=replace(session, applied_at=applied, held_from=held_from, held_until=held_until)
+    )
 
 
 def acknowledge_failure(

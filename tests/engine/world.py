@@ -10,6 +10,14 @@ or dropped, and can *poll* either side (the reconciliation safety net). Engine c
 applied a moment after they are issued, like a dispatcher with no queue, acknowledged at once,
 and their echoes are queued like any other notification.
 
+With ``queued=True`` the dispatcher is modelled as it behaves under a burst: a write is
+*decided* (the engine's command goes into a per-user outbox, coalesced as the dispatcher
+does), *sent* when the test says a budget slot opened (`send`: the provider applies and stamps
+it, its echo is queued), and *acknowledged* when the test says the answer arrived (`ack`:
+`WriteApplied` with the send time). Any amount of time, reads and echoes may pass between
+those steps; a RingCentral write still unsent `WRITE_DEADLINE` after its decision is reported
+failed instead, and a `crash` loses the outbox without a word, as a killed process does.
+
 A RingCentral *read* (the watcher's presence GET) carries no sequence number and is stamped
 when the product records it, not when RingCentral answered: the test starts one, lets other
 things happen, and has it recorded later (at most `READ_LATE_MAX` seconds after the answer),
@@ -31,6 +39,7 @@ from presence_sync.domain import OrgSettings
 from presence_sync.engine import (
     PENDING_GRACE,
     SESSION_LINGER,
+    WRITE_DEADLINE,
     Command,
     Decision,
     Event,
@@ -47,7 +56,9 @@ from presence_sync.engine import (
     WriteApplied,
     WriteFailed,
     decide,
+    refresh_due,
 )
+from presence_sync.sync.dispatcher import merge_rc
 from tests.engine.oracle import expected_overlay, expected_session
 from tests.engine.world_model import (
     APPLY_DELAY,
@@ -61,6 +72,8 @@ from tests.engine.world_model import (
 )
 
 __all__ = ["TEAMS_STATUSES", "InvariantError", "World"]
+
+ANSWER_LATE_MAX = 30.0  # a write's answer arrives within the client's time-out and retries
 
 
 def signature(command: Command) -> tuple[Any, ...]:
@@ -87,6 +100,7 @@ class World:
         queue_member: bool = True,
         tie_prefers_app: bool = False,
         teams_sequences: bool = True,
+        queued: bool = False,
     ) -> None:
         self.now = 1_000.0
         self.settings = settings
@@ -106,6 +120,9 @@ class World:
         self.enabled = False
         # Oracle of "the user overrode this field by hand while the Teams state asked for X".
         self.overrides: dict[str, Any] = {}
+        self.queued = queued
+        self.outbox: list[Command] = []  # decided, not sent: at most one per side
+        self.inflight: tuple[Command, float, WriteApplied | WriteFailed] | None = None
 
     # ----------------------------------------------------------------- engine plumbing
 
@@ -116,11 +133,74 @@ class World:
         self.history.append(f"{self.now:.2f} {event!r} -> {decision.commands!r}")
         self.track()
         for command in decision.commands:
-            self._apply(command)
+            self._dispatch(command)
         return decision
 
+    def _dispatch(self, command: Command) -> None:
+        if not self.queued:
+            self._apply(command)
+            return
+        # The dispatcher's outbox: RingCentral commands merge field by field, the latest
+        # Teams command replaces an earlier one.
+        for n, waiting in enumerate(self.outbox):
+            if isinstance(waiting, SetRingCentralPresence) and isinstance(
+                command, SetRingCentralPresence
+            ):
+                self.outbox[n] = merge_rc(waiting, command)
+                return
+            both_teams = not isinstance(waiting, SetRingCentralPresence) and not isinstance(
+                command, SetRingCentralPresence
+            )
+            if both_teams:
+                self.outbox[n] = command
+                return
+        self.outbox.append(command)
+        self.outbox.sort(key=lambda c: not isinstance(c, SetRingCentralPresence))
+
+    def send(self) -> None:
+        """A budget slot opened: the dispatcher sends this user's next write (one at a time)."""
+        if not self.queued or self.inflight is not None or not self.outbox:
+            return
+        command = self.outbox.pop(0)
+        if (
+            isinstance(command, SetRingCentralPresence)
+            and command.decided_at
+            and self.now >= command.decided_at + WRITE_DEADLINE
+        ):
+            self.history.append(f"{self.now:.2f} dropped after its deadline: {command!r}")
+            self.feed(WriteFailed(command, FailureReason.UNAVAILABLE.value))
+            return
+        sent = self.now
+        self.inflight = (command, sent, self._provider(command))
+
+    def ack(self) -> None:
+        """The provider's answer to the write in flight arrives."""
+        if self.inflight is None:
+            return
+        _command, _sent, outcome = self.inflight
+        self.inflight = None
+        self.feed(outcome)
+
+    def crash(self) -> None:
+        """The process dies: writes waiting in its dispatcher are gone, nobody is told."""
+        self.history.append(f"{self.now:.2f} crash, lost {self.outbox!r}")
+        self.outbox.clear()
+        self.state = UserState.from_dict(json.loads(json.dumps(self.state.to_dict())))
+
+    def flush(self) -> None:
+        """The dispatcher sends and gets answers for everything waiting (bounded)."""
+        for _ in range(8):
+            if self.inflight is None and not self.outbox:
+                return
+            self.send()
+            self.ack()
+
     def _apply(self, command: Command) -> None:
-        # The provider applies (and stamps) a write a moment after we issue it.
+        self.feed(self._provider(command))
+
+    def _provider(self, command: Command) -> WriteApplied | WriteFailed:
+        """The provider applies (and stamps) a write a moment after it was sent."""
+        sent = self.now
         self.now += APPLY_DELAY
         if isinstance(command, SetRingCentralPresence):
             self.writes["rc"] += 1
@@ -129,22 +209,26 @@ class World:
                 values.get("dnd_status") == "DoNotAcceptDepartmentCalls"
                 and not self.rc.queue_member
             ):
-                self.feed(WriteFailed(command, FailureReason.QUEUE_CALLS_NOT_ALLOWED.value))
-                return
+                return WriteFailed(command, FailureReason.QUEUE_CALLS_NOT_ALLOWED.value)
             changed = False
             for name, value in values.items():
                 if self.rc.values[name] != value:
                     changed = True
                 else:
                     record = self.state.rc_write(name)
-                    self.rc.absorb(name, self.now if record is None else record.issued_at)
+                    since = self.now if record is None else record.issued_at
+                    if self.queued:
+                        # Sent long after it was decided, such a write can meet a hand change
+                        # the engine only learns of through a read, which may have been
+                        # answered up to PENDING_GRACE before it was stamped: either way.
+                        since -= PENDING_GRACE
+                    self.rc.absorb(name, since)
                 self.rc.values[name] = value
                 self.rc.current_manual[name] = None
                 self.rc.wrote(name, value, self.now)
             if changed:
                 self._rc_changed(echo=True)
-            self.feed(WriteApplied(command))
-            return
+            return WriteApplied(command, sent_at=sent)
         before = self.teams.aggregate(self.now)
         if isinstance(command, SetTeamsSession):
             if not command.refresh:
@@ -163,7 +247,7 @@ class World:
             self.writes["teams"] += 1
             self.teams.app = None
         self._teams_changed(before, echo=True)
-        self.feed(WriteApplied(command))
+        return WriteApplied(command, sent_at=sent)
 
     def _teams_changed(self, before: Pair, *, echo: bool, at: float | None = None) -> None:
         after = self.teams.aggregate(self.now)
@@ -192,6 +276,19 @@ class World:
         Graph drops our session if it expires unrefreshed.
         """
         target = self.now + seconds
+        # A RingCentral write that waited for its budget until its deadline is dropped then.
+        for waiting in list(self.outbox):
+            if isinstance(waiting, SetRingCentralPresence) and waiting.decided_at:
+                deadline = waiting.decided_at + WRITE_DEADLINE
+                if deadline <= target:
+                    self.now = max(self.now, deadline)
+                    self.outbox.remove(waiting)
+                    self.history.append(f"{self.now:.2f} dropped after its deadline: {waiting!r}")
+                    self.feed(WriteFailed(waiting, FailureReason.UNAVAILABLE.value))
+        # A request in flight is answered within the client's time-out and retries.
+        if self.inflight is not None and self.inflight[1] + ANSWER_LATE_MAX <= target:
+            self.now = max(self.now, self.inflight[1] + ANSWER_LATE_MAX)
+            self.ack()
         # The watcher records every read before it is READ_LATE_MAX old.
         for answered, item in list(self.reads):
             if answered + READ_LATE_MAX <= target:
@@ -293,7 +390,15 @@ class World:
         self.feed(SyncEnabled() if enabled else SyncDisabled("admin"))
 
     def restart(self) -> None:
-        """The server restarts: the state survives only as its JSON document."""
+        """The server restarts: the state survives only as its JSON document.
+
+        Queued, it stops gracefully: the dispatcher hands every unsent write back as failed.
+        An answer already in flight is still folded in (losing it is not modelled: the echo
+        then tells the engine the write landed).
+        """
+        unsent, self.outbox = self.outbox, []
+        for command in unsent:
+            self.feed(WriteFailed(command, FailureReason.UNAVAILABLE.value))
         self.state = UserState.from_dict(json.loads(json.dumps(self.state.to_dict())))
 
     # ----------------------------------------------------------------- notifications
@@ -372,13 +477,21 @@ class World:
                 change = self.rc.manual[name][index]
                 if change[1] or seen is None or seen.value(name) != change[0]:
                     continue  # known already, or a read the engine did not take yet
-                if self.rc.ours_around(name, change[0], item.event.observed_at):
-                    change[3] = True  # we were writing that very value then: either reading
+                pending = before.rc_write(name)
+                unconfirmed = (
+                    pending is not None
+                    and pending.written == change[0]
+                    and pending.applied_at is None
+                )
+                if unconfirmed or self.rc.ours_around(name, change[0], item.event.observed_at):
+                    # We were writing that very value then (or had decided to and were waiting
+                    # for the budget): either reading is right.
+                    change[3] = True
                 else:
                     change[1] = True
         self.track()
         for command in decision.commands:
-            self._apply(command)
+            self._dispatch(command)
 
     def _took(self, event: RingCentralObserved) -> bool:
         """Whether the engine now holds everything `event` showed (a read may wait)."""
@@ -429,12 +542,31 @@ class World:
         self.advance(200.0)
         for _ in range(12):
             writes_before = dict(self.writes)
+            self.flush()
             while self.pending:
                 self.deliver(0)
+                self.flush()
             self.poll("rc")
             self.poll("teams")
             self.feed(Tick())
-            if not self.pending and self.writes == writes_before:
+            self.flush()
+            session = self.state.session
+            lost = session is not None and session.live(self.now) and self.teams.app is None
+            if lost and session is not None and not self.outbox and self.inflight is None:
+                # Our session was lost unsent: the next refresh sets it again.
+                self.advance(max(1.0, refresh_due(session) - self.now + 1.0))
+                continue
+            unacknowledged = any(w.applied_at is None for w in self.state.rc_writes)
+            if unacknowledged and not self.outbox and self.inflight is None:
+                # Lost with a crash: the engine plans it again once it cannot be sent any more.
+                self.advance(WRITE_DEADLINE + PENDING_GRACE)
+                continue
+            retry = [t for t in (self.state.rc_retry_at, self.state.teams_retry_at) if t]
+            if retry and max(retry) > self.now:
+                # A write failed (one that waited past its deadline, say): the timer retries.
+                self.advance(max(retry) - self.now + 1.0)
+                continue
+            if not self.pending and self.writes == writes_before and not self.outbox:
                 return
             # Past every grace window, so late reports of what just happened are told apart.
             self.advance(PENDING_GRACE + SESSION_LINGER)
