@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from presence_sync.engine import UserState, UserStateError
 from presence_sync.errors import ConflictError, RingCentralError
 from presence_sync.graph.models import GraphUser
-from presence_sync.providers import RECONCILE, Providers
+from presence_sync.providers import DIRECTORY, RECONCILE, Providers
 from presence_sync.ringcentral.client import RingCentralClient
+from presence_sync.ringcentral.gate import calls_at
 from presence_sync.ringcentral.models import Extension
 from presence_sync.ringcentral.queues import QueueMembership, QueueWalk
 from presence_sync.store.base import Store
@@ -215,50 +216,58 @@ class DirectorySync:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def refresh(self) -> RefreshSummary:
-        """Read what changed in Teams (delta) and every RingCentral user, then re-match."""
+        """Read what changed in Teams (delta) and every RingCentral user, then re-match.
+
+        Its RingCentral calls (extension lists are Medium, like presence writes) yield to
+        real-time work but keep one slot in ten, so a long backlog cannot starve them.
+        """
         async with self._lock:
-            graph = await self.providers.graph()
-            rc = await self.providers.ringcentral()
-            page = await graph.users_delta(self._delta_link)
-            if page.full:
-                self._users = {}
-            for user in page.users:
-                self._users[user.id] = user
-            for removed in page.removed_ids:
-                self._users.pop(removed, None)
-            extensions = [e async for e in rc.list_user_extensions(include_disabled=True)]
-            links = match_users(self._users.values(), extensions)
-            now = self.clock()
-            changed = await self.store.upsert_links(links, now)
-            stored = await self._stored_links()
-            keep = {link.id for link in links}
-            gone = await self._remove_missing(stored, keep)
-            self._delta_link = page.delta_link
-            membership = await self._walk_queues(rc)
-            learned = 0
-            if membership is not None:
-                current = [link for link in stored if link.id in keep]
-                learned = await self._record_membership(current, membership)
-            linked = sum(1 for link in links if link.state == LinkState.LINKED)
-            summary = RefreshSummary(
-                linked,
-                len(links) - linked,
-                changed,
-                gone,
-                page.full,
-                queue_walk_done=membership is not None,
-                membership_changed=learned,
-            )
-            logger.info(
-                "directory refreshed: %d linked, %d unmatched, %d changed, %d removed,"
-                " %d call-queue memberships changed",
-                summary.linked,
-                summary.unmatched,
-                summary.changed,
-                summary.removed,
-                summary.membership_changed,
-            )
-            return summary
+            with calls_at(DIRECTORY, share=True):
+                return await self._refresh()
+
+    async def _refresh(self) -> RefreshSummary:
+        graph = await self.providers.graph()
+        rc = await self.providers.ringcentral()
+        page = await graph.users_delta(self._delta_link)
+        if page.full:
+            self._users = {}
+        for user in page.users:
+            self._users[user.id] = user
+        for removed in page.removed_ids:
+            self._users.pop(removed, None)
+        extensions = [e async for e in rc.list_user_extensions(include_disabled=True)]
+        links = match_users(self._users.values(), extensions)
+        now = self.clock()
+        changed = await self.store.upsert_links(links, now)
+        stored = await self._stored_links()
+        keep = {link.id for link in links}
+        gone = await self._remove_missing(stored, keep)
+        self._delta_link = page.delta_link
+        membership = await self._walk_queues(rc)
+        learned = 0
+        if membership is not None:
+            current = [link for link in stored if link.id in keep]
+            learned = await self._record_membership(current, membership)
+        linked = sum(1 for link in links if link.state == LinkState.LINKED)
+        summary = RefreshSummary(
+            linked,
+            len(links) - linked,
+            changed,
+            gone,
+            page.full,
+            queue_walk_done=membership is not None,
+            membership_changed=learned,
+        )
+        logger.info(
+            "directory refreshed: %d linked, %d unmatched, %d changed, %d removed,"
+            " %d call-queue memberships changed",
+            summary.linked,
+            summary.unmatched,
+            summary.changed,
+            summary.removed,
+            summary.membership_changed,
+        )
+        return summary
 
     async def _stored_links(self) -> list[UserLink]:
         found: list[UserLink] = []

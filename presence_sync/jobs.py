@@ -40,7 +40,7 @@ from presence_sync.store.models import (
     TeamsObservation,
     UserLink,
 )
-from presence_sync.sync.budget import RC_PRESENCE_READ, ProviderBudget
+from presence_sync.sync.budget import ProviderBudget
 from presence_sync.sync.reconciler import Reconciler, target_of
 from presence_sync.tasks import stop_tasks
 
@@ -331,7 +331,7 @@ class JobRunner:
                 chunk = stale_rc[start : start + RC_READ_BATCH]
                 try:
                     budget = self.budget or ProviderBudget()
-                    async with budget.ringcentral(rc, RC_PRESENCE_READ, BULK):
+                    with budget.ringcentral(BULK):
                         # The answer is no newer than the moment it was asked for.
                         asked = self.clock()
                         read = await rc.get_presences(

@@ -15,13 +15,15 @@ if TYPE_CHECKING:
     from presence_sync.graph import GraphClient
     from presence_sync.ringcentral import RingCentralClient
 
-__all__ = ["BULK", "REALTIME", "RECONCILE", "NotConnectedError", "Providers"]
+__all__ = ["BULK", "DIRECTORY", "REALTIME", "RECONCILE", "NotConnectedError", "Providers"]
 
 # Dirty-queue priorities (lower is more urgent): a person's live change beats the periodic
 # reconciliation, which beats bulk jobs such as "sync all".
 REALTIME = 0
 RECONCILE = 10
 BULK = 20
+# The directory refresh's provider calls: after bulk work, but with a guaranteed share.
+DIRECTORY = 30
 
 
 class NotConnectedError(ProviderError):

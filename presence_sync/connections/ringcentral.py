@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from presence_sync.connections.outcome import SignInOutcome
 from presence_sync.connections.records import RINGCENTRAL, ConnectionBook
 from presence_sync.errors import RingCentralError
 from presence_sync.ringcentral import RingCentralAuth, RingCentralClient, RingCentralTokenError
+from presence_sync.ringcentral.limits import RateLimits
 from presence_sync.settings import Settings
 from presence_sync.store import Connection, ConnectionStatus
 
@@ -106,6 +108,9 @@ class RingCentralConnection:
     settings: Settings
     book: ConnectionBook
     http: aiohttp.ClientSession
+    # The clock RingCentral's rate-limit windows are tracked on, and its seconds per real one.
+    budget_clock: Callable[[], float] = time.time
+    time_scale: float = 1.0
     _client: RingCentralClient | None = field(default=None, init=False)
     _generation: int = field(default=-1, init=False)
     _retired: list[RingCentralAuth] = field(default_factory=list, init=False)
@@ -154,7 +159,11 @@ class RingCentralConnection:
 
     def _install(self, auth: RingCentralAuth, generation: int) -> RingCentralClient:
         if self._client is None:
-            self._client = RingCentralClient(self.http, auth, timeout=self.settings.http_timeout)
+            # Budgets are tracked on the product's clock: RingCentral's windows are in its time.
+            limits = RateLimits(clock=self.budget_clock, time_scale=self.time_scale)
+            self._client = RingCentralClient(
+                self.http, auth, timeout=self.settings.http_timeout, limits=limits
+            )
         else:
             # Keep the client (and its rate-limit budgets) for whoever holds it.
             self._retired.append(self._client.auth)

@@ -29,7 +29,8 @@ from presence_sync.errors import (
 from presence_sync.http import backoff_delay, parse_retry_after, server_error_delay
 from presence_sync.ringcentral.auth import RingCentralAuth
 from presence_sync.ringcentral.errors import request_error
-from presence_sync.ringcentral.limits import RateLimits
+from presence_sync.ringcentral.gate import CallGate
+from presence_sync.ringcentral.limits import RateLimits, call_group
 from presence_sync.ringcentral.models import (
     CallQueue,
     CallQueueMember,
@@ -80,10 +81,13 @@ class RingCentralClient:
     max_retry_wait: float = 60.0  # a longer Retry-After is raised to the caller, not slept
     page_size: int = PAGE_SIZE  # records per page of list calls (RingCentral allows 1,000)
     limits: RateLimits = field(default_factory=RateLimits)
+    gate: CallGate = field(init=False)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.auth.server_url)
         self._origin = f"{parts.scheme}://{parts.netloc}"
+        # Every request waits for a slot of its group in this identity's budget.
+        self.gate = CallGate(self.limits)
 
     # -- the choke point -------------------------------------------------------------------
 
@@ -104,16 +108,20 @@ class RingCentralClient:
         attempt = 0
         refreshed = False
         token = await self.auth.access_token()
+        group_of_call = call_group(method, path)
         while True:
             try:
-                async with self.session.request(
-                    method,
-                    url,
-                    json=json,
-                    params=list(params) if params else None,
-                    headers={"Authorization": f"Bearer {token}", "Accept": accept},
-                    timeout=aiohttp.ClientTimeout(total=self.timeout),
-                ) as response:
+                async with (
+                    self.gate.slot(group_of_call),
+                    self.session.request(
+                        method,
+                        url,
+                        json=json,
+                        params=list(params) if params else None,
+                        headers={"Authorization": f"Bearer {token}", "Accept": accept},
+                        timeout=aiohttp.ClientTimeout(total=self.timeout),
+                    ) as response,
+                ):
                     status = response.status
                     body = await response.read()
                     content_type = response.headers.get("Content-Type", "")

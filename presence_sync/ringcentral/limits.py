@@ -15,8 +15,37 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-__all__ = ["GroupBudget", "RateLimits"]
+__all__ = ["GroupBudget", "RateLimits", "call_group"]
+
+
+def call_group(method: str, path: str) -> str:
+    """The rate-limit group RingCentral counts a call in (its API reference, per endpoint).
+
+    Presence writes, extension and call-queue lists and subscription changes are Medium;
+    single reads, batched presence reads and renewals are Light; the account-wide presence
+    list is Heavy. Unknown calls are taken as Medium, the group presence writes need.
+    """
+    method = method.upper()
+    route = urlsplit(path).path.rstrip("/")
+    parts = route.split("/")
+    last = parts[-1] if parts else ""
+    if route.endswith("/account/~/presence"):
+        return "Heavy"
+    if last == "presence":
+        return "Medium" if method == "PUT" else "Light"
+    if "subscription" in parts:
+        if method == "POST" and last == "renew":
+            return "Light"
+        if method == "GET":
+            return "Light"
+        return "Medium"
+    if method == "GET":
+        if last in ("extension", "call-queues"):
+            return "Medium"
+        return "Light"
+    return "Medium"
 
 
 @dataclass(frozen=True)
@@ -36,6 +65,8 @@ class RateLimits:
     """The latest budget of every rate-limit group seen in answers."""
 
     clock: Callable[[], float] = time.monotonic
+    # Clock seconds per real second: Retry-After is in real seconds, the clock may run faster.
+    time_scale: float = 1.0
     _groups: dict[str, GroupBudget] = field(default_factory=dict)
 
     def record(
@@ -58,7 +89,8 @@ class RateLimits:
         penalty = before.penalty_until if before else 0.0
         if status == 429:
             remaining = 0
-            penalty = max(penalty, now + (retry_after if retry_after is not None else window))
+            wait = retry_after * self.time_scale if retry_after is not None else window
+            penalty = max(penalty, now + wait)
         self._groups[group] = GroupBudget(group, limit, remaining, window, started, penalty)
         return group
 

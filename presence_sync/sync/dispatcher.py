@@ -8,9 +8,13 @@ and every provider call first takes a slot from `ProviderBudget`, paced by the r
 headers the provider itself returned.
 
 Each outcome goes back to the engine as `WriteApplied` / `WriteFailed` through `on_result`
-as soon as the provider answers. Transient failures are not retried here beyond what the
-clients already do (three attempts honouring Retry-After): the engine backs off and a Tick
-tries again, so a dead provider cannot pile up retries in memory.
+as soon as the provider answers; `WriteApplied.sent_at` is when the request got its budget
+slot and left, however long it waited for it. A RingCentral write still unsent
+`WRITE_DEADLINE` after the engine decided it is not sent at all but reported failed, so the
+engine can plan it afresh (and, after a crash, take a write nobody acknowledged as lost).
+Transient failures are not retried here beyond what the clients already do (three attempts
+honouring Retry-After): the engine backs off and a Tick tries again, so a dead provider
+cannot pile up retries in memory.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from presence_sync.engine import (
     CLOCK_SKEW,
     PENDING_GRACE,
+    WRITE_DEADLINE,
     ClearTeamsSession,
     Command,
     FailureReason,
@@ -38,8 +43,9 @@ from presence_sync.errors import GraphNotFoundError, PresenceSyncError, Provider
 from presence_sync.graph.errors import GraphRequestError
 from presence_sync.providers import NotConnectedError, Providers
 from presence_sync.ringcentral.errors import RingCentralRequestError
+from presence_sync.ringcentral.gate import SlotExpiredError
 from presence_sync.store.models import RcObservation
-from presence_sync.sync.budget import RC_PRESENCE_WRITE, ProviderBudget
+from presence_sync.sync.budget import ProviderBudget
 from presence_sync.tasks import stop_tasks
 
 __all__ = ["DispatchResult", "Dispatcher", "ResultHandler", "WriteTarget", "merge_rc"]
@@ -79,7 +85,11 @@ RemoteReader = Callable[[str], Awaitable[RcObservation | None]]
 def merge_rc(
     earlier: SetRingCentralPresence, later: SetRingCentralPresence
 ) -> SetRingCentralPresence:
-    """One command carrying both: the later command's fields win, its id and cause are kept."""
+    """One command carrying both: the later command's fields win, its id and cause are kept.
+
+    It keeps the earlier decision time, so no field it carries outlives its own deadline.
+    """
+    decided = [t for t in (earlier.decided_at, later.decided_at) if t]
     return replace(
         later,
         user_status=later.user_status if later.user_status is not None else earlier.user_status,
@@ -91,6 +101,7 @@ def merge_rc(
         if later.accept_call_queue_calls is not None
         else earlier.accept_call_queue_calls,
         write_id=max(earlier.write_id, later.write_id),
+        decided_at=min(decided) if decided else 0.0,
     )
 
 
@@ -102,6 +113,7 @@ class _Pending:
     rc: SetRingCentralPresence | None = None
     teams: SetTeamsSession | ClearTeamsSession | None = None
     waiters: list[asyncio.Future[DispatchResult]] = field(default_factory=list)
+    sending: bool = False  # a request of it has left: its outcome is RingCentral's now
 
 
 @dataclass
@@ -118,6 +130,7 @@ class Dispatcher:
     _pending: dict[str, _Pending] = field(default_factory=dict)
     _heap: list[tuple[int, int, str]] = field(default_factory=list)
     _busy: set[str] = field(default_factory=set)
+    _current: dict[str, _Pending] = field(default_factory=dict)  # popped, being sent
     _deferred: set[str] = field(default_factory=set)
     _seq: itertools.count[int] = field(default_factory=itertools.count)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -132,14 +145,31 @@ class Dispatcher:
             self._tasks.append(asyncio.create_task(self._sender(), name=f"sync-sender-{n}"))
 
     async def stop(self) -> None:
-        """Stop the senders; waiting submissions are dropped (the engine re-plans them)."""
+        """Stop the senders; writes never sent go back to the engine as failed.
+
+        So the next start plans them again at once instead of after the engine's deadline.
+        A write whose request had left may have landed: it is left to its echo.
+        """
         await stop_tasks(self._tasks)
         self._tasks.clear()
-        for pending in self._pending.values():
+        unsent = [p for p in self._current.values() if not p.sending]
+        unsent.extend(self._pending.values())
+        self._current.clear()
+        self._pending.clear()
+        for pending in unsent:
             for waiter in pending.waiters:
                 if not waiter.done():
                     waiter.cancel()
-        self._pending.clear()
+            for command in _commands(pending):
+                try:
+                    await self.on_result(
+                        pending.target,
+                        WriteFailed(command, FailureReason.UNAVAILABLE.value),
+                        pending.priority,
+                        "not sent: the server stopped",
+                    )
+                except Exception:  # stopping must go on; the engine's deadline covers it
+                    logger.exception("could not hand back an unsent write")
 
     @property
     def idle(self) -> bool:
@@ -190,6 +220,7 @@ class Dispatcher:
                     continue
                 del self._pending[link_id]
                 self._busy.add(link_id)
+                self._current[link_id] = pending
                 return pending
             self._wake.clear()
             await self._wake.wait()
@@ -212,6 +243,7 @@ class Dispatcher:
                 )
             finally:
                 self._busy.discard(link_id)
+                self._current.pop(link_id, None)
                 if link_id in self._deferred:
                     self._deferred.discard(link_id)
                     again = self._pending.get(link_id)
@@ -235,7 +267,7 @@ class Dispatcher:
                     pending.target, WriteApplied(command), pending.priority, "already true"
                 )
                 continue
-            outcome, message = await self._write(pending.target, command, pending.priority)
+            outcome, message = await self._write(pending, command)
             if isinstance(outcome, WriteApplied):
                 applied.append(command)
                 self._last_ack[pending.target.link_id] = self.clock()
@@ -271,13 +303,29 @@ class Dispatcher:
         return all(current.get(name) == value for name, value in command.fields())
 
     async def _write(
-        self, target: WriteTarget, command: Command, priority: int
+        self, pending: _Pending, command: Command
     ) -> tuple[WriteApplied | WriteFailed, str]:
+        target, priority = pending.target, pending.priority
+        sent: list[float] = []
+
+        def granted() -> None:
+            # The request leaves now (each retry is granted again; the first counts).
+            if not sent:
+                self.sent += 1
+            pending.sending = True
+            sent.append(self.clock())
+
         try:
             if isinstance(command, SetRingCentralPresence):
+                deadline = command.decided_at + WRITE_DEADLINE if command.decided_at else None
+
+                def expired() -> bool:
+                    return deadline is not None and self.clock() >= deadline
+
+                if expired():
+                    raise SlotExpiredError("gave up waiting for a RingCentral Medium slot")
                 rc = await self.providers.ringcentral()
-                async with self.budget.ringcentral(rc, RC_PRESENCE_WRITE, priority):
-                    self.sent += 1
+                with self.budget.ringcentral(priority, expired=expired, on_grant=granted):
                     await rc.set_presence(
                         target.rc_extension_id,
                         user_status=command.user_status,
@@ -288,7 +336,7 @@ class Dispatcher:
             elif isinstance(command, SetTeamsSession):
                 graph = await self.providers.graph()
                 await self.budget.graph(graph)
-                self.sent += 1
+                granted()
                 await graph.set_presence(
                     target.teams_user_id,
                     command.availability,
@@ -298,9 +346,16 @@ class Dispatcher:
             else:
                 graph = await self.providers.graph()
                 await self.budget.graph(graph)
-                self.sent += 1
+                granted()
                 # False means the session was already gone: the goal is met all the same.
                 await graph.clear_presence(target.teams_user_id)
+        except SlotExpiredError:
+            waited = self.clock() - (
+                command.decided_at if isinstance(command, SetRingCentralPresence) else 0.0
+            )
+            message = f"not sent: waited {waited:.0f} s for RingCentral's budget; planned again"
+            logger.warning("%s for %s", message, target.email)
+            return WriteFailed(command, FailureReason.UNAVAILABLE.value), message
         except RingCentralRequestError as err:
             assert isinstance(command, SetRingCentralPresence)
             return WriteFailed(command, _rc_refusal(command, err)), str(err)
@@ -319,7 +374,7 @@ class Dispatcher:
             return WriteFailed(command, FailureReason.UNAVAILABLE.value), str(err)
         except (PresenceSyncError, TimeoutError, OSError) as err:
             return WriteFailed(command, FailureReason.UNAVAILABLE.value), str(err) or repr(err)
-        return WriteApplied(command), "applied"
+        return WriteApplied(command, sent_at=sent[0] if sent else None), "applied"
 
 
 def _commands(pending: _Pending) -> list[Command]:

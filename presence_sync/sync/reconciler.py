@@ -8,7 +8,7 @@ fresh record) and hands the commands to the dispatcher. Outcomes come back throu
 `apply_result`, are folded in the same way, and recorded in the audit log with their cause.
 
 Timers are dirty-queue entries with a due time: a session refresh before it expires, a retry
-after a back-off, a re-check once an unacknowledged write's grace period has passed.
+after a back-off, a re-check once an unacknowledged write can no longer be sent.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from presence_sync.domain import DEFAULT_RULES, CallPresenceRules, RulesError
 from presence_sync.domain import OrgSettings as EngineSettings
 from presence_sync.engine import (
     PENDING_GRACE,
-    REFRESH_MARGIN,
+    WRITE_DEADLINE,
     ClearTeamsSession,
     Command,
     Event,
@@ -40,6 +40,7 @@ from presence_sync.engine import (
     WriteApplied,
     WriteFailed,
     decide,
+    refresh_due,
 )
 from presence_sync.errors import ConflictError, StoreError
 from presence_sync.providers import RECONCILE
@@ -152,11 +153,13 @@ def next_timer(state: UserState, now: float) -> float | None:
     due: list[float] = []
     session = state.session
     if session is not None and session.cleared_at is None:
-        due.append(session.expires_at - REFRESH_MARGIN)
+        due.append(refresh_due(session))
     for retry in (state.rc_retry_at, state.teams_retry_at):
         if retry is not None:
             due.append(retry)
-    due.extend(w.issued_at + PENDING_GRACE for w in state.rc_writes if w.applied_at is None)
+    # A write nobody acknowledged is taken as lost once the dispatcher can no longer send it.
+    lost_after = WRITE_DEADLINE + PENDING_GRACE
+    due.extend(w.issued_at + lost_after for w in state.rc_writes if w.applied_at is None)
     if not due:
         return None
     return max(min(due), now + _MIN_TIMER)

@@ -32,7 +32,7 @@ from presence_sync.sync.reconciler import Reconciler
 from presence_sync.tasks import finish_within, stop_tasks
 from presence_sync.watch.coverage import Coverage
 from presence_sync.watch.service import PROVIDERS, WATCHERS
-from presence_sync.web.keys import INSTANCE_ID, SETTINGS, STORE
+from presence_sync.web.keys import CLOCK, INSTANCE_ID, SETTINGS, STORE
 
 if TYPE_CHECKING:
     from presence_sync.graph import GraphClient
@@ -167,8 +167,6 @@ class SyncService:
 
 
 SYNC: web.AppKey[SyncService] = web.AppKey("sync", SyncService)
-# Tests run the server on the sandbox's faster clock; production uses time.time.
-CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
 
 
 def setup_sync(app: web.Application) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import web
@@ -31,7 +32,7 @@ from presence_sync.connections.service import RECHECK_INTERVAL
 from presence_sync.errors import ValidationError
 from presence_sync.tasks import stop_tasks
 from presence_sync.web.errors import json_error
-from presence_sync.web.keys import HTTP, INSTANCE_ID, SETTINGS, STORE
+from presence_sync.web.keys import CLOCK, HTTP, INSTANCE_ID, SETTINGS, STORE, TIME_SCALE
 
 __all__ = ["setup_connections"]
 
@@ -154,8 +155,7 @@ async def start_ringcentral_oauth(request: web.Request) -> web.Response:
     connections = _connections(request)
     if not connections.settings.ringcentral_configured:
         raise ValidationError(
-            "RingCentral is not configured: set RINGCENTRAL_CLIENT_ID and "
-            "RINGCENTRAL_CLIENT_SECRET"
+            "RingCentral is not configured: set RINGCENTRAL_CLIENT_ID and RINGCENTRAL_CLIENT_SECRET"
         )
     raise web.HTTPFound(await connections.rc.begin_oauth(RINGCENTRAL_CALLBACK))
 
@@ -173,7 +173,13 @@ async def list_connections(request: web.Request) -> web.Response:
 
 
 async def _connections_ctx(app: web.Application) -> AsyncIterator[None]:
-    connections = Connections(app[SETTINGS], app[STORE].store, app[HTTP])
+    connections = Connections(
+        app[SETTINGS],
+        app[STORE].store,
+        app[HTTP],
+        budget_clock=app.get(CLOCK, time.time),
+        time_scale=app.get(TIME_SCALE, 1.0),
+    )
     app[CONNECTIONS] = connections
 
     async def rechecks() -> None:

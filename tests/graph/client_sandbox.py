@@ -54,6 +54,11 @@ class ClientSandbox:
         """Remove every fault and restore revoked grants."""
         await self.control("DELETE", "/_sandbox/faults")
 
+    async def limits_refused(self) -> int:
+        """How many RingCentral calls the sandbox refused with 429 so far."""
+        snapshot = await self.control("GET", "/_sandbox/ringcentral/limits")
+        return int(snapshot["refused"])
+
     async def grant_consent(self) -> None:
         """Record the organisation's admin consent for the product app."""
         await self.control("POST", "/_sandbox/consent", {"granted": True})

@@ -12,7 +12,9 @@ from presence_sync.errors import (
     RingCentralRateLimitedError,
     RingCentralUnavailableError,
 )
+from presence_sync.providers import REALTIME
 from presence_sync.ringcentral.errors import RingCentralTokenError
+from presence_sync.ringcentral.gate import calls_at
 from tests.graph.client_sandbox import ClientSandbox
 
 PRESENCE_ROUTE = "/extension/{extensionId}/presence"
@@ -48,13 +50,16 @@ async def test_throttled_call_waits_for_retry_after_then_succeeds(
 async def test_group_penalty_beyond_the_bound_is_handed_to_the_caller(
     client_sandbox: ClientSandbox,
 ) -> None:
+    # Another process signed in as the same RingCentral user spends the Medium group (40
+    # presence PUTs a minute); this client has not seen that, so its first PUT draws the 429
+    # that starts RingCentral's 60 s penalty.
+    other = client_sandbox.rc_client(client_sandbox.product_session())
     client = client_sandbox.rc_client(client_sandbox.product_session(), max_retry_wait=10)
     ext = _user(client_sandbox)
-
-    # Presence PUTs are Medium (40 a minute): the 41st starts RingCentral's 60 s penalty.
-    for n in range(40):
-        await client.set_presence(ext, user_status="Busy" if n % 2 else "Available")
-    assert client.limits.remaining("Medium") == 0
+    with calls_at(REALTIME):
+        for n in range(40):
+            await other.set_presence(ext, user_status="Busy" if n % 2 else "Available")
+    assert other.limits.remaining("Medium") == 0
     with pytest.raises(RingCentralRateLimitedError) as throttled:
         await client.set_presence(ext, user_status="Available")
 
@@ -62,6 +67,24 @@ async def test_group_penalty_beyond_the_bound_is_handed_to_the_caller(
     assert client.limits.remaining("Medium") == 0
     assert client.limits.reset_in("Medium") >= 50
     assert client.limits.remaining("Light") is None  # other groups are not penalised
+
+
+async def test_a_spent_group_is_waited_for_not_sent_into(client_sandbox: ClientSandbox) -> None:
+    client = client_sandbox.rc_client(client_sandbox.product_session())
+    ext = _user(client_sandbox)
+    with calls_at(REALTIME):
+        for n in range(40):
+            await client.set_presence(ext, user_status="Busy" if n % 2 else "Available")
+    assert client.limits.remaining("Medium") == 0
+    refused = await client_sandbox.limits_refused()
+
+    # The 41st waits for the window to pass instead of drawing a 429 and its penalty.
+    with calls_at(REALTIME), pytest.raises(TimeoutError):
+        async with asyncio.timeout(1.0):
+            await client.set_presence(ext, user_status="Available")
+
+    assert await client_sandbox.limits_refused() == refused
+    assert client.gate.waiting() == 0  # the abandoned call left no waiter behind
 
 
 async def test_503_is_retried_to_the_bound_then_reported_unavailable(
