@@ -37,7 +37,9 @@ Timestamps are RingCentral's (``observed_at``) against ours (``now``, acknowledg
 they may disagree by up to `CLOCK_SKEW`, and every doubt is resolved toward "ours" or "older",
 never toward a hand change: a missed hand change is corrected by the next read (the
 reconciler's periodic GET), a false one would leave a status stuck. A hand change to exactly
-the value we were writing, made within `CLOCK_SKEW` of our write, may be taken as our echo.
+the value we were writing, made within `CLOCK_SKEW` of our write, may be taken as our echo;
+so may one made while an earlier write of ours with that value had not landed yet (it may
+still wait for its budget, or have been merged into a later write).
 
 A read has no sequence number and its time says little. A read that contradicts our latest
 write is not taken while that write is unacknowledged, nor until `PENDING_GRACE` after it was
@@ -394,9 +396,13 @@ def acknowledge(
         if record is None or record.written != value or record.write_id > command.write_id:
             continue
         if record.applied_at is None:
-            # Echoes of our earlier writes can only be stamped before this one landed.
+            # Echoes of our earlier writes can only be stamped before this one landed; those
+            # decided since the command's decision were merged into it and never sent alone.
+            cut = command.decided_at
             earlier = tuple(
-                (v, issued, now if until is None else until) for v, issued, until in record.earlier
+                (v, issued, now if until is None else until)
+                for v, issued, until in record.earlier
+                if not (cut and issued >= cut and v != UNKNOWN)
             )
             sent = None if sent_at is None else min(sent_at, now)
             writes[name] = replace(record, applied_at=now, sent_at=sent, earlier=earlier)

@@ -41,7 +41,7 @@ class OurSession:
     expires_at: float
     cleared_at: float | None = None  # when we cleared it; None while we believe it is set
     applied_at: float | None = None  # when Graph took it (WriteApplied); reports after show it
-    # When Graph surely held it without a break: from the send of the set (or of a refresh
+    # When Graph surely held it without a break: from the answer to the set (or to a refresh
     # that landed after the session had lapsed) to the expiry of the last acknowledged one,
     # counted from when it was sent. A refresh held back by throttling leaves a gap before.
     held_from: float | None = None

@@ -245,7 +245,9 @@ def acknowledge(
     sent = sent_at if sent_at is not None else now
     held_from, held_until = session.held_from, session.held_until
     if held_from is None or held_until is None or sent >= held_until:
-        held_from = sent  # the first set, or a refresh that came after the session lapsed
+        # The first set, or a refresh that came after the session lapsed: it shows again
+        # once Graph has taken it (answered), not when we sent it.
+        held_from = now
     held_until = max(held_until or 0.0, sent + command.expires_in_seconds)
     applied = session.applied_at if session.applied_at is not None else now
     return state.evolve(

@@ -287,6 +287,35 @@ def test_meetings_and_calls_alone_never_need_a_hand_reset(
         (("read_rc", None), 0.05),
     ],
 )
+# A refresh of our Do-not-disturb session held back until the moment Graph dropped the
+# session: the person's own presence shows in the gap, and must not be taken as a status
+# they pinned (which would write Busy, then restore it once the refresh lands).
+@example(
+    config={
+        "settings": OrgSettings(
+            False,
+            CallPresenceRules(**{state.value: CallRule.ACCEPT_ALL_CALLS for state in TeamsState}),
+            False,
+            False,
+        ),
+        "rc_mode": "legacy",
+        "queue_member": False,
+        "tie_prefers_app": False,
+        "teams_sequences": False,
+    },
+    steps=[
+        (("read_rc", None), 0.05),
+        (("read_rc", None), 0.05),
+        (("check", None), 0.05),
+        (("rc_hand", ("dnd_status", "DoNotAcceptAnyCalls")), 0.05),
+        (("check", None), 0.05),
+        (("teams", ("join_meeting", None)), 0.05),
+        (("teams", ("join_meeting", None)), 0.05),
+        (("check", None), 0.05),
+        (("tick", None), 120.0),
+        (("check", None), 280.0),
+    ],
+)
 def test_writes_waiting_for_their_budget_are_never_taken_for_the_users_own(
     config: dict[str, Any], steps: list[Any]
 ) -> None:

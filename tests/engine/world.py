@@ -362,7 +362,13 @@ class World:
             return False
         self.stimuli += 1
         self.rc.values[name] = value
-        self.rc.manual.setdefault(name, []).append([value, False, self.now, False])
+        # A write of ours carrying this value, decided and not yet known to have landed
+        # (it may still wait in the outbox, merged into a later one): its echo and this hand
+        # change look alike, so the engine may take it either way (see the engine's docstring).
+        waiting = record is not None and any(
+            old == value and until is None for old, _issued, until in record.earlier
+        )
+        self.rc.manual.setdefault(name, []).append([value, False, self.now, waiting])
         self.rc.current_manual[name] = len(self.rc.manual[name]) - 1
         self.rc.overwritten(name, self.now)
         self.overrides[name] = self._desired_for(name)
