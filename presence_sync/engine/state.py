@@ -46,14 +46,21 @@ class OurSession:
     # counted from when it was sent. A refresh held back by throttling leaves a gap before.
     held_from: float | None = None
     held_until: float | None = None
+    # When the end took effect at Graph: our clear, or the set that replaced it, answered.
+    # Until then (a clear held back by throttling, or merged away) it may show till it expires.
+    end_landed: float | None = None
 
     def live(self, now: float) -> bool:
         """Whether Graph still holds this session at `now`."""
         return self.cleared_at is None and now < self.expires_at
 
     def ended_at(self) -> float:
-        """When the session stopped showing (cleared or expired)."""
-        return self.cleared_at if self.cleared_at is not None else self.expires_at
+        """When the session stopped showing (cleared or expired), as far as Graph confirmed."""
+        if self.cleared_at is None:
+            return self.expires_at
+        if self.end_landed is not None:
+            return max(self.cleared_at, self.end_landed)
+        return max(self.cleared_at, self.expires_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,6 +335,7 @@ def _session_out(session: OurSession) -> dict[str, Any]:
         "applied_at": session.applied_at,
         "held_from": session.held_from,
         "held_until": session.held_until,
+        "end_landed": session.end_landed,
     }
 
 
@@ -345,6 +353,7 @@ def _session(data: Any) -> OurSession:
         _opt_float(data["applied_at"]),
         _opt_float(data.get("held_from")),
         _opt_float(data.get("held_until")),
+        _opt_float(data.get("end_landed")),
     )
 
 

@@ -154,7 +154,8 @@ def plan(
             return state, None
         if not live:
             # It expired on its own; Graph already dropped it, so there is nothing to clear.
-            return state.evolve(session=replace(session, cleared_at=session.expires_at)), None
+            ended = replace(session, cleared_at=session.expires_at, end_landed=session.expires_at)
+            return state.evolve(session=ended), None
         cleared = replace(session, cleared_at=now)
         return state.evolve(session=cleared), ClearTeamsSession(
             cause=f"{label}: no RingCentral call or DND any more; clear our Teams session"
@@ -234,12 +235,18 @@ def acknowledge(
 ) -> UserState:
     """Note when Graph took our session (later reports reflect it) and until when it holds it."""
     session = state.session
+    if isinstance(command, ClearTeamsSession):
+        return _end_landed(state, now)
     if (
-        not isinstance(command, SetTeamsSession)
-        or session is None
+        session is None
         or session.cleared_at is not None
         or (session.availability, session.activity) != (command.availability, command.activity)
     ):
+        return state
+    # Graph took the new set: the session it replaced stopped showing now.
+    state = _end_landed(state, now, current=False)
+    session = state.session
+    if session is None:  # pragma: no cover - _end_landed keeps the current session
         return state
     # Graph counts the expiry from when it got the request, not from when we decided it.
     sent = sent_at if sent_at is not None else now
@@ -255,6 +262,21 @@ def acknowledge(
     )
 
 
+def _end_landed(state: UserState, now: float, *, current: bool = True) -> UserState:
+    """Graph confirmed the end of our latest ended session (a clear, or a set replacing it)."""
+    session = state.session
+    if current and session is not None and session.cleared_at is not None:
+        if session.end_landed is None:
+            return state.evolve(session=replace(session, end_landed=now))
+        return state
+    past = list(state.past_sessions)
+    for index in range(len(past) - 1, -1, -1):
+        if past[index].end_landed is None:
+            past[index] = replace(past[index], end_landed=now)
+            return state.evolve(past_sessions=tuple(past))
+    return state
+
+
 def acknowledge_failure(
     state: UserState, command: SetTeamsSession | ClearTeamsSession, now: float
 ) -> UserState:
@@ -265,7 +287,7 @@ def acknowledge_failure(
     if isinstance(command, SetTeamsSession):
         if session.availability == command.availability and session.activity == command.activity:
             # Not set (or not refreshed): treat it as gone; the next plan sets it again.
-            return state.evolve(session=replace(session, cleared_at=now))
+            return state.evolve(session=replace(session, cleared_at=now, end_landed=now))
         return state
     if session.cleared_at is not None:
         # The clear did not happen: the session shows until it expires.

@@ -1,0 +1,132 @@
+"""Writes sent long after they were decided (issue 8): budgets, throttling and coalescing.
+
+Each scenario holds a write between the engine's decision and the dispatcher's send for longer
+than the engine's grace for late reports, while reports keep arriving, and checks what the
+person would notice: nothing is taken for their own change, and both sides come back.
+"""
+
+from __future__ import annotations
+
+from presence_sync.domain import DEFAULT_RULES, CallRule, OrgSettings, TeamsState
+from presence_sync.engine import (
+    PENDING_GRACE,
+    SESSION_TTL,
+    ClearTeamsSession,
+    RingCentralObserved,
+    SetRingCentralPresence,
+    SetTeamsSession,
+    SyncDisabled,
+    SyncEnabled,
+    TeamsObserved,
+    Tick,
+    WriteApplied,
+)
+from tests.engine.test_engine_scenarios import Run, rc_writes, teams_writes
+
+IN_A_CALL_NO_CALLS = OrgSettings(
+    call_presence_customisation=True,
+    rules=DEFAULT_RULES.with_rule(TeamsState.IN_A_CALL, CallRule.NO_CALLS),
+)
+
+
+def _single_rc(commands: object) -> SetRingCentralPresence:
+    (command,) = [c for c in commands if isinstance(c, SetRingCentralPresence)]  # type: ignore[attr-defined]
+    return command
+
+
+def test_a_busy_that_waited_minutes_for_its_budget_is_restored_after_the_meeting() -> None:
+    run = Run()
+    busy = _single_rc(run.teams("Busy", "InAMeeting").commands)
+    assert busy.user_status == "Busy"
+    # The write waits 15 minutes for RingCentral's budget; reads keep showing Available.
+    for _ in range(3):
+        assert not rc_writes(run.read({}, late=PENDING_GRACE + 180))
+    # Then it is sent, acknowledged and echoed.
+    sent = run.now
+    assert not run.feed(WriteApplied(busy, sent_at=sent), advance=0.2).commands
+    assert not run.rc_event(user_status="Busy").commands
+    assert not rc_writes(run.read({}, late=PENDING_GRACE + 5))
+
+    (restore,) = rc_writes(run.teams("Available", "Available"))
+    assert restore.user_status == "Available"
+    assert "restore userStatus" in restore.cause
+
+
+def test_a_bulk_sync_write_waiting_behind_real_time_work_is_not_taken_for_a_hand_change() -> None:
+    # "sync all" reaches someone already in a meeting; bulk writes leave a reserve for
+    # real-time ones, so this one waits long while reads keep coming.
+    run = Run()
+    run.feed(SyncDisabled("admin"))
+    run.teams("Busy", "InAMeeting")
+    busy = _single_rc(run.feed(SyncEnabled()).commands)
+    for _ in range(4):
+        assert not rc_writes(run.read({}, late=PENDING_GRACE + 60))
+    assert run.state.rc_write("user_status") is not None  # still ours, still waiting
+    run.feed(WriteApplied(busy, sent_at=run.now), advance=0.3)
+    run.rc_event(user_status="Busy")
+
+    (restore,) = rc_writes(run.teams("Available", "Available"))
+    assert restore.user_status == "Available"
+
+
+def test_a_dnd_refresh_held_back_by_graph_throttling_writes_nothing_to_ringcentral() -> None:
+    run = Run()
+    # The person sets Do not disturb in RingCentral: we show it in Teams.
+    decision = run.rc_event(dnd_status="DoNotAcceptAnyCalls")
+    (session,) = teams_writes(decision)
+    assert isinstance(session, SetTeamsSession)
+    for follow in run.apply(decision):
+        assert not rc_writes(follow)
+    run.teams("DoNotDisturb", "Presenting")
+    run.teams("DoNotDisturb", "Presenting")  # meanwhile they joined a meeting, hidden by DND
+    set_at = run.state.session.held_until - SESSION_TTL  # type: ignore[union-attr]
+
+    # The refresh is decided in time but Graph throttles us past the session's expiry.
+    refresh = run.feed(Tick(), advance=set_at + SESSION_TTL - 200 - run.now)
+    (renewal,) = teams_writes(refresh)
+    assert isinstance(renewal, SetTeamsSession)
+    assert renewal.refresh
+    # Graph dropped our session: for a moment Teams shows the person's own meeting.
+    gap = set_at + SESSION_TTL + 30
+    run.now = gap
+    assert not rc_writes(run.feed(TeamsObserved("Busy", "InAMeeting", None, gap), advance=0.0))
+    assert not rc_writes(run.feed(WriteApplied(renewal, sent_at=gap + 60), advance=61.0))
+    assert not rc_writes(run.feed(TeamsObserved("Busy", "InAMeeting", None, gap + 1), advance=0))
+    assert not rc_writes(run.teams("DoNotDisturb", "Presenting"))
+
+
+def test_a_clear_held_back_until_a_new_call_never_feeds_our_session_into_the_rules() -> None:
+    run = Run(IN_A_CALL_NO_CALLS)
+    # A RingCentral call: we show Busy/InACall in Teams.
+    decision = run.rc_event(telephony="CallConnected")
+    for follow in run.apply(decision):
+        assert not rc_writes(follow)
+    # The call ends: the clear waits behind Graph throttling ...
+    (clear,) = teams_writes(run.rc_event(telephony="NoCall"))
+    assert isinstance(clear, ClearTeamsSession)
+    # ... while Graph keeps showing our session, well past the linger after our decision ...
+    shown = run.now + 200
+    late = TeamsObserved("Busy", "InACall", None, shown)
+    assert not rc_writes(run.feed(late, advance=200.5))
+    # ... and a new call starts before it was sent: the dispatcher sends only the new set.
+    (again,) = teams_writes(run.rc_event(telephony="CallConnected"))
+    assert isinstance(again, SetTeamsSession)
+    assert not rc_writes(run.feed(WriteApplied(again, sent_at=run.now), advance=0.2))
+    assert not rc_writes(run.teams("Busy", "InACall"))
+    assert run.rc["dnd_status"] == "TakeAllCalls"
+    assert run.state.rc_writes == ()
+
+
+def test_a_read_answered_before_a_long_wait_cannot_undo_the_write() -> None:
+    run = Run()
+    busy = _single_rc(run.teams("Busy", "InAMeeting").commands)
+    run.feed(Tick(), advance=PENDING_GRACE * 3)
+    run.feed(WriteApplied(busy, sent_at=run.now), advance=0.1)
+    # A read answered just before the write landed, recorded within the grace after it.
+    observed = RingCentralObserved(
+        user_status="Available", dnd_status="TakeAllCalls", observed_at=run.now + 30.0
+    )
+    assert not rc_writes(run.feed(observed, advance=30.0))
+    run.rc_event(user_status="Busy")
+    (restore,) = rc_writes(run.teams("Available", "Available"))
+    assert restore.user_status == "Available"
