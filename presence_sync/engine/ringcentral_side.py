@@ -429,7 +429,7 @@ def _chained(
         in_flight = () if expected is None else (expected,)
         return RcWrite(name, target, own, now, write_id, in_flight=in_flight)
     # Its echoes can come until this new write lands (filled in by `acknowledge`).
-    earlier = (*record.earlier, (record.written, record.issued_at, None))[-EARLIER_KEPT:]
+    earlier = _remember(record.earlier, record.written, record.issued_at)
     if record.applied_at is not None:
         # It landed, so only its own value can still show until this one lands.
         in_flight = (record.written,)
@@ -437,6 +437,26 @@ def _chained(
         chain = [v for v in record.in_flight if v != record.written]
         in_flight = (*chain, record.written)[-IN_FLIGHT_KEPT:]
     return RcWrite(name, target, own, now, write_id, in_flight=in_flight, earlier=earlier)
+
+
+def _remember(
+    earlier: tuple[tuple[RcValue, float, float | None], ...], value: RcValue, issued: float
+) -> tuple[tuple[RcValue, float, float | None], ...]:
+    """`earlier` with one more write of ours; writes of one value share one widened window.
+
+    A field has only a handful of values, so the list stays short however often writes
+    fail and are planned again, and the oldest value of ours (the Busy of a meeting, say) is
+    never forgotten while its echo or its stale reads may still come.
+    """
+    merged: dict[RcValue, tuple[float, float | None]] = {}
+    for old, since, until in (*earlier, (value, issued, None)):
+        if old in merged:
+            first, last = merged.pop(old)
+            since = min(first, since)
+            until = None if last is None or until is None else max(last, until)
+        merged[old] = (since, until)
+    kept = tuple((old, since, until) for old, (since, until) in merged.items())
+    return kept[-EARLIER_KEPT:]
 
 
 def revert(state: UserState, command: SetRingCentralPresence) -> UserState:
@@ -469,7 +489,7 @@ def _unknown(record: RcWrite, now: float) -> RcWrite:
     earlier = record.earlier
     if record.written != UNKNOWN:
         # Its echo may still come, if it was sent after all: remember it as ours.
-        earlier = (*earlier, (record.written, record.issued_at, None))[-EARLIER_KEPT:]
+        earlier = _remember(earlier, record.written, record.issued_at)
     return RcWrite(
         record.name,
         UNKNOWN,
