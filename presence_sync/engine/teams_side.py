@@ -286,7 +286,11 @@ def acknowledge_failure(
         return state
     if isinstance(command, SetTeamsSession):
         if session.availability == command.availability and session.activity == command.activity:
-            # Not set (or not refreshed): treat it as gone; the next plan sets it again.
+            held = session.held_until
+            if session.cleared_at is None and held is not None and now < held:
+                # A refresh that failed: Graph still holds the last set until it expires.
+                return state.evolve(session=replace(session, expires_at=held))
+            # Not set: treat it as gone; the next plan sets it again.
             return state.evolve(session=replace(session, cleared_at=now, end_landed=now))
         return state
     if session.cleared_at is not None:

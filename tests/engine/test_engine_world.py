@@ -325,6 +325,34 @@ QUEUED_EXAMPLES = int(os.environ.get("ENGINE_WORLD_EXAMPLES", "1000")) // 2
         (("check", None), 280.0),
     ],
 )
+# A refresh of our In-a-call session handed back unsent at a restart: Graph still holds the
+# session it refreshes, so unsyncing the person must still clear it.
+@example(
+    config={
+        "settings": OrgSettings(
+            False,
+            CallPresenceRules(**{state.value: CallRule.ACCEPT_ALL_CALLS for state in TeamsState}),
+            False,
+            False,
+        ),
+        "rc_mode": "legacy",
+        "queue_member": False,
+        "tie_prefers_app": False,
+        "teams_sequences": False,
+    },
+    steps=[
+        (("read_rc", None), 0.05),
+        (("teams", ("leave_meeting", None)), 0.05),
+        (("rc_call", "CallConnected"), 0.05),
+        (("check", None), 0.05),
+        (("teams", ("join_meeting", None)), 0.05),
+        (("teams", ("join_meeting", None)), 0.05),
+        (("teams", ("join_meeting", None)), 0.05),
+        (("restart", None), 121.0),
+        (("restart", None), 0.05),
+        (("sync", False), 0.05),
+    ],
+)
 def test_writes_waiting_for_their_budget_are_never_taken_for_the_users_own(
     config: dict[str, Any], steps: list[Any]
 ) -> None:
