@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, example, given, seed, settings
 from hypothesis import strategies as st
 
 from presence_sync.domain import CallPresenceRules, CallRule, OrgSettings, TeamsState
@@ -249,16 +249,16 @@ def test_meetings_and_calls_alone_never_need_a_hand_reset(
     run(World(**config), steps)
 
 
-# Derandomized everywhere until one known corner is settled: a long random hunt
-# (ENGINE_WORLD_EXAMPLES=10000 with HUNT=1) can still find a hand change to exactly the value
-# of a write the engine decides moments later, seen only through reads, taken for our echo.
+# One fixed seed in every checkout (derandomize seeds from the file's path, so CI's clone
+# would draw other examples), until the rare corners a long random hunt still finds are
+# settled: HUNT=1 HUNT_SEED=N ENGINE_WORLD_EXAMPLES=20000 pytest tests/engine -k budget.
 QUEUED_EXAMPLES = int(os.environ.get("ENGINE_WORLD_EXAMPLES", "1000")) // 2
+QUEUED_SEED = int(os.environ.get("HUNT_SEED", "0")) if os.environ.get("HUNT") else 20261201
 
 
 @settings(
     max_examples=QUEUED_EXAMPLES,
     deadline=None,
-    derandomize=not os.environ.get("HUNT"),
     database=None,  # the same examples in every checkout, whatever earlier hunts saved
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -353,6 +353,7 @@ QUEUED_EXAMPLES = int(os.environ.get("ENGINE_WORLD_EXAMPLES", "1000")) // 2
         (("sync", False), 0.05),
     ],
 )
+@seed(QUEUED_SEED)
 def test_writes_waiting_for_their_budget_are_never_taken_for_the_users_own(
     config: dict[str, Any], steps: list[Any]
 ) -> None:
