@@ -50,7 +50,7 @@ from presence_sync.demo.control import SandboxControl, linked_people
 from presence_sync.demo.jobs import synced_links
 from presence_sync.demo.sandbox_process import SandboxProcess
 from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
-from presence_sync.watch.service import GRAPH_NOTIFICATIONS
+from presence_sync.web.webhooks import GRAPH_NOTIFICATIONS
 
 __all__ = ["measure_propagation"]
 

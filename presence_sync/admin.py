@@ -18,7 +18,6 @@ from typing import Any
 from presence_sync.domain import DEFAULT_RULES, CallPresenceRules
 from presence_sync.engine import UserState, UserStateError
 from presence_sync.errors import NotFoundError, ValidationError
-from presence_sync.jobs import SYNC_ALL, SYNC_USERS, UNSYNC_USERS, job_kind
 from presence_sync.providers import RECONCILE
 from presence_sync.store.base import Store
 from presence_sync.store.models import (
@@ -31,6 +30,7 @@ from presence_sync.store.models import (
     SyncMode,
     UserLink,
 )
+from presence_sync.sync.jobs import SYNC_ALL, SYNC_USERS, UNSYNC_USERS, job_kind
 
 __all__ = [
     "Admin",

@@ -116,9 +116,9 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from sandbox.server import main as sandbox_main
+    from presence_sync.demo.sandbox_process import run_sandbox
 
-    return sandbox_main(list(args.args))
+    return run_sandbox(list(args.args))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -162,9 +162,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["sandbox"]:
         # The sandbox has its own options (and --help); argparse's REMAINDER would swallow
         # neither a leading option nor --help, so hand everything after the word over as is.
-        from sandbox.server import main as sandbox_main
+        from presence_sync.demo.sandbox_process import run_sandbox
 
-        return sandbox_main(argv[1:])
+        return run_sandbox(argv[1:])
     args = _parser().parse_args(argv)
     commands = {"serve": _serve, "doctor": _doctor, "sandbox": _sandbox, "demo": _demo}
     try:

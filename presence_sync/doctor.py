@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from presence_sync.app import resolve_secret_key
 from presence_sync.errors import StoreError
+from presence_sync.services import resolve_secret_key
 from presence_sync.settings import Settings
 from presence_sync.store import open_store
 

@@ -9,10 +9,9 @@ from presence_sync.connections.records import (
     ConnectionState,
     sync_account_kind,
 )
-from presence_sync.connections.service import CONNECTIONS, RECHECK_INTERVAL, Connections
+from presence_sync.connections.service import RECHECK_INTERVAL, Connections
 
 __all__ = [
-    "CONNECTIONS",
     "HEALTH_ALERT",
     "MICROSOFT",
     "RECHECK_INTERVAL",

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
-from aiohttp import web
 
 from presence_sync.connections.explain import explain_entra_error, explain_ringcentral
 from presence_sync.connections.microsoft import MicrosoftConnection
@@ -37,7 +36,7 @@ from presence_sync.ringcentral import RingCentralClient, RingCentralTokenError
 from presence_sync.settings import Settings
 from presence_sync.store import ConnectionStatus, Store
 
-__all__ = ["CONNECTIONS", "RECHECK_INTERVAL", "SYNC_ACCOUNTS", "Connections", "read_status"]
+__all__ = ["RECHECK_INTERVAL", "SYNC_ACCOUNTS", "Connections", "read_status"]
 
 logger = logging.getLogger(__name__)
 
@@ -171,8 +170,8 @@ class Connections:
                 try:
                     if await self.store.acquire_lease(RECHECK_LEASE, owner, interval, self.clock()):
                         await self.recheck()
-                except Exception:  # a background loop must outlive any provider or store failure
-                    logger.exception("connection re-check failed; trying again later")
+                except (PresenceSyncError, OSError, TimeoutError) as err:
+                    logger.warning("connection re-check failed; trying again later: %s", err)
                 self.first_check_done.set()
                 await asyncio.sleep(interval)
         finally:
@@ -212,5 +211,3 @@ def _kind_of(provider: str) -> str:
             return sync_account_kind(provider[len(prefix) :])
     return provider
 
-
-CONNECTIONS: web.AppKey[Connections] = web.AppKey("connections", Connections)

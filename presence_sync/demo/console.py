@@ -6,10 +6,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import TextIO
 
-__all__ = ["EXIT_CHECK_FAILED", "EXIT_INTERRUPTED", "EXIT_MISSING", "Console", "DemoFailedError"]
+__all__ = ["EXIT_CHECK_FAILED", "EXIT_INTERRUPTED", "Console", "DemoFailedError"]
 
 EXIT_CHECK_FAILED = 1
-EXIT_MISSING = 3  # a part of the product the demo needs is not there
 EXIT_INTERRUPTED = 130
 
 

@@ -5,45 +5,26 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from presence_sync.store import LinkState, Store, UserLink
+from presence_sync.web.keys import ADMIN, SYNC
 
 if TYPE_CHECKING:
     from presence_sync.admin import JobView
-    from presence_sync.directory import RefreshSummary
+    from presence_sync.sync.directory import RefreshSummary
 
-__all__ = ["MissingPartError", "job_summary", "refresh_directory", "sync_all", "synced_links"]
+__all__ = ["job_summary", "refresh_directory", "sync_all", "synced_links"]
 
 JOB_TIMEOUT = 90.0
 JOB_SECONDS_PER_USER = 0.5
-SERVICE_WAIT = 10.0
-
-
-class MissingPartError(Exception):
-    """A part of the product the demo needs is not there yet; the message names it."""
-
-
-async def _service(app: web.Application) -> Any:
-    from presence_sync.sync import SYNC
-
-    deadline = time.monotonic() + SERVICE_WAIT
-    while SYNC not in app:
-        if time.monotonic() > deadline:
-            raise MissingPartError(
-                "the sync service is not wired into the server (setup_sync in create_app)"
-            )
-        await asyncio.sleep(0.1)
-    return app[SYNC]
 
 
 async def refresh_directory(app: web.Application) -> RefreshSummary:
     """Match both directories now, rather than at the next periodic refresh."""
-    service = await _service(app)
-    summary: RefreshSummary = await service.directory.refresh()
-    return summary
+    return await app[SYNC].directory.refresh()
 
 
 async def sync_all(
@@ -57,8 +38,8 @@ async def sync_all(
 
     `progress` hears how far the job is every `progress_every` seconds while it runs.
     """
-    service = await _service(app)
-    ticket = await service.admin.sync_all(requested_by)
+    admin = app[ADMIN]
+    ticket = await admin.sync_all(requested_by)
     job: JobView = ticket.job
     # Bulk work is paced by RingCentral's limits, so a bigger org may take longer.
     deadline = time.monotonic() + JOB_TIMEOUT + JOB_SECONDS_PER_USER * job.total
@@ -72,7 +53,7 @@ async def sync_all(
             progress(job)
             next_report = time.monotonic() + progress_every
         await asyncio.sleep(0.5)
-        job = await service.admin.get_job(job.id)
+        job = await admin.get_job(job.id)
     return job
 
 

@@ -25,7 +25,6 @@ import aiohttp
 from presence_sync.demo.connect import ConnectError, admin_email, connect_all
 from presence_sync.demo.console import (
     EXIT_INTERRUPTED,
-    EXIT_MISSING,
     Console,
     DemoFailedError,
 )
@@ -33,13 +32,11 @@ from presence_sync.demo.control import ControlError, SandboxControl, as_person, 
 from presence_sync.demo.day import CHECK_DURATION, SETTLE_SECONDS, check_day, run_days
 from presence_sync.demo.expect import baseline_activity
 from presence_sync.demo.jobs import (
-    MissingPartError,
     job_summary,
     refresh_directory,
     sync_all,
     synced_links,
 )
-from presence_sync.demo.parts import missing_modules, missing_parts
 from presence_sync.demo.sandbox_process import SandboxProcess, SandboxStartError
 from presence_sync.demo.server import ProductServer, demo_settings, fresh_store, reserve_port
 from presence_sync.errors import SettingsError
@@ -54,7 +51,6 @@ PROGRESS_EVERY = 5.0  # seconds between sync-all progress lines
 _STOPPING = (
     SandboxStartError,
     ConnectError,
-    MissingPartError,
     DemoFailedError,
     SettingsError,
     ControlError,
@@ -102,13 +98,11 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         )
         control = SandboxControl.open(sandbox.base_url, sandbox.ca_file)
         config = await control.config()
-        _require_parts(None)
         say.line(f"sandbox    {sandbox.base_url}  ({options.users} people; log {sandbox.log_file})")
         server = await _start_server(options, config, data, await _sandbox_clock(control))
         await control.set_product_url(f"{server.url}/api/messages")
         say.line(f"server     {server.url}  (log {data / 'server.log'})")
         say.line(f"live page  {sandbox.base_url}/_sandbox/")
-        _require_parts(server)
         session = asyncio.get_running_loop().create_task(
             _session(options, say, server, control, sandbox, config)
         )
@@ -117,8 +111,7 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         say.heading("The demo stopped")
         say.line(_reason(err))
         say.line(f"logs: {data / 'server.log'}, {data / 'sandbox.log'}")
-        missing = isinstance(err, (MissingPartError, ImportError))
-        return int(getattr(err, "code", EXIT_MISSING if missing else 1))
+        return int(getattr(err, "code", 1))
     finally:
         await _stop(server, control, sandbox)
 
@@ -217,8 +210,6 @@ async def _unless_sandbox_exits(session: asyncio.Task[int], sandbox: SandboxProc
 def _reason(err: BaseException) -> str:
     if isinstance(err, SettingsError):
         return f"setting {err.variable}: {err.problem}"
-    if isinstance(err, (MissingPartError, ImportError)):
-        return f"a part of the product is missing: {err}"
     if isinstance(err, OSError) and not isinstance(err, TimeoutError):
         return f"cannot listen or connect: {err}"
     return str(err) or type(err).__name__
@@ -275,16 +266,6 @@ async def _sandbox_clock(control: SandboxControl) -> Callable[[], float] | None:
         samples.append((answered - sent, float(state["now"]), (sent + answered) / 2))
     _, start_now, start_mono = min(samples)
     return lambda: start_now + (time.monotonic() - start_mono) * scale
-
-
-def _require_parts(server: ProductServer | None) -> None:
-    missing = missing_modules() if server is None else missing_parts(server.app)
-    if missing:
-        raise DemoFailedError(
-            "the demo needs parts of the product that are not there yet:\n    "
-            + "\n    ".join(missing),
-            code=EXIT_MISSING,
-        )
 
 
 

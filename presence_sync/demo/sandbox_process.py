@@ -16,7 +16,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["SandboxProcess", "SandboxStartError"]
+__all__ = ["SandboxProcess", "SandboxStartError", "run_sandbox"]
 
 logger = logging.getLogger(__name__)
 
@@ -160,3 +160,10 @@ def _last_words(log_path: Path) -> str:
         return ""
     said = next((line for line in reversed(lines) if line), "")
     return f": {said}" if said else ""
+
+
+def run_sandbox(argv: list[str]) -> int:
+    """`presence-sync sandbox ARGS`: run the sandbox in the foreground with its own options."""
+    from sandbox.server import main as sandbox_main
+
+    return sandbox_main(argv)

@@ -101,17 +101,12 @@ class ProductServer:
         """
         from presence_sync.app import create_app
 
-        app = create_app(settings)
+        if clock is None:
+            app = create_app(settings)
+        else:
+            app = create_app(settings, clock=clock, time_scale=time_scale)
         for middleware in reversed(middlewares):
             app.middlewares.insert(0, middleware)
-        if clock is not None:
-            from presence_sync.sync import CLOCK
-            from presence_sync.watch.service import WATCH_OPTIONS, WatchOptions
-            from presence_sync.web.keys import TIME_SCALE
-
-            app[CLOCK] = clock
-            app[TIME_SCALE] = time_scale
-            app[WATCH_OPTIONS] = WatchOptions(clock=clock, time_scale=time_scale)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await runner.setup()
         try:

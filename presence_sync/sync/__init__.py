@@ -1,14 +1,11 @@
-"""Making sync happen: reconciler, dispatcher, provider budgets and the server wiring."""
+"""Making sync happen: reconciler, dispatcher, provider budgets, jobs and the directory."""
 
 from presence_sync.sync.budget import ProviderBudget
 from presence_sync.sync.dispatcher import Dispatcher, DispatchResult, WriteTarget
 from presence_sync.sync.reconciler import Reconciler, Submission, engine_settings
-from presence_sync.sync.service import CLOCK, PROVIDERS, SYNC, SyncService, setup_sync
+from presence_sync.sync.service import SyncService
 
 __all__ = [
-    "CLOCK",
-    "PROVIDERS",
-    "SYNC",
     "DispatchResult",
     "Dispatcher",
     "ProviderBudget",
@@ -17,5 +14,4 @@ __all__ = [
     "SyncService",
     "WriteTarget",
     "engine_settings",
-    "setup_sync",
 ]

@@ -46,7 +46,7 @@ from presence_sync.ringcentral.errors import RingCentralRequestError
 from presence_sync.ringcentral.gate import SlotExpiredError
 from presence_sync.store.models import RcObservation
 from presence_sync.sync.budget import ProviderBudget
-from presence_sync.tasks import stop_tasks
+from presence_sync.tasks import Loop
 
 __all__ = ["DispatchResult", "Dispatcher", "ResultHandler", "WriteTarget", "merge_rc"]
 
@@ -134,24 +134,22 @@ class Dispatcher:
     _deferred: set[str] = field(default_factory=set)
     _seq: itertools.count[int] = field(default_factory=itertools.count)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
-    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _last_ack: dict[str, float] = field(default_factory=dict)
     _started_at: float = 0.0
 
-    def start(self) -> None:
-        """Start the sender tasks."""
+    def __post_init__(self) -> None:
         self._started_at = self.clock()
-        for n in range(self.senders):
-            self._tasks.append(asyncio.create_task(self._sender(), name=f"sync-sender-{n}"))
+
+    def loops(self) -> list[Loop]:
+        """The sender loops, for the server's supervisor to run."""
+        return [Loop(f"sync-sender-{n}", self._sender) for n in range(self.senders)]
 
     async def stop(self) -> None:
-        """Stop the senders; writes never sent go back to the engine as failed.
+        """Once the senders have stopped: writes never sent go back to the engine as failed.
 
         So the next start plans them again at once instead of after the engine's deadline.
         A write whose request had left may have landed: it is left to its echo.
         """
-        await stop_tasks(self._tasks)
-        self._tasks.clear()
         unsent = [p for p in self._current.values() if not p.sending]
         unsent.extend(self._pending.values())
         self._current.clear()

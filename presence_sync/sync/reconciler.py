@@ -43,7 +43,7 @@ from presence_sync.engine import (
     refresh_due,
 )
 from presence_sync.errors import ConflictError, StoreError
-from presence_sync.providers import RECONCILE
+from presence_sync.providers import RECONCILE, Providers
 from presence_sync.store.base import Store
 from presence_sync.store.models import (
     AuditEntry,
@@ -53,6 +53,7 @@ from presence_sync.store.models import (
     SyncMode,
     UserLink,
 )
+from presence_sync.sync.budget import ProviderBudget
 from presence_sync.sync.dispatcher import Dispatcher, DispatchResult, WriteTarget, merge_rc
 
 __all__ = ["Reconciler", "Submission", "engine_settings", "target_of"]
@@ -171,7 +172,11 @@ class Reconciler:
 
     store: Store
     clock: Callable[[], float]
-    dispatcher: Dispatcher | None = None
+    # With providers the reconciler sends what it decides through its own dispatcher, whose
+    # answers come back to `apply_result`; without, it only decides and saves (tests).
+    providers: Providers | None = None
+    budget: ProviderBudget = field(default_factory=ProviderBudget)
+    dispatcher: Dispatcher | None = field(init=False, default=None)
     decisions: int = 0
     # Each worker's wake-up: waiting ones sleep between empty claims, busy ones are claiming
     # or reconciling (a ring then only stops their next sleep).
@@ -179,6 +184,16 @@ class Reconciler:
     _busy: set[asyncio.Event] = field(default_factory=set)
     _horizon: float = 0.0  # marks due within this many seconds ring a worker awake
     _stop_listening: Callable[[], None] | None = None
+
+    def __post_init__(self) -> None:
+        if self.providers is not None:
+            self.dispatcher = Dispatcher(
+                self.providers,
+                on_result=self.apply_result,
+                remote=self.remote_rc,
+                clock=self.clock,
+                budget=self.budget,
+            )
 
     def wake(self) -> None:
         """Look at the dirty queue now instead of at the next poll."""

@@ -3,20 +3,9 @@
 from presence_sync.watch.coverage import Coverage, PollPlan, plan_polling
 from presence_sync.watch.graph_subscriptions import GraphShards, plan_shards
 from presence_sync.watch.observe import Observer, Roster, WatchedUser, load_roster
-from presence_sync.watch.service import (
-    PROVIDERS,
-    WATCH_OPTIONS,
-    WATCHERS,
-    Watchers,
-    WatchersSlot,
-    WatchOptions,
-    setup_watchers,
-)
+from presence_sync.watch.service import Watchers, WatchOptions, WebhookAddresses
 
 __all__ = [
-    "PROVIDERS",
-    "WATCHERS",
-    "WATCH_OPTIONS",
     "Coverage",
     "GraphShards",
     "Observer",
@@ -25,9 +14,8 @@ __all__ = [
     "WatchOptions",
     "WatchedUser",
     "Watchers",
-    "WatchersSlot",
+    "WebhookAddresses",
     "load_roster",
     "plan_polling",
     "plan_shards",
-    "setup_watchers",
 ]

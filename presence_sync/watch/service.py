@@ -1,8 +1,9 @@
-"""The watchers as one service: wiring, background loops under a store lease, the inbox.
+"""The watchers as one service: background loops under a store lease, and the inbox.
 
 Every replica answers webhooks; only the replica holding the `watchers` lease manages
 subscriptions and polls, so two replicas never renew the same subscription or poll the same
-users twice. Loops log provider errors and carry on; they stop promptly on cleanup.
+users twice. Loops log provider and store errors and carry on; anything unexpected ends the
+round and the server's supervisor restarts the loop (see presence_sync/tasks.py).
 
 Webhook items are verified in the request, then queued in the inbox: the request is
 answered at once and a worker writes the observations (Graph wants an answer within 3 s).
@@ -12,14 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import cast
-
-from aiohttp import web
 
 from presence_sync.errors import PresenceSyncError
 from presence_sync.graph.models import Presence
@@ -27,34 +24,21 @@ from presence_sync.providers import NotConnectedError, Providers
 from presence_sync.ringcentral.models import RcPresence
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
-from presence_sync.tasks import finish_within, stop_tasks
+from presence_sync.tasks import Loop, finish_within, stop_tasks
 from presence_sync.watch.certificate import EncryptionCertificate, load_or_create_certificate
 from presence_sync.watch.coverage import Coverage
 from presence_sync.watch.graph_subscriptions import GraphShards
 from presence_sync.watch.observe import Observer, Roster, load_roster
 from presence_sync.watch.poller import GraphPoller, RingCentralPoller
 from presence_sync.watch.ringcentral_subscriptions import RingCentralSubscriptions
-from presence_sync.web.keys import INSTANCE_ID, SETTINGS, STORE
 
-__all__ = [
-    "PROVIDERS",
-    "WATCHERS",
-    "WATCH_OPTIONS",
-    "WatchOptions",
-    "Watchers",
-    "WatchersSlot",
-    "setup_watchers",
-]
+__all__ = ["WatchOptions", "Watchers", "WebhookAddresses"]
 
 logger = logging.getLogger(__name__)
 
 LEASE = "watchers"
-# Shutdown steps are bounded: a store or provider that stopped answering must not hold it up.
-STOP_TIMEOUT = 20.0
+# Shutdown is bounded: a store that stopped answering must not hold it up.
 LEASE_RELEASE_TIMEOUT = 5.0
-GRAPH_NOTIFICATIONS = "/api/notifications/graph"
-GRAPH_LIFECYCLE = "/api/notifications/graph/lifecycle"
-RINGCENTRAL_NOTIFICATIONS = "/api/notifications/ringcentral"
 SUBSCRIPTION_CHECK = 60.0  # product-clock seconds between subscription reviews
 INBOX_SIZE = 10_000
 JOB_CONCURRENCY = 4  # lifecycle follow-ups and hint reads running at once
@@ -69,6 +53,15 @@ class WatchOptions:
     tick: float = 0.25  # real seconds between loop rounds
     lease_seconds: float = 15.0  # real seconds a leader holds the lease without renewing
     roster_every: float = 2.0  # real seconds between reloads of who is linked
+
+
+@dataclass(frozen=True)
+class WebhookAddresses:
+    """Where Graph and RingCentral deliver notifications (the server's public routes)."""
+
+    graph: str
+    graph_lifecycle: str
+    ringcentral: str
 
 
 @dataclass(frozen=True)
@@ -99,6 +92,7 @@ class Watchers:
         settings: Settings,
         providers: Providers,
         instance_id: str,
+        addresses: WebhookAddresses,
         options: WatchOptions | None = None,
     ) -> None:
         self.store = store
@@ -107,15 +101,14 @@ class Watchers:
         self.instance_id = instance_id
         self.options = options or WatchOptions()
         clock = self.options.clock
-        base = settings.public_url.rstrip("/")
         self.observer = Observer(store, clock)
         self.roster = Roster()
         self.shards = GraphShards(
             store=store,
             providers=providers,
             certificate=self.certificate,
-            notification_url=base + GRAPH_NOTIFICATIONS,
-            lifecycle_url=base + GRAPH_LIFECYCLE,
+            notification_url=addresses.graph,
+            lifecycle_url=addresses.graph_lifecycle,
             renew_before=settings.graph_subscription_renew_before,
             clock=clock,
             catch_up=self.read_soon,
@@ -123,7 +116,7 @@ class Watchers:
         self.rc_subscriptions = RingCentralSubscriptions(
             store=store,
             providers=providers,
-            address=base + RINGCENTRAL_NOTIFICATIONS,
+            address=addresses.ringcentral,
             lifetime=settings.ringcentral_subscription_lifetime,
             clock=clock,
         )
@@ -149,7 +142,6 @@ class Watchers:
         self._roster_loaded = False  # until then an empty roster means "not read yet", not "nobody"
         self._roster_changed = asyncio.Event()
         self._review_now = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
         self._jobs: set[asyncio.Task[None]] = set()
         self._job_slots = asyncio.Semaphore(JOB_CONCURRENCY)
 
@@ -256,6 +248,8 @@ class Watchers:
     async def _run_job(self, job: _Job) -> None:
         try:
             await self._guard(job.what, job.run())
+        except Exception:  # a one-off job has no loop to restart: log it whole, go on
+            logger.exception("%s failed", job.what)
         finally:
             self._job_slots.release()
 
@@ -272,15 +266,20 @@ class Watchers:
     async def _lease_loop(self) -> None:
         opts = self.options
         seconds = opts.lease_seconds * opts.time_scale
-        while True:
-            try:
-                self._leader = await self.store.acquire_lease(
-                    LEASE, self.instance_id, seconds, opts.clock()
-                )
-            except PresenceSyncError as err:
-                self._leader = False
-                logger.warning("watchers lease unavailable: %s", err)
-            await asyncio.sleep(min(opts.tick, opts.lease_seconds / 3))
+        try:
+            while True:
+                try:
+                    self._leader = await self.store.acquire_lease(
+                        LEASE, self.instance_id, seconds, opts.clock()
+                    )
+                except PresenceSyncError as err:
+                    self._leader = False
+                    logger.warning("watchers lease unavailable: %s", err)
+                await asyncio.sleep(min(opts.tick, opts.lease_seconds / 3))
+        except Exception:
+            # Nobody renews the lease until the loop restarts: stop acting as the leader now.
+            self._leader = False
+            raise
 
     async def _roster_loop(self) -> None:
         while True:
@@ -327,24 +326,20 @@ class Watchers:
     async def _refresh_covered(self) -> None:
         self._covered = await self.shards.covered()
 
-    async def start(self) -> None:
-        """Start the loops and the inbox worker."""
-        loops = (
-            self._lease_loop,
-            self._roster_loop,
-            self._subscription_loop,
-            self._poll_loop,
-            self._walk_loop,
-            self._inbox_worker,
-        )
-        self._tasks = [
-            asyncio.create_task(loop(), name=f"watchers:{loop.__name__}") for loop in loops
+    def loops(self) -> list[Loop]:
+        """The background loops, for the server's supervisor to run."""
+        return [
+            Loop("watch-lease", self._lease_loop),
+            Loop("watch-roster", self._roster_loop),
+            Loop("watch-subscriptions", self._subscription_loop),
+            Loop("watch-polling", self._poll_loop),
+            Loop("watch-rc-walk", self._walk_loop),
+            Loop("watch-inbox", self._inbox_worker),
         ]
 
     async def stop(self) -> None:
-        """Stop every loop and give the lease up."""
-        await stop_tasks([*self._tasks, *self._jobs])
-        self._tasks = []
+        """Once the loops have stopped: end lifecycle jobs and give the lease up."""
+        await stop_tasks(self._jobs)
         if self._leader:
             with contextlib.suppress(PresenceSyncError):
                 # Bounded: with the store away the lease simply expires on its own.
@@ -354,61 +349,3 @@ class Watchers:
                     "giving the watch lease up",
                 )
             self._leader = False
-
-
-@dataclass
-class WatchersSlot:
-    """Holds the running watchers once the store has opened (None until then)."""
-
-    current: Watchers | None = None
-
-
-PROVIDERS: web.AppKey[Providers] = web.AppKey("providers")
-WATCHERS: web.AppKey[WatchersSlot] = web.AppKey("watchers", WatchersSlot)
-WATCH_OPTIONS: web.AppKey[WatchOptions] = web.AppKey("watch_options", WatchOptions)
-
-
-def _providers(app: web.Application) -> Providers | None:
-    if PROVIDERS in app:
-        return app[PROVIDERS]
-    # The connections service registers its Providers implementation under its own key.
-    try:
-        module = importlib.import_module("presence_sync.connections.service")
-    except ImportError:
-        return None
-    key = getattr(module, "CONNECTIONS", None)
-    found = app.get(key) if isinstance(key, web.AppKey) else None
-    return cast("Providers | None", found)
-
-
-async def _start_when_ready(app: web.Application, slot: WatchersSlot) -> None:
-    store = await app[STORE].wait_opened()
-    providers = _providers(app)
-    while providers is None:
-        # Other services finish starting after us; without connections there is nothing to watch.
-        await asyncio.sleep(0.5)
-        providers = _providers(app)
-    options = app.get(WATCH_OPTIONS)
-    watchers = Watchers(store, app[SETTINGS], providers, app[INSTANCE_ID], options)
-    await watchers.start()
-    slot.current = watchers
-
-
-async def _watchers_ctx(app: web.Application) -> AsyncIterator[None]:
-    slot = app[WATCHERS]
-    # The store may be down at start-up: wait for it in the background, not in start-up.
-    starting = asyncio.create_task(_start_when_ready(app, slot))
-    yield
-    await stop_tasks([starting])
-    if slot.current is not None:
-        await finish_within(STOP_TIMEOUT, slot.current.stop(), "stopping the watchers")
-        slot.current = None
-
-
-def setup_watchers(app: web.Application) -> None:
-    """Add the webhook routes and the watchers' background loops to `app`."""
-    from presence_sync.web.webhooks import add_routes
-
-    app[WATCHERS] = WatchersSlot()
-    add_routes(app)
-    app.cleanup_ctx.append(_watchers_ctx)

@@ -19,22 +19,18 @@ authentication of their own yet; the tab's Entra SSO check will guard them.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import logging
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 
 from aiohttp import web
 
-from presence_sync.connections import CONNECTIONS, Connections, SignInOutcome
-from presence_sync.connections.service import RECHECK_INTERVAL
+from presence_sync.connections import Connections, SignInOutcome
 from presence_sync.errors import ValidationError
-from presence_sync.tasks import stop_tasks
 from presence_sync.web.errors import json_error
-from presence_sync.web.keys import CLOCK, HTTP, INSTANCE_ID, SETTINGS, STORE, TIME_SCALE
+from presence_sync.web.keys import CONNECTIONS
 
-__all__ = ["setup_connections"]
+__all__ = ["add_routes"]
 
 logger = logging.getLogger(__name__)
 
@@ -172,29 +168,8 @@ async def list_connections(request: web.Request) -> web.Response:
     return web.json_response({"connections": [s.to_json() for s in states]})
 
 
-async def _connections_ctx(app: web.Application) -> AsyncIterator[None]:
-    connections = Connections(
-        app[SETTINGS],
-        app[STORE].store,
-        app[HTTP],
-        budget_clock=app.get(CLOCK, time.time),
-        time_scale=app.get(TIME_SCALE, 1.0),
-    )
-    app[CONNECTIONS] = connections
-
-    async def rechecks() -> None:
-        await app[STORE].wait_opened()
-        await connections.run_rechecks(app[INSTANCE_ID], RECHECK_INTERVAL)
-
-    task = asyncio.get_running_loop().create_task(rechecks())
-    yield
-    await stop_tasks([task])
-    await connections.close()
-
-
-def setup_connections(app: web.Application) -> None:
-    """Add the consent and connection routes, `app[CONNECTIONS]` and its re-check loop."""
-    app.cleanup_ctx.append(_connections_ctx)
+def add_routes(app: web.Application) -> None:
+    """Add the consent and connection routes."""
     router = app.router
     router.add_get("/connect/microsoft/consent", start_consent)
     router.add_get(CONSENT_CALLBACK, consent_callback)

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from prometheus_client.exposition import generate_latest
 
 from presence_sync import __version__
-from presence_sync.web.keys import METRICS, STORE
+from presence_sync.web.keys import METRICS, STORE, SUPERVISOR
 
 __all__ = ["ServerMetrics", "add_routes", "metrics_middleware"]
 
@@ -27,15 +27,42 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    """Ready to take traffic: the store answers; 503 with the reason otherwise."""
-    reason = await request.app[STORE].check()
-    request.app[METRICS].store_up.set(0 if reason else 1)
-    if reason:
-        return web.json_response(
-            {"status": "unavailable", "checks": {"store": {"ok": False, "reason": reason}}},
-            status=503,
-        )
-    return web.json_response({"status": "ready", "checks": {"store": {"ok": True}}})
+    """Ready to take traffic: the store answers and no background loop keeps failing.
+
+    503 otherwise, each failing check with its reason: a loop restarted more than five
+    times in five minutes is named, with its restart count and last error.
+    """
+    app = request.app
+    if STORE not in app:
+        return _ready({"server": {"ok": False, "reason": "the server is still starting"}})
+    reason = await app[STORE].check()
+    app[METRICS].store_up.set(0 if reason else 1)
+    checks: dict[str, dict[str, object]] = {
+        "store": {"ok": False, "reason": reason} if reason else {"ok": True}
+    }
+    supervisor = app[SUPERVISOR]
+    failing = supervisor.unhealthy()
+    if failing:
+        minutes = supervisor.window / 60
+        checks["loops"] = {
+            "ok": False,
+            "reason": "; ".join(
+                f"background loop {h.name} restarted {h.recent} times in the last "
+                f"{minutes:g} minutes (last error: {h.last_error})"
+                for h in failing
+            ),
+            "failing": [h.name for h in failing],
+        }
+    else:
+        checks["loops"] = {"ok": True, "running": len(supervisor.names)}
+    return _ready(checks)
+
+
+def _ready(checks: dict[str, dict[str, object]]) -> web.Response:
+    ok = all(check["ok"] for check in checks.values())
+    return web.json_response(
+        {"status": "ready" if ok else "unavailable", "checks": checks}, status=200 if ok else 503
+    )
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -65,6 +92,20 @@ class ServerMetrics:
         self.store_up = Gauge(
             "presence_sync_store_up", "1 when the last store check succeeded.", registry=registry
         )
+        self.loop_restarts = Counter(
+            "presence_sync_loop_restarts",
+            "Background loops restarted after an unexpected error, by loop.",
+            ["loop"],
+            registry=registry,
+        )
+
+    def loop_started(self, name: str) -> None:
+        """Show a loop's restart count (0) from its start on."""
+        self.loop_restarts.labels(name)
+
+    def loop_restarted(self, name: str) -> None:
+        """Count one restart of a loop."""
+        self.loop_restarts.labels(name).inc()
 
 
 @web.middleware

@@ -1,27 +1,52 @@
-"""Typed keys for what the aiohttp application holds."""
+"""Typed keys for everything the aiohttp application holds, declared in this one place.
+
+`presence_sync.app` registers each service under its key as it builds them; handlers read
+them with `request.app[KEY]`. Nothing is looked up by name or imported at call time.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from aiohttp import ClientSession, web
+from aiohttp import web
 
 if TYPE_CHECKING:
+    from presence_sync.admin import Admin
+    from presence_sync.connections import Connections
+    from presence_sync.graph.validation import ValidationTokens
     from presence_sync.settings import Settings
+    from presence_sync.sync import SyncService
+    from presence_sync.tasks import Supervisor
+    from presence_sync.watch import Watchers
     from presence_sync.web.health import ServerMetrics
+    from presence_sync.web.known_secrets import KnownSecrets
     from presence_sync.web.readiness import StoreHandle
 
-__all__ = ["CLOCK", "HTTP", "INSTANCE_ID", "METRICS", "SETTINGS", "STORE", "TIME_SCALE"]
+__all__ = [
+    "ADMIN",
+    "CONNECTIONS",
+    "INSTANCE_ID",
+    "KNOWN_SECRETS",
+    "METRICS",
+    "SETTINGS",
+    "STORE",
+    "SUPERVISOR",
+    "SYNC",
+    "VALIDATION_TOKENS",
+    "WATCHERS",
+]
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
-STORE: web.AppKey[StoreHandle] = web.AppKey("store")
 METRICS: web.AppKey[ServerMetrics] = web.AppKey("metrics")
-# One outbound session for every provider client: shared connection pool, the configured CA.
-HTTP: web.AppKey[ClientSession] = web.AppKey("http", ClientSession)
 # Identifies this replica as the owner of leases, claimed jobs and dirty users.
 INSTANCE_ID: web.AppKey[str] = web.AppKey("instance_id", str)
-# Tests and the demo run the server on the sandbox's faster clock; production uses time.time.
-CLOCK: web.AppKey[Callable[[], float]] = web.AppKey("clock")
-# Clock seconds per real second on that clock (Retry-After headers count real seconds).
-TIME_SCALE: web.AppKey[float] = web.AppKey("time_scale", float)
+STORE: web.AppKey[StoreHandle] = web.AppKey("store")
+CONNECTIONS: web.AppKey[Connections] = web.AppKey("connections")
+SYNC: web.AppKey[SyncService] = web.AppKey("sync")
+WATCHERS: web.AppKey[Watchers] = web.AppKey("watchers")
+ADMIN: web.AppKey[Admin] = web.AppKey("admin")
+# Runs every background loop; readiness asks it which loops keep failing.
+SUPERVISOR: web.AppKey[Supervisor] = web.AppKey("supervisor")
+# The webhooks' checks: Graph's validation-token keys, and secrets matched moments ago.
+VALIDATION_TOKENS: web.AppKey[ValidationTokens] = web.AppKey("graph_validation_tokens")
+KNOWN_SECRETS: web.AppKey[KnownSecrets] = web.AppKey("webhook_known_secrets")

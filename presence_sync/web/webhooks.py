@@ -27,33 +27,46 @@ from presence_sync.graph.notifications import (
     parse_change_delivery,
     parse_lifecycle_notifications,
 )
-from presence_sync.graph.validation import ValidationTokens, keys_url
 from presence_sync.ringcentral.webhooks import parse_presence_event
+from presence_sync.watch import Watchers, WebhookAddresses
 from presence_sync.watch.certificate import EncryptionCertificate
 from presence_sync.watch.graph_subscriptions import GRAPH
 from presence_sync.watch.ringcentral_subscriptions import RINGCENTRAL
-from presence_sync.watch.service import (
-    GRAPH_LIFECYCLE,
-    GRAPH_NOTIFICATIONS,
-    RINGCENTRAL_NOTIFICATIONS,
-    WATCHERS,
-    Watchers,
-)
-from presence_sync.web.keys import HTTP, SETTINGS
-from presence_sync.web.known_secrets import KnownSecrets
+from presence_sync.web.keys import KNOWN_SECRETS, STORE, VALIDATION_TOKENS, WATCHERS
 
-__all__ = ["KNOWN_SECRETS", "VALIDATION_TOKENS", "add_routes"]
+__all__ = [
+    "GRAPH_LIFECYCLE",
+    "GRAPH_NOTIFICATIONS",
+    "RINGCENTRAL_NOTIFICATIONS",
+    "add_routes",
+    "webhook_addresses",
+]
 
 logger = logging.getLogger(__name__)
 
 DECRYPT_INLINE = 16  # more items than this are decrypted off the event loop
 
 
+GRAPH_NOTIFICATIONS = "/api/notifications/graph"
+GRAPH_LIFECYCLE = "/api/notifications/graph/lifecycle"
+RINGCENTRAL_NOTIFICATIONS = "/api/notifications/ringcentral"
+
+
+def webhook_addresses(public_url: str) -> WebhookAddresses:
+    """The public addresses of the three webhook routes, for the subscriptions to name."""
+    base = public_url.rstrip("/")
+    return WebhookAddresses(
+        graph=base + GRAPH_NOTIFICATIONS,
+        graph_lifecycle=base + GRAPH_LIFECYCLE,
+        ringcentral=base + RINGCENTRAL_NOTIFICATIONS,
+    )
+
+
 def _watchers(request: web.Request) -> Watchers:
-    watchers = request.app[WATCHERS].current
-    if watchers is None:
+    app = request.app
+    if STORE not in app or not app[STORE].opened:
         raise StoreUnavailableError("the server is still starting; try again shortly")
-    return watchers
+    return app[WATCHERS]
 
 
 async def _body(request: web.Request) -> bytes:
@@ -190,23 +203,8 @@ async def ringcentral_notifications(request: web.Request) -> web.Response:
     return web.Response(status=200)
 
 
-VALIDATION_TOKENS: web.AppKey[ValidationTokens] = web.AppKey(
-    "graph_validation_tokens", ValidationTokens
-)
-KNOWN_SECRETS: web.AppKey[KnownSecrets] = web.AppKey("webhook_known_secrets", KnownSecrets)
-
-
 def add_routes(app: web.Application) -> None:
     """Add the three webhook routes."""
-    settings = app[SETTINGS]
-    tenant = settings.microsoft_tenant_id or ""
-    app[VALIDATION_TOKENS] = ValidationTokens(
-        http=lambda: app[HTTP],
-        keys_url=keys_url(settings.microsoft_authority_host, tenant or "common"),
-        app_id=settings.microsoft_client_id or "",
-        tenant_id=tenant,
-    )
-    app[KNOWN_SECRETS] = KnownSecrets()
     app.router.add_post(GRAPH_NOTIFICATIONS, graph_notifications)
     app.router.add_post(GRAPH_LIFECYCLE, graph_lifecycle)
     app.router.add_post(RINGCENTRAL_NOTIFICATIONS, ringcentral_notifications)

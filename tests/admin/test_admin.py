@@ -14,7 +14,7 @@ ADMIN = "admin@contoso.example"
 
 
 async def test_unknown_users_are_named_and_nothing_starts(harness: SyncHarness) -> None:
-    admin = harness.service.admin
+    admin = harness.admin
     known = (await harness.linked_people())[3].email
     with pytest.raises(UnknownUsersError) as caught:
         await admin.sync_users(ADMIN, [known, "nobody@contoso.example", "Zed Nobody"])
@@ -25,14 +25,14 @@ async def test_unknown_users_are_named_and_nothing_starts(harness: SyncHarness) 
 
 async def test_users_are_found_by_any_spelling_of_their_email(harness: SyncHarness) -> None:
     link = (await harness.linked_people())[3]
-    found = await harness.service.admin.resolve_users([f"  {link.email.upper()} "])
+    found = await harness.admin.resolve_users([f"  {link.email.upper()} "])
     assert [f.id for f in found] == [link.id]
 
 
 async def test_invalid_rules_are_refused_with_the_reason_and_change_nothing(
     harness: SyncHarness,
 ) -> None:
-    admin = harness.service.admin
+    admin = harness.admin
     before = await admin.get_rules()
     with pytest.raises(RulesError) as caught:
         await admin.set_rules(ADMIN, {"In a lunch": "Do not accept any calls", "Busy": "Maybe"})
@@ -44,7 +44,7 @@ async def test_invalid_rules_are_refused_with_the_reason_and_change_nothing(
 async def test_rules_edits_use_the_version_shown_and_reset_restores_defaults(
     harness: SyncHarness,
 ) -> None:
-    admin = harness.service.admin
+    admin = harness.admin
     shown = await admin.get_rules()
     changed = await admin.set_rules(ADMIN, {"busy": "no_calls"}, expected_version=shown.version)
     assert ("Busy", "Do not accept any calls") in changed.rules
@@ -64,7 +64,7 @@ async def test_rules_edits_use_the_version_shown_and_reset_restores_defaults(
 
 
 async def test_sync_all_is_idempotent_and_status_counts_users(harness: SyncHarness) -> None:
-    admin = harness.service.admin
+    admin = harness.admin
     first = await admin.sync_all(ADMIN)
     second = await admin.sync_all(ADMIN)
     assert first.created
@@ -93,25 +93,25 @@ async def test_disable_and_enable_hand_presence_back_and_take_it_again(
 ) -> None:
     h = harness
     email = (await h.linked_people())[3].email
-    await h.service.admin.sync_users(ADMIN, [email])
+    await h.admin.sync_users(ADMIN, [email])
     await h.settle()
     await h.sb.control("POST", f"/_sandbox/teams/{email}/meeting", {"action": "start"})
     await h.observe_and_settle(email)
     assert (await h.rc(email))["userStatus"] == "Busy"
 
-    view = await h.service.admin.disable_all(ADMIN)
+    view = await h.admin.disable_all(ADMIN)
     assert not view.sync_enabled
     await h.settle()
     assert (await h.rc(email))["userStatus"] == "Available"
-    assert any("turned off" in w for w in (await h.service.admin.status()).warnings)
+    assert any("turned off" in w for w in (await h.admin.status()).warnings)
 
-    await h.service.admin.enable(ADMIN)
+    await h.admin.enable(ADMIN)
     await h.settle()
     assert (await h.rc(email))["userStatus"] == "Busy"
 
 
 async def test_user_list_filters_and_pages(harness: SyncHarness) -> None:
-    admin = harness.service.admin
+    admin = harness.admin
     first = await admin.list_users(limit=5)
     assert len(first.users) == 5
     assert first.next_cursor is not None
@@ -128,10 +128,10 @@ async def test_user_list_filters_and_pages(harness: SyncHarness) -> None:
 async def test_jobs_can_be_cancelled_and_unknown_jobs_are_not_found(
     harness: SyncHarness,
 ) -> None:
-    admin = harness.service.admin
+    admin = harness.admin
     with pytest.raises(NotFoundError):
         await admin.get_job("no-such-job")
-    await harness.service.stop()  # nothing runs the job: it stays queued
+    await harness.stop()  # nothing runs the job: it stays queued
     ticket = await admin.sync_all(ADMIN)
     cancelled = await admin.cancel_job(ADMIN, ticket.job.id)
     assert cancelled.status == "cancelled"

@@ -18,10 +18,10 @@ import aiohttp
 from aiohttp import web
 
 from presence_sync.app import create_app
-from presence_sync.connections import CONNECTIONS, Connections
+from presence_sync.connections import Connections
 from presence_sync.settings import Settings
 from presence_sync.store import Store
-from presence_sync.web.keys import STORE
+from presence_sync.web.keys import CONNECTIONS, STORE
 from sandbox.server import RunningSandbox
 
 ADMIN = "admin@contoso.example"

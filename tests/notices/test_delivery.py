@@ -19,7 +19,7 @@ async def _mail(h: SyncHarness) -> list[dict[str, Any]]:
 async def test_job_report_and_user_notices_arrive_by_mail(harness: SyncHarness) -> None:
     h = harness
     people = [link.email for link in await h.linked_people()][3:5]
-    ticket = await h.service.admin.sync_users(ADMIN, [*people])
+    ticket = await h.admin.sync_users(ADMIN, [*people])
 
     async def delivered() -> bool:
         return len(await _mail(h)) >= 3

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from presence_sync.admin import Admin
 from presence_sync.secrets import SecretBox
 from presence_sync.store import MongoStore, SqliteStore, Store
 from presence_sync.sync.service import SyncService
+from presence_sync.tasks import Supervisor
 from tests.graph.client_sandbox import ClientSandbox, client_sandbox
 from tests.mongo_server import MongoTarget
 from tests.store.conftest import mongo_target
@@ -53,7 +55,7 @@ async def make_harness(
     client_sandbox: ClientSandbox,
 ) -> AsyncIterator[MakeHarness]:
     """Start a SyncService on a store (directory read first); stopped at the end."""
-    started: list[SyncService] = []
+    started: list[SyncHarness] = []
 
     async def make(
         store: Store, *, owner: str = "replica-1", refresh: bool = True, **options: object
@@ -69,13 +71,16 @@ async def make_harness(
         )
         if refresh:
             await service.directory.refresh()
-        service.start()
-        started.append(service)
-        return SyncHarness(client_sandbox, store, providers, service)
+        supervisor = Supervisor()
+        supervisor.start(service.loops())
+        admin = Admin(store, service.clock, on_job_queued=service.jobs.wake)
+        harness = SyncHarness(client_sandbox, store, providers, service, supervisor, admin)
+        started.append(harness)
+        return harness
 
     yield make
-    for service in reversed(started):
-        await service.stop()
+    for harness in reversed(started):
+        await harness.stop()
 
 
 @pytest.fixture

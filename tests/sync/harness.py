@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from presence_sync.admin import Admin
 from presence_sync.graph.client import GraphClient
 from presence_sync.providers import REALTIME
 from presence_sync.ringcentral.client import RingCentralClient
@@ -22,6 +23,7 @@ from presence_sync.ringcentral.limits import RateLimits
 from presence_sync.store.base import Store
 from presence_sync.store.models import LinkState, RcObservation, TeamsObservation, UserLink
 from presence_sync.sync.service import SyncService
+from presence_sync.tasks import Supervisor
 from tests.graph.client_sandbox import ClientSandbox
 
 SYNC_ACCOUNT = "sync1@contoso.example"
@@ -84,6 +86,16 @@ class SyncHarness:
     store: Store
     providers: SandboxProviders
     service: SyncService
+    supervisor: Supervisor
+    admin: Admin
+    stopped: bool = False
+
+    async def stop(self) -> None:
+        """Stop the loops, then the service (unsent writes handed back), once."""
+        if not self.stopped:
+            self.stopped = True
+            await self.supervisor.stop()
+            await self.service.stop()
 
     @property
     def clock(self) -> Callable[[], float]:

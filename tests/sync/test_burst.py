@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from presence_sync.demo.server import ProductServer
-from presence_sync.sync import SYNC
+from presence_sync.web.keys import ADMIN, SYNC
 from sandbox.server import RunningSandbox
 from tests.sync.through_product import connected_product
 
@@ -155,7 +155,7 @@ async def test_a_burst_of_meetings_leaves_nobody_busy(
 async def test_a_burst_with_call_rules_restores_everyones_dnd(
     sandbox: RunningSandbox, product: ProductServer
 ) -> None:
-    admin = product.app[SYNC].admin
+    admin = product.app[ADMIN]
     await admin.set_rules("admin@contoso.example", {"In a meeting": "Do not accept any calls"})
     await admin.set_call_presence_customisation("admin@contoso.example", True)
     await _burst(

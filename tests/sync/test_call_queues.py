@@ -41,10 +41,10 @@ async def _plain(h: SyncHarness, member: bool) -> str:
 
 
 async def _start(h: SyncHarness, email: str) -> None:
-    await h.service.admin.set_call_presence_customisation(ADMIN, True)  # default rules
-    ticket = await h.service.admin.sync_users(ADMIN, [email])
+    await h.admin.set_call_presence_customisation(ADMIN, True)  # default rules
+    ticket = await h.admin.sync_users(ADMIN, [email])
     await h.settle()
-    job = await h.service.admin.get_job(ticket.job.id)
+    job = await h.admin.get_job(ticket.job.id)
     assert job.status == "done", job
     await h.observe_and_settle(email)
 
@@ -86,7 +86,7 @@ async def test_every_linked_user_learns_their_membership(
         state = UserState.from_dict(person.engine_state)
         assert state.queue_member is (person.rc_extension_id in members), person.email
 
-    listed = (await h.service.admin.list_users(limit=100, linked=True)).users
+    listed = (await h.admin.list_users(limit=100, linked=True)).users
     assert {u.email: u.call_queue_member for u in listed} == {
         p.email: p.rc_extension_id in members for p in people
     }
@@ -194,7 +194,7 @@ async def test_newer_account_mode_records_membership_and_switches_queue_calls(
     member, loner = await _plain(h, member=True), await _plain(h, member=False)
     assert await _queue_member(h, member) is True
     assert await _queue_member(h, loner) is False
-    await h.service.admin.set_call_presence_customisation(ADMIN, True)
+    await h.admin.set_call_presence_customisation(ADMIN, True)
     for email in (member, loner):
         await _start(h, email)
         await _meeting(h, email, "start")

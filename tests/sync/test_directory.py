@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from presence_sync.directory import MatchReason, match_users
 from presence_sync.graph.models import GraphUser
 from presence_sync.ringcentral.models import Extension
 from presence_sync.store.models import LinkState
+from presence_sync.sync.directory import MatchReason, match_users
 from tests.sync.harness import SyncHarness
 
 

@@ -28,16 +28,16 @@ async def _kill_and_resume(
     await first.sb.control("POST", "/_sandbox/ringcentral/limits", {"enabled": False})
     linked = len(await first.linked_people())
     counts = await store.count_links_by_state()
-    ticket = await first.service.admin.sync_all(ADMIN)
+    ticket = await first.admin.sync_all(ADMIN)
     total = ticket.job.total
 
     async def at_40_percent() -> bool:
-        return (await first.service.admin.get_job(ticket.job.id)).processed >= total * 0.4
+        return (await first.admin.get_job(ticket.job.id)).processed >= total * 0.4
 
     await until(at_40_percent, limit=120.0, step=0.02)
     # The server dies mid-page: loops cancelled, queued writes dropped, lease still held.
-    await first.service.stop()
-    interrupted = await first.service.admin.get_job(ticket.job.id)
+    await first.stop()
+    interrupted = await first.admin.get_job(ticket.job.id)
     assert interrupted.status == "running"
     assert 0 < interrupted.processed < total
 
@@ -52,10 +52,10 @@ async def _kill_and_resume(
     second.service.jobs.concurrency = concurrency
 
     async def finished() -> bool:
-        return (await second.service.admin.get_job(ticket.job.id)).status == "done"
+        return (await second.admin.get_job(ticket.job.id)).status == "done"
 
     await until(finished, limit=120.0, step=0.1)
-    job = await second.service.admin.get_job(ticket.job.id)
+    job = await second.admin.get_job(ticket.job.id)
     assert job.processed == job.total == total == sum(counts.values())
     assert job.synced == linked
     assert (job.already, job.failed) == (0, 0)

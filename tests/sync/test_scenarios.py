@@ -9,9 +9,9 @@ ADMIN = "admin@contoso.example"
 
 
 async def _sync(h: SyncHarness, email: str) -> None:
-    ticket = await h.service.admin.sync_users(ADMIN, [email])
+    ticket = await h.admin.sync_users(ADMIN, [email])
     await h.settle()
-    job = await h.service.admin.get_job(ticket.job.id)
+    job = await h.admin.get_job(ticket.job.id)
     assert job.status == "done", job
     assert job.synced == 1
 
@@ -32,8 +32,8 @@ async def _rings(h: SyncHarness, email: str) -> bool:
 async def test_meeting_with_no_calls_rule_sets_dnd_and_restores(harness: SyncHarness) -> None:
     h = harness
     email = await h.plain_user()
-    await h.service.admin.set_call_presence_customisation(ADMIN, True)
-    await h.service.admin.set_rules(ADMIN, {"In a meeting": "Do not accept any calls"})
+    await h.admin.set_call_presence_customisation(ADMIN, True)
+    await h.admin.set_rules(ADMIN, {"In a meeting": "Do not accept any calls"})
     await _sync(h, email)
     assert await _rings(h, email)
 
@@ -80,8 +80,8 @@ async def test_overlapping_call_and_meeting_end_with_both_sides_available(
 ) -> None:
     h = harness
     email = await h.plain_user()
-    await h.service.admin.set_call_presence_customisation(ADMIN, True)
-    await h.service.admin.set_rules(ADMIN, {"In a meeting": "Do not accept any calls"})
+    await h.admin.set_call_presence_customisation(ADMIN, True)
+    await h.admin.set_rules(ADMIN, {"In a meeting": "Do not accept any calls"})
     await _sync(h, email)
 
     await _meeting(h, email, "start")
@@ -107,9 +107,9 @@ async def test_unsync_hands_ringcentral_back(harness: SyncHarness) -> None:
     await h.observe_and_settle(email)
     assert (await h.rc(email))["userStatus"] == "Busy"
 
-    ticket = await h.service.admin.unsync_users(ADMIN, [email])
+    ticket = await h.admin.unsync_users(ADMIN, [email])
     await h.settle()
-    job = await h.service.admin.get_job(ticket.job.id)
+    job = await h.admin.get_job(ticket.job.id)
     assert (job.status, job.synced) == ("done", 1)
     assert (await h.rc(email))["userStatus"] == "Available"
     # Still in the meeting, but no longer synced: nothing changes RingCentral again.

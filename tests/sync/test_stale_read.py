@@ -17,10 +17,9 @@ from typing import Any
 
 import pytest
 
-from presence_sync.connections.service import CONNECTIONS
 from presence_sync.demo.server import ProductServer
 from presence_sync.engine import CLOCK_SKEW, PENDING_GRACE
-from presence_sync.watch.service import WATCHERS
+from presence_sync.web.keys import CONNECTIONS, WATCHERS
 from sandbox.server import RunningSandbox
 from tests.sync.through_product import connected_product, plain_person, rc_status_becomes
 
@@ -53,8 +52,7 @@ async def test_a_read_answered_before_our_busy_landed_leaves_no_stuck_busy(
     person = await plain_person(sandbox)
     email = str(person["teams"]["userPrincipalName"])
     rc = await product.app[CONNECTIONS].ringcentral()
-    watchers = product.app[WATCHERS].current
-    assert watchers is not None
+    watchers = product.app[WATCHERS]
 
     # RingCentral answers a GET now: Available, as the meeting has not started.
     (before,) = await rc.get_presences([str(person["ringcentral"]["id"])])

@@ -50,7 +50,7 @@ async def test_sync_all_writes_only_what_is_needed_without_429s_and_realtime_goe
     h = await make_harness(sqlite_store, deliver_notices=False)
     people = [link.email for link in await h.linked_people()]
     live = people[3]
-    await h.service.admin.sync_users(ADMIN, [live])
+    await h.admin.sync_users(ADMIN, [live])
     await h.settle()
     for email in people[10 : 10 + BUSY_PEOPLE]:
         await h.sb.control(
@@ -62,8 +62,8 @@ async def test_sync_all_writes_only_what_is_needed_without_429s_and_realtime_goe
     await h.sb.control("DELETE", "/_sandbox/requests")
 
     started = time.monotonic()
-    ticket = await h.service.admin.sync_all(ADMIN)
-    again = await h.service.admin.sync_all(ADMIN)
+    ticket = await h.admin.sync_all(ADMIN)
+    again = await h.admin.sync_all(ADMIN)
     assert again.job.id == ticket.job.id
     assert not again.created
 
@@ -80,13 +80,13 @@ async def test_sync_all_writes_only_what_is_needed_without_429s_and_realtime_goe
 
     await until(live_busy)
     realtime_seen = time.monotonic()
-    assert (await h.service.admin.get_job(ticket.job.id)).status == "running"
+    assert (await h.admin.get_job(ticket.job.id)).status == "running"
 
     async def finished() -> bool:
-        return (await h.service.admin.get_job(ticket.job.id)).status != "running"
+        return (await h.admin.get_job(ticket.job.id)).status != "running"
 
     await until(finished, limit=120.0, step=0.2)
-    job = await h.service.admin.get_job(ticket.job.id)
+    job = await h.admin.get_job(ticket.job.id)
     await h.settle()
     elapsed = time.monotonic() - started
 

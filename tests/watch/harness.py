@@ -28,8 +28,8 @@ from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
 from presence_sync.store.models import LinkState, UserLink
-from presence_sync.watch import PROVIDERS, WATCH_OPTIONS, WATCHERS, Watchers, WatchOptions
-from presence_sync.web.keys import STORE
+from presence_sync.watch import Watchers, WatchOptions
+from presence_sync.web.keys import STORE, SUPERVISOR, WATCHERS
 from tests.graph.client_sandbox import ClientSandbox
 
 REDIRECT = "https://localhost/api/consent/microsoft/callback"
@@ -130,9 +130,7 @@ class Product:
     @property
     def watchers(self) -> Watchers:
         """The replica's watchers."""
-        current = self.app[WATCHERS].current
-        assert current is not None, "the watchers have not started"
-        return current
+        return self.app[WATCHERS]
 
     async def close(self) -> None:
         """Stop the replica."""
@@ -183,7 +181,6 @@ class ProductFactory:
             "ca_file": self.sandbox.ca_file,
             **(settings or {}),
         }
-        app = create_app(Settings(**options))
         http = self.sandbox.product_session()
         tokens = await self.tokens(accounts)
         providers = SandboxProviders(
@@ -197,9 +194,12 @@ class ProductFactory:
             list(accounts),
         )
         clock = self.sandbox.ctx.clock
-        app[PROVIDERS] = providers
-        app[WATCH_OPTIONS] = WatchOptions(
-            clock=clock.now, time_scale=clock.scale, tick=tick, roster_every=0.1
+        app = create_app(
+            Settings(**options),
+            providers=providers,
+            watch_options=WatchOptions(
+                clock=clock.now, time_scale=clock.scale, tick=tick, roster_every=0.1
+            ),
         )
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
@@ -216,7 +216,8 @@ class ProductFactory:
 
 
 async def _started(product: Product) -> bool:
-    return product.app[WATCHERS].current is not None
+    app = product.app
+    return SUPERVISOR in app and "watch-inbox" in app[SUPERVISOR].names
 
 
 async def eventually(

@@ -13,8 +13,10 @@ from presence_sync.providers import NotConnectedError
 from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
+from presence_sync.tasks import Supervisor
 from presence_sync.watch import Watchers, WatchOptions
 from presence_sync.watch.certificate import CERTIFICATE_KIND, load_or_create_certificate
+from presence_sync.web.webhooks import webhook_addresses
 from tests.store.conftest import box, mongo_target, store, store_kind
 from tests.watch.harness import eventually
 
@@ -64,9 +66,18 @@ async def test_the_certificate_is_made_once_and_its_key_sealed(
 
 async def test_one_replica_leads_and_another_takes_over_when_it_stops(store: Store) -> None:
     options = WatchOptions(tick=0.02, lease_seconds=0.3, roster_every=0.05)
-    replicas = [Watchers(store, Settings(), Offline(), f"replica-{n}", options) for n in (1, 2)]
+    addresses = webhook_addresses("http://127.0.0.1:3978")
+    replicas = [
+        Watchers(store, Settings(), Offline(), f"replica-{n}", addresses, options) for n in (1, 2)
+    ]
+    supervisors = {id(r): Supervisor() for r in replicas}
     for replica in replicas:
-        await replica.start()
+        supervisors[id(replica)].start(replica.loops())
+
+    async def stop(replica: Watchers) -> None:
+        await supervisors[id(replica)].stop()
+        await replica.stop()
+
     try:
 
         async def one_leader() -> bool:
@@ -79,7 +90,7 @@ async def test_one_replica_leads_and_another_takes_over_when_it_stops(store: Sto
         leader = next(r for r in replicas if r.leader)
         follower = next(r for r in replicas if r is not leader)
 
-        await leader.stop()
+        await stop(leader)
 
         async def took_over() -> bool:
             return follower.leader
@@ -87,4 +98,4 @@ async def test_one_replica_leads_and_another_takes_over_when_it_stops(store: Sto
         await eventually(took_over, within=5)
     finally:
         for replica in replicas:
-            await replica.stop()
+            await stop(replica)

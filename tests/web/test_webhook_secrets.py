@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from presence_sync.web.webhooks import KNOWN_SECRETS
+from presence_sync.web.keys import KNOWN_SECRETS
 from tests.web.test_webhooks import (
     CLIENT_STATE,
     EXTENSION,

@@ -26,8 +26,8 @@ from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
 from presence_sync.store.models import Subscription, UserLink
-from presence_sync.watch import PROVIDERS, WATCH_OPTIONS, WATCHERS, Watchers, WatchOptions
-from presence_sync.web.keys import STORE
+from presence_sync.watch import Watchers, WatchOptions
+from presence_sync.web.keys import STORE, SUPERVISOR, WATCHERS
 from sandbox.graph.crypto import encrypt_resource, load_certificate
 from sandbox.tokens import TokenIssuer
 from tests.watch.harness import eventually
@@ -141,13 +141,15 @@ async def hooks(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path) -> Hoo
         data_dir=tmp_path,
         metrics_enabled=False,
     )
-    app = create_app(settings)
-    app[PROVIDERS] = OfflineProviders()
-    app[WATCH_OPTIONS] = WatchOptions(tick=0.05, roster_every=0.1)
+    app = create_app(
+        settings,
+        providers=OfflineProviders(),
+        watch_options=WatchOptions(tick=0.05, roster_every=0.1),
+    )
     client = await aiohttp_client(app)
 
     async def started() -> bool:
-        return app[WATCHERS].current is not None
+        return "watch-inbox" in app[SUPERVISOR].names
 
     await eventually(started)
     store = app[STORE].store
@@ -175,8 +177,7 @@ async def hooks(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path) -> Hoo
     await store.put_subscription(
         Subscription("ringcentral", RC_SUB, "presence", time.time() + 80000, None, RC_TOKEN)
     )
-    watchers = app[WATCHERS].current
-    assert watchers is not None
+    watchers = app[WATCHERS]
     return Hooks(client, store, watchers, entra)
 
 

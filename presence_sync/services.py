@@ -1,0 +1,185 @@
+"""Every service of one replica, built in dependency order, each given what it needs.
+
+    store → connections → sync (directory, jobs, notices, reconciler and its dispatcher)
+          → watchers → admin use cases → the supervisor that runs every background loop
+
+`build_services` only constructs (no network, no look-ups); `Services.start` starts the loops
+once the store has opened, and `Services.stop` stops them before anything they use closes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import aiohttp
+from cryptography.fernet import Fernet
+
+from presence_sync.admin import Admin
+from presence_sync.connections import Connections
+from presence_sync.graph.validation import ValidationTokens, keys_url
+from presence_sync.providers import Providers
+from presence_sync.settings import Settings
+from presence_sync.store import open_store
+from presence_sync.sync import SyncService
+from presence_sync.tasks import Loop, Supervisor, finish_within
+from presence_sync.watch import Watchers, WatchOptions
+from presence_sync.web.known_secrets import KnownSecrets
+from presence_sync.web.readiness import StoreHandle
+from presence_sync.web.webhooks import webhook_addresses
+
+__all__ = ["Services", "Timing", "build_services", "resolve_secret_key"]
+
+logger = logging.getLogger(__name__)
+
+# Shutdown is bounded: a store or provider that stopped answering must not hold it up.
+STOP_TIMEOUT = 20.0
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The clock the product's timers run on (the sandbox's faster one in tests and the demo)."""
+
+    clock: Callable[[], float] = time.time
+    time_scale: float = 1.0  # clock seconds per real second (Retry-After counts real ones)
+
+
+@dataclass
+class Services:
+    """The running parts of one replica."""
+
+    settings: Settings
+    store: StoreHandle
+    connections: Connections
+    sync: SyncService
+    watchers: Watchers
+    admin: Admin
+    supervisor: Supervisor
+    validation_tokens: ValidationTokens
+    known_secrets: KnownSecrets
+    instance_id: str
+
+    def loops(self) -> list[Loop]:
+        """Every background loop of the replica."""
+        return [
+            Loop("connection-checks", partial(self.connections.run_rechecks, self.instance_id)),
+            *self.sync.loops(),
+            *self.watchers.loops(),
+        ]
+
+    async def start(self) -> None:
+        """Open the store (retrying in the background) and start the loops once it is open."""
+        _ensure_sqlite_folder(self.settings)
+        await self.store.start()
+        self.supervisor.start([Loop("start-when-store-opens", self._start_when_open)])
+
+    async def _start_when_open(self) -> None:
+        # The store may be down at start-up: the server serves, the loops wait.
+        await self.store.wait_opened()
+        self.supervisor.start(self.loops())
+
+    async def stop(self) -> None:
+        """Stop every loop, then let each service finish, then close the store."""
+        await finish_within(STOP_TIMEOUT, self._stop_services(), "stopping the background loops")
+        await self.store.close()
+
+    async def _stop_services(self) -> None:
+        await self.supervisor.stop()
+        await self.watchers.stop()
+        await self.sync.stop()
+        await self.connections.close()
+
+
+def build_services(
+    settings: Settings,
+    http: aiohttp.ClientSession,
+    *,
+    instance_id: str,
+    timing: Timing | None = None,
+    providers: Providers | None = None,
+    watch_options: WatchOptions | None = None,
+    on_start: Callable[[str], None] | None = None,
+    on_restart: Callable[[str], None] | None = None,
+) -> Services:
+    """Build the replica's services; `providers` replaces the connections' (tests only)."""
+    timing = timing or Timing()
+    store = StoreHandle(open_store(settings.store_url, resolve_secret_key(settings)))
+    connections = Connections(
+        settings,
+        store.store,
+        http,
+        budget_clock=timing.clock,
+        time_scale=timing.time_scale,
+    )
+    clients: Providers = providers if providers is not None else connections
+    sync = SyncService(
+        store.store,
+        clients,
+        instance_id,
+        clock=timing.clock,
+        directory_interval=settings.watch_reconcile_interval,
+    )
+    watchers = Watchers(
+        store.store,
+        settings,
+        clients,
+        instance_id,
+        webhook_addresses(settings.public_url),
+        watch_options or WatchOptions(clock=timing.clock, time_scale=timing.time_scale),
+    )
+    admin = Admin(
+        store.store, timing.clock, coverage=watchers.coverage, on_job_queued=sync.jobs.wake
+    )
+    tenant = settings.microsoft_tenant_id or ""
+    validation_tokens = ValidationTokens(
+        http=lambda: http,
+        keys_url=keys_url(settings.microsoft_authority_host, tenant or "common"),
+        app_id=settings.microsoft_client_id or "",
+        tenant_id=tenant,
+    )
+    return Services(
+        settings=settings,
+        store=store,
+        connections=connections,
+        sync=sync,
+        watchers=watchers,
+        admin=admin,
+        supervisor=Supervisor(on_start=on_start, on_restart=on_restart),
+        validation_tokens=validation_tokens,
+        known_secrets=KnownSecrets(),
+        instance_id=instance_id,
+    )
+
+
+def _ensure_sqlite_folder(settings: Settings) -> None:
+    if settings.store_url.startswith("sqlite:///"):
+        target = settings.store_url[len("sqlite:///") :]
+        if target != ":memory:":
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+
+
+def resolve_secret_key(settings: Settings) -> bytes:
+    """The key that encrypts secrets at rest: SECRET_KEY, else a key file in the data folder."""
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    path = settings.data_dir / "secret.key"
+    if path.is_file():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key()
+    # Create with 0600 from the start: the key must never be readable by other users.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key + b"\n")
+    if not settings.store_url.startswith("sqlite"):
+        logger.warning(
+            "SECRET_KEY is not set: generated %s; every replica sharing this store needs the "
+            "same key, so set SECRET_KEY explicitly",
+            path,
+        )
+    return key
