@@ -21,6 +21,7 @@ from presence_sync.http import ssl_context
 from presence_sync.providers import Providers
 from presence_sync.services import Services, Timing, build_services
 from presence_sync.settings import Settings
+from presence_sync.tasks import LoopPolicy
 from presence_sync.watch import WatchOptions
 from presence_sync.web import consent, health, webhooks
 from presence_sync.web.errors import error_middleware
@@ -51,12 +52,13 @@ def create_app(
     time_scale: float = 1.0,
     providers: Providers | None = None,
     watch_options: WatchOptions | None = None,
+    loop_policy: LoopPolicy | None = None,
 ) -> web.Application:
     """The product's web application for `settings`.
 
     `clock` and `time_scale` run the product's timers on a faster clock (the sandbox's, in
-    tests and the demo); `providers` replaces the real connections and `watch_options` the
-    watchers' timing (tests only).
+    tests and the demo); `providers` replaces the real connections, `watch_options` the
+    watchers' timing and `loop_policy` the background loops' restart backoff (tests only).
     """
     app = web.Application(
         middlewares=[health.metrics_middleware, error_middleware],
@@ -79,6 +81,7 @@ def create_app(
                 timing=timing,
                 providers=providers,
                 watch_options=watch_options,
+                loop_policy=loop_policy,
                 on_start=metrics.loop_started,
                 on_restart=metrics.loop_restarted,
             )

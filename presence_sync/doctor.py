@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+import aiohttp
+
 from presence_sync.errors import StoreError
 from presence_sync.services import resolve_secret_key
 from presence_sync.settings import Settings
@@ -139,6 +141,37 @@ async def check_connections(settings: Settings) -> list[Check]:
     return checks
 
 
+async def check_server(settings: Settings) -> Check:
+    """The running server's own readiness (/readyz): its store and its background loops."""
+    host = "127.0.0.1" if settings.host in ("", "0.0.0.0", "::") else settings.host
+    url = f"http://{host}:{settings.port}/readyz"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+            session.get(url) as response,
+        ):
+            body = await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+        return Check(
+            "server",
+            "warn",
+            f"no server answers at {url}: {err or 'timed out'}",
+            "start it with `presence-sync serve`, or set HOST and PORT to where it listens",
+        )
+    checks = body.get("checks", {}) if isinstance(body, dict) else {}
+    failing = {name: c for name, c in checks.items() if isinstance(c, dict) and not c.get("ok")}
+    if response.status == 200 and not failing:
+        loops = checks.get("loops", {}).get("running", 0)
+        return Check("server", "ok", f"ready at {url}: store answers, {loops} loops running")
+    reasons = "; ".join(f"{name}: {c.get('reason', 'not ok')}" for name, c in failing.items())
+    fix = (
+        "read the server log for the failing loop's traceback; it keeps restarting on its own"
+        if "loops" in failing
+        else "see the store check above"
+    )
+    return Check("server", "fail", f"not ready ({response.status}): {reasons}", fix)
+
+
 DEFAULT_CHECKS: tuple[CheckFn, ...] = (
     check_store,
     check_secret_key,
@@ -146,6 +179,7 @@ DEFAULT_CHECKS: tuple[CheckFn, ...] = (
     check_microsoft,
     check_ringcentral,
     check_connections,
+    check_server,
 )
 
 

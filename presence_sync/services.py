@@ -27,7 +27,7 @@ from presence_sync.providers import Providers
 from presence_sync.settings import Settings
 from presence_sync.store import open_store
 from presence_sync.sync import SyncService
-from presence_sync.tasks import Loop, Supervisor, finish_within
+from presence_sync.tasks import Loop, LoopPolicy, Supervisor, finish_within
 from presence_sync.watch import Watchers, WatchOptions
 from presence_sync.web.known_secrets import KnownSecrets
 from presence_sync.web.readiness import StoreHandle
@@ -103,6 +103,7 @@ def build_services(
     timing: Timing | None = None,
     providers: Providers | None = None,
     watch_options: WatchOptions | None = None,
+    loop_policy: LoopPolicy | None = None,
     on_start: Callable[[str], None] | None = None,
     on_restart: Callable[[str], None] | None = None,
 ) -> Services:
@@ -149,7 +150,7 @@ def build_services(
         sync=sync,
         watchers=watchers,
         admin=admin,
-        supervisor=Supervisor(on_start=on_start, on_restart=on_restart),
+        supervisor=Supervisor(loop_policy, on_start=on_start, on_restart=on_restart),
         validation_tokens=validation_tokens,
         known_secrets=KnownSecrets(),
         instance_id=instance_id,

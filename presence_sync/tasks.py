@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Loop", "LoopHealth", "Supervisor", "finish_within", "stop_tasks"]
+__all__ = ["Loop", "LoopHealth", "LoopPolicy", "Supervisor", "finish_within", "stop_tasks"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,34 +77,39 @@ class LoopHealth:
     last_error: str | None
 
 
+@dataclass(frozen=True)
+class LoopPolicy:
+    """When a failed loop restarts, and when its failures make the server unready."""
+
+    first_backoff: float = 1.0  # seconds before the first restart
+    max_backoff: float = 60.0  # the backoff doubles up to this
+    unhealthy_after: int = 5  # more restarts than this within `window` ...
+    window: float = 300.0  # ... seconds make the loop unhealthy
+
+
 class Supervisor:
     """Runs every background loop, restarting any that fails, and says which ones keep failing.
 
     A loop that raises anything but cancellation is logged with its traceback and its name,
     reported to `on_restart` (the server counts it in /metrics; `on_start` hears each loop
-    start, so the count shows 0 before anything failed), and started again after a
-    jittered backoff: `first_backoff` seconds, doubling up to `max_backoff`. A loop that then
-    runs for `max_backoff` seconds without failing starts from `first_backoff` again. More than
-    `unhealthy_after` restarts within `window` seconds make it *unhealthy* (readiness fails and
-    names it) until the window has passed them. A loop that returns has finished its work.
+    start, so the count shows 0 before anything failed), and started again after a jittered
+    backoff: `policy.first_backoff` seconds, doubling up to `policy.max_backoff`. A loop that
+    then runs for `max_backoff` seconds without failing starts from `first_backoff` again.
+    More than `policy.unhealthy_after` restarts within `policy.window` seconds make it
+    *unhealthy* (readiness fails and names it) until those restarts are older than the window.
+    A loop that returns has finished its work and is not restarted.
     """
 
     def __init__(
         self,
+        policy: LoopPolicy | None = None,
         *,
-        first_backoff: float = 1.0,
-        max_backoff: float = 60.0,
-        unhealthy_after: int = 5,
-        window: float = 300.0,
         on_start: Callable[[str], None] | None = None,
         on_restart: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        self.first_backoff = first_backoff
-        self.max_backoff = max_backoff
-        self.unhealthy_after = unhealthy_after
-        self.window = window
+        self.policy = policy or LoopPolicy()
         self._on_start = on_start
         self._on_restart = on_restart
         self._clock = clock
@@ -135,7 +140,7 @@ class Supervisor:
 
     def health(self) -> list[LoopHealth]:
         """Each loop's restarts, in start order."""
-        cutoff = self._clock() - self.window
+        cutoff = self._clock() - self.policy.window
         out = []
         for name in self._tasks:
             recent = [t for t in self._restarts.get(name, ()) if t >= cutoff]
@@ -144,11 +149,12 @@ class Supervisor:
         return out
 
     def unhealthy(self) -> list[LoopHealth]:
-        """Loops restarted more than `unhealthy_after` times within `window` seconds."""
-        return [h for h in self.health() if h.recent > self.unhealthy_after]
+        """Loops restarted more than `unhealthy_after` times within the policy's window."""
+        return [h for h in self.health() if h.recent > self.policy.unhealthy_after]
 
     async def _supervise(self, loop: Loop) -> None:
-        backoff = self.first_backoff
+        policy = self.policy
+        backoff = policy.first_backoff
         while True:
             started = self._clock()
             try:
@@ -156,9 +162,9 @@ class Supervisor:
                 return
             except Exception as err:
                 now = self._clock()
-                if now - started >= self.max_backoff:
-                    backoff = self.first_backoff  # it had been running well: start over
-                delay = min(self.max_backoff, backoff * (1.0 + 0.25 * self._jitter()))
+                if now - started >= policy.max_backoff:
+                    backoff = policy.first_backoff  # it had been running well: start over
+                delay = min(policy.max_backoff, backoff * (1.0 + 0.25 * self._jitter()))
                 self._restarts.setdefault(loop.name, []).append(now)
                 self._totals[loop.name] = self._totals.get(loop.name, 0) + 1
                 self._errors[loop.name] = f"{type(err).__name__}: {err}"
@@ -168,4 +174,4 @@ class Supervisor:
                 if self._on_restart is not None:
                     self._on_restart(loop.name)
             await asyncio.sleep(delay)
-            backoff = min(self.max_backoff, backoff * 2)
+            backoff = min(policy.max_backoff, backoff * 2)

@@ -131,13 +131,14 @@ class NoticeDelivery:
         return delivered
 
     async def run(self, idle: float = 1.0) -> None:
-        """Deliver until cancelled; store and provider trouble only pauses the loop."""
+        """Deliver until cancelled; store and provider trouble only pauses the loop.
+
+        Anything unexpected ends the round: the server's supervisor restarts the loop.
+        """
         while True:
             try:
                 if await self.deliver_due():
                     continue
             except (StoreError, NotFoundError) as err:
                 logger.warning("notice outbox unavailable: %s", err)
-            except Exception:
-                logger.exception("notice delivery round failed")
             await asyncio.sleep(idle)

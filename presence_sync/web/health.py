@@ -43,7 +43,7 @@ async def readyz(request: web.Request) -> web.Response:
     supervisor = app[SUPERVISOR]
     failing = supervisor.unhealthy()
     if failing:
-        minutes = supervisor.window / 60
+        minutes = supervisor.policy.window / 60
         checks["loops"] = {
             "ok": False,
             "reason": "; ".join(

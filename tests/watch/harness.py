@@ -24,10 +24,12 @@ from cryptography.fernet import Fernet
 from presence_sync.app import create_app
 from presence_sync.graph.auth import GraphTokenProvider
 from presence_sync.graph.client import GraphClient
+from presence_sync.providers import Providers
 from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
 from presence_sync.store.models import LinkState, UserLink
+from presence_sync.tasks import LoopPolicy
 from presence_sync.watch import Watchers, WatchOptions
 from presence_sync.web.keys import STORE, SUPERVISOR, WATCHERS
 from tests.graph.client_sandbox import ClientSandbox
@@ -163,6 +165,8 @@ class ProductFactory:
         settings: dict[str, Any] | None = None,
         tick: float = 0.05,
         graph_timeout: float = 5.0,
+        wrap: Callable[[SandboxProviders], Providers] | None = None,
+        loop_policy: LoopPolicy | None = None,
     ) -> Product:
         """Start one replica; it starts watching once its store opened."""
         sock = free_socket()
@@ -170,6 +174,7 @@ class ProductFactory:
         base_url = f"http://127.0.0.1:{port}"
         options: dict[str, Any] = {
             "public_url": base_url,
+            "port": port,
             "store_url": self.store_url or f"sqlite:///{self.tmp_path / 'store.db'}",
             "secret_key": self.secret_key,
             "data_dir": self.tmp_path,
@@ -196,7 +201,8 @@ class ProductFactory:
         clock = self.sandbox.ctx.clock
         app = create_app(
             Settings(**options),
-            providers=providers,
+            providers=providers if wrap is None else wrap(providers),
+            loop_policy=loop_policy,
             watch_options=WatchOptions(
                 clock=clock.now, time_scale=clock.scale, tick=tick, roster_every=0.1
             ),
