@@ -28,17 +28,22 @@ class Flaky:
         await asyncio.sleep(3600)
 
 
-async def test_a_failing_loop_restarts_after_a_doubling_backoff_and_then_runs() -> None:
-    flaky = Flaky(failures=3)
-    restarted: list[str] = []
-    policy = LoopPolicy(first_backoff=0.1, max_backoff=5.0)
-    supervisor = Supervisor(policy, on_restart=restarted.append, jitter=lambda: 0.0)
-    supervisor.start([Loop("watch-inbox", flaky.run)])
+async def run_until_working(supervisor: Supervisor, flaky: Flaky, *loops: Loop) -> None:
+    """Start `loops`, wait until `flaky` works (10 s at most), then stop them all."""
+    supervisor.start(loops)
     try:
         async with asyncio.timeout(10):
             await flaky.working.wait()
     finally:
         await supervisor.stop()
+
+
+async def test_a_failing_loop_restarts_after_a_doubling_backoff_and_then_runs() -> None:
+    flaky = Flaky(failures=3)
+    restarted: list[str] = []
+    policy = LoopPolicy(first_backoff=0.1, max_backoff=5.0)
+    supervisor = Supervisor(policy, on_restart=restarted.append, jitter=lambda: 0.0)
+    await run_until_working(supervisor, flaky, Loop("watch-inbox", flaky.run))
 
     gaps = [b - a for a, b in zip(flaky.starts, flaky.starts[1:], strict=False)]
     assert len(gaps) == 3
@@ -54,12 +59,7 @@ async def test_the_jitter_adds_at_most_a_quarter_and_the_backoff_stops_at_its_ca
     flaky = Flaky(failures=5)
     policy = LoopPolicy(first_backoff=0.05, max_backoff=0.1)
     supervisor = Supervisor(policy, jitter=lambda: 1.0)
-    supervisor.start([Loop("sync-jobs", flaky.run)])
-    try:
-        async with asyncio.timeout(10):
-            await flaky.working.wait()
-    finally:
-        await supervisor.stop()
+    await run_until_working(supervisor, flaky, Loop("sync-jobs", flaky.run))
 
     gaps = [b - a for a, b in zip(flaky.starts, flaky.starts[1:], strict=False)]
     assert 0.0625 <= gaps[0] < 0.0625 + 0.2  # 0.05 and a quarter more
@@ -72,12 +72,7 @@ async def test_each_failure_is_logged_with_the_loops_name_and_traceback(
     flaky = Flaky(failures=1, error=TypeError("'NoneType' object is not subscriptable"))
     supervisor = Supervisor(LoopPolicy(first_backoff=0.01))
     with caplog.at_level(logging.ERROR, logger="presence_sync.tasks"):
-        supervisor.start([Loop("watch-polling", flaky.run)])
-        try:
-            async with asyncio.timeout(5):
-                await flaky.working.wait()
-        finally:
-            await supervisor.stop()
+        await run_until_working(supervisor, flaky, Loop("watch-polling", flaky.run))
 
     (record,) = [r for r in caplog.records if "watch-polling" in r.getMessage()]
     assert "background loop watch-polling failed; restarting it in" in record.getMessage()
