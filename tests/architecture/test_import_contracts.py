@@ -78,3 +78,27 @@ def test_a_wrong_import_is_reported_with_both_module_names(
     assert result.returncode != 0
     assert contract in result.stdout
     assert reported in result.stdout
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "presence_sync.admin",
+        "presence_sync.sync",
+        "presence_sync.watch",
+        "presence_sync.web.keys",
+        "presence_sync.services",
+        "presence_sync.app",
+    ],
+)
+def test_each_package_imports_on_its_own(module: str) -> None:
+    # A fresh interpreter per module: an import cycle would fail here, whatever ran before.
+    result = subprocess.run(
+        [sys.executable, "-c", f"import {module}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
