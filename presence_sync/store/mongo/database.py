@@ -129,7 +129,7 @@ class MongoDatabase:
         self._locks: dict[str, asyncio.Lock] = {}
         # Where conditional writes check their condition: "server" puts it in the update's
         # filter (atomic on MongoDB and Cosmos DB); "local" reads by _id and checks it here
-        # (FerretDB, see mongo_match); "auto" picks by asking the server at open().
+        # (FerretDB, see `match`); "auto" picks by asking the server at open().
         self.conditions = conditions
         self.local_conditions = conditions == "local"
 
