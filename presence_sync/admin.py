@@ -21,6 +21,7 @@ from presence_sync.errors import NotFoundError, ValidationError
 from presence_sync.providers import RECONCILE
 from presence_sync.store.base import Store
 from presence_sync.store.models import (
+    AuditDetails,
     AuditEntry,
     ConnectionStatus,
     Job,
@@ -219,7 +220,7 @@ class Admin:
 
     async def _audit(self, actor: str, action: str, **details: Any) -> None:
         await self.store.append_audit(
-            AuditEntry(at=self.clock(), actor=actor, action=action, details=details)
+            AuditEntry(at=self.clock(), actor=actor, action=action, details=AuditDetails(details))
         )
 
     async def _start(

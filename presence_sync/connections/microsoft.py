@@ -164,7 +164,7 @@ class MicrosoftConnection:
     async def provider(self) -> GraphTokenProvider:
         """The live token provider (built even before consent, for sync-account sign-ins)."""
         record = await self.book.get(MICROSOFT)
-        generation = int(record.details.get("generation", 0)) if record else 0
+        generation = record.details.generation if record else 0
         return (await self.client(generation)).tokens
 
     async def _save_cache(self, serialized: str) -> None:

@@ -3,8 +3,8 @@
 One `Connection` record per provider link: `microsoft` (the tenant's admin consent),
 `microsoft-sync-account:<upn>` (one per delegated sync account, holding that account's slice
 of the MSAL token cache) and `ringcentral` (the SDK's auth data). Secrets are sealed by the
-store. `details["since"]` is when the state last changed (secret refreshes do not move it);
-`details["generation"]` counts (re)connections, so every replica notices a reconnect and
+store. `details.since` is when the state last changed (secret refreshes do not move it);
+`details.generation` counts (re)connections, so every replica notices a reconnect and
 rebuilds its clients.
 """
 
@@ -16,7 +16,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from presence_sync.store import AuditEntry, Connection, ConnectionStatus, Store
+from presence_sync.store import (
+    AuditDetails,
+    AuditEntry,
+    Connection,
+    ConnectionDetails,
+    ConnectionStatus,
+    Store,
+)
+from presence_sync.store.codec import connection_details_to_dict
 
 __all__ = [
     "HEALTH_ALERT",
@@ -89,8 +97,8 @@ class ConnectionState:
         }
 
 
-def _public_details(details: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in details.items() if k not in ("generation",)}
+def _public_details(details: ConnectionDetails) -> dict[str, Any]:
+    return {k: v for k, v in connection_details_to_dict(details).items() if k != "generation"}
 
 
 def state_of(kind: str, record: Connection | None, missing_reason: str) -> ConnectionState:
@@ -100,7 +108,7 @@ def state_of(kind: str, record: Connection | None, missing_reason: str) -> Conne
     fix = _SYNC_FIX if upn or kind == SYNC_ACCOUNTS else _FIXES.get(kind, "")
     if record is None:
         return ConnectionState(kind, label, "missing", missing_reason, None, fix, {})
-    since = record.details.get("since", record.updated_at)
+    since = record.details.since if record.details.since is not None else record.updated_at
     return ConnectionState(
         kind,
         label,
@@ -155,13 +163,11 @@ class ConnectionBook:
         """Record a connection's state; `reconnected` tells other replicas to rebuild clients."""
         now = self.clock()
         old = await self.get(kind)
-        merged: dict[str, Any] = dict(old.details) if old else {}
-        merged.update(details or {})
-        if old is None or old.status is not status:
-            merged["since"] = now
-        merged.setdefault("since", now)
+        merged = (old.details if old else ConnectionDetails()).updated(details or {})
+        if old is None or old.status is not status or merged.since is None:
+            merged = replace(merged, since=now)
         if reconnected:
-            merged["generation"] = int(merged.get("generation", 0)) + 1
+            merged = replace(merged, generation=merged.generation + 1)
         record = Connection(
             kind=kind,
             status=status,
@@ -180,7 +186,7 @@ class ConnectionBook:
             if not create:
                 return False
             old = Connection(
-                kind, ConnectionStatus.MISSING, "connecting", {"since": self.clock()}
+                kind, ConnectionStatus.MISSING, "connecting", ConnectionDetails(since=self.clock())
             )
         await self.store.put_connection(replace(old, secret=secret, updated_at=self.clock()))
         return True
@@ -201,13 +207,13 @@ class ConnectionBook:
     async def admins(self) -> list[str]:
         """Who hears about broken connections: the recorded consenting admin, else all admins."""
         microsoft = await self.get(MICROSOFT)
-        who = microsoft.details.get("consented_by") if microsoft else None
+        who = microsoft.details.consented_by if microsoft else None
         return [str(who)] if who else [ADMINS_ROLE]
 
     async def audit(self, action: str, details: Mapping[str, Any], actor: str = "system") -> None:
         """Add an entry to the activity log."""
         await self.store.append_audit(
-            AuditEntry(at=self.clock(), actor=actor, action=action, details=dict(details))
+            AuditEntry(at=self.clock(), actor=actor, action=action, details=AuditDetails(details))
         )
 
     async def _alert(self, kind: str, reason: str) -> None:

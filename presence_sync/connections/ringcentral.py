@@ -37,7 +37,7 @@ from presence_sync.errors import RingCentralError
 from presence_sync.ringcentral import RingCentralAuth, RingCentralClient, RingCentralTokenError
 from presence_sync.ringcentral.limits import RateLimits
 from presence_sync.settings import Settings
-from presence_sync.store import Connection, ConnectionStatus
+from presence_sync.store import Connection, ConnectionDetails, ConnectionStatus
 
 __all__ = ["ReportingRingCentralAuth", "RingCentralConnection"]
 
@@ -153,7 +153,7 @@ class RingCentralConnection:
         self.book.handled.add(err)
         record = await self.book.get(RINGCENTRAL)
         reason = explain_ringcentral(err)
-        if record is not None and record.details.get("method") == "oauth":
+        if record is not None and record.details.method == "oauth":
             reason = _oauth_refused(err, record.details)
         await self.book.mark_broken(RINGCENTRAL, reason, err.code)
 
@@ -173,8 +173,8 @@ class RingCentralConnection:
 
     async def client(self, record: Connection) -> RingCentralClient:
         """The client for a connected record, rebuilt when its generation moved on."""
-        generation = int(record.details.get("generation", 0))
-        jwt = record.details.get("method", "jwt") == "jwt"
+        generation = record.details.generation
+        jwt = (record.details.method or "jwt") == "jwt"
         async with self._lock:
             if self._client is None or self._generation != generation:
                 return self._install(self._auth(reporting=True, jwt=jwt), generation)
@@ -222,7 +222,7 @@ class RingCentralConnection:
                 RINGCENTRAL, ConnectionStatus.CONNECTED, None, details=details, reconnected=True
             )
             auth.on_refused = self._refused
-            self._install(auth, int(record.details["generation"]))
+            self._install(auth, record.details.generation)
         await self.book.audit("ringcentral-connected", {"extension": extension.id}, actor)
         return RcConnectResult(ConnectionStatus.CONNECTED, None, details)
 
@@ -313,7 +313,7 @@ class RingCentralConnection:
                 RINGCENTRAL, ConnectionStatus.CONNECTED, None, details=details, reconnected=True
             )
             auth.on_refused = self._refused
-            self._install(auth, int(record.details["generation"]))
+            self._install(auth, record.details.generation)
         await self.book.audit("ringcentral-connected", {"extension": extension.id}, "oauth")
         who = extension.email or extension.name or extension.id
         return SignInOutcome.succeeded(
@@ -343,11 +343,11 @@ def _code_refused(err: RingCentralTokenError) -> str:
     )
 
 
-def _oauth_refused(err: RingCentralTokenError, details: Mapping[str, Any]) -> str:
+def _oauth_refused(err: RingCentralTokenError, details: ConnectionDetails) -> str:
     """Why an OAuth connection broke: its JWT advice would not apply, it has no JWT."""
     if err.code == "invalid_client":
         return explain_ringcentral(err)
-    who = details.get("authorised_by") or details.get("email") or details.get("extension_id")
+    who = details.authorised_by or details.email or details.extension_id
     return (
         f"RingCentral refused the stored sign-in of {who} (revoked or expired). Open Connect "
         "RingCentral (OAuth) and sign in again."

@@ -99,7 +99,7 @@ class Connections:
             raise NotConnectedError(_NOT_CONNECTED[MICROSOFT])
         if record.status is ConnectionStatus.BROKEN:
             raise NotConnectedError(f"The Microsoft connection is broken: {record.reason}")
-        return await self.microsoft.client(int(record.details.get("generation", 0)))
+        return await self.microsoft.client(record.details.generation)
 
     async def ringcentral(self) -> RingCentralClient:
         """The RingCentral client; NotConnectedError (saying why) while it is not connected."""
@@ -158,7 +158,7 @@ class Connections:
             self.rc.configured
             and ringcentral is not None
             and ringcentral.status is ConnectionStatus.BROKEN
-            and ringcentral.details.get("method", "jwt") == "jwt"
+            and (ringcentral.details.method or "jwt") == "jwt"
         ):
             result = await self.rc.connect(actor="system")
             logger.info("RingCentral re-check: %s", result.status)

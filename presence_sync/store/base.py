@@ -32,25 +32,11 @@ from presence_sync.store.models import (
     UserLink,
 )
 
-__all__ = ["Store"]
+__all__ = ["DirtyStore", "JobStore", "LinkStore", "QueueStore", "RecordStore", "Store"]
 
 
-class Store(Protocol):
-    """Persistence for links, settings, connections, subscriptions, jobs and queues."""
-
-    bell: DirtyBell
-    """Rings after each `mark_dirty` made through this store object (in-process wake-up)."""
-
-    async def open(self) -> None:
-        """Connect and create the schema and indexes; safe to call again after a failure."""
-
-    async def close(self) -> None:
-        """Release connections; safe to call when never opened."""
-
-    async def ping(self) -> None:
-        """Return when the store answers; raise `StoreUnavailableError` with the reason."""
-
-    # -- user links -------------------------------------------------------------------
+class LinkStore(Protocol):
+    """User links: who is who on both platforms, with what was last seen of each."""
 
     async def upsert_links(self, links: Iterable[UserLink], now: float | None = None) -> int:
         """Insert or update links by id in batches; return how many were inserted or changed.
@@ -111,7 +97,9 @@ class Store(Protocol):
     ) -> int:
         """Replace the engine's state if its version is still `expected_version`; new version."""
 
-    # -- settings ---------------------------------------------------------------------
+
+class RecordStore(Protocol):
+    """Settings, connections, subscriptions, conversation references, ephemeral records."""
 
     async def get_settings(self) -> OrgSettings:
         """The organisation's settings (defaults with version 0 when never saved)."""
@@ -150,7 +138,27 @@ class Store(Protocol):
     async def list_expiring_subscriptions(self, before: float) -> list[Subscription]:
         """Subscriptions expiring before `before`, soonest first."""
 
-    # -- jobs -------------------------------------------------------------------------
+    # -- conversation references ------------------------------------------------------
+
+    async def get_conversation_ref(self, user_id: str) -> dict[str, Any] | None:
+        """The bot's conversation reference for a user."""
+
+    async def put_conversation_ref(self, user_id: str, reference: Mapping[str, Any]) -> None:
+        """Remember the bot's conversation reference for a user."""
+
+    # -- ephemeral records: short-lived, single-use (OAuth states and flows) -------------
+
+    async def put_ephemeral(self, key: str, value: Mapping[str, Any], expires_at: float) -> None:
+        """Keep `value` (sealed with the secret key) under `key` until `expires_at`."""
+        ...
+
+    async def take_ephemeral(self, key: str, now: float) -> dict[str, Any] | None:
+        """Read and delete `key` atomically; None when missing, expired or already taken."""
+        ...
+
+
+class JobStore(Protocol):
+    """Bulk jobs that survive restarts: one active job per kind, run under a lease."""
 
     async def create_job(
         self,
@@ -205,7 +213,9 @@ class Store(Protocol):
     async def list_jobs(self, *, kind: str | None = None, limit: int = 20) -> list[Job]:
         """Recent jobs, newest first."""
 
-    # -- dirty-user queue -------------------------------------------------------------
+
+class DirtyStore(Protocol):
+    """The dirty-user queue: who needs reconciling, and how urgently."""
 
     async def mark_dirty(self, user_key: str, *, priority: int, due_at: float, reason: str) -> None:
         """Queue a user for reconciliation; one entry per user keeps the most urgent mark.
@@ -225,7 +235,9 @@ class Store(Protocol):
     async def dirty_count(self) -> int:
         """Entries in the queue, claimed or not."""
 
-    # -- notice outbox ----------------------------------------------------------------
+
+class QueueStore(Protocol):
+    """The notice outbox, the audit log and named leases."""
 
     async def enqueue_notice(
         self,
@@ -269,14 +281,6 @@ class Store(Protocol):
     async def prune_audit(self, older_than: float) -> int:
         """Delete entries before `older_than`; how many were deleted."""
 
-    # -- conversation references ------------------------------------------------------
-
-    async def get_conversation_ref(self, user_id: str) -> dict[str, Any] | None:
-        """The bot's conversation reference for a user."""
-
-    async def put_conversation_ref(self, user_id: str, reference: Mapping[str, Any]) -> None:
-        """Remember the bot's conversation reference for a user."""
-
     # -- leases -----------------------------------------------------------------------
 
     async def acquire_lease(self, name: str, owner: str, seconds: float, now: float) -> bool:
@@ -288,12 +292,18 @@ class Store(Protocol):
     async def get_lease(self, name: str) -> Lease | None:
         """The current holder of a lease, expired or not."""
 
-    # -- ephemeral records: short-lived, single-use (OAuth states and flows) -------------
 
-    async def put_ephemeral(self, key: str, value: Mapping[str, Any], expires_at: float) -> None:
-        """Keep `value` (sealed with the secret key) under `key` until `expires_at`."""
-        ...
+class Store(LinkStore, RecordStore, JobStore, DirtyStore, QueueStore, Protocol):
+    """Persistence for links, settings, connections, subscriptions, jobs and queues."""
 
-    async def take_ephemeral(self, key: str, now: float) -> dict[str, Any] | None:
-        """Read and delete `key` atomically; None when missing, expired or already taken."""
-        ...
+    bell: DirtyBell
+    """Rings after each `mark_dirty` made through this store object (in-process wake-up)."""
+
+    async def open(self) -> None:
+        """Connect and create the schema and indexes; safe to call again after a failure."""
+
+    async def close(self) -> None:
+        """Release connections; safe to call when never opened."""
+
+    async def ping(self) -> None:
+        """Return when the store answers; raise `StoreUnavailableError` with the reason."""

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 from presence_sync.errors import ValidationError
 from presence_sync.store.models import (
     LINK_PATCHABLE,
+    AuditDetails,
+    ConnectionDetails,
     JobFailure,
     LinkState,
     OrgSettings,
     RcObservation,
+    SubscriptionDetails,
     SyncMode,
     TeamsObservation,
     normalise_email,
 )
 
 __all__ = [
+    "audit_details_from_json",
+    "audit_details_to_json",
     "check_link_changes",
+    "connection_details_from_json",
+    "connection_details_to_dict",
+    "connection_details_to_json",
     "dumps",
     "failures_from_list",
     "failures_to_list",
@@ -28,6 +37,8 @@ __all__ = [
     "search_text",
     "settings_from_dict",
     "settings_to_dict",
+    "subscription_details_from_json",
+    "subscription_details_to_json",
     "teams_from_dict",
     "teams_to_dict",
 ]
@@ -107,6 +118,67 @@ def settings_from_dict(data: Mapping[str, Any], version: int) -> OrgSettings:
         preserve_during_inactivity=bool(data["preserve_during_inactivity"]),
         version=version,
     )
+
+
+def _plain(value: Any) -> Any:
+    """A details value as JSON takes it: tuples as lists, frozen mappings as dicts."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _noted(details: ConnectionDetails | SubscriptionDetails) -> dict[str, Any]:
+    """The fields of `details` that hold something, by name (unset ones are left out)."""
+    noted: dict[str, Any] = {}
+    for item in fields(details):
+        value = getattr(details, item.name)
+        if value != item.default:
+            noted[item.name] = _plain(value)
+    return noted
+
+
+def _known(cls: type[ConnectionDetails] | type[SubscriptionDetails], text: str) -> dict[str, Any]:
+    """The keys of stored details JSON that `cls` has fields for (others are ignored)."""
+    data = json.loads(text) if text else {}
+    names = {item.name for item in fields(cls)}
+    return {k: v for k, v in data.items() if k in names and v is not None}
+
+
+def connection_details_to_dict(details: ConnectionDetails) -> dict[str, Any]:
+    """Connection details as a plain dict of the fields noted (also what admins are shown)."""
+    return _noted(details)
+
+
+def connection_details_to_json(details: ConnectionDetails) -> str:
+    """Connection details as stored."""
+    return dumps(_noted(details))
+
+
+def connection_details_from_json(text: str) -> ConnectionDetails:
+    """Connection details from their stored JSON (any release's: the keys never changed)."""
+    return ConnectionDetails(**_known(ConnectionDetails, text))
+
+
+def subscription_details_to_json(details: SubscriptionDetails) -> str:
+    """Subscription details as stored."""
+    return dumps(_noted(details))
+
+
+def subscription_details_from_json(text: str) -> SubscriptionDetails:
+    """Subscription details from their stored JSON."""
+    return SubscriptionDetails(**_known(SubscriptionDetails, text))
+
+
+def audit_details_to_json(details: AuditDetails) -> str:
+    """Audit details as stored."""
+    return dumps(_plain(details))
+
+
+def audit_details_from_json(text: str) -> AuditDetails:
+    """Audit details from their stored JSON."""
+    return AuditDetails(json.loads(text))
 
 
 def failures_to_list(failures: tuple[JobFailure, ...] | list[JobFailure]) -> list[dict[str, str]]:

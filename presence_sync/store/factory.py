@@ -7,8 +7,6 @@ from urllib.parse import unquote, urlsplit
 from presence_sync.errors import StoreError
 from presence_sync.secrets import SecretBox, SecretKeyError
 from presence_sync.store.base import Store
-from presence_sync.store.mongo import MongoStore
-from presence_sync.store.sqlite import SqliteStore
 
 __all__ = ["DEFAULT_MONGO_DATABASE", "open_store"]
 
@@ -34,6 +32,8 @@ def open_store(url: str, secret_key: bytes | str) -> Store:
         path = unquote(parts.path[1:]) if parts.path.startswith("/") else ""
         if not path:
             raise StoreError("sqlite URL names no file: use sqlite:///./data/presence-sync.db")
+        from presence_sync.store.sqlite import SqliteStore
+
         return SqliteStore(path, box)
     if scheme in ("mongodb", "mongodb+srv"):
         if not parts.netloc:
@@ -41,6 +41,9 @@ def open_store(url: str, secret_key: bytes | str) -> Store:
         database = unquote(parts.path.lstrip("/")) or DEFAULT_MONGO_DATABASE
         if any(c in database for c in '/\\. "$'):
             raise StoreError(f"MongoDB database name {database!r} is not allowed")
+        # Imported only when chosen: an SQLite deployment never loads pymongo.
+        from presence_sync.store.mongo import MongoStore
+
         return MongoStore(url, database, box)
     raise StoreError(
         f"unknown store scheme {parts.scheme!r}: use sqlite:///path.db or mongodb://host/db"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, Union
 
 __all__ = [
+    "AuditDetails",
     "AuditEntry",
+    "AuditValue",
     "Connection",
+    "ConnectionDetails",
     "ConnectionStatus",
     "DirtyEntry",
     "Job",
@@ -24,6 +27,7 @@ __all__ = [
     "OrgSettings",
     "RcObservation",
     "Subscription",
+    "SubscriptionDetails",
     "SyncMode",
     "TeamsObservation",
     "UserLink",
@@ -171,6 +175,63 @@ class ConnectionStatus(StrEnum):
     MISSING = "missing"
 
 
+def _tuple(value: Any) -> Any:
+    # Lists arrive from JSON and from callers; a frozen record keeps tuples.
+    return tuple(value) if isinstance(value, list) else value
+
+
+@dataclass(frozen=True)
+class ConnectionDetails:
+    """What a connection record notes besides its state; None where nothing was noted.
+
+    `since`, `generation` and `error` belong to every kind. The rest is noted by one kind
+    each: Microsoft admin consent (`tenant` to `checked_at`), a sync account (`upn` to
+    `scopes`), RingCentral (`owner_id` to `connected_at`) and the notification certificate
+    (`certificate_id` to `thumbprint`); `method` says how Microsoft or RingCentral was
+    connected. Stored as JSON with these names as keys.
+    """
+
+    since: float | None = None  # when the state last changed (secret refreshes do not move it)
+    generation: int = 0  # counts (re)connections, so every replica rebuilds its clients
+    error: str | None = None  # code of the refusal that last broke the connection
+    method: str | None = None  # "admin-consent", "detected (...)", "jwt", "oauth"
+    tenant: str | None = None
+    consented_at: float | None = None
+    consented_by: str | None = None
+    consented_by_source: str | None = None
+    roles: tuple[str, ...] | None = None  # app roles the consent grants
+    missing: tuple[str, ...] | None = None  # app roles the product needs and lacks
+    checked_at: float | None = None
+    upn: str | None = None
+    object_id: str | None = None
+    authorised_at: float | None = None
+    scopes: tuple[str, ...] | None = None
+    owner_id: str | None = None
+    extension_id: str | None = None
+    extension_number: str | None = None
+    name: str | None = None
+    email: str | None = None
+    authorised_by: str | None = None
+    connected_at: float | None = None
+    certificate_id: str | None = None
+    certificate: str | None = None  # base64 DER; the private key is the record's secret
+    thumbprint: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("roles", "missing", "scopes"):
+            object.__setattr__(self, name, _tuple(getattr(self, name)))
+
+    def updated(self, changes: Mapping[str, Any]) -> ConnectionDetails:
+        """These details with `changes` (field name to value; None clears) applied."""
+        unknown = set(changes) - CONNECTION_DETAIL_FIELDS
+        if unknown:
+            raise ValueError(f"not connection details: {', '.join(sorted(unknown))}")
+        return replace(self, **changes)
+
+
+CONNECTION_DETAIL_FIELDS = frozenset(f.name for f in fields(ConnectionDetails))
+
+
 @dataclass(frozen=True)
 class Connection:
     """A connection to Microsoft, a Microsoft sync account or RingCentral."""
@@ -178,9 +239,23 @@ class Connection:
     kind: str  # "microsoft" | "microsoft-sync-account:<upn>" | "ringcentral"
     status: ConnectionStatus
     reason: str | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: ConnectionDetails = field(default_factory=ConnectionDetails)
     secret: str | None = field(default=None, repr=False)  # plaintext here, sealed at rest
     updated_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class SubscriptionDetails:
+    """What a subscription covers beyond its resource. Stored as JSON with these names."""
+
+    user_ids: tuple[str, ...] = ()  # Graph: the Teams users in its filter
+    filter: str | None = None  # RingCentral: "account" or "extensions"
+    extensions: tuple[str, ...] = ()  # RingCentral extension filter: the extensions listed
+    account_refused_at: float | None = None  # RingCentral: when the account filter was refused
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "user_ids", tuple(str(i) for i in self.user_ids))
+        object.__setattr__(self, "extensions", tuple(str(e) for e in self.extensions))
 
 
 @dataclass(frozen=True)
@@ -194,7 +269,7 @@ class Subscription:
     shard_key: str | None = None
     client_state: str | None = field(default=None, repr=False)  # sealed at rest
     owner: str | None = None  # e.g. the sync account whose token created it
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: SubscriptionDetails = field(default_factory=SubscriptionDetails)
     updated_at: float = 0.0
 
 
@@ -287,6 +362,51 @@ class Notice:
     delivered_at: float | None = None
 
 
+AuditValue = Union[str, int, float, bool, None, tuple["AuditValue", ...], "AuditDetails"]
+"""One value in audit details: JSON, with lists as tuples and objects as `AuditDetails`."""
+
+
+def _frozen(value: Any) -> AuditValue:
+    if value is None or isinstance(value, str | int | float | AuditDetails):
+        return value  # bool is an int
+    if isinstance(value, Mapping):
+        return AuditDetails(value)
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    raise TypeError(f"audit details hold JSON values, not {type(value).__name__}")
+
+
+class AuditDetails(Mapping[str, AuditValue]):
+    """The facts an audit entry notes, frozen: each action notes its own.
+
+    They differ per action (a write notes what was sent, its cause, result and priority; a
+    job its id; a connection its reason) and are read back only for display and reports,
+    so they stay an open mapping of JSON values. Nested objects become `AuditDetails` and
+    lists tuples, so an entry cannot change once written.
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, Any] | None = None, /, **more: Any) -> None:
+        merged = {**(items or {}), **more}
+        self._items: dict[str, AuditValue] = {str(k): _frozen(v) for k, v in merged.items()}
+
+    def __getitem__(self, key: str) -> AuditValue:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._items.items()))
+
+    def __repr__(self) -> str:
+        return f"AuditDetails({self._items!r})"
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     """Something an admin or the product did, for the activity log."""
@@ -295,7 +415,7 @@ class AuditEntry:
     actor: str
     action: str
     user: str | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
+    details: AuditDetails = field(default_factory=AuditDetails)
     id: str = ""  # assigned by the store
 
 

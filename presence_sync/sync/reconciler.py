@@ -46,6 +46,7 @@ from presence_sync.errors import ConflictError, StoreError
 from presence_sync.providers import RECONCILE, Providers
 from presence_sync.store.base import Store
 from presence_sync.store.models import (
+    AuditDetails,
     AuditEntry,
     LinkState,
     OrgSettings,
@@ -250,13 +251,13 @@ class Reconciler:
                     actor="sync",
                     action=_action(command),
                     user=target.email,
-                    details={
-                        "write": _describe(command),
-                        "cause": command.cause,
-                        "result": result,
-                        "message": message,
-                        "priority": priority,
-                    },
+                    details=AuditDetails(
+                        write=_describe(command),
+                        cause=command.cause,
+                        result=result,
+                        message=message,
+                        priority=priority,
+                    ),
                 )
             )
             stored = await self.store.get_settings()

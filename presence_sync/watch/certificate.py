@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from presence_sync.store.base import Store
-from presence_sync.store.models import Connection, ConnectionStatus
+from presence_sync.store.models import Connection, ConnectionDetails, ConnectionStatus
 
 __all__ = ["CERTIFICATE_KIND", "EncryptionCertificate", "load_or_create_certificate"]
 
@@ -75,12 +75,8 @@ def _generate() -> tuple[EncryptionCertificate, str]:
 
 def _from_record(record: Connection) -> EncryptionCertificate | None:
     details = record.details
-    cert_id, cert_b64, thumb = (
-        details.get("certificate_id"),
-        details.get("certificate"),
-        details.get("thumbprint"),
-    )
-    if not (record.secret and isinstance(cert_id, str) and isinstance(cert_b64, str)):
+    cert_id, cert_b64, thumb = details.certificate_id, details.certificate, details.thumbprint
+    if not (record.secret and cert_id and cert_b64):
         return None
     key = serialization.load_pem_private_key(record.secret.encode(), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
@@ -109,11 +105,11 @@ async def load_or_create_certificate(
                     Connection(
                         kind=CERTIFICATE_KIND,
                         status=ConnectionStatus.CONNECTED,
-                        details={
-                            "certificate_id": made.certificate_id,
-                            "certificate": made.certificate_b64,
-                            "thumbprint": made.thumbprint,
-                        },
+                        details=ConnectionDetails(
+                            certificate_id=made.certificate_id,
+                            certificate=made.certificate_b64,
+                            thumbprint=made.thumbprint,
+                        ),
                         secret=pem,
                         updated_at=clock(),
                     )

@@ -20,7 +20,7 @@ from presence_sync.errors import GraphNotFoundError, ProviderError
 from presence_sync.graph.models import PRESENCE_BATCH
 from presence_sync.providers import NotConnectedError, Providers
 from presence_sync.store.base import Store
-from presence_sync.store.models import Subscription
+from presence_sync.store.models import Subscription, SubscriptionDetails
 from presence_sync.watch.certificate import EncryptionCertificate
 
 __all__ = ["GRAPH", "LIFETIME", "GraphShards", "plan_shards"]
@@ -54,8 +54,7 @@ def plan_shards(
 
 
 def _ids(sub: Subscription) -> tuple[str, ...]:
-    ids = sub.details.get("user_ids")
-    return tuple(str(i) for i in ids) if isinstance(ids, list) else ()
+    return sub.details.user_ids
 
 
 @dataclass
@@ -149,7 +148,7 @@ class GraphShards:
                 shard_key=account,
                 client_state=client_state,
                 owner=account,
-                details={"user_ids": list(ids)},
+                details=SubscriptionDetails(user_ids=tuple(ids)),
                 updated_at=self.clock(),
             )
             await self.store.put_subscription(record)

@@ -30,7 +30,7 @@ from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.ringcentral.errors import RingCentralRequestError
 from presence_sync.ringcentral.models import RcSubscription
 from presence_sync.store.base import Store
-from presence_sync.store.models import Subscription
+from presence_sync.store.models import Subscription, SubscriptionDetails
 
 __all__ = [
     "ACCOUNT_FILTER",
@@ -104,9 +104,9 @@ class RingCentralSubscriptions:
             if wanted or not self._account_refused_recently(now):
                 await self._create(wanted, account=not self._account_refused_recently(now))
             return
-        if sub.details.get("filter") == "extensions":
+        if sub.details.filter == "extensions":
             self.account_refused_at = max(
-                self.account_refused_at or 0.0, float(sub.details.get("account_refused_at", 0.0))
+                self.account_refused_at or 0.0, sub.details.account_refused_at or 0.0
             )
             if not wanted:
                 logger.info("no linked RingCentral users left; deleting subscription %s", sub.id)
@@ -114,7 +114,7 @@ class RingCentralSubscriptions:
                 return
             if not self._account_refused_recently(now) and await self._upgrade(sub):
                 return
-            listed = set(sub.details.get("extensions", ()))
+            listed = set(sub.details.extensions)
             if listed != set(wanted) and now >= self.next_filter_change:
                 self.next_filter_change = now + FILTER_CHANGE_EVERY
                 logger.info(
@@ -170,7 +170,7 @@ class RingCentralSubscriptions:
         """Ask for the account filter again; move to it when granted, else note the refusal."""
         made = await self._create((), account=True, fallback=False)
         if made is None:
-            details = {**sub.details, "account_refused_at": self.account_refused_at}
+            details = replace(sub.details, account_refused_at=self.account_refused_at)
             await self.store.put_subscription(replace(sub, details=details))
             return False
         logger.info("account presence filter granted; dropping extension filters")
@@ -190,7 +190,7 @@ class RingCentralSubscriptions:
         self.pending_tokens.add(token)
         try:
             made: RcSubscription | None = None
-            details: dict[str, object] = {"filter": "account"}
+            details = SubscriptionDetails(filter="account")
             if account:
                 try:
                     made = await client.create_subscription(
@@ -210,11 +210,11 @@ class RingCentralSubscriptions:
                 made = await client.create_subscription(
                     [extension_filter(e) for e in wanted], self.address, token, self.lifetime
                 )
-                details = {
-                    "filter": "extensions",
-                    "extensions": list(wanted),
-                    "account_refused_at": self.account_refused_at or self.clock(),
-                }
+                details = SubscriptionDetails(
+                    filter="extensions",
+                    extensions=tuple(wanted),
+                    account_refused_at=self.account_refused_at or self.clock(),
+                )
             stored = Subscription(
                 provider=RINGCENTRAL,
                 id=made.id,
@@ -227,5 +227,5 @@ class RingCentralSubscriptions:
             await self.store.put_subscription(stored)
         finally:
             self.pending_tokens.discard(token)
-        logger.info("ringcentral subscription %s created (%s filter)", made.id, details["filter"])
+        logger.info("ringcentral subscription %s created (%s filter)", made.id, details.filter)
         return stored

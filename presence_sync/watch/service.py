@@ -178,7 +178,7 @@ class Watchers:
         """Who is watched how, and how often."""
         now = self.options.clock()
         graph_subs = [s for s in await self.store.list_subscriptions("graph") if s.expires_at > now]
-        covered = {u for s in graph_subs for u in s.details.get("user_ids", ())}
+        covered = {u for s in graph_subs for u in s.details.user_ids}
         everyone = self.roster.teams_ids
         by_notification = sum(1 for u in everyone if u in covered)
         plan = self.graph_poller.plan

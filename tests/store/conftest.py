@@ -10,7 +10,7 @@ import pytest
 
 from presence_sync.secrets import SecretBox
 from presence_sync.store import MongoStore, SqliteStore, Store
-from presence_sync.store.mongo_base import Conditions
+from presence_sync.store.mongo import Conditions
 from tests.mongo_server import MongoServerError, MongoTarget, mongo_uri
 
 

@@ -20,7 +20,7 @@ from presence_sync.store import (
     UserLink,
     open_store,
 )
-from presence_sync.store.sqlite_schema import SCHEMA_VERSION
+from presence_sync.store.sqlite.schema import SCHEMA_VERSION
 from tests.mongo_server import free_port, run_ferretdb
 
 NOW = 1_800_000_000.0

@@ -12,7 +12,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from presence_sync.secrets import SecretBox
 from presence_sync.store import MongoStore
-from presence_sync.store.mongo_match import matches
+from presence_sync.store.mongo.match import matches
 from tests.mongo_server import MongoTarget
 
 DOCS: list[dict[str, Any]] = [

@@ -10,14 +10,17 @@ import pytest
 from presence_sync.errors import ConflictError
 from presence_sync.secrets import SecretBox, SecretKeyError
 from presence_sync.store import (
+    AuditDetails,
     AuditEntry,
     Connection,
+    ConnectionDetails,
     ConnectionStatus,
     MongoStore,
     OrgSettings,
     SqliteStore,
     Store,
     Subscription,
+    SubscriptionDetails,
     SyncMode,
 )
 
@@ -80,7 +83,7 @@ async def test_connections_round_trip_with_the_secret_sealed_at_rest(store: Stor
     microsoft = Connection(
         kind="microsoft-sync-account:sync@contoso.com",
         status=ConnectionStatus.CONNECTED,
-        details={"scopes": ["Presence.Read.All"], "expires_at": NOW},
+        details=ConnectionDetails(scopes=("Presence.Read.All",), authorised_at=NOW),
         secret=secret,
         updated_at=NOW,
     )
@@ -132,7 +135,7 @@ async def test_subscriptions_round_trip_list_expire_and_delete(store: Store) -> 
         shard_key="sync@contoso.com#0",
         client_state="client-state-secret-value",
         owner="sync@contoso.com",
-        details={"users": ["a", "b"]},
+        details=SubscriptionDetails(user_ids=("a", "b")),
         updated_at=NOW,
     )
     soon = Subscription(provider="graph", id="sub-2", resource="r", expires_at=NOW + 60)
@@ -183,9 +186,14 @@ async def test_audit_lists_newest_first_pages_and_prunes(store: Store) -> None:
         AuditEntry(at=NOW - 40 * day, actor="admin", action="sync-all"),
         AuditEntry(at=NOW - 2 * day, actor="admin", action="unsync", user="bob@contoso.com"),
         AuditEntry(
-            at=NOW, actor="system", action="connection-broken", details={"kind": "microsoft"}
+            at=NOW,
+            actor="system",
+            action="connection-broken",
+            details=AuditDetails(kind="microsoft"),
         ),
-        AuditEntry(at=NOW, actor="admin", action="rules-saved", details={"Busy": "no_calls"}),
+        AuditEntry(
+            at=NOW, actor="admin", action="rules-saved", details=AuditDetails(Busy="no_calls")
+        ),
     ]
     stored = [await store.append_audit(entry) for entry in entries]
     assert all(s.id for s in stored)

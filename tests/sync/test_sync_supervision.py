@@ -23,14 +23,19 @@ from tests.sync.test_scenarios import ADMIN, _meeting, _sync
 class BuggyClaims(SqliteStore):
     """A real SQLite store, except that claiming dirty users fails `failures` times."""
 
-    failures = 3
+    def __init__(self, *args: Any, failures: int = 3, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failures = failures
+        # The store's operations are its parts' bound methods: put the buggy one in front.
+        self._real_claim = self.claim_dirty
+        self.claim_dirty = self._buggy_claim  # type: ignore[method-assign]
 
-    async def claim_dirty(self, *args: Any, **kwargs: Any) -> list[DirtyEntry]:
+    async def _buggy_claim(self, *args: Any, **kwargs: Any) -> list[DirtyEntry]:
         """KeyError the first `failures` times, then the real claim."""
         if self.failures > 0:
             self.failures -= 1
             raise KeyError("priority")
-        return await super().claim_dirty(*args, **kwargs)
+        return await self._real_claim(*args, **kwargs)
 
 
 @pytest.fixture

@@ -80,7 +80,7 @@ async def test_a_loop_failing_three_times_restarts_and_teams_changes_reach_ringc
 
     async def subscribed() -> bool:
         subs = await product.store.list_subscriptions("graph")
-        return any(target.teams_user_id in s.details["user_ids"] for s in subs)
+        return any(target.teams_user_id in s.details.user_ids for s in subs)
 
     # Restarted after 1, 2 and 4 s (each plus up to a quarter of jitter), then it works.
     await eventually(subscribed, within=60)

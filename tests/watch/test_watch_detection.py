@@ -40,7 +40,7 @@ async def test_a_subscribed_users_change_arrives_by_notification(
     async def subscribed() -> bool:
         roster = set(product.watchers.roster.teams_ids)
         subs = await product.store.list_subscriptions("graph")
-        return target.teams_user_id in roster and [set(s.details["user_ids"]) for s in subs] == [
+        return target.teams_user_id in roster and [set(s.details.user_ids) for s in subs] == [
             roster
         ]
 

@@ -41,7 +41,7 @@ async def subscribed(product: Product) -> bool:
     """Whether one stored subscription watches exactly the roster."""
     roster = set(product.watchers.roster.teams_ids)
     subs = await product.store.list_subscriptions("graph")
-    return bool(roster) and [set(s.details["user_ids"]) for s in subs] == [roster]
+    return bool(roster) and [set(s.details.user_ids) for s in subs] == [roster]
 
 
 async def test_a_removed_subscription_is_recreated(

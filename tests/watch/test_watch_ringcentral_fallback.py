@@ -65,8 +65,8 @@ async def covered_exactly(sandbox: ClientSandbox, product: Product, links: list[
     return (
         await sandbox_filters(sandbox) == [filters_of(links)]
         and len(subs) == 1
-        and subs[0].details.get("filter") == "extensions"
-        and sorted(subs[0].details.get("extensions", ())) == wanted
+        and subs[0].details.filter == "extensions"
+        and sorted(subs[0].details.extensions) == wanted
     )
 
 
@@ -185,7 +185,7 @@ async def test_the_account_filter_is_taken_once_it_is_granted(
     async def on_account_filter() -> bool:
         subs = await stored(product)
         return await sandbox_filters(client_sandbox) == [[ACCOUNT_FILTER]] and [
-            s.details.get("filter") for s in subs
+            s.details.filter for s in subs
         ] == ["account"]
 
     # The product asks again after an hour of its clock: 3.6 real seconds.

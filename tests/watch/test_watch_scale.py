@@ -39,7 +39,7 @@ async def test_two_shards_of_650_and_100_polled_renewed_through_an_hour_by_one_r
 
     async def sharded() -> bool:
         subs = await first.store.list_subscriptions("graph")
-        return sorted(len(s.details["user_ids"]) for s in subs) == [650, 650]
+        return sorted(len(s.details.user_ids) for s in subs) == [650, 650]
 
     await eventually(sharded, within=30)
     leader = first if first.watchers.leader else second

@@ -25,7 +25,7 @@ from presence_sync.providers import NotConnectedError
 from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
-from presence_sync.store.models import Subscription, UserLink
+from presence_sync.store.models import Subscription, SubscriptionDetails, UserLink
 from presence_sync.watch import Watchers, WatchOptions
 from presence_sync.web.keys import STORE, SUPERVISOR, WATCHERS
 from sandbox.graph.crypto import encrypt_resource, load_certificate
@@ -171,7 +171,7 @@ async def hooks(aiohttp_client: Any, aiohttp_server: Any, tmp_path: Path) -> Hoo
             SYNC_ACCOUNT,
             CLIENT_STATE,
             SYNC_ACCOUNT,
-            {"user_ids": [USER]},
+            SubscriptionDetails(user_ids=(USER,)),
         )
     )
     await store.put_subscription(

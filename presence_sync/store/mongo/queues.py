@@ -1,4 +1,4 @@
-"""MongoDB work queues: notices, audit, leases and ephemeral records (dirty queue: mongo_dirty).
+"""MongoDB notices, audit and leases (the dirty-user queue is in `dirty`).
 
 Claims are conditional single-document updates; a batch claim tags the documents it won
 with a fresh token and reads back only those, so concurrent claimers never share one.
@@ -6,8 +6,6 @@ with a fresh token and reads back only those, so concurrent claimers never share
 
 from __future__ import annotations
 
-import json
-import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -15,25 +13,24 @@ from typing import Any
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
-from presence_sync.store.codec import dumps
+from presence_sync.store.codec import audit_details_to_json, dumps
 from presence_sync.store.models import (
     AuditEntry,
     Lease,
     Notice,
     NoticeStatus,
 )
-from presence_sync.store.mongo_base import translated
-from presence_sync.store.mongo_dirty import MongoDirtyQueue
-from presence_sync.store.mongo_docs import (
-    audit_from_doc,
-    notice_from_doc,
-)
+from presence_sync.store.mongo.database import MongoDatabase, translated
+from presence_sync.store.mongo.schema import audit_from_doc, notice_from_doc
 
 __all__ = ["MongoQueues"]
 
 
-class MongoQueues(MongoDirtyQueue):
-    """Dirty queue, notices, audit, leases and ephemeral records on MongoDB."""
+class MongoQueues:
+    """The notice outbox, the audit log and named leases on MongoDB."""
+
+    def __init__(self, db: MongoDatabase) -> None:
+        self.db = db
 
     # -- notices -----------------------------------------------------------------------
 
@@ -66,7 +63,7 @@ class MongoQueues(MongoDirtyQueue):
             "created_at": now,
             "delivered_at": None,
         }
-        await self.col("notices").insert_one(doc)
+        await self.db.col("notices").insert_one(doc)
         return notice_from_doc(doc)
 
     @translated
@@ -74,14 +71,14 @@ class MongoQueues(MongoDirtyQueue):
         self, owner: str, *, limit: int, lease_seconds: float, now: float
     ) -> list[Notice]:
         """Claim due pending notices, oldest first."""
-        notices = self.col("notices")
+        notices = self.db.col("notices")
         claimable = {
             "status": NoticeStatus.PENDING.value,
             "next_attempt_at": {"$lte": now},
             "$or": [{"claimed_by": None}, {"claimed_until": {"$lte": now}}],
         }
         token = uuid.uuid4().hex
-        async with self.lock("notices"):
+        async with self.db.lock("notices"):
             cursor = notices.find(claimable, {"_id": 1}).sort([("created_at", 1), ("_id", 1)])
             ids = [d["_id"] async for d in cursor.limit(limit)]
             if not ids:
@@ -101,8 +98,8 @@ class MongoQueues(MongoDirtyQueue):
         return [notice_from_doc(d) async for d in won]
 
     async def _settle(self, notice_id: str, owner: str, changes: dict[str, Any]) -> bool:
-        async with self.lock("notices"):
-            result = await self.col("notices").update_one(
+        async with self.db.lock("notices"):
+            result = await self.db.col("notices").update_one(
                 {"_id": notice_id, "claimed_by": owner, "status": NoticeStatus.PENDING.value},
                 {"$set": {**changes, "claimed_by": None, "claimed_until": None}},
             )
@@ -129,14 +126,14 @@ class MongoQueues(MongoDirtyQueue):
     @translated
     async def get_notice(self, notice_id: str) -> Notice | None:
         """One notice."""
-        doc = await self.col("notices").find_one({"_id": notice_id})
+        doc = await self.db.col("notices").find_one({"_id": notice_id})
         return notice_from_doc(doc) if doc else None
 
     @translated
     async def list_notices(self, *, status: str | None = None, limit: int = 50) -> list[Notice]:
         """Notices, newest first."""
         query = {"status": status} if status else {}
-        cursor = self.col("notices").find(query).sort([("created_at", -1), ("_id", -1)])
+        cursor = self.db.col("notices").find(query).sort([("created_at", -1), ("_id", -1)])
         return [notice_from_doc(d) async for d in cursor.limit(limit)]
 
     # -- audit -------------------------------------------------------------------------
@@ -147,14 +144,14 @@ class MongoQueues(MongoDirtyQueue):
         # Ids sort like (at, insertion order): an ObjectId grows with time and, within a
         # second, with this process's counter.
         entry_id = f"{entry.at:017.6f}-{ObjectId()}"
-        await self.col("audit").insert_one(
+        await self.db.col("audit").insert_one(
             {
                 "_id": entry_id,
                 "at": entry.at,
                 "actor": entry.actor,
                 "action": entry.action,
                 "user": entry.user,
-                "details": dumps(dict(entry.details)),
+                "details": audit_details_to_json(entry.details),
             }
         )
         return AuditEntry(entry.at, entry.actor, entry.action, entry.user, entry.details, entry_id)
@@ -163,13 +160,13 @@ class MongoQueues(MongoDirtyQueue):
     async def list_audit(self, *, limit: int = 50, before: float | None = None) -> list[AuditEntry]:
         """Audit entries newest first."""
         query = {"at": {"$lt": before}} if before is not None else {}
-        cursor = self.col("audit").find(query).sort([("at", -1), ("_id", -1)]).limit(limit)
+        cursor = self.db.col("audit").find(query).sort([("at", -1), ("_id", -1)]).limit(limit)
         return [audit_from_doc(d) async for d in cursor]
 
     @translated
     async def prune_audit(self, older_than: float) -> int:
         """Delete entries older than `older_than`."""
-        result = await self.col("audit").delete_many({"at": {"$lt": older_than}})
+        result = await self.db.col("audit").delete_many({"at": {"$lt": older_than}})
         return result.deleted_count
 
     # -- leases ------------------------------------------------------------------------
@@ -177,9 +174,9 @@ class MongoQueues(MongoDirtyQueue):
     @translated
     async def acquire_lease(self, name: str, owner: str, seconds: float, now: float) -> bool:
         """Take a free or expired lease, or renew our own."""
-        leases = self.col("leases")
-        async with self.lock("leases"):
-            if await self.update_where(
+        leases = self.db.col("leases")
+        async with self.db.lock("leases"):
+            if await self.db.update_where(
                 "leases",
                 name,
                 {"$or": [{"owner": owner}, {"until": {"$lte": now}}]},
@@ -195,35 +192,12 @@ class MongoQueues(MongoDirtyQueue):
     @translated
     async def release_lease(self, name: str, owner: str) -> bool:
         """Give a lease up."""
-        async with self.lock("leases"):
-            result = await self.col("leases").delete_one({"_id": name, "owner": owner})
+        async with self.db.lock("leases"):
+            result = await self.db.col("leases").delete_one({"_id": name, "owner": owner})
         return result.deleted_count == 1
 
     @translated
     async def get_lease(self, name: str) -> Lease | None:
         """The lease's holder."""
-        doc = await self.col("leases").find_one({"_id": name})
+        doc = await self.db.col("leases").find_one({"_id": name})
         return Lease(doc["_id"], doc["owner"], float(doc["until"])) if doc else None
-
-    # -- ephemeral records -----------------------------------------------------------------
-
-    @translated
-    async def put_ephemeral(self, key: str, value: Mapping[str, Any], expires_at: float) -> None:
-        """Keep `value` (sealed) under `key` until `expires_at`; drops expired records."""
-        records = self.col("ephemeral")
-        # No TTL index (Cosmos DB and FerretDB differ there): expired records go on each put.
-        await records.delete_many({"expires_at": {"$lte": time.time()}})
-        sealed = self._box.encrypt(dumps(dict(value)))
-        await records.replace_one(
-            {"_id": key}, {"_id": key, "value": sealed, "expires_at": expires_at}, upsert=True
-        )
-
-    @translated
-    async def take_ephemeral(self, key: str, now: float) -> dict[str, Any] | None:
-        """Read and delete `key` atomically; None when missing, expired or already taken."""
-        async with self.lock("ephemeral"):
-            doc = await self.col("ephemeral").find_one_and_delete({"_id": key})
-        if doc is None or float(doc["expires_at"]) <= now:
-            return None
-        loaded: dict[str, Any] = json.loads(self._box.decrypt_text(doc["value"]))
-        return loaded

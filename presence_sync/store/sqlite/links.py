@@ -1,7 +1,7 @@
-"""SQLite operations on records: links, settings, connections, subscriptions, references.
+"""SQLite user links: bulk upserts, lookups, pages, patches and conditional observations.
 
-Each function takes the connection and runs on the store's worker thread; functions that
-write are called inside a `BEGIN IMMEDIATE` transaction by `SqliteStore`.
+The SQL functions take the connection and run on the store's worker thread; `SqliteLinks`
+calls them, the writing ones inside a `BEGIN IMMEDIATE` transaction each.
 """
 
 # SQL here is assembled only from constant fragments; values always travel as ? parameters.
@@ -9,39 +9,37 @@ write are called inside a `BEGIN IMMEDIATE` transaction by `SqliteStore`.
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from presence_sync.errors import ConflictError, NotFoundError
-from presence_sync.secrets import SecretBox
 from presence_sync.store.codec import (
     check_link_changes,
     dumps,
     rc_to_dict,
     search_text,
-    settings_from_dict,
-    settings_to_dict,
     teams_to_dict,
 )
 from presence_sync.store.models import (
     LINK_IDENTITY,
-    Connection,
     LinkPage,
     LinkState,
-    OrgSettings,
     RcObservation,
-    Subscription,
     TeamsObservation,
     UserLink,
+    normalise_email,
     sequence_key,
 )
-from presence_sync.store.sqlite_schema import (
-    connection_from_row,
-    link_from_row,
-    subscription_from_row,
-)
+from presence_sync.store.sqlite.database import SqliteDatabase
+from presence_sync.store.sqlite.schema import link_from_row
+
+__all__ = ["SqliteLinks"]
+
+# Rows per write transaction in bulk upserts: large enough to amortise the commit, small
+# enough that other tasks' writes are not held up for long.
+UPSERT_BATCH = 5000
 
 _LINK_COLUMNS = (
     "id, email, display_name, teams_user_id, upn, mail, rc_extension_id, rc_extension_number, "
@@ -233,84 +231,87 @@ def set_engine_state(
     return expected_version + 1
 
 
-def get_settings(conn: sqlite3.Connection) -> OrgSettings:
-    """Stored settings or defaults."""
-    row = conn.execute("SELECT body, version FROM org_settings WHERE id = 1").fetchone()
-    if row is None:
-        return OrgSettings()
-    return settings_from_dict(json.loads(row["body"]), row["version"])
+class SqliteLinks:
+    """User links in the `links` table."""
 
+    def __init__(self, db: SqliteDatabase) -> None:
+        self.db = db
 
-def save_settings(
-    conn: sqlite3.Connection, settings: OrgSettings, expected_version: int
-) -> OrgSettings:
-    """Save settings under optimistic concurrency."""
-    body = dumps(settings_to_dict(settings))
-    if expected_version == 0:
-        cursor = conn.execute(
-            "INSERT INTO org_settings (id, body, version) VALUES (1, ?, 1) "
-            "ON CONFLICT(id) DO NOTHING",
-            (body,),
+    async def upsert_links(self, links: Iterable[UserLink], now: float | None = None) -> int:
+        """Insert or refresh links, one transaction per batch."""
+        stamp = time.time() if now is None else now
+        batch: list[UserLink] = []
+        written = 0
+        for link in links:
+            batch.append(link)
+            if len(batch) >= UPSERT_BATCH:
+                written += await self.db.write(upsert_links, batch, stamp)
+                batch = []
+        if batch:
+            written += await self.db.write(upsert_links, batch, stamp)
+        return written
+
+    async def get_link(self, link_id: str) -> UserLink | None:
+        """The link with this id."""
+        return await self.db.read(get_link_where, "id", link_id)
+
+    async def get_link_by_teams_id(self, teams_user_id: str) -> UserLink | None:
+        """The link of this Teams user."""
+        return await self.db.read(get_link_where, "teams_user_id", teams_user_id)
+
+    async def get_link_by_rc_extension(self, extension_id: str) -> UserLink | None:
+        """The link of this RingCentral extension."""
+        return await self.db.read(get_link_where, "rc_extension_id", extension_id)
+
+    async def get_link_by_email(self, email: str) -> UserLink | None:
+        """The link with this normalised email."""
+        return await self.db.read(get_link_where, "email", normalise_email(email))
+
+    async def list_links(
+        self,
+        *,
+        state: LinkState | None = None,
+        sync_enabled: bool | None = None,
+        search: str | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> LinkPage:
+        """A page of links by id."""
+        return await self.db.read(list_links, state, sync_enabled, search, after, limit)
+
+    async def count_links_by_state(self) -> dict[str, int]:
+        """Links per state."""
+        return await self.db.read(count_links_by_state)
+
+    async def count_synced_links(self) -> int:
+        """Links with sync enabled."""
+        row = await self.db.read(
+            lambda c: c.execute("SELECT COUNT(*) FROM links WHERE sync_enabled = 1").fetchone()
         )
-    else:
-        cursor = conn.execute(
-            "UPDATE org_settings SET body = ?, version = version + 1 WHERE id = 1 AND version = ?",
-            (body, expected_version),
+        return int(row[0])
+
+    async def update_link(self, link_id: str, now: float | None = None, **changes: Any) -> UserLink:
+        """Patch one link."""
+        stamp = time.time() if now is None else now
+        return await self.db.write(update_link, link_id, changes, stamp)
+
+    async def delete_link(self, link_id: str) -> bool:
+        """Remove one link."""
+        cursor = await self.db.write(
+            lambda c: c.execute("DELETE FROM links WHERE id = ?", (link_id,))
         )
-    if cursor.rowcount == 0:
-        current = get_settings(conn).version
-        raise ConflictError(
-            f"settings were changed by someone else (version {current}, not {expected_version})"
-        )
-    return settings_from_dict(settings_to_dict(settings), expected_version + 1)
+        return cursor.rowcount == 1
 
+    async def record_teams_observation(self, link_id: str, observation: TeamsObservation) -> bool:
+        """Store Teams presence if newer."""
+        return await self.db.write(record_teams, link_id, observation)
 
-def put_connection(conn: sqlite3.Connection, item: Connection, box: SecretBox) -> None:
-    """Create or replace a connection with its secret sealed."""
-    conn.execute(
-        "INSERT OR REPLACE INTO connections (kind, status, reason, details, secret, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            item.kind,
-            item.status.value,
-            item.reason,
-            dumps(dict(item.details)),
-            box.encrypt(item.secret) if item.secret is not None else None,
-            item.updated_at,
-        ),
-    )
+    async def record_rc_observation(self, link_id: str, observation: RcObservation) -> bool:
+        """Store RingCentral presence if newer."""
+        return await self.db.write(record_rc, link_id, observation)
 
-
-def list_connections(conn: sqlite3.Connection, box: SecretBox) -> list[Connection]:
-    """All connections by kind."""
-    rows = conn.execute("SELECT * FROM connections ORDER BY kind").fetchall()
-    return [connection_from_row(r, box) for r in rows]
-
-
-def put_subscription(conn: sqlite3.Connection, item: Subscription, box: SecretBox) -> None:
-    """Create or replace a subscription with its client state sealed."""
-    conn.execute(
-        "INSERT OR REPLACE INTO subscriptions (provider, id, resource, shard_key, expires_at, "
-        "client_state, owner, details, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            item.provider,
-            item.id,
-            item.resource,
-            item.shard_key,
-            item.expires_at,
-            box.encrypt(item.client_state) if item.client_state is not None else None,
-            item.owner,
-            dumps(dict(item.details)),
-            item.updated_at,
-        ),
-    )
-
-
-def select_subscriptions(
-    conn: sqlite3.Connection, box: SecretBox, where: str, args: tuple[Any, ...]
-) -> list[Subscription]:
-    """Subscriptions matching `where`, soonest expiry first."""
-    rows = conn.execute(
-        f"SELECT * FROM subscriptions {where} ORDER BY expires_at, provider, id", args
-    ).fetchall()
-    return [subscription_from_row(r, box) for r in rows]
+    async def set_engine_state(
+        self, link_id: str, state: Mapping[str, Any], expected_version: int
+    ) -> int:
+        """Replace engine state under optimistic concurrency."""
+        return await self.db.write(set_engine_state, link_id, state, expected_version)

@@ -18,10 +18,10 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from presence_sync.errors import StoreError
+from presence_sync.store.bell import DirtyBell
 from presence_sync.store.models import DirtyEntry
-from presence_sync.store.mongo_base import translated
-from presence_sync.store.mongo_docs import dirty_from_doc
-from presence_sync.store.mongo_jobs import RACE_RETRIES, MongoJobs
+from presence_sync.store.mongo.database import RACE_RETRIES, MongoDatabase, translated
+from presence_sync.store.mongo.schema import dirty_from_doc
 
 __all__ = ["MongoDirtyQueue"]
 
@@ -75,21 +75,25 @@ def _requeued(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class MongoDirtyQueue(MongoJobs):
-    """The dirty-user queue on MongoDB, Cosmos DB and FerretDB."""
+class MongoDirtyQueue:
+    """The dirty-user queue on MongoDB, Cosmos DB and FerretDB; rings `bell` on each mark."""
+
+    def __init__(self, db: MongoDatabase, bell: DirtyBell) -> None:
+        self.db = db
+        self.bell = bell
 
     @translated
     async def mark_dirty(self, user_key: str, *, priority: int, due_at: float, reason: str) -> None:
         """Queue or merge a mark for one user."""
-        async with self.lock("dirty"):
-            if self.local_conditions:
+        async with self.db.lock("dirty"):
+            if self.db.local_conditions:
                 await self._mark_local(user_key, priority, due_at, reason)
             else:
                 await self._mark(user_key, priority, due_at, reason)
         self.bell.ring(due_at)
 
     async def _mark(self, user_key: str, priority: int, due_at: float, reason: str) -> None:
-        dirty = self.col("dirty")
+        dirty = self.db.col("dirty")
         for _ in range(RACE_RETRIES):
             # Most marks find the user not queued yet: try the insert first.
             try:
@@ -108,7 +112,7 @@ class MongoDirtyQueue(MongoJobs):
         raise StoreError(f"could not mark {user_key!r} dirty: the entry kept changing")
 
     async def _mark_local(self, user_key: str, priority: int, due_at: float, reason: str) -> None:
-        dirty = self.col("dirty")
+        dirty = self.db.col("dirty")
         for _ in range(RACE_RETRIES):
             doc = await dirty.find_one({"_id": user_key})
             if doc is None:
@@ -129,7 +133,7 @@ class MongoDirtyQueue(MongoJobs):
         self, owner: str, *, limit: int, lease_seconds: float, now: float
     ) -> list[DirtyEntry]:
         """Claim due entries, most urgent first."""
-        dirty = self.col("dirty")
+        dirty = self.db.col("dirty")
         claimable = {
             "due_at": {"$lte": now},
             "$or": [{"claimed_by": None}, {"claimed_until": {"$lte": now}}],
@@ -141,8 +145,8 @@ class MongoDirtyQueue(MongoJobs):
             "remarked": False,
         }
         update = {"$set": claim, "$unset": _PENDING_FIELDS}
-        async with self.lock("dirty"):
-            if self.local_conditions:
+        async with self.db.lock("dirty"):
+            if self.db.local_conditions:
                 # Read whole and claimed by _id under the lock: what was read is what is claimed.
                 docs = [d async for d in dirty.find(claimable).sort(_ORDER).limit(limit)]
                 if len(docs) > LOCAL_BATCH:
@@ -166,12 +170,12 @@ class MongoDirtyQueue(MongoJobs):
     @translated
     async def ack_dirty(self, owner: str, keys: Iterable[str]) -> int:
         """Remove finished entries; requeue those marked again while claimed."""
-        dirty = self.col("dirty")
+        dirty = self.db.col("dirty")
         wanted = list(keys)
         if not wanted:
             return 0
-        async with self.lock("dirty"):
-            if self.local_conditions and len(wanted) <= LOCAL_BATCH:
+        async with self.db.lock("dirty"):
+            if self.db.local_conditions and len(wanted) <= LOCAL_BATCH:
                 return await self._ack_local(owner, wanted)
             removed = await dirty.delete_many(
                 {"_id": {"$in": wanted}, "claimed_by": owner, "remarked": False}
@@ -181,7 +185,7 @@ class MongoDirtyQueue(MongoJobs):
         return removed.deleted_count
 
     async def _ack_local(self, owner: str, keys: list[str]) -> int:
-        dirty = self.col("dirty")
+        dirty = self.db.col("dirty")
         removed = 0
         for key in keys:
             doc = await dirty.find_one({"_id": key})
@@ -195,7 +199,7 @@ class MongoDirtyQueue(MongoJobs):
         return removed
 
     async def _requeue(self, doc: dict[str, Any], owner: str) -> None:
-        dirty = self.col("dirty")
+        dirty = self.db.col("dirty")
         for _ in range(RACE_RETRIES):
             # Compare-and-set on the pending values: a mark landing in between changes them
             # and sends us round again with the merged values.
@@ -219,4 +223,4 @@ class MongoDirtyQueue(MongoJobs):
     @translated
     async def dirty_count(self) -> int:
         """Entries in the queue."""
-        return await self.col("dirty").count_documents({})
+        return await self.db.col("dirty").count_documents({})

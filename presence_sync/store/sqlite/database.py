@@ -1,4 +1,4 @@
-"""The SQLite store's plumbing: one connection on one worker thread, and the error seam.
+"""What the SQLite store's parts share: one connection on one worker thread, the error seam.
 
 All SQL runs on one dedicated worker thread holding one connection, so the event loop
 never blocks on disk and operations of concurrent tasks never interleave inside a
@@ -22,10 +22,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from presence_sync.errors import StoreError, StoreUnavailableError
 from presence_sync.secrets import SecretBox
-from presence_sync.store.bell import DirtyBell
-from presence_sync.store.sqlite_schema import create_schema
+from presence_sync.store.sqlite.schema import create_schema
 
-__all__ = ["BUSY_TIMEOUT_MS", "SqliteBase"]
+__all__ = ["BUSY_TIMEOUT_MS", "SqliteDatabase"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,18 +46,14 @@ def _translated(path: str) -> Iterator[None]:
         raise StoreError(f"SQLite store {path}: {err}") from err
 
 
-class SqliteBase:
-    """Connection, worker thread and transactions of a SQLite store."""
+class SqliteDatabase:
+    """The connection, worker thread and transactions that every part of a store shares."""
 
     def __init__(self, path: str | Path, secrets: SecretBox) -> None:
         self.path = str(path)
-        self._box = secrets
+        self.secrets = secrets
         self._conn: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
-        self.bell = DirtyBell()
-
-    def __repr__(self) -> str:
-        return f"SqliteStore({self.path!r})"
 
     # -- plumbing ----------------------------------------------------------------------
 
@@ -91,21 +86,23 @@ class SqliteBase:
         with _translated(self.path):
             return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
-    async def _read(
+    async def read(
         self,
         fn: Callable[Concatenate[sqlite3.Connection, P], T],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
+        """Run `fn(connection, ...)` on the worker thread."""
         conn = self._conn
         return await self._call(lambda: fn(conn, *args, **kwargs))  # type: ignore[arg-type]
 
-    async def _write(
+    async def write(
         self,
         fn: Callable[Concatenate[sqlite3.Connection, P], T],
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
+        """Run `fn(connection, ...)` on the worker thread inside one `BEGIN IMMEDIATE`."""
         conn = self._conn
 
         def transaction() -> T:
@@ -150,7 +147,7 @@ class SqliteBase:
 
     async def ping(self) -> None:
         """Answer when a trivial query runs."""
-        await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
+        await self.read(lambda conn: conn.execute("SELECT 1").fetchone())
 
     async def raw_row(self, table: str, key_column: str, key: str) -> dict[str, Any] | None:
         """A row exactly as stored (for checking what reaches the disk)."""
@@ -159,4 +156,4 @@ class SqliteBase:
             row = conn.execute(f"SELECT * FROM {table} WHERE {key_column} = ?", (key,)).fetchone()
             return dict(row) if row else None
 
-        return await self._read(select)
+        return await self.read(select)

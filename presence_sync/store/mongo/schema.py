@@ -1,6 +1,6 @@
-"""MongoDB documents for the store's records, and back.
+"""The MongoDB store's indexes, and its documents for the store's records and back.
 
-Opaque dicts (engine state, details, params, payloads, conversation references) are kept
+Opaque values (engine state, details, params, payloads, conversation references) are kept
 as JSON text: their keys may contain "." or start with "$", and FerretDB 1.x rejects
 nested arrays, so storing them as sub-documents would fail on some servers and not others.
 """
@@ -11,13 +11,20 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from pymongo import ASCENDING
+
 from presence_sync.secrets import SecretBox
 from presence_sync.store.codec import (
+    audit_details_from_json,
+    connection_details_from_json,
+    connection_details_to_json,
     dumps,
     failures_from_list,
     rc_from_dict,
     rc_to_dict,
     search_text,
+    subscription_details_from_json,
+    subscription_details_to_json,
     teams_from_dict,
     teams_to_dict,
 )
@@ -39,6 +46,7 @@ from presence_sync.store.models import (
 
 __all__ = [
     "IDENTITY_FIELDS",
+    "INDEXES",
     "audit_from_doc",
     "connection_from_doc",
     "connection_to_doc",
@@ -54,6 +62,29 @@ __all__ = [
 
 Doc = dict[str, Any]
 IDENTITY_FIELDS = (*sorted(LINK_IDENTITY), "search")
+
+INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
+    "links": [
+        ([("teams_user_id", ASCENDING)], {}),
+        ([("rc_extension_id", ASCENDING)], {}),
+        ([("email", ASCENDING)], {}),
+        ([("state", ASCENDING), ("_id", ASCENDING)], {}),
+    ],
+    "subscriptions": [([("expires_at", ASCENDING)], {})],
+    "jobs": [
+        # One active job per kind: finished jobs carry "~<id>" here instead of the kind.
+        ([("active_key", ASCENDING)], {"unique": True}),
+        ([("created_at", ASCENDING)], {}),
+    ],
+    "dirty": [([("priority", ASCENDING), ("due_at", ASCENDING)], {}), ([("claim_token", 1)], {})],
+    "notices": [
+        ([("status", ASCENDING), ("next_attempt_at", ASCENDING)], {}),
+        ([("claim_token", ASCENDING)], {}),
+        ([("created_at", ASCENDING)], {}),
+    ],
+    "audit": [([("at", ASCENDING)], {})],
+}
+"""Indexes per collection, created at open."""
 
 
 def link_to_doc(link: UserLink, now: float) -> Doc:
@@ -123,7 +154,7 @@ def connection_to_doc(item: Connection, box: SecretBox) -> Doc:
         "_id": item.kind,
         "status": item.status.value,
         "reason": item.reason,
-        "details": dumps(dict(item.details)),
+        "details": connection_details_to_json(item.details),
         "secret": box.encrypt(item.secret) if item.secret is not None else None,
         "updated_at": item.updated_at,
     }
@@ -136,7 +167,7 @@ def connection_from_doc(doc: Mapping[str, Any], box: SecretBox) -> Connection:
         kind=doc["_id"],
         status=ConnectionStatus(doc["status"]),
         reason=doc.get("reason"),
-        details=json.loads(doc["details"]),
+        details=connection_details_from_json(doc["details"]),
         secret=box.decrypt_text(sealed) if sealed else None,
         updated_at=float(doc["updated_at"]),
     )
@@ -153,7 +184,7 @@ def subscription_to_doc(item: Subscription, box: SecretBox) -> Doc:
         "expires_at": item.expires_at,
         "client_state": box.encrypt(item.client_state) if item.client_state is not None else None,
         "owner": item.owner,
-        "details": dumps(dict(item.details)),
+        "details": subscription_details_to_json(item.details),
         "updated_at": item.updated_at,
     }
 
@@ -169,7 +200,7 @@ def subscription_from_doc(doc: Mapping[str, Any], box: SecretBox) -> Subscriptio
         shard_key=doc.get("shard_key"),
         client_state=box.decrypt_text(sealed) if sealed else None,
         owner=doc.get("owner"),
-        details=json.loads(doc["details"]),
+        details=subscription_details_from_json(doc["details"]),
         updated_at=float(doc["updated_at"]),
     )
 
@@ -236,6 +267,6 @@ def audit_from_doc(doc: Mapping[str, Any]) -> AuditEntry:
         actor=doc["actor"],
         action=doc["action"],
         user=doc.get("user"),
-        details=json.loads(doc["details"]),
+        details=audit_details_from_json(doc["details"]),
         id=str(doc["_id"]),
     )

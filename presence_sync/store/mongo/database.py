@@ -1,4 +1,4 @@
-"""What the MongoDB store's parts share: the client, collections, locks and the error seam."""
+"""What the MongoDB store's parts share: one client and database handle, locks, the error seam."""
 
 from __future__ import annotations
 
@@ -22,16 +22,24 @@ from pymongo.errors import (
 
 from presence_sync.errors import StoreError, StoreUnavailableError
 from presence_sync.secrets import SecretBox
-from presence_sync.store.bell import DirtyBell
-from presence_sync.store.mongo_match import matches
+from presence_sync.store.mongo.match import matches
+from presence_sync.store.mongo.schema import INDEXES
 
-__all__ = ["Conditions", "MongoBase", "translated"]
+__all__ = [
+    "COMPARE_BATCH",
+    "INSERT_BATCH",
+    "RACE_RETRIES",
+    "UPDATE_BATCH",
+    "Conditions",
+    "MongoDatabase",
+    "translated",
+]
 
 logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
-S = TypeVar("S", bound="MongoBase")
+S = TypeVar("S")
 
 Doc = dict[str, Any]
 Conditions = Literal["auto", "server", "local"]
@@ -42,7 +50,9 @@ UPDATE_BATCH = 50
 INSERT_BATCH = 1000
 # Links already stored are compared with what is being written in groups of this size.
 COMPARE_BATCH = 10_000
-# Stripes for per-link locks (see MongoBase.link_lock).
+# Bounded retries for races with other replicas (each retry means someone else progressed).
+RACE_RETRIES = 8
+# Stripes for per-link locks (see MongoDatabase.link_lock).
 _LINK_STRIPES = 64
 
 
@@ -93,8 +103,8 @@ def _consume_outcome(task: asyncio.Future[Any]) -> None:
         task.exception()
 
 
-class MongoBase:
-    """Client, database handle and in-process locks of a MongoDB store."""
+class MongoDatabase:
+    """The client, database handle and in-process locks that every part of a store shares."""
 
     def __init__(
         self,
@@ -107,7 +117,7 @@ class MongoBase:
     ) -> None:
         self.uri = uri
         self.database_name = database
-        self._box = secrets
+        self.secrets = secrets
         self._timeout = server_selection_timeout
         self.client: AsyncMongoClient[Doc] | None = None
         self._db: AsyncDatabase[Doc] | None = None
@@ -117,12 +127,56 @@ class MongoBase:
         # process's conditional writes per queue (and per link stripe) keeps one replica
         # correct on every server; several replicas need MongoDB or Cosmos DB.
         self._locks: dict[str, asyncio.Lock] = {}
-        self.bell = DirtyBell()
         # Where conditional writes check their condition: "server" puts it in the update's
         # filter (atomic on MongoDB and Cosmos DB); "local" reads by _id and checks it here
-        # (FerretDB, see mongo_match); "auto" picks by asking the server at open().
+        # (FerretDB, see `match`); "auto" picks by asking the server at open().
         self.conditions = conditions
         self.local_conditions = conditions == "local"
+
+    async def open(self) -> None:
+        """Connect, check the server answers and create the indexes."""
+        if self.client is not None:
+            return
+        self.client = self._new_client()
+        self._db = self.client[self.database_name]
+        try:
+            await self._prepare()
+        except BaseException:
+            await self.close()
+            raise
+        logger.info("MongoDB store open (database %s)", self.database_name)
+
+    @translated
+    async def _prepare(self) -> None:
+        db = self.database()
+        await db.command("ping")
+        await self.detect_conditions()
+        for name, indexes in INDEXES.items():
+            for keys, options in indexes:
+                await db[name].create_index(keys, **options)
+
+    async def close(self) -> None:
+        """Close the client."""
+        client, self.client, self._db = self.client, None, None
+        if client is not None:
+            await client.close()
+
+    @translated
+    async def ping(self) -> None:
+        """Answer when the server does (within the server-selection timeout)."""
+        await self.database().command("ping")
+
+    @translated
+    async def raw_document(self, collection: str, key: str) -> dict[str, Any] | None:
+        """A document exactly as stored (for checking what reaches the disk)."""
+        return await self.col(collection).find_one({"_id": key})
+
+    @translated
+    async def drop_database(self) -> None:
+        """Delete the whole database (throwaway test databases)."""
+        if self.client is None:
+            raise StoreUnavailableError("the MongoDB store is not open")
+        await self.client.drop_database(self.database_name)
 
     def lock(self, name: str) -> asyncio.Lock:
         """The in-process lock for conditional writes to collection `name`."""

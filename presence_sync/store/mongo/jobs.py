@@ -12,14 +12,12 @@ from pymongo.errors import DuplicateKeyError
 from presence_sync.errors import ConflictError, NotFoundError, StoreError
 from presence_sync.store.codec import dumps, failures_to_list
 from presence_sync.store.models import ACTIVE_JOB_STATUSES, Job, JobFailure, JobStatus
-from presence_sync.store.mongo_base import MongoBase, translated
-from presence_sync.store.mongo_docs import job_from_doc
+from presence_sync.store.mongo.database import RACE_RETRIES, MongoDatabase, translated
+from presence_sync.store.mongo.schema import job_from_doc
 
 __all__ = ["MongoJobs"]
 
 _ACTIVE = [s.value for s in ACTIVE_JOB_STATUSES]
-# Bounded retries for races with other replicas (each retry means someone else progressed).
-RACE_RETRIES = 8
 
 
 def _inactive_key(job_id: str) -> str:
@@ -28,10 +26,11 @@ def _inactive_key(job_id: str) -> str:
     return f"~{job_id}"
 
 
-class MongoJobs(MongoBase):
-    """Bulk jobs on MongoDB."""
+class MongoJobs:
+    """Bulk jobs in the `jobs` collection."""
 
-    # -- jobs --------------------------------------------------------------------------
+    def __init__(self, db: MongoDatabase) -> None:
+        self.db = db
 
     @translated
     async def create_job(
@@ -44,7 +43,7 @@ class MongoJobs(MongoBase):
         now: float,
     ) -> tuple[Job, bool]:
         """Queue a job, or return the active job of that kind."""
-        jobs = self.col("jobs")
+        jobs = self.db.col("jobs")
         for _ in range(RACE_RETRIES):
             active = await jobs.find_one({"active_key": kind})
             if active is not None:
@@ -80,8 +79,8 @@ class MongoJobs(MongoBase):
     @translated
     async def claim_job(self, owner: str, lease_seconds: float, now: float) -> Job | None:
         """Lease the oldest claimable job."""
-        async with self.lock("jobs"):
-            doc = await self.col("jobs").find_one_and_update(
+        async with self.db.lock("jobs"):
+            doc = await self.db.col("jobs").find_one_and_update(
                 {
                     "$or": [
                         {"status": JobStatus.QUEUED.value},
@@ -106,15 +105,15 @@ class MongoJobs(MongoBase):
         self, job_id: str, owner: str, lease_seconds: float, now: float
     ) -> bool:
         """Extend a held lease."""
-        async with self.lock("jobs"):
-            result = await self.col("jobs").update_one(
+        async with self.db.lock("jobs"):
+            result = await self.db.col("jobs").update_one(
                 {"_id": job_id, "status": JobStatus.RUNNING.value, "lease_owner": owner},
                 {"$set": {"lease_until": now + lease_seconds, "updated_at": now}},
             )
         return result.matched_count == 1
 
     async def _not_held(self, job_id: str, owner: str) -> ConflictError:
-        doc = await self.col("jobs").find_one({"_id": job_id})
+        doc = await self.db.col("jobs").find_one({"_id": job_id})
         if doc is None:
             raise NotFoundError(f"no job {job_id!r}")
         job = job_from_doc(doc)
@@ -155,8 +154,8 @@ class MongoJobs(MongoBase):
         }
         if failures:
             update["$push"] = {"failures": {"$each": failures_to_list(list(failures))}}
-        async with self.lock("jobs"):
-            doc = await self.col("jobs").find_one_and_update(
+        async with self.db.lock("jobs"):
+            doc = await self.db.col("jobs").find_one_and_update(
                 {"_id": job_id, "status": JobStatus.RUNNING.value, "lease_owner": owner},
                 update,
                 return_document=ReturnDocument.AFTER,
@@ -173,8 +172,8 @@ class MongoJobs(MongoBase):
         status = JobStatus(status)
         if status not in (JobStatus.DONE, JobStatus.FAILED):
             raise ValueError("a job finishes as done or failed")
-        async with self.lock("jobs"):
-            doc = await self.col("jobs").find_one_and_update(
+        async with self.db.lock("jobs"):
+            doc = await self.db.col("jobs").find_one_and_update(
                 {"_id": job_id, "status": JobStatus.RUNNING.value, "lease_owner": owner},
                 {"$set": self._ended(job_id, status, now)},
                 return_document=ReturnDocument.AFTER,
@@ -197,14 +196,14 @@ class MongoJobs(MongoBase):
     @translated
     async def cancel_job(self, job_id: str, now: float) -> Job:
         """Cancel an active job."""
-        async with self.lock("jobs"):
-            doc = await self.col("jobs").find_one_and_update(
+        async with self.db.lock("jobs"):
+            doc = await self.db.col("jobs").find_one_and_update(
                 {"_id": job_id, "status": {"$in": _ACTIVE}},
                 {"$set": self._ended(job_id, JobStatus.CANCELLED, now)},
                 return_document=ReturnDocument.AFTER,
             )
         if doc is None:
-            doc = await self.col("jobs").find_one({"_id": job_id})
+            doc = await self.db.col("jobs").find_one({"_id": job_id})
             if doc is None:
                 raise NotFoundError(f"no job {job_id!r}")
         return job_from_doc(doc)
@@ -212,12 +211,14 @@ class MongoJobs(MongoBase):
     @translated
     async def get_job(self, job_id: str) -> Job | None:
         """One job."""
-        doc = await self.col("jobs").find_one({"_id": job_id})
+        doc = await self.db.col("jobs").find_one({"_id": job_id})
         return job_from_doc(doc) if doc else None
 
     @translated
     async def list_jobs(self, *, kind: str | None = None, limit: int = 20) -> list[Job]:
         """Recent jobs, newest first."""
         query = {"kind": kind} if kind else {}
-        cursor = self.col("jobs").find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
+        cursor = (
+            self.db.col("jobs").find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
+        )
         return [job_from_doc(d) async for d in cursor]

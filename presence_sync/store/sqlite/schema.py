@@ -9,8 +9,11 @@ from typing import Any
 from presence_sync.errors import StoreError
 from presence_sync.secrets import SecretBox
 from presence_sync.store.codec import (
+    audit_details_from_json,
+    connection_details_from_json,
     failures_from_list,
     rc_from_dict,
+    subscription_details_from_json,
     teams_from_dict,
 )
 from presence_sync.store.models import (
@@ -237,7 +240,7 @@ def connection_from_row(row: sqlite3.Row, box: SecretBox) -> Connection:
         kind=row["kind"],
         status=ConnectionStatus(row["status"]),
         reason=row["reason"],
-        details=json.loads(row["details"]),
+        details=connection_details_from_json(row["details"]),
         secret=box.decrypt_text(sealed) if sealed else None,
         updated_at=row["updated_at"],
     )
@@ -254,7 +257,7 @@ def subscription_from_row(row: sqlite3.Row, box: SecretBox) -> Subscription:
         shard_key=row["shard_key"],
         client_state=box.decrypt_text(sealed) if sealed else None,
         owner=row["owner"],
-        details=json.loads(row["details"]),
+        details=subscription_details_from_json(row["details"]),
         updated_at=row["updated_at"],
     )
 
@@ -321,6 +324,6 @@ def audit_from_row(row: sqlite3.Row) -> AuditEntry:
         actor=row["actor"],
         action=row["action"],
         user=row["user"],
-        details=json.loads(row["details"]),
+        details=audit_details_from_json(row["details"]),
         id=str(row["id"]),
     )
