@@ -25,6 +25,11 @@ The web error middleware maps these to HTTP answers in one place.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from presence_sync.graph.auth import GraphToken
+
 __all__ = [
     "ConflictError",
     "ForbiddenError",
@@ -99,6 +104,10 @@ class _RateLimited:
 
 class GraphError(ProviderError):
     """Microsoft Graph or Entra ID failed."""
+
+    # The token the failed call was made with (the Graph client sets it), so a refusal of a
+    # sync account's token is told apart from one of the app's own.
+    token: GraphToken | None = None
 
 
 class GraphAuthError(GraphError):

@@ -1,6 +1,13 @@
 """Microsoft Graph and Entra ID: the client, its tokens and the values it returns."""
 
-from presence_sync.graph.auth import AuthCodeFlow, EntraError, GraphTokenProvider, SignedInAccount
+from presence_sync.graph.auth import (
+    APP_TOKEN,
+    AuthCodeFlow,
+    EntraError,
+    GraphToken,
+    GraphTokenProvider,
+    SignedInAccount,
+)
 from presence_sync.graph.budget import BudgetSnapshot, GraphBudget
 from presence_sync.graph.client import GraphClient
 from presence_sync.graph.errors import GraphPermissionError, GraphRequestError
@@ -14,6 +21,7 @@ from presence_sync.graph.models import (
 )
 
 __all__ = [
+    "APP_TOKEN",
     "AuthCodeFlow",
     "BudgetSnapshot",
     "DeltaPage",
@@ -23,6 +31,7 @@ __all__ = [
     "GraphClient",
     "GraphPermissionError",
     "GraphRequestError",
+    "GraphToken",
     "GraphTokenProvider",
     "GraphUser",
     "InstalledApp",
