@@ -10,7 +10,12 @@ from presence_sync.graph.auth import (
 )
 from presence_sync.graph.budget import BudgetSnapshot, GraphBudget
 from presence_sync.graph.client import GraphClient
-from presence_sync.graph.errors import GraphPermissionError, GraphRequestError
+from presence_sync.graph.errors import (
+    GraphConflictError,
+    GraphPermissionError,
+    GraphRefusedError,
+    GraphRequestError,
+)
 from presence_sync.graph.models import (
     DeltaPage,
     DirectoryRole,
@@ -29,7 +34,9 @@ __all__ = [
     "EntraError",
     "GraphBudget",
     "GraphClient",
+    "GraphConflictError",
     "GraphPermissionError",
+    "GraphRefusedError",
     "GraphRequestError",
     "GraphToken",
     "GraphTokenProvider",

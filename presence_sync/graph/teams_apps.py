@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from presence_sync.errors import GraphError, GraphNotFoundError
 from presence_sync.graph.auth import APP_TOKEN, GraphToken
-from presence_sync.graph.errors import GraphRequestError
+from presence_sync.graph.errors import GraphConflictError
 from presence_sync.graph.models import InstalledApp, collection_values
 from presence_sync.graph.urls import odata_literal, segment
 
@@ -90,9 +90,7 @@ class TeamsAppsApi:
                 json={"teamsApp@odata.bind": bind},
                 expected=(201, 200, 204),
             )
-        except GraphRequestError as err:
-            if err.status != 409:
-                raise
+        except GraphConflictError:
             item = None  # already installed: look it up below
         if isinstance(item, dict) and item.get("id"):
             return InstalledApp.from_json(item)
