@@ -15,7 +15,13 @@ from presence_sync.graph import (
 )
 from presence_sync.store import Notice
 from sandbox.server import RunningSandbox
-from tests.connections.product import SYNC1, Browser, ProductServer, control
+from tests.connections.product import (
+    SYNC1,
+    Browser,
+    ProductServer,
+    consent_and_authorise,
+    control,
+)
 
 SYNC1_KIND = sync_account_kind(SYNC1)
 
@@ -25,10 +31,7 @@ async def connected(
     sandbox: RunningSandbox, product: ProductServer, browser: Browser
 ) -> ProductServer:
     """A product with admin consent and one authorised sync account."""
-    await control(sandbox, "POST", "/_sandbox/consent", {"granted": True})
-    await product.connections.microsoft.check()
-    page = await browser.open(f"{product.url}/connect/microsoft/sync-account?login_hint={SYNC1}")
-    assert "Sync account authorised" in page.text
+    await consent_and_authorise(product, browser, sandbox)
     return product
 
 
