@@ -1,29 +1,63 @@
-"""The product's exception tree.
+"""The product's exception tree: every error class it raises, wherever it is defined.
 
     PresenceSyncError
-    ├── SettingsError            a setting is missing or malformed (names the variable)
-    ├── StoreError               the store failed
-    │   ├── StoreUnavailableError    the store cannot be reached right now
-    │   ├── ConflictError            optimistic concurrency: someone else wrote first
-    │   └── NotFoundError            no such record
-    ├── ValidationError          bad input from a person or a peer; nothing was changed
-    ├── ProviderError            a cloud provider failed (base of the two below)
-    │   ├── GraphError
-    │   │   ├── GraphAuthError
+    ├── SettingsError                    a setting is missing or malformed (names the variable)
+    ├── SecretKeyError                   secrets: a key is malformed or does not open a secret
+    ├── StoreError                       the store failed
+    │   ├── StoreUnavailableError        the store cannot be reached right now
+    │   ├── ConflictError                optimistic concurrency: someone else wrote first
+    │   └── NotFoundError                no such record
+    ├── ValidationError                  bad input from a person or a peer; nothing was changed
+    │   ├── RulesError(problems)         domain.rules: call presence rules refused
+    │   ├── UserStateError               engine.state: a stored user state cannot be read
+    │   └── UnknownUsersError(names)     admin: named users are not in the directory
+    ├── ProviderError                    a cloud provider failed
+    │   ├── GraphError                   Microsoft Graph or Entra ID; `token` says which token
+    │   │   ├── GraphRequestError(status, code, message)    graph.errors: no product meaning
+    │   │   │   └── GraphRefusedError    a 4xx: refused as made, a retry will not help
+    │   │   │       └── GraphConflictError           409: exists or changed meanwhile
+    │   │   ├── GraphAuthError           our credentials or consent were refused
+    │   │   │   ├── GraphPermissionError(code, message)     graph.errors: 403, a permission
+    │   │   │   └── EntraError(code, description, error_codes)   graph.auth: no token issued
     │   │   ├── GraphRateLimitedError(retry_after)
     │   │   ├── GraphUnavailableError
     │   │   └── GraphNotFoundError
-    │   └── RingCentralError
-    │       ├── RingCentralAuthError
-    │       ├── RingCentralRateLimitedError(retry_after)
-    │       ├── RingCentralUnavailableError
-    │       └── RingCentralNotFoundError
-    └── ForbiddenError           the caller is not allowed (not an admin, forged webhook)
+    │   ├── RingCentralError
+    │   │   ├── RingCentralRequestError(status, error_code, message, parameter)
+    │   │   │   │                        ringcentral.errors: no product meaning
+    │   │   │   └── RingCentralRefusedError          a 4xx: refused as made
+    │   │   │       ├── RingCentralFieldRefusedError(parameter)    400 naming the field
+    │   │   │       └── RingCentralPermissionError   403: a permission is missing
+    │   │   ├── RingCentralAuthError     our credentials were refused
+    │   │   │   └── RingCentralTokenError(code, description)   ringcentral.errors: sign-in
+    │   │   ├── RingCentralRateLimitedError(retry_after)
+    │   │   ├── RingCentralUnavailableError
+    │   │   └── RingCentralNotFoundError
+    │   └── NotConnectedError            providers: not connected yet, or broken (says why)
+    ├── ForbiddenError                   the caller is not allowed (not an admin, forged webhook)
+    ├── SlotExpiredError                 ringcentral.gate: gave up waiting for a budget slot
+    └── UndeliverableError               notices.delivery: a notice can never be delivered
 
-The web error middleware maps these to HTTP answers in one place.
+Only the provider clients (`graph/`, `ringcentral/`) read HTTP statuses; everyone else maps
+these classes, and the web error middleware maps them to HTTP answers in one place.
+
+The demo runner's own failures (`presence_sync.demo`) stop the demo command and never reach
+the product, so they derive from `Exception`:
+
+    Exception
+    ├── SandboxStartError                demo.sandbox_process: the sandbox did not come up
+    ├── MissingPartError                 demo.jobs: a part the demo needs is not there
+    ├── DemoFailedError(code)            demo.console: the demo cannot go on
+    ├── ConnectError                     demo.connect: a connection step failed
+    └── ControlError                     demo.control: the sandbox refused a control call
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from presence_sync.graph.auth import GraphToken
 
 __all__ = [
     "ConflictError",
@@ -99,6 +133,10 @@ class _RateLimited:
 
 class GraphError(ProviderError):
     """Microsoft Graph or Entra ID failed."""
+
+    # The token the failed call was made with (the Graph client sets it), so a refusal of a
+    # sync account's token is told apart from one of the app's own.
+    token: GraphToken | None = None
 
 
 class GraphAuthError(GraphError):

@@ -29,7 +29,7 @@ from presence_sync.connections.records import (
     sync_account_upn,
 )
 from presence_sync.connections.ringcentral import RingCentralConnection
-from presence_sync.errors import PresenceSyncError
+from presence_sync.errors import GraphError, PresenceSyncError
 from presence_sync.graph import EntraError, GraphClient
 from presence_sync.providers import NotConnectedError
 from presence_sync.ringcentral import RingCentralClient, RingCentralTokenError
@@ -122,12 +122,13 @@ class Connections:
     async def report_failure(self, provider: str, error: BaseException) -> None:
         """Mark the connection broken when `error` means an admin must act; else just log.
 
-        `provider` is "microsoft" (or "graph"), "ringcentral", or a sync account as
-        "microsoft-sync-account:<upn>" (or "delegated:<upn>", the Graph client's token kind).
+        `provider` is "microsoft" (or "graph") or "ringcentral". A Graph error names the token
+        its call was made with, so a refused sync-account token marks that account, not the
+        organisation's consent.
         """
         if self.book.already_handled(error):
             return
-        kind = _kind_of(provider)
+        kind = _kind_of(provider, error)
         if isinstance(error, EntraError) and error.breaks_connection:
             await self.book.mark_broken(kind, explain_entra_error(error), error.code)
         elif isinstance(error, RingCentralTokenError) and error.breaks_connection:
@@ -201,13 +202,9 @@ async def read_status(store: Store) -> list[ConnectionState]:
     return states
 
 
-def _kind_of(provider: str) -> str:
-    if provider in ("microsoft", "graph", "app"):
-        return MICROSOFT
-    if provider == RINGCENTRAL:
-        return RINGCENTRAL
-    for prefix in ("delegated:", "microsoft-sync-account:"):
-        if provider.startswith(prefix):
-            return sync_account_kind(provider[len(prefix) :])
-    return provider
+def _kind_of(provider: str, error: BaseException) -> str:
+    token = error.token if isinstance(error, GraphError) else None
+    if token is not None:
+        return MICROSOFT if token.upn is None else sync_account_kind(token.upn)
+    return MICROSOFT if provider in ("microsoft", "graph") else provider
 

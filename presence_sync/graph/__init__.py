@@ -1,9 +1,21 @@
 """Microsoft Graph and Entra ID: the client, its tokens and the values it returns."""
 
-from presence_sync.graph.auth import AuthCodeFlow, EntraError, GraphTokenProvider, SignedInAccount
+from presence_sync.graph.auth import (
+    APP_TOKEN,
+    AuthCodeFlow,
+    EntraError,
+    GraphToken,
+    GraphTokenProvider,
+    SignedInAccount,
+)
 from presence_sync.graph.budget import BudgetSnapshot, GraphBudget
 from presence_sync.graph.client import GraphClient
-from presence_sync.graph.errors import GraphPermissionError, GraphRequestError
+from presence_sync.graph.errors import (
+    GraphConflictError,
+    GraphPermissionError,
+    GraphRefusedError,
+    GraphRequestError,
+)
 from presence_sync.graph.models import (
     DeltaPage,
     DirectoryRole,
@@ -14,6 +26,7 @@ from presence_sync.graph.models import (
 )
 
 __all__ = [
+    "APP_TOKEN",
     "AuthCodeFlow",
     "BudgetSnapshot",
     "DeltaPage",
@@ -21,8 +34,11 @@ __all__ = [
     "EntraError",
     "GraphBudget",
     "GraphClient",
+    "GraphConflictError",
     "GraphPermissionError",
+    "GraphRefusedError",
     "GraphRequestError",
+    "GraphToken",
     "GraphTokenProvider",
     "GraphUser",
     "InstalledApp",

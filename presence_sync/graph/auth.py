@@ -34,6 +34,7 @@ __all__ = [
     "SYNC_ACCOUNT_SCOPES",
     "AuthCodeFlow",
     "EntraError",
+    "GraphToken",
     "GraphTokenProvider",
     "SignedInAccount",
 ]
@@ -41,7 +42,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 APP_SCOPE = "https://graph.microsoft.com/.default"
-APP_TOKEN = "app"  # token kinds: "app", or "delegated:<upn>" for a sync account
 # MSAL adds openid, profile and offline_access itself (and refuses them if passed).
 SYNC_ACCOUNT_SCOPES = (
     "https://graph.microsoft.com/Presence.Read.All",
@@ -65,6 +65,31 @@ _CONSENT_CODES = frozenset({65001, 65004, 700016, 7000112, 500011})
 _TRANSIENT_ERRORS = frozenset({"temporarily_unavailable", "server_error"})
 
 SaveCache = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class GraphToken:
+    """The token a Graph call is made with: the app's own, or a sync account's delegated one."""
+
+    upn: str | None = None  # the sync account (lower case); None for the app-only token
+
+    def __post_init__(self) -> None:
+        if self.upn is not None:
+            upn = self.upn.strip().lower()
+            if not upn:
+                raise ValueError("a delegated Graph token names its sync account")
+            object.__setattr__(self, "upn", upn)
+
+    @classmethod
+    def delegated(cls, upn: str) -> GraphToken:
+        """The delegated token of sync account `upn`."""
+        return cls(upn)
+
+    def __str__(self) -> str:
+        return "app-only" if self.upn is None else f"sync account {self.upn}"
+
+
+APP_TOKEN = GraphToken()
 
 
 class EntraError(GraphAuthError):
@@ -171,14 +196,11 @@ class GraphTokenProvider:
             )
         return _access_token(result)
 
-    async def token_for(self, kind: str) -> str:
-        """The access token of a kind: `"app"` or `"delegated:<upn>"`."""
-        if kind == APP_TOKEN:
+    async def token_for(self, kind: GraphToken) -> str:
+        """The access token of a kind: the app's own, or a sync account's."""
+        if kind.upn is None:
             return await self.app_token()
-        prefix, _, upn = kind.partition(":")
-        if prefix != "delegated" or not upn:
-            raise ValueError(f"token kind must be 'app' or 'delegated:<upn>', not {kind!r}")
-        return await self.delegated_token(upn)
+        return await self.delegated_token(kind.upn)
 
     def forget_token(self, access_token: str) -> None:
         """Drop a cached access token Graph refused, so the next call fetches a fresh one."""

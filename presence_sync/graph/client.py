@@ -29,7 +29,7 @@ from presence_sync.errors import (
     GraphRateLimitedError,
     GraphUnavailableError,
 )
-from presence_sync.graph.auth import APP_TOKEN, GraphTokenProvider
+from presence_sync.graph.auth import APP_TOKEN, GraphToken, GraphTokenProvider
 from presence_sync.graph.budget import GraphBudget
 from presence_sync.graph.errors import (
     GraphPermissionError,
@@ -88,14 +88,45 @@ class GraphClient(TeamsAppsApi):
         method: str,
         path: str,
         *,
-        token: str = APP_TOKEN,
+        token: GraphToken = APP_TOKEN,
         json: Any = None,
         params: dict[str, str] | None = None,
         expected: Iterable[int] = (200,),
         idempotent: bool = True,
         timeout: float | None = None,  # noqa: ASYNC109 - per-call timeout, applied by aiohttp
     ) -> Any:
-        """Send one Graph call and decode its JSON answer (None for an empty body)."""
+        """Send one Graph call and decode its JSON answer (None for an empty body).
+
+        Whatever it raises names the token the call was made with (`GraphError.token`).
+        """
+        try:
+            return await self._send(
+                method,
+                path,
+                token=token,
+                json=json,
+                params=params,
+                expected=expected,
+                idempotent=idempotent,
+                timeout=timeout,
+            )
+        except GraphError as err:
+            if err.token is None:
+                err.token = token
+            raise
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: GraphToken,
+        json: Any,
+        params: dict[str, str] | None,
+        expected: Iterable[int],
+        idempotent: bool,
+        timeout: float | None,  # noqa: ASYNC109 - per-call timeout, applied by aiohttp
+    ) -> Any:
         url = self._url(path)
         accepted = frozenset(expected)
         attempt = 0
@@ -179,7 +210,7 @@ class GraphClient(TeamsAppsApi):
         return f"{self.graph_url}{path}"
 
     async def _pages(
-        self, path: str, params: dict[str, str] | None, token: str = APP_TOKEN
+        self, path: str, params: dict[str, str] | None, token: GraphToken = APP_TOKEN
     ) -> AsyncIterator[dict[str, Any]]:
         """Every page of a collection, following `@odata.nextLink`."""
         link: str | None = path
@@ -367,7 +398,7 @@ class GraphClient(TeamsAppsApi):
         item = await self._request(
             "POST",
             "/subscriptions",
-            token=f"delegated:{account_upn}",
+            token=GraphToken.delegated(account_upn),
             json=body,
             expected=(201, 200),
             idempotent=False,
@@ -382,7 +413,7 @@ class GraphClient(TeamsAppsApi):
         item = await self._request(
             "PATCH",
             f"/subscriptions/{segment(subscription_id)}",
-            token=f"delegated:{account_upn}",
+            token=GraphToken.delegated(account_upn),
             json={"expirationDateTime": format_time(expiration)},
         )
         return Subscription.from_json(item)
@@ -392,7 +423,7 @@ class GraphClient(TeamsAppsApi):
         await self._request(
             "POST",
             f"/subscriptions/{segment(subscription_id)}/reauthorize",
-            token=f"delegated:{account_upn}",
+            token=GraphToken.delegated(account_upn),
             json={},
             expected=(200, 202, 204),
             timeout=max(self.timeout, SUBSCRIPTION_TIMEOUT),
@@ -404,7 +435,7 @@ class GraphClient(TeamsAppsApi):
             await self._request(
                 "DELETE",
                 f"/subscriptions/{segment(subscription_id)}",
-                token=f"delegated:{account_upn}",
+                token=GraphToken.delegated(account_upn),
                 expected=(204, 200),
             )
         except GraphNotFoundError:
@@ -414,15 +445,16 @@ class GraphClient(TeamsAppsApi):
     async def get_subscription(self, subscription_id: str, account_upn: str) -> Subscription:
         """One subscription (GraphNotFoundError when Graph removed it)."""
         item = await self._request(
-            "GET", f"/subscriptions/{segment(subscription_id)}", token=f"delegated:{account_upn}"
+            "GET",
+            f"/subscriptions/{segment(subscription_id)}",
+            token=GraphToken.delegated(account_upn),
         )
         return Subscription.from_json(item)
 
     async def list_subscriptions(self, account_upn: str | None = None) -> list[Subscription]:
         """The app's subscriptions visible to a sync account (or app-only when None)."""
-        token = f"delegated:{account_upn}" if account_upn else APP_TOKEN
+        token = GraphToken.delegated(account_upn) if account_upn else APP_TOKEN
         found: list[Subscription] = []
         async for page in self._pages("/subscriptions", None, token=token):
             found.extend(Subscription.from_json(item) for item in collection_values(page))
         return found
-

@@ -1,11 +1,18 @@
 """Graph's error answers translated into the product's error tree.
 
 GraphError
-├── GraphRequestError(status, code, message)   an answer the client does not map otherwise
-│                                              (400 bad request, 409 conflict, ...)
+├── GraphRequestError(status, code, message)   an answer the client has no meaning for
+│   │                                          (408, an unexpected 2xx or 3xx): maybe transient
+│   └── GraphRefusedError                      a 4xx: Graph refused the request as made, and
+│       │                                      sending it again unchanged will not help
+│       └── GraphConflictError                 409: the resource exists or changed meanwhile
 └── GraphAuthError
     └── GraphPermissionError(code, message)    403: the app lacks a permission (Graph's
                                                message names what was refused)
+
+401 after a fresh token, 404, 429 and 5xx are the root tree's GraphAuthError,
+GraphNotFoundError, GraphRateLimitedError and GraphUnavailableError. Every error the client
+raises carries the `GraphToken` its call was made with.
 """
 
 from __future__ import annotations
@@ -15,7 +22,14 @@ from typing import Any
 
 from presence_sync.errors import GraphAuthError, GraphError
 
-__all__ = ["GraphPermissionError", "GraphRequestError", "decode_body", "graph_error"]
+__all__ = [
+    "GraphConflictError",
+    "GraphPermissionError",
+    "GraphRefusedError",
+    "GraphRequestError",
+    "decode_body",
+    "graph_error",
+]
 
 
 class GraphRequestError(GraphError):
@@ -26,6 +40,14 @@ class GraphRequestError(GraphError):
         self.status = status
         self.code = code
         self.message = message
+
+
+class GraphRefusedError(GraphRequestError):
+    """Graph refused the request as made (a 4xx no retry fixes); `code` and `message` say why."""
+
+
+class GraphConflictError(GraphRefusedError):
+    """Graph refused because the resource already exists or changed meanwhile (409)."""
 
 
 class GraphPermissionError(GraphAuthError):
@@ -54,7 +76,16 @@ def graph_error(status: int, body: bytes) -> GraphRequestError:
             code = error
             message = str(parsed.get("error_description") or "")
     # Bodies are not logged or echoed beyond Graph's own short message.
-    return GraphRequestError(status, code, message[:500])
+    return _error_class(status)(status, code, message[:500])
+
+
+def _error_class(status: int) -> type[GraphRequestError]:
+    if status == 409:
+        return GraphConflictError
+    # 408 is Graph giving up on a slow request, not a judgement of it.
+    if 400 <= status < 500 and status != 408:
+        return GraphRefusedError
+    return GraphRequestError
 
 
 def decode_body(body: bytes) -> Any:

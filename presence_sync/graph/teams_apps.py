@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any, Protocol
 
 from presence_sync.errors import GraphError, GraphNotFoundError
-from presence_sync.graph.auth import APP_TOKEN
-from presence_sync.graph.errors import GraphRequestError
+from presence_sync.graph.auth import APP_TOKEN, GraphToken
+from presence_sync.graph.errors import GraphConflictError
 from presence_sync.graph.models import InstalledApp, collection_values
 from presence_sync.graph.urls import odata_literal, segment
 
@@ -28,7 +28,7 @@ class GraphCalls(Protocol):
         method: str,
         path: str,
         *,
-        token: str = APP_TOKEN,
+        token: GraphToken = APP_TOKEN,
         json: Any = None,
         params: dict[str, str] | None = None,
         expected: Iterable[int] = (200,),
@@ -37,7 +37,7 @@ class GraphCalls(Protocol):
     ) -> Any: ...
 
     def _pages(
-        self, path: str, params: dict[str, str] | None, token: str = APP_TOKEN
+        self, path: str, params: dict[str, str] | None, token: GraphToken = APP_TOKEN
     ) -> AsyncIterator[dict[str, Any]]: ...
 
 
@@ -90,9 +90,7 @@ class TeamsAppsApi:
                 json={"teamsApp@odata.bind": bind},
                 expected=(201, 200, 204),
             )
-        except GraphRequestError as err:
-            if err.status != 409:
-                raise
+        except GraphConflictError:
             item = None  # already installed: look it up below
         if isinstance(item, dict) and item.get("id"):
             return InstalledApp.from_json(item)

@@ -20,7 +20,7 @@ from presence_sync.errors import (
     PresenceSyncError,
     StoreError,
 )
-from presence_sync.graph.errors import GraphRequestError
+from presence_sync.graph.errors import GraphRefusedError
 from presence_sync.notices.texts import RenderedNotice, render
 from presence_sync.providers import Providers
 from presence_sync.store.base import Store
@@ -92,10 +92,8 @@ class NoticeDelivery:
                 rendered.html,
                 rendered.text,
             )
-        except GraphRequestError as err:
-            if 400 <= err.status < 500 and err.status not in (408, 429):
-                raise UndeliverableError(f"Microsoft refused the mail: {err}") from err
-            raise
+        except GraphRefusedError as err:
+            raise UndeliverableError(f"Microsoft refused the mail: {err}") from err
 
     async def deliver_due(self, limit: int = 20) -> int:
         """Deliver the notices due now; how many were delivered."""

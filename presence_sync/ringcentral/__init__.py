@@ -2,7 +2,13 @@
 
 from presence_sync.ringcentral.auth import RingCentralAuth
 from presence_sync.ringcentral.client import RingCentralClient
-from presence_sync.ringcentral.errors import RingCentralRequestError, RingCentralTokenError
+from presence_sync.ringcentral.errors import (
+    RingCentralFieldRefusedError,
+    RingCentralPermissionError,
+    RingCentralRefusedError,
+    RingCentralRequestError,
+    RingCentralTokenError,
+)
 from presence_sync.ringcentral.limits import GroupBudget, RateLimits
 from presence_sync.ringcentral.models import (
     CallQueue,
@@ -25,6 +31,9 @@ __all__ = [
     "RcSubscription",
     "RingCentralAuth",
     "RingCentralClient",
+    "RingCentralFieldRefusedError",
+    "RingCentralPermissionError",
+    "RingCentralRefusedError",
     "RingCentralRequestError",
     "RingCentralTokenError",
 ]

@@ -2,12 +2,22 @@
 
 RingCentralError
 ├── RingCentralRequestError(status, error_code, message, parameter)
-│       an answer the client does not map otherwise: 400 (e.g. CMN-101 naming the refused
-│       field: `dndStatus` DoNotAcceptDepartmentCalls for a non-queue member), 403, 409...
+│   │   an answer the client has no meaning for (408, an unexpected 2xx or 3xx)
+│   └── RingCentralRefusedError
+│       │   a 4xx: RingCentral refused the request as made; sending it again will not help
+│       ├── RingCentralFieldRefusedError(parameter)
+│       │       400 naming the refused field (`errors[].parameterName`), e.g. CMN-101 for
+│       │       `dndStatus` DoNotAcceptDepartmentCalls of someone in no call queue
+│       └── RingCentralPermissionError
+│               403: the signed-in user or the app lacks a permission (company-wide
+│               presence for the account-level subscription filter, say)
 └── RingCentralAuthError
     └── RingCentralTokenError(code, description)
             the token endpoint refused: `invalid_grant` (refresh token revoked or expired,
             JWT withdrawn) and `invalid_client` mean the connection is broken
+
+401 after a refresh, 404, 429 and 5xx are the root tree's RingCentralAuthError,
+RingCentralNotFoundError, RingCentralRateLimitedError and RingCentralUnavailableError.
 """
 
 from __future__ import annotations
@@ -17,13 +27,20 @@ from typing import Any
 
 from presence_sync.errors import RingCentralAuthError, RingCentralError
 
-__all__ = ["RingCentralRequestError", "RingCentralTokenError", "request_error"]
+__all__ = [
+    "RingCentralFieldRefusedError",
+    "RingCentralPermissionError",
+    "RingCentralRefusedError",
+    "RingCentralRequestError",
+    "RingCentralTokenError",
+    "request_error",
+]
 
 _BREAKING = frozenset({"invalid_grant", "invalid_client", "unauthorized_client", "access_denied"})
 
 
 class RingCentralRequestError(RingCentralError):
-    """RingCentral refused a request; `error_code` and `parameter` say what and why."""
+    """RingCentral answered with an error; `error_code` and `parameter` say what and why."""
 
     def __init__(
         self,
@@ -42,7 +59,25 @@ class RingCentralRequestError(RingCentralError):
 
     def refused(self, parameter: str) -> bool:
         """Whether RingCentral refused the value of `parameter` (e.g. ``"dndStatus"``)."""
-        return self.status == 400 and self.parameter == parameter
+        return False
+
+
+class RingCentralRefusedError(RingCentralRequestError):
+    """RingCentral refused the request as made (a 4xx no retry fixes)."""
+
+
+class RingCentralFieldRefusedError(RingCentralRefusedError):
+    """RingCentral refused the value of one field of the request; `parameter` names it (400)."""
+
+    parameter: str
+
+    def refused(self, parameter: str) -> bool:
+        """Whether RingCentral refused the value of `parameter` (e.g. ``"dndStatus"``)."""
+        return self.parameter == parameter
+
+
+class RingCentralPermissionError(RingCentralRefusedError):
+    """The signed-in user or the app lacks a permission the request needs (403)."""
 
 
 class RingCentralTokenError(RingCentralAuthError):
@@ -81,9 +116,19 @@ def request_error(status: int, body: bytes | str | None) -> RingCentralRequestEr
     )
     parameter = parsed.get("parameterName") or first.get("parameterName")
     codes = tuple(str(e.get("errorCode")) for e in errors if e.get("errorCode"))
-    return RingCentralRequestError(
-        status, code, message[:500], str(parameter) if parameter else None, codes
-    )
+    field = str(parameter) if parameter else None
+    return _error_class(status, field)(status, code, message[:500], field, codes)
+
+
+def _error_class(status: int, parameter: str | None) -> type[RingCentralRequestError]:
+    if status == 400 and parameter:
+        return RingCentralFieldRefusedError
+    if status == 403:
+        return RingCentralPermissionError
+    # 408 is RingCentral giving up on a slow request, not a judgement of it.
+    if 400 <= status < 500 and status != 408:
+        return RingCentralRefusedError
+    return RingCentralRequestError
 
 
 def token_error(body: bytes | str | None, fallback: str) -> RingCentralTokenError:

@@ -40,9 +40,9 @@ from presence_sync.engine import (
     WriteFailed,
 )
 from presence_sync.errors import GraphNotFoundError, PresenceSyncError, ProviderError
-from presence_sync.graph.errors import GraphRequestError
+from presence_sync.graph.errors import GraphRefusedError, GraphRequestError
 from presence_sync.providers import NotConnectedError, Providers
-from presence_sync.ringcentral.errors import RingCentralRequestError
+from presence_sync.ringcentral.errors import RingCentralRefusedError, RingCentralRequestError
 from presence_sync.ringcentral.gate import SlotExpiredError
 from presence_sync.store.models import RcObservation
 from presence_sync.sync.budget import ProviderBudget
@@ -360,9 +360,8 @@ class Dispatcher:
         except GraphNotFoundError as err:
             return WriteFailed(command, FailureReason.SESSION_NOT_FOUND.value), str(err)
         except GraphRequestError as err:
-            reason = (
-                FailureReason.REJECTED if 400 <= err.status < 500 else FailureReason.UNAVAILABLE
-            )
+            refused = isinstance(err, GraphRefusedError)
+            reason = FailureReason.REJECTED if refused else FailureReason.UNAVAILABLE
             return WriteFailed(command, reason.value), str(err)
         except NotConnectedError as err:
             return WriteFailed(command, FailureReason.UNAVAILABLE.value), str(err)
@@ -388,6 +387,6 @@ def _rc_refusal(command: SetRingCentralPresence, err: RingCentralRequestError) -
     department = command.dnd_status == _DEPARTMENT or command.accept_call_queue_calls is False
     if department and (err.refused("dndStatus") or err.refused("acceptCallQueueCalls")):
         return FailureReason.QUEUE_CALLS_NOT_ALLOWED.value
-    if 400 <= err.status < 500:
+    if isinstance(err, RingCentralRefusedError):
         return FailureReason.REJECTED.value
     return FailureReason.UNAVAILABLE.value

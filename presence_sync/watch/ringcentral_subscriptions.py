@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from presence_sync.errors import RingCentralNotFoundError
 from presence_sync.providers import Providers
 from presence_sync.ringcentral.client import RingCentralClient
-from presence_sync.ringcentral.errors import RingCentralRequestError
+from presence_sync.ringcentral.errors import RingCentralPermissionError, RingCentralRequestError
 from presence_sync.ringcentral.models import RcSubscription
 from presence_sync.store.base import Store
 from presence_sync.store.models import Subscription, SubscriptionDetails
@@ -56,10 +56,10 @@ def extension_filter(extension_id: str) -> str:
 
 def account_filter_refused(err: RingCentralRequestError) -> bool:
     """Whether RingCentral refused the account-level filter itself, not the request."""
-    # 403: the user lacks company-wide presence rights; 400 naming eventFilters: the account
-    # does not offer the filter. A refused webhook address or the subscription quota are
-    # other problems, which extension filters would not solve.
-    return err.status == 403 or err.refused("eventFilters")
+    # Refused permission: the user lacks company-wide presence rights; eventFilters refused:
+    # the account does not offer the filter. A refused webhook address or the subscription
+    # quota are other problems, which extension filters would not solve.
+    return isinstance(err, RingCentralPermissionError) or err.refused("eventFilters")
 
 
 @dataclass

@@ -160,3 +160,13 @@ async def control(sandbox: RunningSandbox, method: str, path: str, body: Any = N
     status, answer = await sandbox.control(method, path, body)
     assert status < 400, (method, path, status, answer)
     return answer
+
+
+async def consent_and_authorise(
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox, upn: str = SYNC1
+) -> None:
+    """Consent (as given in the portal), then sign sync account `upn` in through the product."""
+    await control(sandbox, "POST", "/_sandbox/consent", {"granted": True})
+    await product.connections.microsoft.check()
+    page = await browser.open(f"{product.url}/connect/microsoft/sync-account?login_hint={upn}")
+    assert "Sync account authorised" in page.text

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from sandbox.server import RunningSandbox
-from tests.connections.product import SYNC1, Browser, ProductServer, control
+from tests.connections.product import (
+    SYNC1,
+    Browser,
+    ProductServer,
+    consent_and_authorise,
+    control,
+)
 
 StartProduct = Callable[[], Awaitable[ProductServer]]
 REPO = Path(__file__).resolve().parents[2]
@@ -22,10 +28,7 @@ async def connect_everything(
     product: ProductServer, browser: Browser, sandbox: RunningSandbox
 ) -> None:
     """Consent (as given in the portal), one sync account and RingCentral."""
-    await control(sandbox, "POST", "/_sandbox/consent", {"granted": True})
-    await product.connections.microsoft.check()
-    page = await browser.open(f"{product.url}/connect/microsoft/sync-account?login_hint={SYNC1}")
-    assert "Sync account authorised" in page.text
+    await consent_and_authorise(product, browser, sandbox)
     async with product.connections.http.post(f"{product.url}/connect/ringcentral") as answer:
         assert answer.status == 200
 
