@@ -46,18 +46,12 @@ the product, so they derive from `Exception`:
 
     Exception
     ├── SandboxStartError                demo.sandbox_process: the sandbox did not come up
-    ├── MissingPartError                 demo.jobs: a part the demo needs is not there
     ├── DemoFailedError(code)            demo.console: the demo cannot go on
     ├── ConnectError                     demo.connect: a connection step failed
     └── ControlError                     demo.control: the sandbox refused a control call
 """
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from presence_sync.graph.auth import GraphToken
 
 __all__ = [
     "ConflictError",
@@ -134,9 +128,10 @@ class _RateLimited:
 class GraphError(ProviderError):
     """Microsoft Graph or Entra ID failed."""
 
-    # The token the failed call was made with (the Graph client sets it), so a refusal of a
-    # sync account's token is told apart from one of the app's own.
-    token: GraphToken | None = None
+    # The token the failed call was made with (the Graph client sets a
+    # presence_sync.graph.auth.GraphToken), so a refusal of a sync account's token is told
+    # apart from one of the app's own. Typed loosely: this module sits below the clients.
+    token: object | None = None
 
 
 class GraphAuthError(GraphError):

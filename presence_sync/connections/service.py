@@ -31,6 +31,7 @@ from presence_sync.connections.records import (
 from presence_sync.connections.ringcentral import RingCentralConnection
 from presence_sync.errors import GraphError, PresenceSyncError
 from presence_sync.graph import EntraError, GraphClient
+from presence_sync.graph.auth import GraphToken
 from presence_sync.providers import NotConnectedError
 from presence_sync.ringcentral import RingCentralClient, RingCentralTokenError
 from presence_sync.settings import Settings
@@ -204,7 +205,7 @@ async def read_status(store: Store) -> list[ConnectionState]:
 
 def _kind_of(provider: str, error: BaseException) -> str:
     token = error.token if isinstance(error, GraphError) else None
-    if token is not None:
+    if isinstance(token, GraphToken):
         return MICROSOFT if token.upn is None else sync_account_kind(token.upn)
     return MICROSOFT if provider in ("microsoft", "graph") else provider
 

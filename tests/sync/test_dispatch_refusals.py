@@ -23,6 +23,7 @@ from presence_sync.graph import APP_TOKEN, GraphPermissionError
 from presence_sync.providers import REALTIME
 from presence_sync.ringcentral import RingCentralFieldRefusedError
 from presence_sync.sync.dispatcher import Dispatcher, DispatchResult, WriteTarget
+from presence_sync.tasks import Supervisor
 from sandbox.model import RcExtension
 from tests.graph.client_sandbox import ClientSandbox
 from tests.sync.harness import SandboxProviders, sandbox_providers
@@ -66,8 +67,10 @@ async def dispatcher(
         providers.seen.results.append(outcome)
 
     running = Dispatcher(providers, on_result, clock=client_sandbox.ctx.clock.now)
-    running.start()
+    supervisor = Supervisor()
+    supervisor.start(running.loops())
     yield running
+    await supervisor.stop()
     await running.stop()
 
 
