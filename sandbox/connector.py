@@ -135,6 +135,15 @@ def app_installed(app: web.Application, ctx: SandboxContext, user: TeamsUser) ->
     return graph is None or bool(graph.installs.get(user.id))
 
 
+async def _throttled(request: web.Request) -> web.Response | None:
+    """The `connector-sends` fault's answer, if it fires: Teams throttling what the bot sends.
+
+    Asked once the token is accepted and before anything is stored, so a refused send changes
+    nothing and a retry after `Retry-After` is the first the chat sees of it.
+    """
+    return await request.app[CTX].faults.before_request("connector-sends")
+
+
 def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
@@ -173,6 +182,8 @@ async def create_conversation(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     if (denied := _authenticated(request)) is not None:
         return denied
+    if (throttled := await _throttled(request)) is not None:
+        return throttled
     body = await _json(request)
     if isinstance(body, web.Response):
         return body
@@ -222,6 +233,8 @@ async def send_activity(request: web.Request) -> web.Response:
     """POST …/conversations/{id}/activities[/{activityId}]: the bot sends (or replies)."""
     if (denied := _authenticated(request)) is not None:
         return denied
+    if (throttled := await _throttled(request)) is not None:
+        return throttled
     conv = request.app[CONNECTOR].find(request.app[CTX], request.match_info["conversation"])
     if conv is None:
         return _error(404, "ConversationNotFound", "Conversation not found.")

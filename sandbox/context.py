@@ -20,6 +20,8 @@ FAULT_TARGETS = frozenset(
         "entra",
         "graph",
         "connector",
+        # Only what the bot sends: conversation creation and activities (Teams' throttling).
+        "connector-sends",
         "ringcentral",
         "graph-notifications",
         "ringcentral-notifications",
@@ -105,6 +107,7 @@ class Fault:
     target: str
     status: int | None = None
     count: int | None = None  # None: until cleared
+    fraction: float = 1.0  # share of matching requests a status fault answers (seeded)
     delay_ms: int = 0
     retry_after: float | None = None
     drop: float = 0.0
@@ -139,7 +142,7 @@ class Faults:
         fault = Fault(**spec)
         if fault.status is not None and not 400 <= fault.status <= 599:
             raise ValueError("status: must be an HTTP error status (400-599)")
-        for name in ("drop", "duplicate"):
+        for name in ("drop", "duplicate", "fraction"):
             if not 0.0 <= float(getattr(fault, name)) <= 1.0:
                 raise ValueError(f"{name}: must be a probability between 0 and 1")
         self.active.append(fault)
@@ -161,6 +164,8 @@ class Faults:
             if fault.delay_ms:
                 await asyncio.sleep(fault.delay_ms / 1000)
             if fault.status is not None:
+                if fault.fraction < 1.0 and self.rng.random() >= fault.fraction:
+                    continue
                 if fault.count is not None:
                     fault.count -= 1
                     if fault.count <= 0:

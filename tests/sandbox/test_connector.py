@@ -135,6 +135,76 @@ async def test_unknown_members_and_conversations_are_not_found(sandbox: RunningS
     assert body["error"]["code"] == "ConversationNotFound"
 
 
+async def _throttled_post(sandbox: RunningSandbox, path: str, token: str,
+                          body: Any) -> tuple[int, str | None, Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with sandbox.http.post(sandbox.url(f"/connector{path}"), json=body,
+                                 headers=headers) as response:
+        return (response.status, response.headers.get("Retry-After"),
+                await response.json(content_type=None))
+
+
+async def test_a_send_fault_throttles_what_the_bot_sends_until_it_is_spent(
+    sandbox: RunningSandbox,
+) -> None:
+    user = sandbox.ctx.org.teams_user_by_email(ADMIN)
+    assert user is not None
+    await _install_app(sandbox, user.id)
+    token = await _bot_token(sandbox)
+    chat = chat_id_for(sandbox.ctx, user)
+    message = {"type": "message", "text": "Your presence is now synced."}
+    status, _ = await sandbox.control(
+        "POST", "/_sandbox/faults",
+        {"target": "connector-sends", "status": 429, "retry_after": 1, "count": 2},
+    )
+    assert status == 200
+    status, retry_after, body = await _throttled_post(
+        sandbox, "/v3/conversations", token, _create_body(sandbox, user.id))
+    assert (status, retry_after) == (429, "1")
+    assert body["error"]["code"] == "TooManyRequests"
+    # Reads are not sends: the bot can still look at the chat while it is throttled.
+    status, _ = await _call(sandbox, "GET", f"/v3/conversations/{chat}/members", token, None)
+    assert status == 200
+    status, retry_after, _ = await _throttled_post(
+        sandbox, f"/v3/conversations/{chat}/activities", token, message)
+    assert (status, retry_after) == (429, "1")
+    _, chats = await sandbox.control("GET", f"/_sandbox/chats/{ADMIN}")
+    assert chats["messages"] == []  # a throttled send changes nothing
+    _, faults = await sandbox.control("GET", "/_sandbox/faults")
+    assert faults["faults"] == []
+    status, created = await _call(sandbox, "POST", "/v3/conversations", token,
+                                  _create_body(sandbox, user.id))
+    assert (status, created["id"]) == (201, chat)
+    status, _ = await _call(sandbox, "POST", f"/v3/conversations/{chat}/activities", token,
+                            message)
+    assert status == 201
+    _, chats = await sandbox.control("GET", f"/_sandbox/chats/{ADMIN}")
+    assert [m["text"] for m in chats["messages"]] == ["Your presence is now synced."]
+    _, counts = await sandbox.control("GET", "/_sandbox/requests")
+    assert counts["total_throttled"] == 2
+
+
+async def test_a_send_fault_on_a_fraction_keeps_only_the_accepted_messages(
+    sandbox: RunningSandbox,
+) -> None:
+    user = sandbox.ctx.org.teams_user_by_email(ADMIN)
+    assert user is not None
+    token = await _bot_token(sandbox)
+    chat = chat_id_for(sandbox.ctx, user)
+    await sandbox.control("POST", "/_sandbox/faults",
+                          {"target": "connector-sends", "status": 429, "retry_after": 1,
+                           "fraction": 0.5})
+    statuses = []
+    for n in range(20):
+        status, _ = await _call(sandbox, "POST", f"/v3/conversations/{chat}/activities", token,
+                                {"type": "message", "text": f"notice {n}"})
+        statuses.append(status)
+    assert set(statuses) == {201, 429}
+    _, chats = await sandbox.control("GET", f"/_sandbox/chats/{ADMIN}")
+    accepted = [f"notice {n}" for n, status in enumerate(statuses) if status == 201]
+    assert [m["text"] for m in chats["messages"]] == accepted
+
+
 async def test_the_tab_sso_token_exchanges_on_behalf_of_the_user(sandbox: RunningSandbox) -> None:
     await sandbox.control("POST", "/_sandbox/consent", {"granted": True})
     _, sso = await sandbox.control("POST", f"/_sandbox/teams/{ADMIN}/sso-token", {})

@@ -102,6 +102,11 @@ async def test_bad_fault_and_consent_input_is_named(sandbox: RunningSandbox) -> 
     status, body = await sandbox.control("POST", "/_sandbox/faults", {"revoke": "everything"})
     assert status == 400
     assert "revoke" in body["error"]
+    status, body = await sandbox.control(
+        "POST", "/_sandbox/faults", {"target": "connector-sends", "status": 429, "fraction": 2}
+    )
+    assert status == 400
+    assert body["error"] == "fraction: must be a probability between 0 and 1"
     status, body = await sandbox.control("POST", "/_sandbox/consent", {"granted": "yes"})
     assert status == 400
     assert "granted" in body["error"]
