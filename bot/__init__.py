@@ -11,15 +11,21 @@ from bot.commands import (
     mentions_from_entities,
     parse,
 )
+from bot.people import MAX_WORDS, Candidate, Lookup, Resolution, resolve
 
 __all__ = [
     "COMMAND_WORDS",
+    "MAX_WORDS",
+    "Candidate",
     "Command",
     "CommandName",
     "Empty",
+    "Lookup",
     "Mention",
     "Misspelt",
     "PersonRef",
+    "Resolution",
     "mentions_from_entities",
     "parse",
+    "resolve",
 ]
