@@ -175,7 +175,7 @@ def parse(text: str, mentions: Sequence[Mention], bot_id: str) -> Command | Miss
 
 # A token is a word (punctuation around it removed), an @mention of someone else, or _SEP.
 class _Separator:
-    """A comma, semicolon, `&` or `+` between words."""
+    """A comma, semicolon or `&` between words (`+` is not: it is in plus-addressed emails)."""
 
 
 _SEP: Final = _Separator()
@@ -183,7 +183,7 @@ _Token: TypeAlias = str | Mention | _Separator
 
 # Only what looks like an HTML tag: `<alice@contoso.com>` typed by hand is an address.
 _TAG = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(?:\s[^>]*)?/?>")
-_PIECE = re.compile(r"[,;&+]|[^\s,;&+]+")
+_PIECE = re.compile(r"[,;&]|[^\s,;&]+")
 # Teams and copy-paste bring invisible characters that str.split() does not count as spaces.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
 # Quotes, dashes and marks that phones and word processors put around words.
@@ -252,7 +252,7 @@ def _words(segment: str) -> list[_Token]:
     plain = html.unescape(_TAG.sub(" ", segment)).translate(_INVISIBLE)
     tokens: list[_Token] = []
     for piece in _PIECE.findall(plain):
-        if piece in ",;&+":
+        if piece in ",;&":
             tokens.append(_SEP)
             continue
         word = piece.strip(_PUNCTUATION).translate(_APOSTROPHES)

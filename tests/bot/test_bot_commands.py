@@ -45,6 +45,7 @@ FORMS = [
     ("sync all", Command(CommandName.SYNC_ALL)),
     ("sync alice", Command(CommandName.SYNC, people("alice"))),
     ("sync alice.jones@contoso.com", Command(CommandName.SYNC, people("alice.jones@contoso.com"))),
+    ("sync alice+pager@contoso.com", Command(CommandName.SYNC, people("alice+pager@contoso.com"))),
     ("sync Alice Jones", Command(CommandName.SYNC, people("Alice Jones"))),
     ("sync alice bob", Command(CommandName.SYNC, people("alice bob"))),
     (
