@@ -30,9 +30,9 @@ def lint(root: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def copy_of_repo(tmp_path: Path) -> Path:
-    """The two packages and the contracts, copied so a test can break them."""
+    """The three packages and the contracts, copied so a test can break them."""
     ignore = shutil.ignore_patterns("__pycache__")
-    for package in ("presence_sync", "sandbox"):
+    for package in ("presence_sync", "bot", "sandbox"):
         shutil.copytree(REPO / package, tmp_path / package, ignore=ignore)
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     return tmp_path
