@@ -37,6 +37,7 @@ __all__ = [
     "Admin",
     "JobTicket",
     "JobView",
+    "Preview",
     "RulesView",
     "StatusView",
     "UnknownUsersError",
@@ -47,6 +48,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _REQUIRED_CONNECTIONS = ("microsoft", "ringcentral")
+PREVIEW_PAGE = 1000  # unmatched people read per store call when counting their reasons
 
 
 class UnknownUsersError(ValidationError):
@@ -112,6 +114,17 @@ class JobTicket:
 
     job: JobView
     created: bool
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What `sync all` or `disable` would do, shown before an admin confirms it."""
+
+    kind: str  # "sync all" | "disable"
+    linked: int  # people matched in both directories
+    change: int  # people the command would sync (sync all) or hand back (disable)
+    unchanged: int  # already as the command would leave them
+    unmatched: tuple[tuple[str, int], ...]  # why people are not matched, most common first
 
 
 @dataclass(frozen=True)
@@ -239,6 +252,34 @@ class Admin:
         """Start syncing every matched user (or return the sync-all job already running)."""
         counts = await self.store.count_links_by_state()
         return await self._start(actor, SYNC_ALL, total=sum(counts.values()))
+
+    async def preview(self, kind: str) -> Preview:
+        """What `sync all` ("sync all") or `disable` ("disable") would change, in counts."""
+        if kind not in ("sync all", "disable"):
+            raise ValidationError(f"nothing to preview for {kind!r}: 'sync all' or 'disable'")
+        counts = await self.store.count_links_by_state()
+        linked = counts.get(LinkState.LINKED.value, 0)
+        synced = await self.store.count_synced_links()
+        reasons: dict[str, int] = {}
+        cursor: str | None = None
+        while True:
+            page = await self.store.list_links(
+                state=LinkState.UNMATCHED, after=cursor, limit=PREVIEW_PAGE
+            )
+            for link in page.links:
+                reason = link.reason or "no matching RingCentral user"
+                reasons[reason] = reasons.get(reason, 0) + 1
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        unmatched = tuple(sorted(reasons.items(), key=lambda item: (-item[1], item[0])))
+        if kind == "sync all":
+            settings = await self.store.get_settings()
+            # sync all also turns an organisation that was turned off back on.
+            on = settings.sync_mode == SyncMode.ENABLED
+            already = synced if on else 0
+            return Preview(kind, linked, max(0, linked - already), already, unmatched)
+        return Preview(kind, linked, synced, max(0, linked - synced), unmatched)
 
     async def resolve_users(self, names: Sequence[str]) -> list[UserLink]:
         """The links named by email or display name; `UnknownUsersError` names the others."""

@@ -23,10 +23,11 @@ from presence_sync.services import Services, Timing, build_services
 from presence_sync.settings import Settings
 from presence_sync.tasks import LoopPolicy
 from presence_sync.watch import WatchOptions
-from presence_sync.web import consent, health, webhooks
+from presence_sync.web import consent, health, messages, webhooks
 from presence_sync.web.errors import error_middleware
 from presence_sync.web.keys import (
     ADMIN,
+    BOT,
     CONNECTIONS,
     INSTANCE_ID,
     KNOWN_SECRETS,
@@ -95,6 +96,7 @@ def create_app(
     app.cleanup_ctx.append(services_ctx)
     consent.add_routes(app)
     webhooks.add_routes(app)
+    messages.add_routes(app)
     health.add_routes(app, metrics_enabled=settings.metrics_enabled)
     return app
 
@@ -105,6 +107,7 @@ def _register(app: web.Application, services: Services) -> None:
     app[SYNC] = services.sync
     app[WATCHERS] = services.watchers
     app[ADMIN] = services.admin
+    app[BOT] = services.bot
     app[SUPERVISOR] = services.supervisor
     app[VALIDATION_TOKENS] = services.validation_tokens
     app[KNOWN_SECRETS] = services.known_secrets

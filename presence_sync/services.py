@@ -1,7 +1,7 @@
 """Every service of one replica, built in dependency order, each given what it needs.
 
     store → connections → sync (directory, jobs, notices, reconciler and its dispatcher)
-          → watchers → admin use cases → the supervisor that runs every background loop
+          → watchers → admin use cases → the Teams bot → the supervisor of every loop
 
 `build_services` only constructs (no network, no look-ups); `Services.start` starts the loops
 once the store has opened, and `Services.stop` stops them before anything they use closes.
@@ -20,6 +20,7 @@ from pathlib import Path
 import aiohttp
 from cryptography.fernet import Fernet
 
+from bot.service import TeamsBot
 from presence_sync.admin import Admin
 from presence_sync.connections import Connections
 from presence_sync.graph.validation import ValidationTokens, keys_url
@@ -59,6 +60,7 @@ class Services:
     sync: SyncService
     watchers: Watchers
     admin: Admin
+    bot: TeamsBot
     supervisor: Supervisor
     validation_tokens: ValidationTokens
     known_secrets: KnownSecrets
@@ -70,6 +72,7 @@ class Services:
             Loop("connection-checks", partial(self.connections.run_rechecks, self.instance_id)),
             *self.sync.loops(),
             *self.watchers.loops(),
+            *self.bot.loops(),
         ]
 
     async def start(self) -> None:
@@ -136,6 +139,7 @@ def build_services(
     admin = Admin(
         store.store, timing.clock, coverage=watchers.coverage, on_job_queued=sync.jobs.wake
     )
+    bot = TeamsBot(settings, store.store, admin, clients, timing.clock)
     tenant = settings.microsoft_tenant_id or ""
     validation_tokens = ValidationTokens(
         http=lambda: http,
@@ -150,6 +154,7 @@ def build_services(
         sync=sync,
         watchers=watchers,
         admin=admin,
+        bot=bot,
         supervisor=Supervisor(loop_policy, on_start=on_start, on_restart=on_restart),
         validation_tokens=validation_tokens,
         known_secrets=KnownSecrets(),

@@ -58,6 +58,21 @@ class Settings:
     ringcentral_jwt: str | None = None
     ringcentral_subscription_lifetime: int = 86400
 
+    # Admins besides the tenant's Global and Teams Administrators (UPN or mail, any case).
+    admin_emails: tuple[str, ...] = ()
+    # The bot's Entra app registration (single-tenant, MICROSOFT_TENANT_ID). Without it the
+    # bot answers nobody, unless the loopback switch below is on.
+    bot_app_id: str | None = None
+    bot_app_secret: str | None = None
+    # Accept unsigned activities from loopback when no bot credentials are set (Agents
+    # Playground sends no token). Never on a reachable server.
+    bot_dangerously_allow_unauthenticated_loopback: bool = False
+    # Where the Bot Framework channel's signing keys are published and who issues its tokens
+    # (default: the public cloud's; change only for other clouds or the sandbox).
+    bot_openid_metadata_url: str | None = None
+    bot_token_issuer: str | None = None
+    teams_app_id: str | None = None
+
     def __repr__(self) -> str:
         # Settings objects end up in tracebacks and debug logs: never show a secret there.
         shown = []
@@ -82,7 +97,13 @@ class Settings:
 
 
 _SECRET_FIELDS = frozenset(
-    {"secret_key", "microsoft_client_secret", "ringcentral_client_secret", "ringcentral_jwt"}
+    {
+        "secret_key",
+        "microsoft_client_secret",
+        "ringcentral_client_secret",
+        "ringcentral_jwt",
+        "bot_app_secret",
+    }
 )
 
 
@@ -175,11 +196,25 @@ def _parse(env: Mapping[str, str]) -> Settings:
             _positive_int,
             defaults.ringcentral_subscription_lifetime,
         ),
+        "admin_emails": get("ADMIN_EMAILS", _emails, defaults.admin_emails),
+        "bot_app_id": get("BOT_APP_ID", _text, None),
+        "bot_app_secret": get("BOT_APP_SECRET", _text, None),
+        "bot_dangerously_allow_unauthenticated_loopback": get(
+            "BOT_DANGEROUSLY_ALLOW_UNAUTHENTICATED_LOOPBACK", parse_bool, False
+        ),
+        "bot_openid_metadata_url": get("BOT_OPENID_METADATA_URL", _https_url, None),
+        "bot_token_issuer": get("BOT_TOKEN_ISSUER", _text, None),
+        "teams_app_id": get("TEAMS_APP_ID", _text, None),
     }
     _require_together(
         env,
         ("MICROSOFT_TENANT_ID", "MICROSOFT_CLIENT_ID", "MICROSOFT_CLIENT_SECRET"),
     )
+    _require_together(env, ("BOT_APP_ID", "BOT_APP_SECRET"))
+    if env.get("BOT_APP_ID", "").strip() and not env.get("MICROSOFT_TENANT_ID", "").strip():
+        raise SettingsError(
+            "MICROSOFT_TENANT_ID", "required when BOT_APP_ID is set (the bot is single-tenant)"
+        )
     _require_together(env, ("RINGCENTRAL_CLIENT_ID", "RINGCENTRAL_CLIENT_SECRET"))
     return Settings(**values)
 
@@ -193,6 +228,15 @@ def _require_together(env: Mapping[str, str], names: tuple[str, ...]) -> None:
 
 def _text(name: str, raw: str) -> str:
     return raw
+
+
+def _emails(name: str, raw: str) -> tuple[str, ...]:
+    emails = tuple(e.strip().lower() for e in raw.replace(";", ",").split(",") if e.strip())
+    for email in emails:
+        local, at, domain = email.partition("@")
+        if not at or not local or "." not in domain or " " in email:
+            raise SettingsError(name, f"{email!r} is not an email address (comma-separated)")
+    return emails
 
 
 def _port(name: str, raw: str) -> int:

@@ -57,6 +57,11 @@ def demo_environment(
         "RINGCENTRAL_CLIENT_SECRET": str(config["rc_client_secret"]),
         "RINGCENTRAL_JWT": str(config["rc_jwt"]),
         "WATCH_RECONCILE_INTERVAL": str(DEMO_RECONCILE_SECONDS),
+        # The bot signs in as the sandbox's bot app and trusts the sandbox's channel tokens.
+        "BOT_APP_ID": str(config["bot_app_id"]),
+        "BOT_APP_SECRET": str(config["bot_app_secret"]),
+        "BOT_OPENID_METADATA_URL": str(config["bot"]["to_bot_from_channel_openid_metadata_url"]),
+        "BOT_TOKEN_ISSUER": str(config["bot"]["to_bot_from_channel_token_issuer"]),
     }
 
 

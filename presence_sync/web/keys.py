@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from bot.service import TeamsBot
     from presence_sync.admin import Admin
     from presence_sync.connections import Connections
     from presence_sync.graph.validation import ValidationTokens
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADMIN",
+    "BOT",
     "CONNECTIONS",
     "INSTANCE_ID",
     "KNOWN_SECRETS",
@@ -45,6 +47,7 @@ CONNECTIONS: web.AppKey[Connections] = web.AppKey("connections")
 SYNC: web.AppKey[SyncService] = web.AppKey("sync")
 WATCHERS: web.AppKey[Watchers] = web.AppKey("watchers")
 ADMIN: web.AppKey[Admin] = web.AppKey("admin")
+BOT: web.AppKey[TeamsBot] = web.AppKey("bot")
 # Runs every background loop; readiness asks it which loops keep failing.
 SUPERVISOR: web.AppKey[Supervisor] = web.AppKey("supervisor")
 # The webhooks' checks: Graph's validation-token keys, and secrets matched moments ago.

@@ -1,0 +1,170 @@
+"""The bot as one service of the server: the `/api/messages` endpoint and its loops.
+
+`TeamsBot.handle` checks each request before botbuilder sees it: a body that is not a JSON
+activity answers 400; without bot credentials the endpoint answers 503, unless the loudly
+named loopback switch is on, and then only loopback callers are served (Agents Playground
+sends no token). With credentials botbuilder validates the channel's token: a forged or
+missing one answers 401 and the turn never runs. An exception in a turn is logged with its
+traceback and a correlation id, and the person gets a short apology quoting the id.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import uuid
+from collections.abc import Callable
+
+import jwt
+from aiohttp import web
+from azure.core.exceptions import DeserializationError
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.schema import Activity
+
+from bot import cards
+from bot.channel import ChannelAuth, build_adapter
+from bot.conversations import Confirmations
+from bot.handler import PresenceSyncBot
+from bot.identity import Admins
+from bot.jobs import JobCards
+from presence_sync.admin import Admin
+from presence_sync.providers import Providers
+from presence_sync.settings import Settings
+from presence_sync.store.base import Store
+from presence_sync.tasks import Loop
+
+__all__ = ["TeamsBot"]
+
+logger = logging.getLogger(__name__)
+
+
+class TeamsBot:
+    """The Teams bot of one replica."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        admin: Admin,
+        providers: Providers,
+        clock: Callable[[], float],
+    ) -> None:
+        self.settings = settings
+        self.auth = ChannelAuth(settings)
+        self.adapter = build_adapter(settings)
+        self.adapter.on_turn_error = self._on_turn_error
+        self.loopback_only = not self.auth.configured and (
+            settings.bot_dangerously_allow_unauthenticated_loopback
+        )
+        self.job_cards = JobCards(admin, self.adapter, settings.bot_app_id or "")
+        base = settings.public_url.rstrip("/")
+        self.handler = PresenceSyncBot(
+            store,
+            admin,
+            Admins(settings.admin_emails, providers),
+            Confirmations(store, clock),
+            cards.ConnectUrls(
+                admin_consent=f"{base}/connect/microsoft/consent",
+                sync_account=f"{base}/connect/microsoft/sync-account",
+                ringcentral=f"{base}/connect/ringcentral/oauth",
+            ),
+            on_job=self.job_cards.track,
+        )
+        if self.loopback_only:
+            logger.warning(
+                "BOT_DANGEROUSLY_ALLOW_UNAUTHENTICATED_LOOPBACK is on: /api/messages accepts "
+                "unsigned activities from this machine; never run a reachable server like this"
+            )
+
+    def loops(self) -> list[Loop]:
+        """The bot's background work, for the server's supervisor."""
+        return [
+            Loop("bot-channel-keys", self.auth.warm),
+            Loop("bot-job-cards", self.job_cards.run),
+        ]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """POST /api/messages: one activity from the Bot Framework channel."""
+        if not self.auth.configured and not self.loopback_only:
+            return _problem(503, "the bot is not configured: set BOT_APP_ID and BOT_APP_SECRET")
+        if self.loopback_only and not _loopback(request.remote):
+            return _problem(401, "unsigned activities are accepted from this machine only")
+        activity = await _activity(request)
+        header = request.headers.get("Authorization", "")
+        if self.auth.configured:
+            problem = _token_problem(header)
+            if problem is not None:
+                logger.warning("bot activity refused: %s", problem)
+                return _problem(401, problem)
+        try:
+            answer = await self.adapter.process_activity(header, activity, self.handler.on_turn)
+        except (PermissionError, KeyError, jwt.PyJWTError) as err:
+            # botbuilder's checks raise these before the turn runs (a turn's own errors go
+            # to `_on_turn_error`): the token did not pass.
+            logger.warning("bot activity refused: its token is not valid (%s)", type(err).__name__)
+            return _problem(401, "the Bot Framework token is not valid")
+        if answer is None:
+            return web.Response(status=201)
+        body = answer.body.serialize() if hasattr(answer.body, "serialize") else answer.body
+        return web.json_response(body, status=answer.status)
+
+    async def _on_turn_error(self, turn_context: TurnContext, error: Exception) -> None:
+        correlation = uuid.uuid4().hex[:12]
+        activity = turn_context.activity
+        logger.error(
+            "bot turn failed (correlation id %s, %s activity)",
+            correlation,
+            getattr(activity, "type", "?"),
+            exc_info=error,
+        )
+        card = cards.apology_card(correlation)
+        try:
+            await turn_context.send_activity(
+                MessageFactory.attachment(CardFactory.adaptive_card(card))
+            )
+        except Exception:  # the apology is best effort; the error is logged above
+            logger.warning("could not send the apology for %s", correlation)
+
+
+async def _activity(request: web.Request) -> Activity:
+    if "json" not in request.headers.get("Content-Type", ""):
+        raise web.HTTPUnsupportedMediaType(text="send the activity as application/json")
+    try:
+        body = json.loads(await request.read())
+    except ValueError as err:
+        raise web.HTTPBadRequest(text=f"the body is not JSON: {err}") from err
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
+        raise web.HTTPBadRequest(text="the body is not an activity: it needs a type")
+    try:
+        activity = Activity().deserialize(body)
+    except DeserializationError as err:
+        raise web.HTTPBadRequest(text=f"the activity is malformed: {err}") from err
+    if activity.conversation is None or activity.service_url is None:
+        raise web.HTTPBadRequest(text="the activity needs a conversation and a serviceUrl")
+    return activity
+
+
+def _token_problem(header: str) -> str | None:
+    """Why `header` cannot carry a channel token at all, before botbuilder checks it."""
+    scheme, _, token = header.partition(" ")
+    if not token or scheme.lower() != "bearer":
+        return "the Bot Framework token is missing"
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return "the Bot Framework token is not a JWT"
+    if not isinstance(claims.get("iss"), str) or not claims.get("aud"):
+        return "the Bot Framework token names no issuer or audience"
+    return None
+
+
+def _loopback(remote: str | None) -> bool:
+    try:
+        return remote is not None and ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        return False
+
+
+def _problem(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)

@@ -1,0 +1,182 @@
+"""The Teams bot over HTTP, with real Bot Framework authentication and the sandbox as Teams.
+
+Each test starts the product connected to the sandbox (everyone synced), points the sandbox's
+Teams client at `/api/messages`, and talks to the bot as a person would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from presence_sync.demo.control import SandboxControl
+from presence_sync.demo.server import ProductServer
+from presence_sync.web.keys import STORE
+from sandbox.server import RunningSandbox
+from tests.bot.through_teams import ADMIN, actions, cards, last_card, press, say, words
+from tests.sync.through_product import connected_product, plain_person
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture
+async def product(sandbox: RunningSandbox, tmp_path: Path) -> AsyncIterator[ProductServer]:
+    """The product, connected and everyone synced, receiving the sandbox's Teams activities."""
+    async with connected_product(sandbox, tmp_path, reconcile_interval=300.0) as server:
+        await SandboxControl(sandbox.base_url, sandbox.http).set_product_url(
+            f"{server.url}/api/messages"
+        )
+        yield server
+
+
+async def _someone(sandbox: RunningSandbox) -> str:
+    return str((await plain_person(sandbox))["email"])
+
+
+async def test_help_answers_with_the_commands(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    await say(sandbox, ADMIN, "Help!")
+
+    shown = words(await last_card(sandbox, ADMIN))
+    for command in ("sync all", "unsync", "disable", "rules", "users", "connect"):
+        assert command in shown
+
+
+async def test_a_forged_or_missing_token_is_refused_and_nothing_is_answered(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    person = await _someone(sandbox)
+    activity = {
+        "type": "message",
+        "id": "1:forged",
+        "text": "sync all",
+        "serviceUrl": f"{sandbox.base_url}/connector/",
+        "channelId": "msteams",
+        "from": {"id": "29:forged", "aadObjectId": "00000000-0000-0000-0000-000000000000"},
+        "recipient": {"id": "28:bot"},
+        "conversation": {"id": "a:forged", "conversationType": "personal"},
+    }
+    forged = "Bearer eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJhdWQiOiJ4In0.c2lnbmF0dXJl"
+    async with aiohttp.ClientSession() as http:
+        for headers in ({"Authorization": forged}, {}):
+            async with http.post(
+                f"{product.url}/api/messages", json=activity, headers=headers
+            ) as r:
+                assert r.status == 401, await r.text()
+        async with http.post(
+            f"{product.url}/api/messages",
+            data=b"{not json",
+            headers={"Content-Type": "application/json"},
+        ) as r:
+            assert r.status == 400
+            assert "not JSON" in await r.text()
+    assert await cards(sandbox, person) == []
+    store = product.app[STORE].store
+    jobs = await store.list_jobs(limit=5)
+    assert len(jobs) == 1  # only the fixture's own sync all: the forged one changed nothing
+
+
+async def test_sync_all_waits_for_the_askers_confirmation_which_works_once(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    other_admin = "teams.admin@contoso.example"
+    await say(sandbox, ADMIN, "sync all")
+    confirm = await last_card(sandbox, ADMIN)
+    shown = words(confirm)
+    assert "will be synced" in shown or "synced already" in shown
+    (token,) = {a["data"]["token"] for a in actions(confirm) if a["verb"] == "confirm"}
+    store = product.app[STORE].store
+    before = len(await store.list_jobs(limit=10))
+
+    refused = await press(sandbox, other_admin, "confirm", {"token": token})
+    assert "Only" in words(refused)
+    assert len(await store.list_jobs(limit=10)) == before  # nothing started
+
+    started = await press(sandbox, ADMIN, "confirm", {"token": token})
+    assert "sync" in words(started).lower()
+    again = await press(sandbox, ADMIN, "confirm", {"token": token})
+    assert "expired" in words(again).lower()
+
+
+async def test_a_cancelled_disable_changes_nothing(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    store = product.app[STORE].store
+    synced = await store.count_synced_links()
+    await say(sandbox, ADMIN, "disable")
+    card = await last_card(sandbox, ADMIN)
+    (token,) = {a["data"]["token"] for a in actions(card) if a["verb"] == "cancel"}
+
+    cancelled = await press(sandbox, ADMIN, "cancel", {"token": token})
+
+    assert "cancel" in words(cancelled).lower()
+    assert await store.count_synced_links() == synced
+    settings = await store.get_settings()
+    assert settings.sync_mode.value == "enabled"
+    late = await press(sandbox, ADMIN, "confirm", {"token": token})
+    assert "expired" in words(late).lower()
+    assert (await store.get_settings()).sync_mode.value == "enabled"
+
+
+async def test_someone_who_is_not_an_admin_is_refused_politely(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    person = await _someone(sandbox)
+    store = product.app[STORE].store
+    before = len(await store.list_jobs(limit=10))
+
+    await say(sandbox, person, "sync all")
+
+    assert "admin" in words(await last_card(sandbox, person)).lower()
+    assert len(await store.list_jobs(limit=10)) == before
+    await say(sandbox, person, "status")
+    assert "synced" in words(await last_card(sandbox, person)).lower()
+
+
+async def test_a_misspelt_command_gets_the_closest_one(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    await say(sandbox, ADMIN, "stauts")
+
+    card = await last_card(sandbox, ADMIN)
+    assert "status" in words(card)
+    assert any(a["verb"] == "run" and a["data"]["text"] == "status" for a in actions(card))
+
+
+async def test_unsync_by_name_stops_syncing_that_person(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    email = await _someone(sandbox)
+    store = product.app[STORE].store
+    link = await store.get_link_by_email(email)
+    assert link is not None
+    assert link.sync_enabled
+
+    await say(sandbox, ADMIN, f"unsync {email}")
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        link = await store.get_link_by_email(email)
+        assert link is not None
+        if not link.sync_enabled:
+            break
+        await asyncio.sleep(0.1)
+    assert not link.sync_enabled
+    audit = [e for e in await store.list_audit(limit=50) if e.actor == ADMIN]
+    assert audit, "the admin's change is in the audit log under their name"
+
+
+async def test_status_shows_the_connections(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    await say(sandbox, ADMIN, "status")
+
+    shown = words(await last_card(sandbox, ADMIN)).lower()
+    assert "connected" in shown
+    assert "ringcentral" in shown
