@@ -25,6 +25,7 @@ from bot import cards
 from bot.commands import Command, CommandName, Empty, Misspelt, mentions_from_entities, parse
 from bot.conversations import Confirmations, Pending
 from bot.identity import Admins, Person, person_from
+from bot.notify import SERVICE_URL_KEY
 from bot.people import Candidate, resolve
 from presence_sync.admin import Admin, JobTicket, UnknownUsersError
 from presence_sync.errors import ConflictError, NotFoundError, ValidationError
@@ -63,6 +64,7 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
         self.links = links
         # Told about each job card sent (turn, job id, card activity id), to update it in place.
         self.on_job = on_job
+        self._service_url: str | None = None
 
     # -- every activity ---------------------------------------------------------------------
 
@@ -84,6 +86,12 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
             return
         reference = TurnContext.get_conversation_reference(activity).serialize()
         await self.store.put_conversation_ref(aad_id, reference)
+        if activity.service_url and activity.service_url != self._service_url:
+            # Where new chats are opened (Teams' service URL is per region, not fixed).
+            await self.store.put_conversation_ref(
+                SERVICE_URL_KEY, {"serviceUrl": activity.service_url}
+            )
+            self._service_url = activity.service_url
 
     # -- messages ---------------------------------------------------------------------------
 

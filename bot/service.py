@@ -28,15 +28,32 @@ from bot.conversations import Confirmations
 from bot.handler import PresenceSyncBot
 from bot.identity import Admins
 from bot.jobs import JobCards
+from bot.notify import ChatNotices
 from presence_sync.admin import Admin
 from presence_sync.providers import Providers
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
 from presence_sync.tasks import Loop
 
-__all__ = ["TeamsBot"]
+__all__ = ["BotChannel", "TeamsBot"]
 
 logger = logging.getLogger(__name__)
+
+
+class BotChannel:
+    """The Bot Framework side of the bot: authentication, the adapter, and chat notices.
+
+    Built before sync, which hands chat notices to `notices` (the bot's turns come later,
+    in `TeamsBot`, once the admin use cases exist).
+    """
+
+    def __init__(self, settings: Settings, store: Store, providers: Providers) -> None:
+        self.settings = settings
+        self.auth = ChannelAuth(settings)
+        self.adapter = build_adapter(settings)
+        self.notices: ChatNotices | None = (
+            ChatNotices(self.adapter, settings, store, providers) if self.auth.configured else None
+        )
 
 
 class TeamsBot:
@@ -44,15 +61,16 @@ class TeamsBot:
 
     def __init__(
         self,
-        settings: Settings,
+        channel: BotChannel,
         store: Store,
         admin: Admin,
         providers: Providers,
         clock: Callable[[], float],
     ) -> None:
+        settings = channel.settings
         self.settings = settings
-        self.auth = ChannelAuth(settings)
-        self.adapter = build_adapter(settings)
+        self.auth = channel.auth
+        self.adapter = channel.adapter
         self.adapter.on_turn_error = self._on_turn_error
         self.loopback_only = not self.auth.configured and (
             settings.bot_dangerously_allow_unauthenticated_loopback

@@ -1,7 +1,8 @@
 """Every service of one replica, built in dependency order, each given what it needs.
 
-    store → connections → sync (directory, jobs, notices, reconciler and its dispatcher)
-          → watchers → admin use cases → the Teams bot → the supervisor of every loop
+    store → connections → the bot's channel (Bot Framework auth, chat notices)
+          → sync (directory, jobs, notices, reconciler and its dispatcher) → watchers
+          → admin use cases → the Teams bot's turns → the supervisor of every loop
 
 `build_services` only constructs (no network, no look-ups); `Services.start` starts the loops
 once the store has opened, and `Services.stop` stops them before anything they use closes.
@@ -20,7 +21,7 @@ from pathlib import Path
 import aiohttp
 from cryptography.fernet import Fernet
 
-from bot.service import TeamsBot
+from bot.service import BotChannel, TeamsBot
 from presence_sync.admin import Admin
 from presence_sync.connections import Connections
 from presence_sync.graph.validation import ValidationTokens, keys_url
@@ -121,12 +122,14 @@ def build_services(
         time_scale=timing.time_scale,
     )
     clients: Providers = providers if providers is not None else connections
+    channel = BotChannel(settings, store.store, clients)
     sync = SyncService(
         store.store,
         clients,
         instance_id,
         clock=timing.clock,
         directory_interval=settings.watch_reconcile_interval,
+        chat=channel.notices,
     )
     watchers = Watchers(
         store.store,
@@ -139,7 +142,7 @@ def build_services(
     admin = Admin(
         store.store, timing.clock, coverage=watchers.coverage, on_job_queued=sync.jobs.wake
     )
-    bot = TeamsBot(settings, store.store, admin, clients, timing.clock)
+    bot = TeamsBot(channel, store.store, admin, clients, timing.clock)
     tenant = settings.microsoft_tenant_id or ""
     validation_tokens = ValidationTokens(
         http=lambda: http,

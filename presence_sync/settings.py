@@ -71,7 +71,14 @@ class Settings:
     # (default: the public cloud's; change only for other clouds or the sandbox).
     bot_openid_metadata_url: str | None = None
     bot_token_issuer: str | None = None
+    # Where the bot opens chats before Teams has told it its regional service URL.
+    bot_service_url: str = "https://smba.trafficmanager.net/teams/"
     teams_app_id: str | None = None
+    # Install the Teams app for people who get a notice before they ever chatted with the bot.
+    bot_install_app: bool = True
+    # Pace of chat notices across the organisation (a sync all of 50,000 drains in hours).
+    bot_messages_per_second: float = 5.0
+    bot_installs_per_second: float = 1.0
 
     def __repr__(self) -> str:
         # Settings objects end up in tracebacks and debug logs: never show a secret there.
@@ -204,7 +211,15 @@ def _parse(env: Mapping[str, str]) -> Settings:
         ),
         "bot_openid_metadata_url": get("BOT_OPENID_METADATA_URL", _https_url, None),
         "bot_token_issuer": get("BOT_TOKEN_ISSUER", _text, None),
+        "bot_service_url": get("BOT_SERVICE_URL", _https_url, defaults.bot_service_url),
         "teams_app_id": get("TEAMS_APP_ID", _text, None),
+        "bot_install_app": get("BOT_INSTALL_APP", parse_bool, defaults.bot_install_app),
+        "bot_messages_per_second": get(
+            "BOT_MESSAGES_PER_SECOND", _positive_float, defaults.bot_messages_per_second
+        ),
+        "bot_installs_per_second": get(
+            "BOT_INSTALLS_PER_SECOND", _positive_float, defaults.bot_installs_per_second
+        ),
     }
     _require_together(
         env,

@@ -25,7 +25,13 @@ from bot.cards.chat import (
     unknown_card,
 )
 from bot.cards.jobs import JOB_FAILURE_ROWS, JOB_REASON_ROWS, job_card
-from bot.cards.notices import alert_card, recovered_card, synced_notice_card, unsynced_notice_card
+from bot.cards.notices import (
+    alert_card,
+    recovered_card,
+    synced_notice_card,
+    text_card,
+    unsynced_notice_card,
+)
 from bot.cards.rules import RULES_CONFLICT, RULES_SAVED, reset_confirm_card, rules_card
 from bot.cards.status import ConnectUrls, WriteBudget, connect_card, my_status_card, status_card
 from bot.cards.users import USERS_PAGE_SIZE, users_card
@@ -66,6 +72,7 @@ __all__ = [
     "status_card",
     "synced_notice_card",
     "team_chat_card",
+    "text_card",
     "unknown_card",
     "unsynced_notice_card",
     "users_card",

@@ -11,7 +11,13 @@ from typing import Final
 from bot.cards.base import Card, card, clip, heading, run, text
 from presence_sync.notices.texts import USER_SYNCED, USER_UNSYNCED, render
 
-__all__ = ["alert_card", "recovered_card", "synced_notice_card", "unsynced_notice_card"]
+__all__ = [
+    "alert_card",
+    "recovered_card",
+    "synced_notice_card",
+    "text_card",
+    "unsynced_notice_card",
+]
 
 _REASON_BYTES: Final = 400
 
@@ -53,3 +59,12 @@ def recovered_card(label: str, note: str | None = None) -> Card:
     if note:
         body.append(text(clip(note, _REASON_BYTES), subtle=True))
     return card(body, [run("Status", "status")])
+
+
+_TEXT_BYTES: Final = 8000
+
+
+def text_card(title: str, words: str) -> Card:
+    """A notice without a card of its own: its title and text, paragraph by paragraph."""
+    paragraphs = [p for p in clip(words, _TEXT_BYTES).split("\n\n") if p.strip()]
+    return card([heading(title or "Presence Sync"), *(text(p) for p in paragraphs)])

@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 # The demo's day is short: reconcile every linked user often enough that a lost notification
 # is repaired well within the check's settling time.
 DEMO_RECONCILE_SECONDS = 20
+DEMO_TEAMS_APP_ID = "3f5b0c1e-7d2a-4e8b-9c6f-1a2b3c4d5e6f"
 
 
 def demo_environment(
@@ -62,6 +63,10 @@ def demo_environment(
         "BOT_APP_SECRET": str(config["bot_app_secret"]),
         "BOT_OPENID_METADATA_URL": str(config["bot"]["to_bot_from_channel_openid_metadata_url"]),
         "BOT_TOKEN_ISSUER": str(config["bot"]["to_bot_from_channel_token_issuer"]),
+        "BOT_SERVICE_URL": str(config["bot"]["service_url"]),
+        # The Teams app the bot installs for people it has a notice for (the sandbox's catalog
+        # holds every manifest id).
+        "TEAMS_APP_ID": DEMO_TEAMS_APP_ID,
     }
 
 

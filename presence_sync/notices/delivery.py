@@ -1,4 +1,4 @@
-"""The notice outbox delivery loop (DESIGN §5): email through Graph sendMail, chat later.
+"""The notice outbox delivery loop (DESIGN §5): Teams chat through the bot, or email.
 
 Notices are written to the store's outbox by whoever has something to say; this loop claims
 due ones, renders them and sends them. A failure never fails the sync that caused it: the
@@ -40,10 +40,10 @@ class UndeliverableError(PresenceSyncError):
 
 
 class ChatSender(Protocol):
-    """Delivers notices as Teams chat messages (the bot implements it; none exists yet)."""
+    """Delivers notices as Teams chat messages (the bot implements it: bot/notify.py)."""
 
-    async def send(self, recipient: str, notice: RenderedNotice) -> None:
-        """Send one notice to the person with this email; UndeliverableError if impossible."""
+    async def send(self, notice: Notice, rendered: RenderedNotice) -> None:
+        """Send one notice to its recipient's chat; UndeliverableError if that is impossible."""
         ...
 
 
@@ -77,11 +77,17 @@ class NoticeDelivery:
         except ValueError as err:
             raise UndeliverableError(str(err)) from err
         if notice.channel == "chat":
-            if self.chat is None:
-                raise UndeliverableError("chat delivery is not available yet")
-            await self.chat.send(notice.recipient, rendered)
-            return
-        if notice.channel != "email":
+            try:
+                if self.chat is None:
+                    raise UndeliverableError("chat delivery is not configured (no Teams bot)")
+                await self.chat.send(notice, rendered)
+                return
+            except UndeliverableError as err:
+                if "@" not in notice.recipient:
+                    raise
+                # They are still told: by email, as before the bot existed.
+                logger.info("notice %s goes by email: no chat (%s)", notice.id, err)
+        elif notice.channel != "email":
             raise UndeliverableError(f"unknown channel {notice.channel!r}")
         graph = await self.providers.graph()
         try:

@@ -101,6 +101,9 @@ class JobRunner:
     clock: Callable[[], float]
     budget: ProviderBudget | None = None
     notify_users: bool = True
+    # How people and the requesting admin are told: "chat" once a Teams bot can write to them
+    # (the outbox falls back to email for anyone it cannot reach), else "email".
+    notice_channel: str = "email"
     lease: float = LEASE
     concurrency: int = 16  # users of a page decided at once: bounds the load on the store
     _wake: asyncio.Event | None = None
@@ -265,7 +268,7 @@ class JobRunner:
                 if self.notify_users and link.email:
                     await self.store.enqueue_notice(
                         recipient=link.email,
-                        channel="email",
+                        channel=self.notice_channel,
                         kind=USER_SYNCED if turn_on else USER_UNSYNCED,
                         subject="",
                         payload={"job": job.id},
@@ -398,7 +401,7 @@ class JobRunner:
         try:
             await self.store.enqueue_notice(
                 recipient=job.requested_by,
-                channel="email",
+                channel=self.notice_channel,
                 kind=JOB_REPORT,
                 subject="",
                 payload=payload,

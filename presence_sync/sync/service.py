@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from presence_sync.errors import PresenceSyncError
-from presence_sync.notices.delivery import NoticeDelivery
+from presence_sync.notices.delivery import ChatSender, NoticeDelivery
 from presence_sync.providers import NotConnectedError, Providers
 from presence_sync.store.base import Store
 from presence_sync.sync.budget import ProviderBudget
@@ -48,6 +48,8 @@ class SyncService:
     deliver_notices: bool = True
     job_lease: float = 60.0
     budget: ProviderBudget = field(default_factory=ProviderBudget)
+    # Notices in Teams chat (the bot's sender); without it every notice goes by email.
+    chat: ChatSender | None = None
     reconciler: Reconciler = field(init=False)
     jobs: JobRunner = field(init=False)
     notices: NoticeDelivery = field(init=False)
@@ -63,8 +65,11 @@ class SyncService:
             self.clock,
             self.budget,
             lease=self.job_lease,
+            notice_channel="email" if self.chat is None else "chat",
         )
-        self.notices = NoticeDelivery(self.store, self.providers, self.owner, self.clock)
+        self.notices = NoticeDelivery(
+            self.store, self.providers, self.owner, self.clock, chat=self.chat
+        )
         self.directory = DirectorySync(self.store, self.providers, self.clock)
 
     @property

@@ -50,6 +50,7 @@ from bot.cards import (
     status_card,
     synced_notice_card,
     team_chat_card,
+    text_card,
     unknown_card,
     unsynced_notice_card,
     users_card,
@@ -301,6 +302,10 @@ CARDS: dict[str, Callable[[], Card]] = {
         "In the Presence Sync tab, press Connect RingCentral",
     ),
     "recovered": lambda: recovered_card("RingCentral", "Reconnected by admin@contoso.com."),
+    "notice_text": lambda: text_card(
+        "Presence Sync: your job finished",
+        "sync all finished: 38 synced, 2 already in sync.\n\nNo one failed.",
+    ),
 }
 
 # ---------------------------------------------------------------- worst cases for Teams' limit

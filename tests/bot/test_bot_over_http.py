@@ -14,7 +14,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from presence_sync.demo.control import SandboxControl
 from presence_sync.demo.server import ProductServer
 from presence_sync.web.keys import STORE
 from sandbox.server import RunningSandbox
@@ -28,9 +27,6 @@ pytestmark = pytest.mark.timeout(240)
 async def product(sandbox: RunningSandbox, tmp_path: Path) -> AsyncIterator[ProductServer]:
     """The product, connected and everyone synced, receiving the sandbox's Teams activities."""
     async with connected_product(sandbox, tmp_path, reconcile_interval=300.0) as server:
-        await SandboxControl(sandbox.base_url, sandbox.http).set_product_url(
-            f"{server.url}/api/messages"
-        )
         yield server
 
 
@@ -180,3 +176,27 @@ async def test_status_shows_the_connections(
     shown = words(await last_card(sandbox, ADMIN)).lower()
     assert "connected" in shown
     assert "ringcentral" in shown
+
+
+async def test_people_are_told_in_a_chat_the_bot_opens_for_them(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    email = await _someone(sandbox)
+
+    async def told(words_seen: str) -> dict[str, object]:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for card in await cards(sandbox, email):
+                if words_seen in words(card):
+                    return card
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"{email} was never told {words_seen!r}")
+
+    # The fixture's sync all told everyone, in a chat the bot opened (they never wrote to it).
+    await told("Your presence is now synced")
+    _, seen = await sandbox.control("GET", f"/_sandbox/chats/{email}")
+    assert seen["user_messages"] == []
+
+    await say(sandbox, ADMIN, f"unsync {email}")
+
+    await told("no longer")

@@ -38,6 +38,8 @@ async def connected_product(
     settings = dataclasses.replace(settings, watch_reconcile_interval=reconcile_interval)
     server = await ProductServer.start(settings, sock, clock=clock, time_scale=time_scale)
     try:
+        # As in the demo: Teams activities (installations, messages) reach the product's bot.
+        await control.set_product_url(f"{server.url}/api/messages")
         _, job = await connect_and_sync_all(server, control, config, sandbox.ca_file)
         assert job.synced > 0
         yield server
