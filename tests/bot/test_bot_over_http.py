@@ -200,3 +200,124 @@ async def test_people_are_told_in_a_chat_the_bot_opens_for_them(
     await say(sandbox, ADMIN, f"unsync {email}")
 
     await told("no longer")
+
+
+async def _chat(sandbox: RunningSandbox, email: str) -> list[dict[str, object]]:
+    _, chat = await sandbox.control("GET", f"/_sandbox/chats/{email}")
+    return list(chat["messages"])
+
+
+async def test_a_jobs_card_updates_in_place_and_ends_as_its_report(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    email = await _someone(sandbox)
+    await say(sandbox, ADMIN, f"unsync {email}")
+    first = (await _chat(sandbox, ADMIN))[-1]
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        now = next(m for m in await _chat(sandbox, ADMIN) if m["id"] == first["id"])
+        if now["updated"]:
+            break
+        await asyncio.sleep(0.2)
+    assert now["updated"], "the job's card was never updated"
+    (attachment,) = now["attachments"]  # type: ignore[misc]
+    report = words(attachment["content"])
+    assert "finished" in report.lower() or "done" in report.lower(), report
+
+
+async def test_rules_are_changed_in_the_card_and_a_stale_edit_overwrites_nothing(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    store = product.app[STORE].store
+    await say(sandbox, ADMIN, "rules")
+    card = await last_card(sandbox, ADMIN)
+    (save,) = [a for a in actions(card) if a["verb"] == "rules.save"]
+    version = save["data"]["version"]
+
+    saved = await press(
+        sandbox,
+        ADMIN,
+        "rules.save",
+        {
+            "version": version,
+            "customisation": "true",
+            "preserve": "false",
+            "rule.in_a_meeting": "no_calls",
+        },
+    )
+
+    assert "Saved." in words(saved)
+    settings = await store.get_settings()
+    assert settings.rules["in_a_meeting"] == "no_calls"
+    assert settings.call_presence_customisation
+
+    stale = await press(
+        sandbox,
+        ADMIN,
+        "rules.save",
+        {
+            "version": version,
+            "customisation": "true",
+            "preserve": "false",
+            "rule.in_a_meeting": "accept_all_calls",
+        },
+    )
+
+    assert "Someone else changed the rules" in words(stale)
+    assert (await store.get_settings()).rules["in_a_meeting"] == "no_calls"
+
+
+async def test_an_ambiguous_name_gets_a_card_to_pick_from(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    store = product.app[STORE].store
+    page = await store.list_links(search="a", limit=5)
+    assert len(page.links) > 1
+
+    await say(sandbox, ADMIN, "unsync a")
+
+    card = await last_card(sandbox, ADMIN)
+    picks = [a for a in actions(card) if a["verb"] == "pick"]
+    assert len(picks) > 1
+    assert {p["data"]["command"] for p in picks} == {"unsync"}
+    links = [await store.get_link(p["data"]["link_id"]) for p in picks]
+    before = {link.id: link.sync_enabled for link in links if link is not None}
+    chosen = next(
+        p["data"]
+        for p, link in zip(picks, links, strict=True)
+        if link is not None and link.teams_user_id and link.sync_enabled
+    )
+
+    await press(sandbox, ADMIN, "pick", chosen)
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        after = await store.get_link(chosen["link_id"])
+        assert after is not None
+        if not after.sync_enabled:
+            break
+        await asyncio.sleep(0.1)
+    assert not after.sync_enabled
+    for link_id, synced in before.items():  # the other candidates were left as they were
+        if link_id != chosen["link_id"]:
+            other = await store.get_link(link_id)
+            assert other is not None
+            assert other.sync_enabled == synced
+
+
+async def test_users_connect_and_report_answer_with_their_cards(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    await say(sandbox, ADMIN, "users")
+    users = await last_card(sandbox, ADMIN)
+    assert any(a["verb"] == "unsync.one" for a in actions(users))
+
+    await say(sandbox, ADMIN, "connect")
+    connect = words(await last_card(sandbox, ADMIN))
+    assert "Microsoft" in connect
+    assert "RingCentral" in connect
+
+    await say(sandbox, ADMIN, "report")
+    report = words(await last_card(sandbox, ADMIN)).lower()
+    assert "synced" in report
