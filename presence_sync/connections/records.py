@@ -177,6 +177,11 @@ class ConnectionBook:
             updated_at=now,
         )
         await self.store.put_connection(record)
+        if old is not None and old.status is ConnectionStatus.BROKEN and (
+            status is ConnectionStatus.CONNECTED
+        ):
+            # One alert per incident, and one word when it heals.
+            await self._alert(kind, reason or "", recovered=True)
         return record
 
     async def save_secret(self, kind: str, secret: str, *, create: bool) -> bool:
@@ -216,17 +221,26 @@ class ConnectionBook:
             AuditEntry(at=self.clock(), actor=actor, action=action, details=AuditDetails(details))
         )
 
-    async def _alert(self, kind: str, reason: str) -> None:
+    async def _alert(self, kind: str, reason: str, *, recovered: bool = False) -> None:
         state = state_of(kind, await self.get(kind), "")
-        subject = f"Presence Sync: the {state.label} connection is broken"
-        payload = {
-            "connection": kind,
-            "label": state.label,
-            "state": "broken",
-            "reason": reason,
-            "since": state.since,
-            "fix": state.fix,
-        }
+        if recovered:
+            subject = f"Presence Sync: the {state.label} connection works again"
+            payload: dict[str, Any] = {
+                "connection": kind,
+                "label": state.label,
+                "state": "recovered",
+                "since": state.since,
+            }
+        else:
+            subject = f"Presence Sync: the {state.label} connection is broken"
+            payload = {
+                "connection": kind,
+                "label": state.label,
+                "state": "broken",
+                "reason": reason,
+                "since": state.since,
+                "fix": state.fix,
+            }
         for recipient in await self.admins():
             await self.store.enqueue_notice(
                 recipient=recipient,

@@ -24,7 +24,7 @@ __all__ = [
 JOB_REPORT = "job_report"
 USER_SYNCED = "user_synced"
 USER_UNSYNCED = "user_unsynced"
-HEALTH_ALERT = "health_alert"
+HEALTH_ALERT = "health-alert"  # the kind connections/records.py queues
 
 _JOB_TITLES = {
     "sync_all": "Sync all users",
@@ -106,10 +106,16 @@ def _user_unsynced(subject: str, p: Mapping[str, Any]) -> RenderedNotice:
 
 
 def _health(subject: str, p: Mapping[str, Any]) -> RenderedNotice:
-    title = subject or "Presence Sync needs attention"
-    paragraphs = [str(p.get("message", "A connection needs attention."))]
-    if p.get("action"):
-        paragraphs.append(f"What to do: {p['action']}")
+    label = str(p.get("label") or p.get("connection") or "A connection")
+    if p.get("state") == "recovered":
+        title = subject or f"Presence Sync: the {label} connection works again"
+        paragraphs = [str(p.get("note") or f"The {label} connection works again.")]
+    else:
+        title = subject or "Presence Sync needs attention"
+        paragraphs = [str(p.get("message") or p.get("reason") or "A connection needs attention.")]
+    fix = p.get("action") or p.get("fix")
+    if fix and p.get("state") != "recovered":
+        paragraphs.append(f"What to do: {fix}")
     text = "\n\n".join([title, *paragraphs])
     return RenderedNotice(title, text, _html(title, paragraphs, [], text))
 

@@ -59,6 +59,12 @@ async def test_revoked_consent_breaks_microsoft_alerts_the_admin_and_re_consent_
     assert {s.kind: s.state for s in await product.connections.status()}["microsoft"] == (
         "connected"
     )
+    # One alert for the incident, and one word to the same admin when it healed.
+    notices = sorted(await health_alerts(product), key=lambda n: n.created_at)
+    assert [(n.recipient, n.payload["state"]) for n in notices] == [
+        (ADMIN, "broken"),
+        (ADMIN, "recovered"),
+    ]
 
 
 async def test_ringcentral_jwt_connection_is_tested_by_a_real_call(

@@ -95,3 +95,18 @@ def test_job_report_lists_failures_in_both_renderings() -> None:
     assert "- kim@contoso.example: write failed: <rejected>" in rendered.text
     assert "<li>kim@contoso.example: write failed: &lt;rejected&gt;</li>" in rendered.html
     assert "Unmatched: 1" in rendered.text
+
+
+def test_health_alerts_render_as_the_connections_queue_them() -> None:
+    from presence_sync.connections.records import HEALTH_ALERT as QUEUED
+
+    broken = render(
+        QUEUED,
+        "Presence Sync: the RingCentral connection is broken",
+        {"state": "broken", "label": "RingCentral", "reason": "refused", "fix": "reconnect"},
+    )
+    assert "refused" in broken.text
+    assert "What to do: reconnect" in broken.text
+    healed = render(QUEUED, "", {"state": "recovered", "label": "RingCentral"})
+    assert healed.subject == "Presence Sync: the RingCentral connection works again"
+    assert "What to do" not in healed.text
