@@ -66,6 +66,11 @@ def user_for_member(ctx: SandboxContext, member_id: str) -> TeamsUser | None:
     return None
 
 
+def shared_id_for(ctx: SandboxContext, user: TeamsUser, kind: str) -> str:
+    """The id of the group chat (or team channel) `user` shares with the bot."""
+    return f"19:{_digest(kind, ctx.config.bot_app_id, user.id)[:32]}@thread.v2"
+
+
 def iso_now() -> str:
     """The current time the way the Bot Framework writes timestamps."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -77,6 +82,7 @@ class Conversation:
 
     id: str
     user_id: str
+    kind: str = "personal"  # or "groupChat" / "channel": a shared conversation the user is in
     established: bool = False  # the user has the app: they wrote, or Teams told the bot
     bot_messages: list[dict[str, Any]] = field(default_factory=list)
     user_messages: list[dict[str, Any]] = field(default_factory=list)
@@ -107,12 +113,23 @@ class ChatLog:
             conv = self.conversations[conv_id] = Conversation(conv_id, user.id)
         return conv
 
-    def describe(self, ctx: SandboxContext, user: TeamsUser) -> dict[str, Any]:
-        """JSON for GET /_sandbox/chats/{email}."""
-        conv = self.conversations.get(chat_id_for(ctx, user))
+    def open_shared(self, ctx: SandboxContext, user: TeamsUser, kind: str) -> Conversation:
+        """The group chat or team channel `user` writes to the bot from (one per user)."""
+        conv_id = shared_id_for(ctx, user, kind)
+        conv = self.conversations.get(conv_id)
+        if conv is None:
+            conv = self.conversations[conv_id] = Conversation(conv_id, user.id, kind, True)
+        return conv
+
+    def describe(
+        self, ctx: SandboxContext, user: TeamsUser, kind: str = "personal"
+    ) -> dict[str, Any]:
+        """JSON for GET /_sandbox/chats/{email}[?conversation=groupChat|channel]."""
+        conv_id = chat_id_for(ctx, user) if kind == "personal" else shared_id_for(ctx, user, kind)
+        conv = self.conversations.get(conv_id)
         return {
             "email": user.user_principal_name,
-            "conversation_id": chat_id_for(ctx, user),
+            "conversation_id": conv_id,
             "messages": [m for m in conv.bot_messages if not m.get("deleted")] if conv else [],
             "user_messages": list(conv.user_messages) if conv else [],
         }

@@ -149,14 +149,27 @@ async def say(
     user: TeamsUser,
     text: str | None,
     value: dict[str, Any] | None = None,
+    conversation: str = "personal",
 ) -> dict[str, Any]:
-    """`user` sends the bot a message (or submits an Adaptive Card with `value`)."""
+    """`user` sends the bot a message (or submits an Adaptive Card with `value`), in their
+    personal chat or, with `conversation` "groupChat" or "channel", in a shared one."""
     activity = activity_for(ctx, user, "message")
     if text is not None:
         activity["text"] = text
         activity["textFormat"] = "plain"
     if value is not None:
         activity["value"] = value
+    if conversation != "personal":
+        shared = log.open_shared(ctx, user, conversation)
+        activity["conversation"] = {
+            "id": shared.id,
+            "conversationType": conversation,
+            "isGroup": True,
+            "tenantId": ctx.org.tenant_id,
+        }
+        shared.user_messages.append({"id": activity["id"], "text": text, "value": value})
+        status = await deliver(ctx, activity)
+        return {"activity_id": activity["id"], "status": status}
     conv = log.open(ctx, user)
     conv.established = True
     conv.user_messages.append(
@@ -213,6 +226,11 @@ async def post_say(request: web.Request) -> web.Response:
         return web.json_response({"error": "body must be JSON"}, status=400)
     text = body.get("text") if isinstance(body, dict) else None
     value = body.get("value") if isinstance(body, dict) else None
+    conversation = body.get("conversation", "personal") if isinstance(body, dict) else None
+    if conversation not in ("personal", "groupChat", "channel"):
+        return web.json_response(
+            {"error": "conversation: personal, groupChat or channel"}, status=400
+        )
     if text is not None and not isinstance(text, str):
         return web.json_response({"error": "text: a string"}, status=400)
     if value is not None and not isinstance(value, dict):
@@ -220,7 +238,7 @@ async def post_say(request: web.Request) -> web.Response:
     if not text and value is None:
         return web.json_response({"error": "text: required (or value)"}, status=400)
     try:
-        result = await say(ctx, request.app[CONNECTOR], user, text, value)
+        result = await say(ctx, request.app[CONNECTOR], user, text, value, conversation)
     except ActivityRejectedError as err:
         return _rejected(err)
     return web.json_response(result)
@@ -260,9 +278,15 @@ async def post_conversation_update(request: web.Request) -> web.Response:
 
 
 async def get_chats(request: web.Request) -> web.Response:
-    """GET /_sandbox/chats/{email}: what the bot sent the user (and what the user said)."""
+    """GET /_sandbox/chats/{email}[?conversation=groupChat|channel]: what the bot sent the
+    user (and what the user said) there."""
     ctx = request.app[CTX]
-    return web.json_response(request.app[CONNECTOR].describe(ctx, _user(request)))
+    kind = request.query.get("conversation", "personal")
+    if kind not in ("personal", "groupChat", "channel"):
+        return web.json_response(
+            {"error": "conversation: personal, groupChat or channel"}, status=400
+        )
+    return web.json_response(request.app[CONNECTOR].describe(ctx, _user(request), kind))
 
 
 async def post_sso_token(request: web.Request) -> web.Response:

@@ -321,3 +321,24 @@ async def test_users_connect_and_report_answer_with_their_cards(
     await say(sandbox, ADMIN, "report")
     report = words(await last_card(sandbox, ADMIN)).lower()
     assert "synced" in report
+
+
+@pytest.mark.parametrize("conversation", ["groupChat", "channel"])
+async def test_in_a_shared_conversation_the_bot_points_to_its_personal_chat(
+    sandbox: RunningSandbox, product: ProductServer, conversation: str
+) -> None:
+    store = product.app[STORE].store
+    synced = await store.count_synced_links()
+    status, body = await sandbox.control(
+        "POST",
+        f"/_sandbox/teams/{ADMIN}/say",
+        {"text": "disable", "conversation": conversation},
+    )
+    assert status == 200, body
+
+    _, chat = await sandbox.control("GET", f"/_sandbox/chats/{ADMIN}?conversation={conversation}")
+    (answer,) = chat["messages"]
+    (attachment,) = answer["attachments"]
+    assert "personal chat" in words(attachment["content"]).lower()
+    assert await store.count_synced_links() == synced
+    assert (await store.get_settings()).sync_mode.value == "enabled"
