@@ -55,6 +55,7 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
         confirmations: Confirmations,
         links: cards.ConnectUrls,
         on_job: Callable[[TurnContext, str, str], Awaitable[None]] | None = None,
+        write_budget: Callable[[], Awaitable[cards.WriteBudget | None]] | None = None,
     ) -> None:
         super().__init__()
         self.store = store
@@ -65,6 +66,8 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
         # Told about each job card sent (turn, job id, card activity id), to update it in place.
         self.on_job = on_job
         self._service_url: str | None = None
+        # RingCentral's presence-write allowance in use, for the status card.
+        self.write_budget = write_budget
 
     # -- every activity ---------------------------------------------------------------------
 
@@ -130,7 +133,8 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
         name = command.name
         actor = person.label
         if name is CommandName.STATUS:
-            return cards.status_card(await self.admin.status())
+            budget = await self.write_budget() if self.write_budget is not None else None
+            return cards.status_card(await self.admin.status(), budget)
         if name in (CommandName.SYNC_ALL, CommandName.DISABLE):
             preview = await self.admin.preview(str(name))
             token = await self.confirmations.ask(str(name), _who(person), actor)

@@ -30,6 +30,7 @@ from bot.identity import Admins
 from bot.jobs import JobCards
 from bot.notify import ChatNotices
 from presence_sync.admin import Admin
+from presence_sync.errors import PresenceSyncError
 from presence_sync.providers import Providers
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
@@ -38,6 +39,8 @@ from presence_sync.tasks import Loop
 __all__ = ["BotChannel", "TeamsBot"]
 
 logger = logging.getLogger(__name__)
+
+PRESENCE_WRITES = "Medium"  # RingCentral's rate-limit group of presence PUTs
 
 
 class BotChannel:
@@ -88,12 +91,27 @@ class TeamsBot:
                 ringcentral=f"{base}/connect/ringcentral/oauth",
             ),
             on_job=self.job_cards.track,
+            write_budget=self._write_budget,
         )
+        self._providers = providers
         if self.loopback_only:
             logger.warning(
                 "BOT_DANGEROUSLY_ALLOW_UNAUTHENTICATED_LOOPBACK is on: /api/messages accepts "
                 "unsigned activities from this machine; never run a reachable server like this"
             )
+
+    async def _write_budget(self) -> cards.WriteBudget | None:
+        """RingCentral's presence writes (its Medium group) used in the current window."""
+        try:
+            client = await self._providers.ringcentral()
+        except PresenceSyncError:
+            return None  # not connected: the status card says so in its connections
+        limits = client.limits
+        budget = limits.snapshot().get(PRESENCE_WRITES)
+        remaining = limits.remaining(PRESENCE_WRITES)
+        if budget is None or remaining is None or budget.limit <= 0:
+            return None
+        return cards.WriteBudget(used=max(0, budget.limit - remaining), limit=budget.limit)
 
     def loops(self) -> list[Loop]:
         """The bot's background work, for the server's supervisor."""

@@ -176,6 +176,7 @@ async def test_status_shows_the_connections(
     shown = words(await last_card(sandbox, ADMIN)).lower()
     assert "connected" in shown
     assert "ringcentral" in shown
+    assert "a minute in use" in shown  # RingCentral's write budget, as its answers reported it
 
 
 async def test_people_are_told_in_a_chat_the_bot_opens_for_them(
