@@ -30,6 +30,19 @@ async def product(sandbox: RunningSandbox, tmp_path: Path) -> AsyncIterator[Prod
         yield server
 
 
+async def told(
+    sandbox: RunningSandbox, email: str, words_seen: str, within: float = 60.0
+) -> dict[str, object]:
+    """The first card the bot sent `email` that says `words_seen` (fail after `within` s)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        for card in await cards(sandbox, email):
+            if words_seen in words(card):
+                return card
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{email} was never told {words_seen!r}")
+
+
 async def _someone(sandbox: RunningSandbox) -> str:
     return str((await plain_person(sandbox))["email"])
 
@@ -184,23 +197,14 @@ async def test_people_are_told_in_a_chat_the_bot_opens_for_them(
 ) -> None:
     email = await _someone(sandbox)
 
-    async def told(words_seen: str) -> dict[str, object]:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            for card in await cards(sandbox, email):
-                if words_seen in words(card):
-                    return card
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"{email} was never told {words_seen!r}")
-
     # The fixture's sync all told everyone, in a chat the bot opened (they never wrote to it).
-    await told("Your presence is now synced")
+    await told(sandbox, email, "Your presence is now synced")
     _, seen = await sandbox.control("GET", f"/_sandbox/chats/{email}")
     assert seen["user_messages"] == []
 
     await say(sandbox, ADMIN, f"unsync {email}")
 
-    await told("no longer")
+    await told(sandbox, email, "no longer")
 
 
 async def _chat(sandbox: RunningSandbox, email: str) -> list[dict[str, object]]:
@@ -343,3 +347,24 @@ async def test_in_a_shared_conversation_the_bot_points_to_its_personal_chat(
     assert "personal chat" in words(attachment["content"]).lower()
     assert await store.count_synced_links() == synced
     assert (await store.get_settings()).sync_mode.value == "enabled"
+
+
+async def test_a_throttled_connector_is_waited_out_and_the_notice_still_arrives(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    email = await _someone(sandbox)
+    # The fixture's sync all notice opened their chat with the bot.
+    await told(sandbox, email, "Your presence is now synced")
+    await sandbox.control("DELETE", "/_sandbox/requests")
+    status, _ = await sandbox.control(
+        "POST",
+        "/_sandbox/faults",
+        {"target": "connector-sends", "status": 429, "retry_after": 1, "count": 2},
+    )
+    assert status in (200, 201)
+
+    await say(sandbox, ADMIN, f"unsync {email}")
+
+    await told(sandbox, email, "no longer")
+    _, seen = await sandbox.control("GET", "/_sandbox/requests")
+    assert seen["throttled"], seen  # the connector did refuse, and the bot waited and retried
