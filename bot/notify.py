@@ -28,7 +28,7 @@ from msrest.exceptions import ClientException, HttpOperationError
 
 import bot.cards as cards
 from presence_sync.admin import JobView
-from presence_sync.connections.records import HEALTH_ALERT
+from presence_sync.connections.records import ADMINS_ROLE, HEALTH_ALERT
 from presence_sync.errors import PresenceSyncError, ProviderError
 from presence_sync.notices.delivery import UndeliverableError
 from presence_sync.notices.texts import JOB_REPORT, USER_SYNCED, USER_UNSYNCED, RenderedNotice
@@ -137,11 +137,34 @@ class ChatNotices:
         self._catalog_id: str | None = None
 
     async def send(self, notice: Notice, rendered: RenderedNotice) -> None:
-        """Send one notice to its recipient's 1:1 chat; UndeliverableError when impossible."""
-        link = await self._store.get_link_by_email(notice.recipient)
+        """Send one notice to its recipient's 1:1 chat; UndeliverableError when impossible.
+
+        A notice for "all admins" (`ADMINS_ROLE`, before anyone consented) goes to everyone in
+        ADMIN_EMAILS; it fails only when it reached none of them.
+        """
+        if notice.recipient == ADMINS_ROLE:
+            await self._to_admins(notice, rendered)
+            return
+        await self._to_person(notice.recipient, notice, rendered)
+
+    async def _to_admins(self, notice: Notice, rendered: RenderedNotice) -> None:
+        told, reasons = 0, []
+        for email in self._settings.admin_emails:
+            try:
+                await self._to_person(email, notice, rendered)
+            except UndeliverableError as err:
+                reasons.append(f"{email}: {err}")
+            else:
+                told += 1
+        if not told:
+            why = "; ".join(reasons) or "ADMIN_EMAILS is empty"
+            raise UndeliverableError(f"no admin could be told in chat: {why}")
+
+    async def _to_person(self, recipient: str, notice: Notice, rendered: RenderedNotice) -> None:
+        link = await self._store.get_link_by_email(recipient)
         aad_id = link.teams_user_id if link is not None else None
         if not aad_id:
-            raise UndeliverableError(f"{notice.recipient} is not in the Teams directory")
+            raise UndeliverableError(f"{recipient} is not in the Teams directory")
         card = await self._card(notice, rendered)
         stored = await self._store.get_conversation_ref(aad_id)
         if stored is not None:
