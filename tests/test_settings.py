@@ -124,3 +124,27 @@ def test_env_file_syntax_error_names_the_line(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as caught:
         read_env_file(env_file)
     assert caught.value.variable.endswith(".env:2")
+
+
+def test_bot_settings_are_read_and_checked() -> None:
+    settings = load_settings(
+        {
+            "MICROSOFT_TENANT_ID": "t",
+            "MICROSOFT_CLIENT_ID": "c",
+            "MICROSOFT_CLIENT_SECRET": "s",
+            "BOT_APP_ID": "bot",
+            "BOT_APP_SECRET": "secret",
+            "ADMIN_EMAILS": " It.Lead@Contoso.com; helpdesk@contoso.com ",
+            "BOT_MESSAGES_PER_SECOND": "2.5",
+        },
+        env_file=None,
+    )
+    assert settings.admin_emails == ("it.lead@contoso.com", "helpdesk@contoso.com")
+    assert settings.bot_messages_per_second == 2.5
+    assert "'secret'" not in repr(settings)  # the value, not the field's name
+    with pytest.raises(SettingsError, match="BOT_APP_SECRET"):
+        load_settings({"MICROSOFT_TENANT_ID": "t", "BOT_APP_ID": "bot"}, env_file=None)
+    with pytest.raises(SettingsError, match="MICROSOFT_TENANT_ID"):
+        load_settings({"BOT_APP_ID": "bot", "BOT_APP_SECRET": "x"}, env_file=None)
+    with pytest.raises(SettingsError, match="not an email"):
+        load_settings({"ADMIN_EMAILS": "alice"}, env_file=None)
