@@ -241,6 +241,10 @@ class ConnectionBook:
                 "since": state.since,
                 "fix": state.fix,
             }
+        await self.tell_admins(subject, payload)
+
+    async def tell_admins(self, subject: str, payload: Mapping[str, Any]) -> None:
+        """Queue a health notice (an alert, or its recovery) for the admins, in chat."""
         for recipient in await self.admins():
             await self.store.enqueue_notice(
                 recipient=recipient,

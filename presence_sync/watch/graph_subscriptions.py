@@ -84,8 +84,10 @@ class GraphShards:
             u for sub in await self.stored() if sub.expires_at > now for u in _ids(sub)
         )
 
-    async def run_once(self, user_ids: Sequence[str]) -> None:
-        """Create, renew, recreate or retire subscriptions so Graph matches the plan."""
+    async def run_once(self, user_ids: Sequence[str]) -> int:
+        """Create, renew, recreate or retire subscriptions so Graph matches the plan; how many
+        sync accounts' subscriptions could not be made or renewed this time."""
+        failed = 0
         accounts = sorted(set(await self.providers.sync_accounts()))
         stored = await self.stored()
         by_account: dict[str, Subscription] = {}
@@ -118,6 +120,8 @@ class GraphShards:
                     extra={"provider": "graph"},
                 )
                 await self.providers.report_failure("graph", err)
+                failed += 1
+        return failed
 
     async def _create(self, account: str, ids: Sequence[str]) -> None:
         graph = await self.providers.graph()

@@ -18,7 +18,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from presence_sync.errors import PresenceSyncError
+from presence_sync.connections.records import ConnectionBook
+from presence_sync.errors import PresenceSyncError, ProviderError
 from presence_sync.graph.models import Presence
 from presence_sync.providers import NotConnectedError, Providers
 from presence_sync.ringcentral.models import RcPresence
@@ -40,6 +41,7 @@ LEASE = "watchers"
 # Shutdown is bounded: a store that stopped answering must not hold it up.
 LEASE_RELEASE_TIMEOUT = 5.0
 SUBSCRIPTION_CHECK = 60.0  # product-clock seconds between subscription reviews
+SUBSCRIPTION_ALERT_AFTER = 3  # failed reviews in a row before the admins are told
 INBOX_SIZE = 10_000
 JOB_CONCURRENCY = 4  # lifecycle follow-ups and hint reads running at once
 
@@ -143,6 +145,7 @@ class Watchers:
         self._roster_changed = asyncio.Event()
         self._review_now = asyncio.Event()
         self._jobs: set[asyncio.Task[None]] = set()
+        self._failed_reviews = 0  # subscription reviews failed in a row
         self._job_slots = asyncio.Semaphore(JOB_CONCURRENCY)
 
     # -- shared state ------------------------------------------------------------------
@@ -255,13 +258,16 @@ class Watchers:
 
     # -- loops -------------------------------------------------------------------------
 
-    async def _guard(self, what: str, work: Awaitable[None]) -> None:
+    async def _guard(self, what: str, work: Awaitable[object]) -> bool:
+        """Run `work`; False when it failed (waiting for a connection is not failing)."""
         try:
             await work
         except NotConnectedError as err:
             logger.debug("%s waits for a connection: %s", what, err)
         except (PresenceSyncError, OSError, ValueError) as err:
             logger.warning("%s failed: %s", what, err)
+            return False
+        return True
 
     async def _lease_loop(self) -> None:
         opts = self.options
@@ -296,11 +302,51 @@ class Watchers:
                 self._review_now.clear()
                 next_review = now + SUBSCRIPTION_CHECK
                 roster = self.roster
-                await self._guard("graph subscriptions", self.shards.run_once(roster.teams_ids))
-                await self._guard(
+                ok = await self._guard("graph subscriptions", self._graph_review(roster.teams_ids))
+                ok &= await self._guard(
                     "ringcentral subscription", self.rc_subscriptions.run_once(roster.rc_ids)
                 )
+                await self._subscription_health(ok)
             await asyncio.sleep(self.options.tick)
+
+    async def _graph_review(self, teams_ids: Sequence[str]) -> None:
+        failed = await self.shards.run_once(teams_ids)
+        if failed:
+            raise ProviderError(f"{failed} Graph subscription(s) could not be made or renewed")
+
+    async def _subscription_health(self, ok: bool) -> None:
+        # One alert per incident: after a few failed reviews in a row, and one word when a
+        # review succeeds again (people are polled meanwhile, only less often).
+        if not ok:
+            self._failed_reviews += 1
+            if self._failed_reviews == SUBSCRIPTION_ALERT_AFTER:
+                await self._tell_admins(recovered=False)
+            return
+        if self._failed_reviews >= SUBSCRIPTION_ALERT_AFTER:
+            await self._tell_admins(recovered=True)
+        self._failed_reviews = 0
+
+    async def _tell_admins(self, *, recovered: bool) -> None:
+        book = ConnectionBook(self.store, self.options.clock)
+        label = "Presence subscriptions"
+        if recovered:
+            subject = "Presence Sync: presence subscriptions work again"
+            payload = {"connection": "subscriptions", "label": label, "state": "recovered"}
+        else:
+            subject = "Presence Sync: presence subscriptions keep failing"
+            payload = {
+                "connection": "subscriptions",
+                "label": label,
+                "state": "broken",
+                "reason": f"{SUBSCRIPTION_ALERT_AFTER} subscription reviews in a row failed; "
+                "changes are read by polling meanwhile, so they show later.",
+                "fix": "Check the sync accounts and the Microsoft and RingCentral connections "
+                "(status in the bot, or presence-sync doctor).",
+            }
+        try:
+            await book.tell_admins(subject, payload)
+        except PresenceSyncError as err:
+            logger.warning("could not tell the admins about subscriptions: %s", err)
 
     async def _poll_loop(self) -> None:
         while True:
