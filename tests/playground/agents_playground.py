@@ -16,21 +16,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import re
 import shutil
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from presence_sync.demo.server import demo_settings
+from presence_sync.settings import Settings
 
 __all__ = [
     "PLAYGROUND_DIR",
     "Playground",
     "PlaygroundError",
     "agents_playground",
+    "loopback_settings",
     "say",
 ]
 
@@ -51,6 +56,21 @@ class Playground:
 
     url: str
     log_file: Path
+
+
+def loopback_settings(config: Mapping[str, Any], *, port: int, data_dir: Path) -> Settings:
+    """The demo's settings for the sandbox `config`, its bot unsigned and for this machine only.
+
+    The Playground signs nothing: without bot credentials and with the loudly named loopback
+    switch on, `/api/messages` serves loopback callers alone.
+    """
+    settings = demo_settings(config, port=port, data_dir=data_dir)
+    return dataclasses.replace(
+        settings,
+        bot_app_id=None,
+        bot_app_secret=None,
+        bot_dangerously_allow_unauthenticated_loopback=True,
+    )
 
 
 def playground_environment(log_file: Path) -> dict[str, str]:

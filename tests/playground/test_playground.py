@@ -6,16 +6,20 @@ Microsoft's Agents Playground is its Teams channel, and headless Chromium types 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from presence_sync.demo.control import SandboxControl
-from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
+from presence_sync.demo.server import ProductServer, reserve_port
 from sandbox.server import RunningSandbox
-from tests.playground.agents_playground import Playground, agents_playground, say
+from tests.playground.agents_playground import (
+    Playground,
+    agents_playground,
+    loopback_settings,
+    say,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 
@@ -25,13 +29,7 @@ async def product(sandbox: RunningSandbox, tmp_path: Path) -> AsyncIterator[Prod
     """The product on the sandbox, its bot unsigned and served to this machine only."""
     config = await SandboxControl(sandbox.base_url, sandbox.http).config()
     sock = reserve_port(0)
-    settings = demo_settings(config, port=sock.getsockname()[1], data_dir=tmp_path / "product")
-    settings = dataclasses.replace(
-        settings,
-        bot_app_id=None,
-        bot_app_secret=None,
-        bot_dangerously_allow_unauthenticated_loopback=True,
-    )
+    settings = loopback_settings(config, port=sock.getsockname()[1], data_dir=tmp_path / "product")
     server = await ProductServer.start(settings, sock)
     try:
         yield server
