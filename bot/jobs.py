@@ -2,7 +2,8 @@
 
 When the bot answers with a job's card it tells `JobCards` the card's activity id; a loop
 then rewrites that card through the connector (`update_activity`) while the job runs, no more
-often than `every` seconds per card, and a last time with the report once the job ends.
+often than `every` seconds per card and within the bot's shared sending pace, and a last time
+with the report once the job ends.
 Tracked cards live in this replica's memory: after a restart a card stays as last written,
 and `report` shows the job again.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
@@ -20,6 +20,7 @@ from botbuilder.schema import ConversationReference
 from msrest.exceptions import HttpOperationError
 
 import bot.cards as cards
+from bot.notify import Pacer
 from presence_sync.admin import Admin
 from presence_sync.errors import NotFoundError, PresenceSyncError
 
@@ -48,12 +49,14 @@ class JobCards:
         adapter: CloudAdapterBase,
         bot_app_id: str,
         every: float = UPDATE_EVERY,
-        sleep: Callable[[float], object] = asyncio.sleep,
+        pace: Pacer | None = None,
     ) -> None:
         self._admin = admin
         self._adapter = adapter
         self._bot_app_id = bot_app_id
         self._every = every
+        # Shared with chat notices: card updates never outrun what the connector allows.
+        self._pace = pace
         self._tracked: dict[str, _Tracked] = {}
         self._wake = asyncio.Event()
 
@@ -97,6 +100,8 @@ class JobCards:
         async def rewrite(turn_context: TurnContext) -> None:
             await turn_context.update_activity(activity)
 
+        if self._pace is not None:
+            await self._pace.wait()
         try:
             await self._adapter.continue_conversation(tracked.reference, rewrite, self._bot_app_id)
         except (PresenceSyncError, OSError, PermissionError, HttpOperationError) as err:

@@ -29,7 +29,7 @@ from bot.conversations import Confirmations
 from bot.handler import PresenceSyncBot
 from bot.identity import Admins
 from bot.jobs import JobCards
-from bot.notify import ChatNotices
+from bot.notify import ChatNotices, Pacer
 from presence_sync.admin import Admin
 from presence_sync.errors import PresenceSyncError
 from presence_sync.providers import Providers
@@ -55,8 +55,12 @@ class BotChannel:
         self.settings = settings
         self.auth = ChannelAuth(settings)
         self.adapter = build_adapter(settings)
+        # One pace for everything the bot sends proactively: notices and job card updates.
+        self.pace = Pacer(settings.bot_messages_per_second)
         self.notices: ChatNotices | None = (
-            ChatNotices(self.adapter, settings, store, providers) if self.auth.configured else None
+            ChatNotices(self.adapter, settings, store, providers, messages=self.pace)
+            if self.auth.configured
+            else None
         )
 
 
@@ -79,7 +83,9 @@ class TeamsBot:
         self.loopback_only = not self.auth.configured and (
             settings.bot_dangerously_allow_unauthenticated_loopback
         )
-        self.job_cards = JobCards(admin, self.adapter, settings.bot_app_id or "")
+        self.job_cards = JobCards(
+            admin, self.adapter, settings.bot_app_id or "", pace=channel.pace
+        )
         base = settings.public_url.rstrip("/")
         self.handler = PresenceSyncBot(
             store,

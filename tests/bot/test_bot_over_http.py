@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from presence_sync.demo.server import ProductServer
-from presence_sync.web.keys import STORE
+from presence_sync.web.keys import CONNECTIONS, STORE
 from sandbox.server import RunningSandbox
 from tests.bot.through_teams import ADMIN, actions, cards, last_card, press, say, words
 from tests.sync.through_product import connected_product, plain_person
@@ -368,3 +368,50 @@ async def test_a_throttled_connector_is_waited_out_and_the_notice_still_arrives(
     await told(sandbox, email, "no longer")
     _, seen = await sandbox.control("GET", "/_sandbox/requests")
     assert seen["throttled"], seen  # the connector did refuse, and the bot waited and retried
+
+
+async def test_disable_then_enable_and_syncing_someone_again(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    store = product.app[STORE].store
+    await say(sandbox, ADMIN, "disable")
+    card = await last_card(sandbox, ADMIN)
+    (token,) = {a["data"]["token"] for a in actions(card) if a["verb"] == "confirm"}
+    await press(sandbox, ADMIN, "confirm", {"token": token})
+    assert (await store.get_settings()).sync_mode.value != "enabled"
+
+    await say(sandbox, ADMIN, "enable")
+    assert (await store.get_settings()).sync_mode.value == "enabled"
+
+    email = await _someone(sandbox)
+    await say(sandbox, ADMIN, f"unsync {email}")
+    await say(sandbox, ADMIN, f"sync {email}")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        link = await store.get_link_by_email(email)
+        assert link is not None
+        if link.sync_enabled:
+            break
+        await asyncio.sleep(0.1)
+    assert link.sync_enabled
+
+
+async def test_a_broken_connection_alerts_the_admin_in_chat_and_its_recovery_follows(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    await say(sandbox, ADMIN, "help")  # the admin's chat with the bot exists
+    await sandbox.control("POST", "/_sandbox/faults", {"revoke": "ringcentral-token"})
+    client = await product.app[CONNECTIONS].ringcentral()
+    with pytest.raises(Exception, match="invalid_grant"):
+        await client.current_extension()
+
+    await told(sandbox, ADMIN, "needs attention")
+
+    await sandbox.control("DELETE", "/_sandbox/faults")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{product.url}/connect/ringcentral") as answer,
+    ):
+        assert answer.status == 200, await answer.text()
+
+    await told(sandbox, ADMIN, "works again")
