@@ -36,9 +36,8 @@ __all__ = ["PresenceSyncBot"]
 logger = logging.getLogger(__name__)
 
 CARD = "application/vnd.microsoft.card.adaptive"
-# Turn state: the job whose card this turn sends, and who follows job cards.
+# Turn state: the job whose card this turn sends (`on_job` follows it once sent).
 _JOB = "presence_sync.job"
-_ON_JOB = "presence_sync.on_job"
 USERS_PAGE = cards.USERS_PAGE_SIZE
 
 Card = cards.Card
@@ -74,8 +73,6 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
     async def on_turn(self, turn_context: TurnContext) -> None:
         """Remember how to reach a person in their personal chat, then handle the activity."""
         await self._remember(turn_context)
-        if self.on_job is not None:
-            turn_context.turn_state[_ON_JOB] = self.on_job
         await super().on_turn(turn_context)
 
     async def _remember(self, turn_context: TurnContext) -> None:
@@ -102,7 +99,7 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
         """A message: parse it and answer with a card."""
         activity = turn_context.activity
         if _conversation_type(activity) != "personal":
-            await _reply(turn_context, cards.team_chat_card(self._chat_link(activity)))
+            await self._reply(turn_context, cards.team_chat_card(self._chat_link(activity)))
             return
         person = await self._person(activity)
         text = activity.text or ""
@@ -110,7 +107,7 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
             text = str(activity.value.get("text", ""))  # a card's submit carrying a command
         recipient = activity.recipient.id if activity.recipient else ""
         parsed = parse(text, mentions_from_entities(_entities(activity)), recipient)
-        await _reply(turn_context, await self._answer(parsed, person, turn_context))
+        await self._reply(turn_context, await self._answer(parsed, person, turn_context))
 
     async def _answer(
         self, parsed: Command | Misspelt | Empty, person: Person, turn_context: TurnContext
@@ -172,7 +169,7 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
         await self._job_sent(turn_context, ticket)
         if resolution.unknown:
             # The named people are on their way; the unknown names are listed back.
-            await _reply(turn_context, cards.job_card(ticket.job))
+            await self._reply(turn_context, cards.job_card(ticket.job))
             turn_context.turn_state.pop(_JOB, None)
             return cards.unknown_card(resolution.unknown)
         return cards.job_card(ticket.job)
@@ -217,6 +214,14 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
     def _chat_link(self, activity: Activity) -> str:
         bot_id = (activity.recipient.id if activity.recipient else "").removeprefix("28:")
         return f"https://teams.microsoft.com/l/chat/0/0?users=28:{bot_id}"
+
+    async def _reply(self, turn_context: TurnContext, card: Card) -> None:
+        sent = await turn_context.send_activity(
+            MessageFactory.attachment(CardFactory.adaptive_card(card))
+        )
+        job_id = turn_context.turn_state.get(_JOB)
+        if job_id and sent is not None and self.on_job is not None:
+            await self.on_job(turn_context, job_id, sent.id)
 
     async def _job_sent(self, turn_context: TurnContext, ticket: JobTicket) -> None:
         # The card is sent after this returns; the watcher is told once it has an id.
@@ -383,16 +388,6 @@ def _what(name: CommandName) -> str:
         CommandName.REPORT: "see job reports",
         CommandName.CONNECT: "connect Microsoft and RingCentral",
     }.get(name, "do that")
-
-
-async def _reply(turn_context: TurnContext, card: Card) -> None:
-    sent = await turn_context.send_activity(
-        MessageFactory.attachment(CardFactory.adaptive_card(card))
-    )
-    job_id = turn_context.turn_state.get(_JOB)
-    handler = turn_context.turn_state.get(_ON_JOB)
-    if job_id and sent is not None and handler is not None:
-        await handler(turn_context, job_id, sent.id)
 
 
 def _invoke_card(card: Card) -> InvokeResponse:

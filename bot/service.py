@@ -1,6 +1,7 @@
 """The bot as one service of the server: the `/api/messages` endpoint and its loops.
 
-`TeamsBot.handle` checks each request before botbuilder sees it: a body that is not a JSON
+`TeamsBot.handle` checks each request before botbuilder sees it and raises the product's
+errors, which the web face's error middleware answers: a body that is not a JSON
 activity answers 400; without bot credentials the endpoint answers 503, unless the loudly
 named loopback switch is on, and then only loopback callers are served (Agents Playground
 sends no token). With credentials botbuilder validates the channel's token: a forged or
@@ -31,7 +32,12 @@ from bot.identity import Admins
 from bot.jobs import JobCards
 from bot.notify import ChatNotices, Pacer
 from presence_sync.admin import Admin
-from presence_sync.errors import PresenceSyncError
+from presence_sync.errors import (
+    NotConfiguredError,
+    PresenceSyncError,
+    UnauthenticatedError,
+    ValidationError,
+)
 from presence_sync.providers import Providers
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
@@ -83,9 +89,7 @@ class TeamsBot:
         self.loopback_only = not self.auth.configured and (
             settings.bot_dangerously_allow_unauthenticated_loopback
         )
-        self.job_cards = JobCards(
-            admin, self.adapter, settings.bot_app_id or "", pace=channel.pace
-        )
+        self.job_cards = JobCards(admin, self.adapter, settings.bot_app_id or "", pace=channel.pace)
         base = settings.public_url.rstrip("/")
         self.handler = PresenceSyncBot(
             store,
@@ -130,16 +134,16 @@ class TeamsBot:
     async def handle(self, request: web.Request) -> web.Response:
         """POST /api/messages: one activity from the Bot Framework channel."""
         if not self.auth.configured and not self.loopback_only:
-            return _problem(503, "the bot is not configured: set BOT_APP_ID and BOT_APP_SECRET")
+            raise NotConfiguredError("the bot is not configured: set BOT_APP_ID and BOT_APP_SECRET")
         if self.loopback_only and not _loopback(request.remote):
-            return _problem(401, "unsigned activities are accepted from this machine only")
+            raise UnauthenticatedError("unsigned activities are accepted from this machine only")
         activity = await _activity(request)
         header = request.headers.get("Authorization", "")
         if self.auth.configured:
             problem = _token_problem(header)
             if problem is not None:
                 logger.warning("bot activity refused: %s", problem)
-                return _problem(401, problem)
+                raise UnauthenticatedError(problem)
         try:
             answer = await self.adapter.process_activity(
                 await self._caller(header, activity), activity, self.handler.on_turn
@@ -148,7 +152,7 @@ class TeamsBot:
             # botbuilder's checks raise these before the turn runs (a turn's own errors go
             # to `_on_turn_error`): the token did not pass.
             logger.warning("bot activity refused: its token is not valid (%s)", type(err).__name__)
-            return _problem(401, "the Bot Framework token is not valid")
+            raise UnauthenticatedError("the Bot Framework token is not valid") from err
         if answer is None:
             return web.Response(status=201)
         body = answer.body.serialize() if hasattr(answer.body, "serialize") else answer.body
@@ -186,19 +190,19 @@ class TeamsBot:
 
 async def _activity(request: web.Request) -> Activity:
     if "json" not in request.headers.get("Content-Type", ""):
-        raise web.HTTPUnsupportedMediaType(text="send the activity as application/json")
+        raise ValidationError("send the activity as application/json")
     try:
         body = json.loads(await request.read())
     except ValueError as err:
-        raise web.HTTPBadRequest(text=f"the body is not JSON: {err}") from err
+        raise ValidationError(f"the body is not JSON: {err}") from err
     if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
-        raise web.HTTPBadRequest(text="the body is not an activity: it needs a type")
+        raise ValidationError("the body is not an activity: it needs a type")
     try:
         activity = Activity().deserialize(body)
     except DeserializationError as err:
-        raise web.HTTPBadRequest(text=f"the activity is malformed: {err}") from err
+        raise ValidationError(f"the activity is malformed: {err}") from err
     if activity.conversation is None or activity.service_url is None:
-        raise web.HTTPBadRequest(text="the activity needs a conversation and a serviceUrl")
+        raise ValidationError("the activity needs a conversation and a serviceUrl")
     return activity
 
 
@@ -221,7 +225,3 @@ def _loopback(remote: str | None) -> bool:
         return remote is not None and ipaddress.ip_address(remote).is_loopback
     except ValueError:
         return False
-
-
-def _problem(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)

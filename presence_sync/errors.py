@@ -35,6 +35,8 @@
     │   │   └── RingCentralNotFoundError
     │   └── NotConnectedError            providers: not connected yet, or broken (says why)
     ├── ForbiddenError                   the caller is not allowed (not an admin, forged webhook)
+    ├── UnauthenticatedError             the caller proved no identity (a missing or bad token)
+    ├── NotConfiguredError               a part is switched off until settings name it
     ├── SlotExpiredError                 ringcentral.gate: gave up waiting for a budget slot
     └── UndeliverableError               notices.delivery: a notice can never be delivered
 
@@ -61,6 +63,7 @@ __all__ = [
     "GraphNotFoundError",
     "GraphRateLimitedError",
     "GraphUnavailableError",
+    "NotConfiguredError",
     "NotFoundError",
     "PresenceSyncError",
     "ProviderError",
@@ -72,6 +75,7 @@ __all__ = [
     "SettingsError",
     "StoreError",
     "StoreUnavailableError",
+    "UnauthenticatedError",
     "ValidationError",
 ]
 
@@ -111,6 +115,14 @@ class ValidationError(PresenceSyncError):
 
 class ForbiddenError(PresenceSyncError):
     """The caller is not allowed to do this."""
+
+
+class UnauthenticatedError(PresenceSyncError):
+    """The caller proved no identity: its token is missing, malformed or not valid."""
+
+
+class NotConfiguredError(PresenceSyncError):
+    """This part of the product is off until its settings are given; the message names them."""
 
 
 class ProviderError(PresenceSyncError):

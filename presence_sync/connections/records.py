@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from presence_sync.notices.texts import HEALTH_ALERT
 from presence_sync.store import (
     AuditDetails,
     AuditEntry,
@@ -44,7 +45,6 @@ MICROSOFT = "microsoft"
 RINGCENTRAL = "ringcentral"
 SYNC_ACCOUNT_PREFIX = "microsoft-sync-account:"
 SYNC_ACCOUNTS = "microsoft-sync-accounts"  # the status row shown while there are none
-HEALTH_ALERT = "health-alert"
 # Until an admin role directory exists, alerts with no known admin go to this role address,
 # which the notice sender resolves to the organisation's admins.
 ADMINS_ROLE = "role:admins"
@@ -223,28 +223,35 @@ class ConnectionBook:
 
     async def _alert(self, kind: str, reason: str, *, recovered: bool = False) -> None:
         state = state_of(kind, await self.get(kind), "")
-        if recovered:
-            subject = f"Presence Sync: the {state.label} connection works again"
-            payload: dict[str, Any] = {
-                "connection": kind,
-                "label": state.label,
-                "state": "recovered",
-                "since": state.since,
-            }
-        else:
-            subject = f"Presence Sync: the {state.label} connection is broken"
-            payload = {
-                "connection": kind,
-                "label": state.label,
-                "state": "broken",
-                "reason": reason,
-                "since": state.since,
-                "fix": state.fix,
-            }
-        await self.tell_admins(subject, payload)
+        news = "works again" if recovered else "is broken"
+        await self.tell_admins(
+            kind,
+            state.label,
+            f"Presence Sync: the {state.label} connection {news}",
+            recovered=recovered,
+            reason=reason,
+            fix=state.fix,
+            since=state.since,
+        )
 
-    async def tell_admins(self, subject: str, payload: Mapping[str, Any]) -> None:
-        """Queue a health notice (an alert, or its recovery) for the admins, in chat."""
+    async def tell_admins(
+        self,
+        incident: str,
+        label: str,
+        subject: str,
+        *,
+        recovered: bool,
+        reason: str = "",
+        fix: str = "",
+        since: float | None = None,
+    ) -> None:
+        """Queue a health notice for the admins, in chat: `incident` (a connection kind, or
+        "subscriptions") is broken, with `reason` and `fix`, or works again (`recovered`)."""
+        payload: dict[str, Any] = {"connection": incident, "label": label, "since": since}
+        if recovered:
+            payload["state"] = "recovered"
+        else:
+            payload.update(state="broken", reason=reason, fix=fix)
         for recipient in await self.admins():
             await self.store.enqueue_notice(
                 recipient=recipient,

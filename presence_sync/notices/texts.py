@@ -24,7 +24,7 @@ __all__ = [
 JOB_REPORT = "job_report"
 USER_SYNCED = "user_synced"
 USER_UNSYNCED = "user_unsynced"
-HEALTH_ALERT = "health-alert"  # the kind connections/records.py queues
+HEALTH_ALERT = "health-alert"  # queued by connections/records.py (and the watchers)
 
 _JOB_TITLES = {
     "sync_all": "Sync all users",

@@ -328,23 +328,18 @@ class Watchers:
 
     async def _tell_admins(self, *, recovered: bool) -> None:
         book = ConnectionBook(self.store, self.options.clock)
-        label = "Presence subscriptions"
-        if recovered:
-            subject = "Presence Sync: presence subscriptions work again"
-            payload = {"connection": "subscriptions", "label": label, "state": "recovered"}
-        else:
-            subject = "Presence Sync: presence subscriptions keep failing"
-            payload = {
-                "connection": "subscriptions",
-                "label": label,
-                "state": "broken",
-                "reason": f"{SUBSCRIPTION_ALERT_AFTER} subscription reviews in a row failed; "
-                "changes are read by polling meanwhile, so they show later.",
-                "fix": "Check the sync accounts and the Microsoft and RingCentral connections "
-                "(status in the bot, or presence-sync doctor).",
-            }
+        news = "work again" if recovered else "keep failing"
         try:
-            await book.tell_admins(subject, payload)
+            await book.tell_admins(
+                "subscriptions",
+                "Presence subscriptions",
+                f"Presence Sync: presence subscriptions {news}",
+                recovered=recovered,
+                reason=f"{SUBSCRIPTION_ALERT_AFTER} subscription reviews in a row failed; "
+                "changes are read by polling meanwhile, so they show later.",
+                fix="Check the sync accounts and the Microsoft and RingCentral connections "
+                "(status in the bot, or presence-sync doctor).",
+            )
         except PresenceSyncError as err:
             logger.warning("could not tell the admins about subscriptions: %s", err)
 

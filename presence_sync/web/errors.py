@@ -11,11 +11,13 @@ from presence_sync.errors import (
     ConflictError,
     ForbiddenError,
     GraphRateLimitedError,
+    NotConfiguredError,
     NotFoundError,
     PresenceSyncError,
     ProviderError,
     RingCentralRateLimitedError,
     StoreUnavailableError,
+    UnauthenticatedError,
     ValidationError,
 )
 
@@ -28,10 +30,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # Most specific first: the first matching class decides the answer.
 _STATUS: tuple[tuple[type[PresenceSyncError], int, str], ...] = (
     (ValidationError, 400, "invalid_request"),
+    (UnauthenticatedError, 401, "unauthenticated"),
     (ForbiddenError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),
     (ConflictError, 409, "conflict"),
     (StoreUnavailableError, 503, "store_unavailable"),
+    (NotConfiguredError, 503, "not_configured"),
     (GraphRateLimitedError, 503, "microsoft_throttled"),
     (RingCentralRateLimitedError, 503, "ringcentral_throttled"),
     (ProviderError, 502, "provider_error"),
