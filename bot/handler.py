@@ -112,7 +112,7 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
     async def _answer(
         self, parsed: Command | Misspelt | Empty, person: Person, turn_context: TurnContext
     ) -> Card:
-        is_admin = await self.admins.is_admin(person)
+        is_admin = await self.admins.is_admin(person.email, person.aad_id)
         if isinstance(parsed, Empty):
             return cards.help_card(is_admin)
         if isinstance(parsed, Misspelt):
@@ -253,7 +253,7 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
             return await self._answer(
                 parse(str(data.get("text", "")), (), recipient), person, turn_context
             )
-        is_admin = await self.admins.is_admin(person)
+        is_admin = await self.admins.is_admin(person.email, person.aad_id)
         if not is_admin:
             return cards.refused_card("change what Presence Sync does")
         actor = person.label

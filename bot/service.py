@@ -80,6 +80,7 @@ class TeamsBot:
         admin: Admin,
         providers: Providers,
         clock: Callable[[], float],
+        admins: Admins | None = None,
     ) -> None:
         settings = channel.settings
         self.settings = settings
@@ -94,7 +95,7 @@ class TeamsBot:
         self.handler = PresenceSyncBot(
             store,
             admin,
-            Admins(settings.admin_emails, providers),
+            admins if admins is not None else Admins(settings.admin_emails, providers),
             Confirmations(store, clock),
             cards.ConnectUrls(
                 admin_consent=f"{base}/connect/microsoft/consent",

@@ -24,9 +24,11 @@ from presence_sync.settings import Settings
 from presence_sync.tasks import LoopPolicy
 from presence_sync.watch import WatchOptions
 from presence_sync.web import consent, health, messages, webhooks
+from presence_sync.web.auth import routes as auth_routes
 from presence_sync.web.errors import error_middleware
 from presence_sync.web.keys import (
     ADMIN,
+    AUTH,
     BOT,
     CONNECTIONS,
     INSTANCE_ID,
@@ -94,6 +96,7 @@ def create_app(
                 await services.stop()
 
     app.cleanup_ctx.append(services_ctx)
+    auth_routes.add_routes(app)
     consent.add_routes(app)
     webhooks.add_routes(app)
     messages.add_routes(app)
@@ -107,6 +110,7 @@ def _register(app: web.Application, services: Services) -> None:
     app[SYNC] = services.sync
     app[WATCHERS] = services.watchers
     app[ADMIN] = services.admin
+    app[AUTH] = services.auth
     app[BOT] = services.bot
     app[SUPERVISOR] = services.supervisor
     app[VALIDATION_TOKENS] = services.validation_tokens

@@ -22,6 +22,7 @@ import aiohttp
 from cryptography.fernet import Fernet
 
 from bot.service import BotChannel, TeamsBot
+from presence_sync.access import Admins
 from presence_sync.admin import Admin
 from presence_sync.connections import Connections
 from presence_sync.graph.validation import ValidationTokens, keys_url
@@ -31,11 +32,12 @@ from presence_sync.store import open_store
 from presence_sync.sync import SyncService
 from presence_sync.tasks import Loop, LoopPolicy, Supervisor, finish_within
 from presence_sync.watch import Watchers, WatchOptions
+from presence_sync.web.auth import EntraTokens, Sessions, SignInFlow, TabAuth
 from presence_sync.web.known_secrets import KnownSecrets
 from presence_sync.web.readiness import StoreHandle
 from presence_sync.web.webhooks import webhook_addresses
 
-__all__ = ["Services", "Timing", "build_services", "resolve_secret_key"]
+__all__ = ["Services", "Timing", "build_services", "build_tab_auth", "resolve_secret_key"]
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ class Services:
     sync: SyncService
     watchers: Watchers
     admin: Admin
+    admins: Admins
+    auth: TabAuth
     bot: TeamsBot
     supervisor: Supervisor
     validation_tokens: ValidationTokens
@@ -97,6 +101,8 @@ class Services:
         await self.watchers.stop()
         await self.sync.stop()
         await self.connections.close()
+        if self.auth.signin is not None:
+            await self.auth.signin.close()
 
 
 def build_services(
@@ -142,7 +148,9 @@ def build_services(
     admin = Admin(
         store.store, timing.clock, coverage=watchers.coverage, on_job_queued=sync.jobs.wake
     )
-    bot = TeamsBot(channel, store.store, admin, clients, timing.clock)
+    # One admin rule for the bot and the tab, with one cache of directory roles.
+    admins = Admins(settings.admin_emails, clients)
+    bot = TeamsBot(channel, store.store, admin, clients, timing.clock, admins)
     tenant = settings.microsoft_tenant_id or ""
     validation_tokens = ValidationTokens(
         http=lambda: http,
@@ -151,17 +159,55 @@ def build_services(
         tenant_id=tenant,
     )
     return Services(
+        auth=build_tab_auth(settings, http, store, admins, timing.clock),
         settings=settings,
         store=store,
         connections=connections,
         sync=sync,
         watchers=watchers,
         admin=admin,
+        admins=admins,
         bot=bot,
         supervisor=Supervisor(loop_policy, on_start=on_start, on_restart=on_restart),
         validation_tokens=validation_tokens,
         known_secrets=KnownSecrets(),
         instance_id=instance_id,
+    )
+
+
+def build_tab_auth(
+    settings: Settings,
+    http: aiohttp.ClientSession,
+    store: StoreHandle,
+    admins: Admins,
+    clock: Callable[[], float],
+) -> TabAuth:
+    """Sign-in for the admin routes: the product's own Entra app checks who is calling."""
+    tokens = signin = None
+    tenant, client_id = settings.microsoft_tenant_id, settings.microsoft_client_id
+    if tenant and client_id:
+        tokens = EntraTokens(
+            http,
+            authority_host=settings.microsoft_authority_host,
+            tenant=tenant,
+            client_id=client_id,
+            public_url=settings.public_url,
+            clock=clock,
+        )
+        if settings.microsoft_client_secret:
+            signin = SignInFlow(
+                client_id=client_id,
+                client_secret=settings.microsoft_client_secret,
+                authority=f"{settings.microsoft_authority_host.rstrip('/')}/{tenant}",
+                ca_file=settings.ca_file,
+                timeout=settings.http_timeout,
+            )
+    return TabAuth(
+        public_url=settings.public_url,
+        tokens=tokens,
+        signin=signin,
+        sessions=Sessions(store.store, resolve_secret_key(settings), clock),
+        admins=admins,
     )
 
 

@@ -156,6 +156,10 @@ class RecordStore(Protocol):
         """Read and delete `key` atomically; None when missing, expired or already taken."""
         ...
 
+    async def peek_ephemeral(self, key: str, now: float) -> dict[str, Any] | None:
+        """Read `key` and leave it; None when missing or expired (tab sessions)."""
+        ...
+
 
 class JobStore(Protocol):
     """Bulk jobs that survive restarts: one active job per kind, run under a lease."""

@@ -55,6 +55,7 @@ class ComposedStore:
         self.put_conversation_ref = records.put_conversation_ref
         self.put_ephemeral = records.put_ephemeral
         self.take_ephemeral = records.take_ephemeral
+        self.peek_ephemeral = records.peek_ephemeral
 
         self.create_job = jobs.create_job
         self.claim_job = jobs.claim_job

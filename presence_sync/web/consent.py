@@ -12,23 +12,29 @@
     GET    /connect/ringcentral/oauth/callback                <- RingCentral; answers a page
     GET    /api/connections                                   each connection's state as JSON
 
-Who may use them: Entra itself guards the two sign-ins (only a Global Administrator can grant
-consent; a sync account must sign in with its own password). The JSON admin routes carry no
-authentication of their own yet; the tab's Entra SSO check will guard them.
+Who may use them: every route but the three callbacks needs a signed-in admin (Teams SSO
+bearer, or the tab's session cookie with its CSRF token on changes); the three starters also
+take a single-use `start` ticket from `POST /api/tab/steps`, because pop-ups carry no
+credentials. A browser that opens a starter without any is sent to sign in first and comes
+back. Entra itself guards the sign-ins too (only a Global Administrator can grant consent; a
+sync account must sign in with its own password); the callbacks check their single-use state.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Mapping
+from urllib.parse import urlencode
 
 from aiohttp import web
 
 from presence_sync.connections import Connections, SignInOutcome
-from presence_sync.errors import ValidationError
+from presence_sync.errors import UnauthenticatedError, ValidationError
+from presence_sync.web.auth.guard import Caller
+from presence_sync.web.auth.routes import LOGIN
 from presence_sync.web.errors import json_error
-from presence_sync.web.keys import CONNECTIONS
+from presence_sync.web.keys import AUTH, CONNECTIONS
+from presence_sync.web.pages import result_page
 
 __all__ = ["add_routes"]
 
@@ -38,29 +44,10 @@ CONSENT_CALLBACK = "/connect/microsoft/consent/callback"
 SYNC_ACCOUNT_CALLBACK = "/connect/microsoft/sync-account/callback"
 RINGCENTRAL_CALLBACK = "/connect/ringcentral/oauth/callback"
 
-_STYLE = (
-    "body{font-family:'Segoe UI',system-ui,sans-serif;background:#f5f5f5;margin:0}"
-    ".card{background:#fff;max-width:520px;margin:64px auto;padding:28px 36px;"
-    "border-radius:8px;box-shadow:0 2px 8px rgba(0,0,0,.15)}"
-    "h1{font-size:22px;margin:0 0 12px}.ok{color:#237b4b}.fail{color:#c4314b}"
-)
-
-
 def _page(outcome: SignInOutcome) -> web.Response:
-    mark = "ok" if outcome.ok else "fail"
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in outcome.notes)
-    body = (
-        f"<h1 class='{mark}'>{html.escape(outcome.title)}</h1>"
-        f"<p>{html.escape(outcome.message)}</p>"
-        + (f"<ul>{notes}</ul>" if notes else "")
-        + "<p>You can close this window and return to the Presence Sync tab in Teams.</p>"
+    return result_page(
+        outcome.title, outcome.message, ok=outcome.ok, status=outcome.status, notes=outcome.notes
     )
-    text = (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(outcome.title)}</title><style>{_STYLE}</style></head>"
-        f"<body><main class='card'>{body}</main></body></html>"
-    )
-    return web.Response(text=text, status=outcome.status, content_type="text/html")
 
 
 def _connections(request: web.Request) -> Connections:
@@ -75,8 +62,26 @@ def _require_microsoft(connections: Connections) -> None:
         )
 
 
-def _login_hint(request: web.Request) -> str | None:
+async def _starter(request: web.Request, step: str) -> Caller:
+    """The admin starting `step`; a browser without credentials signs in first."""
+    try:
+        return await request.app[AUTH].admin_or_ticket(request, step)
+    except UnauthenticatedError:
+        navigating = "text/html" in request.headers.get("Accept", "")
+        if not navigating or "start" in request.query or "Authorization" in request.headers:
+            raise
+        back = request.path + (f"?{request.query_string}" if request.query_string else "")
+        raise web.HTTPFound(f"{LOGIN}?{urlencode({'return': back})}") from None
+
+
+async def _admin(request: web.Request) -> Caller:
+    return await request.app[AUTH].admin(request)
+
+
+def _login_hint(request: web.Request, caller: Caller | None = None) -> str | None:
     hint = request.query.get("login_hint", "").strip()
+    if not hint and caller is not None and caller.ticket is not None:
+        hint = caller.ticket.login_hint or ""
     if len(hint) > 256 or (hint and "@" not in hint):
         raise ValidationError("login_hint must be an email address")
     return hint or None
@@ -84,9 +89,12 @@ def _login_hint(request: web.Request) -> str | None:
 
 async def start_consent(request: web.Request) -> web.Response:
     """Send the admin to Entra's admin consent page with a fresh single-use state."""
+    caller = await _starter(request, "consent")
     connections = _connections(request)
     _require_microsoft(connections)
-    url = await connections.microsoft.begin_admin_consent(CONSENT_CALLBACK, _login_hint(request))
+    url = await connections.microsoft.begin_admin_consent(
+        CONSENT_CALLBACK, _login_hint(request, caller)
+    )
     raise web.HTTPFound(url)
 
 
@@ -98,6 +106,7 @@ async def consent_callback(request: web.Request) -> web.Response:
 
 async def check_consent(request: web.Request) -> web.Response:
     """Detect consent granted outside the product (Azure portal) and name missing permissions."""
+    await _admin(request)
     connections = _connections(request)
     _require_microsoft(connections)
     result = await connections.microsoft.check()
@@ -108,10 +117,11 @@ async def check_consent(request: web.Request) -> web.Response:
 
 async def start_sync_account(request: web.Request) -> web.Response:
     """Send a sync account to Entra's sign-in page (authorization code with PKCE)."""
+    caller = await _starter(request, "sync-account")
     connections = _connections(request)
     _require_microsoft(connections)
     url = await connections.microsoft.begin_sync_account(
-        SYNC_ACCOUNT_CALLBACK, _login_hint(request)
+        SYNC_ACCOUNT_CALLBACK, _login_hint(request, caller)
     )
     raise web.HTTPFound(url)
 
@@ -129,6 +139,7 @@ async def sync_account_callback(request: web.Request) -> web.Response:
 
 async def remove_sync_account(request: web.Request) -> web.Response:
     """Forget a sync account and its tokens."""
+    await _admin(request)
     upn = request.match_info["upn"]
     if not await _connections(request).remove_sync_account(upn):
         return json_error(404, "not_found", f"{upn} is not a sync account")
@@ -137,6 +148,7 @@ async def remove_sync_account(request: web.Request) -> web.Response:
 
 async def connect_ringcentral(request: web.Request) -> web.Response:
     """Connect RingCentral with the JWT credential, tested by a real call first."""
+    await _admin(request)
     result = await _connections(request).rc.connect()
     body = {"state": str(result.status), "reason": result.reason, "details": result.details}
     if result.status.value == "connected":
@@ -148,6 +160,7 @@ async def connect_ringcentral(request: web.Request) -> web.Response:
 
 async def start_ringcentral_oauth(request: web.Request) -> web.Response:
     """Send a RingCentral admin to RingCentral's sign-in page (authorization code, PKCE)."""
+    await _starter(request, "ringcentral")
     connections = _connections(request)
     if not connections.settings.ringcentral_configured:
         raise ValidationError(
@@ -164,6 +177,7 @@ async def ringcentral_oauth_callback(request: web.Request) -> web.Response:
 
 async def list_connections(request: web.Request) -> web.Response:
     """Each connection's state, reason, since-when and fix."""
+    await _admin(request)
     states = await _connections(request).status()
     return web.json_response({"connections": [s.to_json() for s in states]})
 

@@ -19,12 +19,14 @@ if TYPE_CHECKING:
     from presence_sync.sync import SyncService
     from presence_sync.tasks import Supervisor
     from presence_sync.watch import Watchers
+    from presence_sync.web.auth.guard import TabAuth
     from presence_sync.web.health import ServerMetrics
     from presence_sync.web.known_secrets import KnownSecrets
     from presence_sync.web.readiness import StoreHandle
 
 __all__ = [
     "ADMIN",
+    "AUTH",
     "BOT",
     "CONNECTIONS",
     "INSTANCE_ID",
@@ -53,3 +55,5 @@ SUPERVISOR: web.AppKey[Supervisor] = web.AppKey("supervisor")
 # The webhooks' checks: Graph's validation-token keys, and secrets matched moments ago.
 VALIDATION_TOKENS: web.AppKey[ValidationTokens] = web.AppKey("graph_validation_tokens")
 KNOWN_SECRETS: web.AppKey[KnownSecrets] = web.AppKey("webhook_known_secrets")
+# Who is calling an admin route: Teams SSO tokens, tab sessions, pop-up step tickets.
+AUTH: web.AppKey[TabAuth] = web.AppKey("tab_auth")

@@ -40,3 +40,13 @@ async def test_the_value_is_sealed_at_rest(store: Store) -> None:
         stored = " ".join(str(d) for d in docs)
     assert "plain-text-verifier" not in stored
     assert stored
+
+
+async def test_a_peeked_record_stays_until_it_expires_or_is_taken(store: Store) -> None:
+    now = time.time()
+    await store.put_ephemeral("session:s1", {"user": "ann@contoso.example"}, now + 60)
+    assert await store.peek_ephemeral("session:s1", now) == {"user": "ann@contoso.example"}
+    assert await store.peek_ephemeral("session:s1", now) == {"user": "ann@contoso.example"}
+    assert await store.peek_ephemeral("session:s1", now + 61) is None
+    assert await store.take_ephemeral("session:s1", now) == {"user": "ann@contoso.example"}
+    assert await store.peek_ephemeral("session:s1", now) is None

@@ -158,3 +158,12 @@ class MongoRecords:
             return None
         loaded: dict[str, Any] = json.loads(self.db.secrets.decrypt_text(doc["value"]))
         return loaded
+
+    @translated
+    async def peek_ephemeral(self, key: str, now: float) -> dict[str, Any] | None:
+        """Read `key` and leave it; None when missing or expired."""
+        doc = await self.db.col("ephemeral").find_one({"_id": key})
+        if doc is None or float(doc["expires_at"]) <= now:
+            return None
+        loaded: dict[str, Any] = json.loads(self.db.secrets.decrypt_text(doc["value"]))
+        return loaded

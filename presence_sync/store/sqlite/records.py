@@ -232,3 +232,15 @@ class SqliteRecords:
             return None
         loaded: dict[str, Any] = json.loads(self.db.secrets.decrypt_text(row["value"]))
         return loaded
+
+    async def peek_ephemeral(self, key: str, now: float) -> dict[str, Any] | None:
+        """Read `key` and leave it; None when missing or expired."""
+        row = await self.db.read(
+            lambda c: c.execute(
+                "SELECT value, expires_at FROM ephemeral WHERE key = ?", (key,)
+            ).fetchone()
+        )
+        if row is None or row["expires_at"] <= now:
+            return None
+        loaded: dict[str, Any] = json.loads(self.db.secrets.decrypt_text(row["value"]))
+        return loaded

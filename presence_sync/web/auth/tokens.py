@@ -1,0 +1,209 @@
+"""Entra ID sign-in tokens, checked the way Entra documents: the tab's SSO token and id tokens.
+
+A token counts only when its RS256 signature verifies against the tenant's published keys,
+its issuer is the tenant's, its audience is this app (the client id, or the
+`api://{host}/{client id}` URI Teams SSO uses), it has not expired and its `tid` is the
+configured tenant. The keys come from the authority's OpenID metadata and are read again when
+a token names a key the product has not seen (Entra rolls its keys), at most once a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import jwt
+
+from presence_sync.errors import GraphUnavailableError, UnauthenticatedError
+
+__all__ = ["EntraTokens", "Identity"]
+
+logger = logging.getLogger(__name__)
+
+LEEWAY_SECONDS = 60  # clock skew between Entra and this server
+METADATA_SECONDS = 24 * 3600
+KEYS_REFRESH_SECONDS = 60  # a token naming an unknown key re-reads the keys at most this often
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a verified token says signed in."""
+
+    oid: str
+    tenant_id: str
+    name: str
+    email: str
+    wids: tuple[str, ...]  # Entra directory role template ids, when the token carries them
+    expires_at: float
+
+
+@dataclass
+class _Keys:
+    issuer: str
+    jwks_uri: str
+    keys: dict[str, Any]
+    metadata_at: float
+    keys_at: float
+
+
+class EntraTokens:
+    """Verifies tokens Entra issued for this app in this tenant."""
+
+    def __init__(
+        self,
+        http: aiohttp.ClientSession,
+        *,
+        authority_host: str,
+        tenant: str,
+        client_id: str,
+        public_url: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._http = http
+        self._metadata_url = (
+            f"{authority_host.rstrip('/')}/{tenant}/v2.0/.well-known/openid-configuration"
+        )
+        self._tenant = tenant.lower()
+        self.client_id = client_id
+        host = urlsplit(public_url).netloc
+        self.audiences = (client_id, f"api://{host}/{client_id}")
+        self._clock = clock
+        self._keys: _Keys | None = None
+        self._lock = asyncio.Lock()
+
+    async def verify(
+        self,
+        token: str,
+        *,
+        audiences: Iterable[str] | None = None,
+        nonce: str | None = None,
+    ) -> Identity:
+        """The identity in `token`; `UnauthenticatedError` names why a token does not count."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as err:
+            raise UnauthenticatedError("the sign-in token is not a JWT") from err
+        if header.get("alg") != "RS256":
+            raise UnauthenticatedError("the sign-in token is not signed with RS256")
+        keys = await self._keys_for(str(header.get("kid", "")))
+        jwk = keys.keys.get(str(header.get("kid", "")))
+        if jwk is None:
+            raise UnauthenticatedError(
+                "the sign-in token is signed with a key Entra never published"
+            )
+        tenant_id = _tenant_of(keys.issuer)
+        issuers = [keys.issuer, f"https://sts.windows.net/{tenant_id}/"]
+        wanted = tuple(audiences) if audiences is not None else self.audiences
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                jwt.PyJWK(jwk).key,
+                algorithms=["RS256"],
+                audience=list(wanted),
+                issuer=issuers,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["exp", "iss", "aud"], "verify_iat": False},
+            )
+        except jwt.ExpiredSignatureError as err:
+            raise UnauthenticatedError("the sign-in token has expired; sign in again") from err
+        except jwt.InvalidAudienceError as err:
+            raise UnauthenticatedError(
+                "the sign-in token is for another application, not Presence Sync "
+                f"({self.client_id})"
+            ) from err
+        except jwt.InvalidIssuerError as err:
+            raise UnauthenticatedError(
+                "the sign-in token was not issued by this organisation's Entra ID"
+            ) from err
+        except jwt.InvalidSignatureError as err:
+            raise UnauthenticatedError("the sign-in token's signature is not valid") from err
+        except jwt.PyJWTError as err:
+            raise UnauthenticatedError(f"the sign-in token is not valid: {err}") from err
+        if str(claims.get("tid", "")).lower() != tenant_id:
+            raise UnauthenticatedError(
+                "the sign-in token is from another organisation (tenant); sign in with an "
+                "account of this organisation"
+            )
+        if nonce is not None and claims.get("nonce") != nonce:
+            raise UnauthenticatedError("the sign-in answer does not belong to this sign-in")
+        oid = str(claims.get("oid") or "")
+        if not oid:
+            raise UnauthenticatedError("the sign-in token names no user (no oid claim)")
+        email = str(
+            claims.get("preferred_username")
+            or claims.get("upn")
+            or claims.get("email")
+            or claims.get("unique_name")
+            or ""
+        ).lower()
+        wids = claims.get("wids")
+        return Identity(
+            oid=oid,
+            tenant_id=tenant_id,
+            name=str(claims.get("name") or email),
+            email=email,
+            wids=tuple(str(w) for w in wids) if isinstance(wids, list) else (),
+            expires_at=float(claims["exp"]),
+        )
+
+    async def _keys_for(self, kid: str) -> _Keys:
+        now = self._clock()
+        keys = self._keys
+        fresh = keys is not None and now - keys.metadata_at < METADATA_SECONDS
+        if keys is not None and fresh and (
+            kid in keys.keys or now - keys.keys_at < KEYS_REFRESH_SECONDS
+        ):
+            return keys
+        async with self._lock:
+            keys = self._keys
+            if keys is not None and kid in keys.keys and now - keys.metadata_at < METADATA_SECONDS:
+                return keys
+            if keys is not None and now - keys.keys_at < KEYS_REFRESH_SECONDS:
+                return keys
+            self._keys = await self._load(now)
+            return self._keys
+
+    async def _load(self, now: float) -> _Keys:
+        metadata = await self._json(self._metadata_url)
+        issuer = str(metadata.get("issuer", "")).replace("{tenantid}", self._tenant)
+        jwks_uri = str(metadata.get("jwks_uri", ""))
+        if not issuer or not jwks_uri:
+            raise GraphUnavailableError("Entra ID's OpenID metadata names no issuer or keys")
+        document = await self._json(jwks_uri)
+        found = {
+            str(k["kid"]): k
+            for k in document.get("keys", [])
+            if isinstance(k, dict) and k.get("kid") and k.get("kty") == "RSA"
+        }
+        logger.info("read %d Entra signing keys", len(found))
+        return _Keys(issuer, jwks_uri, found, now, now)
+
+    async def _json(self, url: str) -> dict[str, Any]:
+        try:
+            async with self._http.get(url) as response:
+                if response.status != 200:
+                    raise GraphUnavailableError(
+                        f"Entra ID answered {response.status} for its sign-in keys"
+                    )
+                body = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+            raise GraphUnavailableError(
+                f"cannot read Entra ID's sign-in keys: {type(err).__name__}"
+            ) from err
+        if not isinstance(body, dict):
+            raise GraphUnavailableError("Entra ID's sign-in metadata is not a JSON object")
+        return body
+
+
+def _tenant_of(issuer: str) -> str:
+    """The tenant id in an issuer URL (`…/{tenant}/v2.0`)."""
+    parts = [p for p in urlsplit(issuer).path.split("/") if p]
+    if parts and parts[-1] == "v2.0":
+        parts = parts[:-1]
+    return parts[-1].lower() if parts else ""
