@@ -103,7 +103,7 @@ class TeamsBot:
                 ringcentral=f"{base}/connect/ringcentral/oauth",
             ),
             on_job=self.job_cards.track,
-            write_budget=self._write_budget,
+            write_budget=self.write_budget,
         )
         self._providers = providers
         if self.loopback_only:
@@ -112,7 +112,7 @@ class TeamsBot:
                 "unsigned activities from this machine; never run a reachable server like this"
             )
 
-    async def _write_budget(self) -> cards.WriteBudget | None:
+    async def write_budget(self) -> cards.WriteBudget | None:
         """RingCentral's presence writes (its Medium group) used in the current window."""
         try:
             client = await self._providers.ringcentral()

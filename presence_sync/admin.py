@@ -153,6 +153,11 @@ class UserView:
     teams: str | None  # "Availability/Activity" last seen
     ringcentral: str | None  # "userStatus, dndStatus" last seen
     call_queue_member: bool | None = None  # in a RingCentral call queue; None until known
+    teams_user_id: str | None = None
+    upn: str | None = None
+    rc_extension_id: str | None = None
+    rc_extension_number: str | None = None
+    last_sync_at: float | None = None  # when a write of ours last landed on either side
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,22 @@ def _rules_view(settings: OrgSettings) -> RulesView:
     )
 
 
+def _engine_facts(link: UserLink) -> tuple[bool | None, float | None]:
+    """(call queue member, when our last write landed) from the engine state."""
+    if not link.engine_state:
+        return None, None
+    try:
+        state = UserState.from_dict(link.engine_state)
+    except UserStateError:
+        return None, None
+    landed = [w.applied_at for w in state.rc_writes if w.applied_at is not None]
+    if state.session is not None and state.session.applied_at is not None:
+        landed.append(state.session.applied_at)
+    return state.queue_member, max(landed, default=None)
+
+
 def _user_view(link: UserLink) -> UserView:
+    queue_member, last_sync = _engine_facts(link)
     teams = f"{link.teams.availability}/{link.teams.activity}" if link.teams else None
     rc = None
     if link.rc is not None:
@@ -209,17 +229,13 @@ def _user_view(link: UserLink) -> UserView:
         last_error=link.last_error,
         teams=teams,
         ringcentral=rc,
-        call_queue_member=_queue_member(link),
+        call_queue_member=queue_member,
+        teams_user_id=link.teams_user_id,
+        upn=link.upn,
+        rc_extension_id=link.rc_extension_id,
+        rc_extension_number=link.rc_extension_number,
+        last_sync_at=last_sync,
     )
-
-
-def _queue_member(link: UserLink) -> bool | None:
-    if not link.engine_state:
-        return None
-    try:
-        return UserState.from_dict(link.engine_state).queue_member
-    except UserStateError:
-        return None
 
 
 @dataclass
@@ -324,6 +340,37 @@ class Admin:
             actor, f"{kind}:{digest}", total=len(ids), params={"link_ids": ids}
         )
 
+    async def links_by_id(self, ids: Sequence[str]) -> list[UserLink]:
+        """The links with these ids; `UnknownUsersError` names the ids that are not known."""
+        wanted = list(dict.fromkeys(i for i in ids if i))
+        if not wanted:
+            raise ValidationError("ids: name at least one person")
+        found = {i: await self.store.get_link(i) for i in wanted}
+        unknown = [i for i, link in found.items() if link is None]
+        if unknown:
+            raise UnknownUsersError(unknown)
+        return [link for link in found.values() if link is not None]
+
+    async def sync_links(self, actor: str, ids: Sequence[str]) -> JobTicket:
+        """Start syncing the people with these link ids (the tab's selection)."""
+        links = await self.links_by_id(ids)
+        return await self._selection_job(actor, SYNC_USERS, [link.email for link in links])
+
+    async def unsync_links(self, actor: str, ids: Sequence[str]) -> JobTicket:
+        """Stop syncing the people with these link ids."""
+        links = await self.links_by_id(ids)
+        return await self._selection_job(actor, UNSYNC_USERS, [link.email for link in links])
+
+    async def retry_failed(self, actor: str, job_id: str) -> JobTicket:
+        """Sync again the people a finished job could not sync."""
+        job = await self.get_job(job_id)
+        if job.finished_at is None:
+            raise ValidationError(f"job {job_id} is still running; retry when it has finished")
+        people = [user for user, _reason in job.failures if "@" in user]
+        if not people:
+            raise ValidationError(f"nobody failed in job {job_id}: there is nothing to retry")
+        return await self.sync_users(actor, people)
+
     async def sync_users(self, actor: str, names: Sequence[str]) -> JobTicket:
         """Start syncing the named users (emails or names)."""
         return await self._selection_job(actor, SYNC_USERS, names)
@@ -397,6 +444,44 @@ class Admin:
             expected_version,
             "rules.set",
             rules=merged.to_dict(),
+        )
+
+    async def save_rules(
+        self,
+        actor: str,
+        expected_version: int,
+        *,
+        customisation: bool | None = None,
+        preserve_during_inactivity: bool | None = None,
+        rules: Mapping[str, str] | None = None,
+    ) -> RulesView:
+        """Save the rules editor's form in one change; `ConflictError` if someone saved first."""
+        current = await self.store.get_settings()
+        base = CallPresenceRules.from_mapping(current.rules, base=DEFAULT_RULES)
+        merged = CallPresenceRules.from_mapping(rules or {}, base=base)  # raises before saving
+
+        def change(s: OrgSettings) -> OrgSettings:
+            return replace(
+                s,
+                rules=merged.to_dict(),
+                call_presence_customisation=(
+                    s.call_presence_customisation if customisation is None else customisation
+                ),
+                preserve_during_inactivity=(
+                    s.preserve_during_inactivity
+                    if preserve_during_inactivity is None
+                    else preserve_during_inactivity
+                ),
+            )
+
+        return await self._save(
+            actor,
+            change,
+            expected_version,
+            "rules.save",
+            rules=merged.to_dict(),
+            customisation=customisation,
+            preserve_during_inactivity=preserve_during_inactivity,
         )
 
     async def reset_rules(self, actor: str, expected_version: int | None = None) -> RulesView:
@@ -476,11 +561,17 @@ class Admin:
         limit: int = 25,
         synced: bool | None = None,
         linked: bool | None = None,
+        failed: bool | None = None,
     ) -> UserPage:
         """One page of users matching `filter` (email, UPN, mail or name), from cursor `page`."""
         state = None if linked is None else (LinkState.LINKED if linked else LinkState.UNMATCHED)
         found = await self.store.list_links(
-            state=state, sync_enabled=synced, search=filter or None, after=page, limit=limit
+            state=state,
+            sync_enabled=synced,
+            search=filter or None,
+            after=page,
+            limit=limit,
+            failed=failed,
         )
         return UserPage(tuple(_user_view(link) for link in found.links), found.next_cursor)
 

@@ -23,7 +23,7 @@ from presence_sync.services import Services, Timing, build_services
 from presence_sync.settings import Settings
 from presence_sync.tasks import LoopPolicy
 from presence_sync.watch import WatchOptions
-from presence_sync.web import consent, health, messages, webhooks
+from presence_sync.web import consent, health, messages, openapi, tab_api, tab_static, webhooks
 from presence_sync.web.auth import routes as auth_routes
 from presence_sync.web.errors import error_middleware
 from presence_sync.web.keys import (
@@ -98,9 +98,12 @@ def create_app(
     app.cleanup_ctx.append(services_ctx)
     auth_routes.add_routes(app)
     consent.add_routes(app)
+    tab_api.add_routes(app)
+    openapi.add_routes(app)
     webhooks.add_routes(app)
     messages.add_routes(app)
     health.add_routes(app, metrics_enabled=settings.metrics_enabled)
+    tab_static.add_routes(app)  # last: /tab/{path} must not shadow the sign-in routes
     return app
 
 

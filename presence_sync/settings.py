@@ -76,6 +76,9 @@ class Settings:
     teams_app_id: str | None = None
     # Install the Teams app for people who get a notice before they ever chatted with the bot.
     bot_install_app: bool = True
+    # Host origins teams-js trusts besides Microsoft's own (teams-js `validMessageOrigins`),
+    # also allowed to frame the tab. Empty in production; the demo adds its sandbox.
+    tab_valid_message_origins: tuple[str, ...] = ()
     # Pace of chat notices across the organisation (a sync all of 50,000 drains in hours).
     bot_messages_per_second: float = 5.0
     bot_installs_per_second: float = 1.0
@@ -213,6 +216,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
         "bot_token_issuer": get("BOT_TOKEN_ISSUER", _text, None),
         "bot_service_url": get("BOT_SERVICE_URL", _https_url, defaults.bot_service_url),
         "teams_app_id": get("TEAMS_APP_ID", _text, None),
+        "tab_valid_message_origins": get(
+            "TAB_VALID_MESSAGE_ORIGINS", _origins, defaults.tab_valid_message_origins
+        ),
         "bot_install_app": get("BOT_INSTALL_APP", parse_bool, defaults.bot_install_app),
         "bot_messages_per_second": get(
             "BOT_MESSAGES_PER_SECOND", _positive_float, defaults.bot_messages_per_second
@@ -346,6 +352,19 @@ def _url(name: str, raw: str, schemes: tuple[str, ...]) -> str:
 
 def _http_url(name: str, raw: str) -> str:
     return _url(name, raw, ("http", "https"))
+
+
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    origins = []
+    for item in (o.strip() for o in raw.split(",")):
+        if not item:
+            continue
+        url = _https_url(name, item)
+        parts = urlsplit(url)
+        if parts.path or parts.query or parts.fragment:
+            raise SettingsError(name, f"{item!r} is not an origin (scheme://host[:port] only)")
+        origins.append(url)
+    return tuple(origins)
 
 
 def _https_url(name: str, raw: str) -> str:

@@ -6,8 +6,10 @@ from presence_sync.connections.records import (
     HEALTH_ALERT,
     MICROSOFT,
     RINGCENTRAL,
+    SYNC_ACCOUNTS,
     ConnectionState,
     sync_account_kind,
+    sync_account_upn,
 )
 from presence_sync.connections.service import RECHECK_INTERVAL, Connections
 
@@ -17,10 +19,12 @@ __all__ = [
     "RECHECK_INTERVAL",
     "REQUIRED_ROLES",
     "RINGCENTRAL",
+    "SYNC_ACCOUNTS",
     "ConnectionState",
     "Connections",
     "MissingRole",
     "SignInOutcome",
     "missing_roles",
     "sync_account_kind",
+    "sync_account_upn",
 ]

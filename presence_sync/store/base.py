@@ -66,8 +66,10 @@ class LinkStore(Protocol):
         search: str | None = None,
         after: str | None = None,
         limit: int = 100,
+        failed: bool | None = None,
     ) -> LinkPage:
-        """One page of links ordered by id; `search` matches email, UPN, mail or name."""
+        """One page of links ordered by id; `search` matches email, UPN, mail or name;
+        `failed` keeps only links whose last write failed (or only those whose did not)."""
 
     async def count_links_by_state(self) -> dict[str, int]:
         """How many links are in each state."""

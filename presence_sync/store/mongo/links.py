@@ -148,9 +148,12 @@ class MongoLinks:
         search: str | None = None,
         after: str | None = None,
         limit: int = 100,
+        failed: bool | None = None,
     ) -> LinkPage:
         """A page of links by id."""
         query: dict[str, Any] = {}
+        if failed is not None:
+            query["last_error"] = {"$ne": None} if failed else None
         if state is not None:
             query["state"] = LinkState(state).value
         if sync_enabled is not None:

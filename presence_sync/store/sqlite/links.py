@@ -113,10 +113,13 @@ def list_links(
     search: str | None,
     after: str | None,
     limit: int,
+    failed: bool | None = None,
 ) -> LinkPage:
     """A page of links by id with optional filters."""
     where: list[str] = []
     args: list[Any] = []
+    if failed is not None:
+        where.append("last_error IS NOT NULL" if failed else "last_error IS NULL")
     if state is not None:
         where.append("state = ?")
         args.append(LinkState(state).value)
@@ -275,9 +278,10 @@ class SqliteLinks:
         search: str | None = None,
         after: str | None = None,
         limit: int = 100,
+        failed: bool | None = None,
     ) -> LinkPage:
         """A page of links by id."""
-        return await self.db.read(list_links, state, sync_enabled, search, after, limit)
+        return await self.db.read(list_links, state, sync_enabled, search, after, limit, failed)
 
     async def count_links_by_state(self) -> dict[str, int]:
         """Links per state."""

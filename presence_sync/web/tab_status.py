@@ -1,0 +1,126 @@
+"""The tab's overview: each connection with its next step, coverage, budget and warnings."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from presence_sync.admin import Admin
+from presence_sync.connections import (
+    MICROSOFT,
+    RINGCENTRAL,
+    SYNC_ACCOUNTS,
+    Connections,
+    ConnectionState,
+    sync_account_upn,
+)
+from presence_sync.store.base import Store
+from presence_sync.store.models import NoticeStatus
+from presence_sync.web.tab_views import job_json
+
+if TYPE_CHECKING:
+    from bot.service import TeamsBot
+
+__all__ = ["status_json"]
+
+_ACTIONS = {MICROSOFT: "consent", SYNC_ACCOUNTS: "sync-account", RINGCENTRAL: "ringcentral"}
+
+
+def _connection(state: ConnectionState) -> dict[str, Any]:
+    return {
+        "kind": state.kind,
+        "label": state.label,
+        "state": state.state,
+        "reason": state.reason,
+        "since": state.since,
+        "fix": state.fix or None,
+        "details": dict(state.details),
+    }
+
+
+def _warning(state: ConnectionState, action: str | None) -> dict[str, Any]:
+    when = ""
+    if state.since:
+        when = " at " + time.strftime("%H:%M UTC", time.gmtime(state.since))
+    verb = "is not set up" if state.state == "missing" else "stopped working" + when
+    text = f"{state.label} {verb}"
+    if state.reason:
+        text += f": {state.reason}"
+    if state.fix:
+        text += f" — {state.fix}"
+    return {"text": text, "action": action, "since": state.since}
+
+
+async def status_json(
+    admin: Admin, connections: Connections, store: Store, bot: TeamsBot
+) -> dict[str, Any]:
+    """The overview's JSON."""
+    view = await admin.status()
+    states = await connections.status()
+    subscriptions = await store.list_subscriptions("graph")
+    now = time.time()
+    covers: dict[str, int] = {}
+    for sub in subscriptions:
+        if sub.owner and sub.expires_at > now:
+            covers[sub.owner.lower()] = covers.get(sub.owner.lower(), 0) + len(sub.details.user_ids)
+    microsoft = ringcentral = None
+    accounts: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
+    for state in states:
+        upn = sync_account_upn(state.kind)
+        if upn is not None:
+            accounts.append({**_connection(state), "upn": upn, "covers": covers.get(upn, 0)})
+        elif state.kind == MICROSOFT:
+            microsoft = _connection(state)
+        elif state.kind == RINGCENTRAL:
+            ringcentral = {
+                **_connection(state),
+                "jwtConfigured": bool(connections.settings.ringcentral_jwt),
+                "oauthConfigured": connections.settings.ringcentral_configured,
+            }
+        if state.state != "connected" or (state.kind == MICROSOFT and state.reason):
+            action = "sync-account" if upn is not None else _ACTIONS.get(state.kind)
+            warnings.append(_warning(state, action))
+    if not view.sync_enabled:
+        warnings.append(
+            {"text": "Presence sync is turned off for the organisation", "action": None,
+             "since": None}
+        )
+    if view.last_job is not None and view.last_job.status == "failed":
+        warnings.append(
+            {"text": f"The last job ({view.last_job.kind}) failed", "action": None,
+             "since": view.last_job.finished_at}
+        )
+    undelivered = await store.list_notices(status=NoticeStatus.FAILED.value, limit=50)
+    if undelivered:
+        warnings.append(
+            {"text": f"{len(undelivered)} notices could not be delivered", "action": None,
+             "since": None}
+        )
+    coverage = view.coverage
+    budget = await bot.write_budget()
+    return {
+        "syncEnabled": view.sync_enabled,
+        "microsoft": microsoft,
+        "syncAccounts": accounts,
+        "ringcentral": ringcentral,
+        "counts": {
+            "linked": view.linked,
+            "unmatched": view.unmatched,
+            "synced": view.synced,
+            "pendingUsers": view.pending_users,
+        },
+        "coverage": None
+        if coverage is None
+        else {
+            "notified": coverage.by_notification,
+            "polled": coverage.by_polling,
+            "pollIntervalSeconds": coverage.poll_interval,
+            "reconcileIntervalSeconds": coverage.reconcile_interval,
+        },
+        "writeBudget": None
+        if budget is None
+        else {"used": budget.used, "limit": budget.limit},
+        "warnings": warnings,
+        "lastJob": job_json(view.last_job) if view.last_job is not None else None,
+    }
