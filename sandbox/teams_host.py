@@ -13,7 +13,7 @@ import html
 import time
 import uuid
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, quote, urlsplit
 
 from aiohttp import web
 
@@ -156,7 +156,7 @@ def host_config(ctx: SandboxContext, user: TeamsUser, tab: str, theme: str) -> d
         "tab": tab,
         "tabOrigin": f"{parts.scheme}://{_host_port(parts)}",
         "audience": tab_audience(ctx, tab),
-        "ssoTokenPath": f"/_sandbox/teams/{user.user_principal_name}/sso-token",
+        "ssoTokenPath": f"/_sandbox/teams/{quote(user.user_principal_name, safe='@')}/sso-token",
         "theme": theme,
         "sdkVersion": TEAMS_JS_VERSION,
         "user": {
