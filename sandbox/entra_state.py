@@ -244,6 +244,8 @@ def user_tokens(
             id_claims["nonce"] = nonce
         if "email" in scopes:
             id_claims["email"] = email
+        if wids := user.role_template_ids():
+            id_claims["wids"] = wids
         extra["id_token"] = ctx.entra_tokens.issue(id_claims, ACCESS_TOKEN_LIFETIME, now)
     if "offline_access" in scopes:
         refresh = "0." + secrets.token_urlsafe(48)

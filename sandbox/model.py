@@ -12,6 +12,13 @@ from typing import Literal
 
 RcAccountMode = Literal["legacy", "chs"]  # chs: RingCentral's communication handling service
 
+# Entra's directory role template ids (the same in every tenant); tokens name roles by these
+# in `wids`, while the sandbox model keeps display names.
+ROLE_TEMPLATE_IDS = {
+    "Global Administrator": "62e90394-69f5-4237-9190-012177145e10",
+    "Teams Administrator": "69091246-20e8-4a56-aa4d-066075b2a7a8",
+}
+
 
 @dataclass
 class TeamsSession:
@@ -55,6 +62,10 @@ class TeamsUser:
     account_enabled: bool = True
     roles: list[str] = field(default_factory=list)  # directory role display names
     presence: TeamsPresence = field(default_factory=TeamsPresence)
+
+    def role_template_ids(self) -> list[str]:
+        """The template ids of the user's directory roles Entra knows (a token's `wids`)."""
+        return [ROLE_TEMPLATE_IDS[r] for r in self.roles if r in ROLE_TEMPLATE_IDS]
 
 
 @dataclass

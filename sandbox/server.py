@@ -25,7 +25,7 @@ import jwt
 from aiohttp import ClientSession, ClientTimeout, TCPConnector, web
 from aiohttp.typedefs import Middleware
 
-from sandbox import connector, control, entra, page, ringcentral, teams_client
+from sandbox import connector, control, entra, page, ringcentral, teams_client, teams_host
 from sandbox.context import Clock, SandboxConfig, SandboxContext
 from sandbox.control import CONFIG_FILE, config_document, graph_module, write_config
 from sandbox.seed import generate_org, load_org
@@ -220,6 +220,7 @@ def create_sandbox_app(ctx: SandboxContext) -> web.Application:
     entra.setup(app, ctx)
     connector.setup(app, ctx)
     teams_client.setup(app, ctx)
+    teams_host.setup(app, ctx)
     graph = graph_module()
     if graph is not None:
         graph.setup(app, ctx)

@@ -25,7 +25,6 @@ from sandbox.connector import (
     member_id_for,
 )
 from sandbox.context import SandboxContext
-from sandbox.entra_state import issue_time
 from sandbox.model import TeamsUser
 
 __all__ = [
@@ -289,28 +288,6 @@ async def get_chats(request: web.Request) -> web.Response:
     return web.json_response(request.app[CONNECTOR].describe(ctx, _user(request), kind))
 
 
-async def post_sso_token(request: web.Request) -> web.Response:
-    """POST /_sandbox/teams/{email}/sso-token: what teams-js getAuthToken() gives the tab."""
-    ctx = request.app[CTX]
-    user = _user(request)
-    token = ctx.entra_tokens.issue(
-        {
-            "aud": f"api://localhost/{ctx.config.app_client_id}",
-            "tid": ctx.org.tenant_id,
-            "oid": user.id,
-            "sub": user.id,
-            "azp": "5e3ce6c0-2b1f-4285-8d4b-75ee78787346",  # the Teams web client's app id
-            "name": user.display_name,
-            "preferred_username": user.user_principal_name,
-            "scp": "access_as_user",
-            "ver": "2.0",
-        },
-        CHANNEL_TOKEN_LIFETIME,
-        issue_time(ctx),
-    )
-    return web.json_response({"token": token})
-
-
 async def channel_metadata(request: web.Request) -> web.Response:
     """The Bot Framework channel's OpenID metadata document."""
     ctx = request.app[CTX]
@@ -341,5 +318,4 @@ def setup(app: web.Application, ctx: SandboxContext) -> None:
     app.router.add_post("/_sandbox/teams/{email}/say", post_say)
     app.router.add_post("/_sandbox/teams/{email}/invoke", post_invoke)
     app.router.add_post("/_sandbox/teams/{email}/conversation-update", post_conversation_update)
-    app.router.add_post("/_sandbox/teams/{email}/sso-token", post_sso_token)
     app.router.add_get("/_sandbox/chats/{email}", get_chats)
