@@ -245,7 +245,9 @@ _IDS = _body(_obj({"ids": {"type": "array", "items": _STR, "minItems": 1, "maxIt
 _VERSION = _body(_obj({"version": _INT}))
 _CONFLICT = {"description": "Changed by someone else since `version`; `current` has theirs",
              "content": {"application/json": {"schema": _ref("Error")}}}
-_JOB_ID: dict[str, object] = {"parameters": [{"name": "job_id", "in": "path", "required": True, "schema": _STR}]}
+_JOB_ID: dict[str, object] = {
+    "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": _STR}]
+}
 
 
 def _with_conflict(op: dict[str, Any]) -> dict[str, Any]:
