@@ -27,6 +27,7 @@ from aiohttp import web
 
 from presence_sync.admin import Admin, JobView
 from presence_sync.errors import ConflictError, PresenceSyncError, ValidationError
+from presence_sync.sync.jobs import SYNC_ALL
 from presence_sync.web import consent
 from presence_sync.web.auth.guard import Caller
 from presence_sync.web.body import json_object
@@ -236,7 +237,7 @@ async def jobs(request: web.Request) -> web.Response:
 
 async def _job_json(admin: Admin, job: JobView) -> dict[str, Any]:
     body = job_json(job)
-    if job.kind == "sync all" and job.finished_at is not None and job.unmatched:
+    if job.kind == SYNC_ALL and job.finished_at is not None and job.unmatched:
         body["unmatchedReasons"] = preview_json(await admin.preview("sync all"))["unmatched"]
     return body
 

@@ -32,9 +32,9 @@ _ADMIN_ACTIONS = {
     "rules.preserve_during_inactivity": "Changed preserving RingCentral status during inactivity",
     "sync.disable": "Turned presence sync off for the organisation",
     "sync.enable": "Turned presence sync on for the organisation",
-    "job.sync all": "Started syncing everyone",
-    "job.sync users": "Started syncing selected people",
-    "job.unsync users": "Stopped syncing selected people",
+    "job.sync_all": "Started syncing everyone",
+    "job.sync_users": "Started syncing selected people",
+    "job.unsync_users": "Stopped syncing selected people",
     "job.cancel": "Cancelled a job",
 }
 
@@ -75,7 +75,7 @@ def job_json(job: JobView) -> dict[str, Any]:
     """A job as the progress bar and its report show it."""
     return {
         "id": job.id,
-        "kind": job.kind,
+        "kind": job.kind.replace("_", " "),
         "status": job.status,
         "requestedBy": job.requested_by,
         "total": job.total,
