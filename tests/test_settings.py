@@ -43,6 +43,8 @@ def test_defaults_start_with_nothing_configured() -> None:
         ("HTTP_TIMEOUT", "soon", "not a number"),
         ("SECRET_KEY", "too-short", "Fernet key"),
         ("PRESENCE_SYNC_CA_FILE", "/nonexistent/ca.pem", "no such file"),
+        ("TAB_VALID_MESSAGE_ORIGINS", "https://host.example/tab", "not an origin"),
+        ("TAB_VALID_MESSAGE_ORIGINS", "http://host.example", "not a https URL"),
     ],
 )
 def test_malformed_value_names_the_variable(variable: str, value: str, problem: str) -> None:
@@ -148,3 +150,14 @@ def test_bot_settings_are_read_and_checked() -> None:
         load_settings({"BOT_APP_ID": "bot", "BOT_APP_SECRET": "x"}, env_file=None)
     with pytest.raises(SettingsError, match="not an email"):
         load_settings({"ADMIN_EMAILS": "alice"}, env_file=None)
+
+
+def test_extra_tab_host_origins_are_a_list_of_origins() -> None:
+    settings = parse(
+        {"TAB_VALID_MESSAGE_ORIGINS": "https://teams-host.example, https://localhost:8443/"}
+    )
+    assert settings.tab_valid_message_origins == (
+        "https://teams-host.example",
+        "https://localhost:8443",
+    )
+    assert parse({}).tab_valid_message_origins == ()

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -67,7 +68,15 @@ def demo_environment(
         # The Teams app the bot installs for people it has a notice for (the sandbox's catalog
         # holds every manifest id).
         "TEAMS_APP_ID": DEMO_TEAMS_APP_ID,
+        # The sandbox's Teams host page frames the tab: teams-js must trust its origin. Only
+        # the demo's configuration names it; a production tab trusts Teams' hosts alone.
+        "TAB_VALID_MESSAGE_ORIGINS": _origin(base),
     }
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def demo_settings(
