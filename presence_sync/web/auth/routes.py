@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-from presence_sync.errors import PresenceSyncError, UnauthenticatedError, ValidationError
+from presence_sync.errors import (
+    NotConfiguredError,
+    PresenceSyncError,
+    UnauthenticatedError,
+    ValidationError,
+)
 from presence_sync.web.auth.guard import TabAuth
 from presence_sync.web.auth.sessions import SESSION_COOKIE, SESSION_SECONDS, STEPS, Ticket
+from presence_sync.web.auth.signin import SignInFlow
 from presence_sync.web.body import json_object
 from presence_sync.web.keys import AUTH
 from presence_sync.web.pages import result_page
@@ -62,9 +67,9 @@ def _auth(request: web.Request) -> TabAuth:
     return request.app[AUTH]
 
 
-def _flow(auth: TabAuth) -> Any:
+def _flow(auth: TabAuth) -> SignInFlow:
     if auth.signin is None:
-        raise UnauthenticatedError(
+        raise NotConfiguredError(
             "sign-in is not configured: set MICROSOFT_TENANT_ID, MICROSOFT_CLIENT_ID and "
             "MICROSOFT_CLIENT_SECRET"
         )
