@@ -1,0 +1,5 @@
+import { Page } from "../components/layout";
+
+export function RulesPage() {
+  return <Page title="Rules">{null}</Page>;
+}
