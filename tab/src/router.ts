@@ -10,9 +10,11 @@ export const PAGES: { name: PageName; label: string; path: string }[] = [
   { name: "activity", label: "Activity", path: "activity" },
 ];
 
+/** Where the server serves the tab (the same as Vite's `base`). */
+const BASE = "/tab/";
+
 function base(): string {
-  const configured = import.meta.env.BASE_URL || "/";
-  return configured.endsWith("/") ? configured : `${configured}/`;
+  return BASE;
 }
 
 /** The page a location names; anything unknown is the overview. */
