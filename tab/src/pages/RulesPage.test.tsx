@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { App } from "../App";
 import type { Rules } from "../api/types";
 import { adminServer, error, rules, services } from "../test/fakeServer";
+import { findDialog } from "../test/dialogs";
 
 beforeEach(() => window.history.pushState(null, "", "/tab/rules"));
 
@@ -102,10 +103,10 @@ describe("Call presence rules page", () => {
     await openRules(server);
     expect(screen.getByRole("combobox", { name: "Rule for Busy" })).toHaveValue("no_calls");
     await userEvent.click(screen.getByRole("button", { name: "Reset to default" }));
-    const dialog = await screen.findByRole("alertdialog");
+    const dialog = await findDialog();
     expect(within(dialog).getByText(/Busy → Accept all calls/)).toBeInTheDocument();
     expect(server.callsTo("POST /api/tab/rules/reset")).toHaveLength(0);
-    await userEvent.click(within(dialog).getByRole("button", { name: "Reset to default" }));
+    await userEvent.click(within(dialog).getByRole("button", { name: "Reset to default", hidden: true }));
     await waitFor(() => expect(screen.getByRole("combobox", { name: "Rule for Busy" })).toHaveValue("accept_all_calls"));
     expect(server.callsTo("POST /api/tab/rules/reset")[0].body).toEqual({ version: 7 });
   });
