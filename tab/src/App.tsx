@@ -15,6 +15,7 @@ import {
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, readableError } from "./api/client";
 import type { SessionView } from "./api/types";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { ErrorState, Loading } from "./components/states";
 import type { ThemeName } from "./host";
 import { ActivityPage } from "./pages/ActivityPage";
@@ -225,10 +226,12 @@ function Shell(props: { productName: string; session: SessionView; onSignOut?: (
         </TabList>
       </nav>
       <main className={styles.main}>
-        {page === "overview" && <OverviewPage />}
-        {page === "people" && <PeoplePage />}
-        {page === "rules" && <RulesPage />}
-        {page === "activity" && <ActivityPage />}
+        <ErrorBoundary key={page}>
+          {page === "overview" && <OverviewPage />}
+          {page === "people" && <PeoplePage />}
+          {page === "rules" && <RulesPage />}
+          {page === "activity" && <ActivityPage />}
+        </ErrorBoundary>
       </main>
     </>
   );
