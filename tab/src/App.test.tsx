@@ -12,9 +12,10 @@ describe("app shell", () => {
   it("offers Microsoft sign-in outside Teams when there is no session, returning to the same page", async () => {
     window.history.pushState(null, "", "/tab/people");
     const server = new FakeServer().on("GET /api/tab/session", error(401, "unauthenticated", "Sign in first"));
-    render(<App services={services(server)} />);
-    const link = await screen.findByRole("link", { name: "Sign in with Microsoft" });
-    expect(link).toHaveAttribute("href", "/tab/auth/login?return=%2Ftab%2Fpeople");
+    const visited: string[] = [];
+    render(<App services={services(server, { host: fakeHost({ goTo: (url) => void visited.push(url) }) })} />);
+    await userEvent.click(await screen.findByRole("button", { name: "Sign in with Microsoft" }));
+    expect(visited).toEqual(["/tab/auth/login?return=%2Ftab%2Fpeople"]);
   });
 
   it("refuses a signed-in person who is not an admin, with the server's reason", async () => {
@@ -31,7 +32,7 @@ describe("app shell", () => {
     const server = adminServer().on("POST /tab/auth/logout", { status: 204 });
     render(<App services={services(server)} />);
     await userEvent.click(await screen.findByRole("button", { name: "Sign out" }));
-    expect(await screen.findByRole("link", { name: "Sign in with Microsoft" })).toBeInTheDocument();
+    expect(await screen.findByRole("button", { name: "Sign in with Microsoft" })).toBeInTheDocument();
     expect(server.callsTo("POST /tab/auth/logout")[0].headers["X-CSRF-Token"]).toBe("csrf-123");
   });
 
@@ -39,7 +40,7 @@ describe("app shell", () => {
     const server = new FakeServer().on("GET /api/tab/session", error(401, "unauthenticated", "The Teams token was not accepted: check the app's client id"));
     render(<App services={services(server, { auth: { kind: "bearer", getToken: async () => "t" }, host: fakeHost({ inTeams: true }) })} />);
     expect(await screen.findByText("The Teams token was not accepted: check the app's client id")).toBeInTheDocument();
-    expect(screen.queryByRole("link", { name: "Sign in with Microsoft" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Sign in with Microsoft" })).not.toBeInTheDocument();
   });
 
   it("follows the Teams theme and its changes", async () => {

@@ -141,7 +141,7 @@ function Gate(props: { services: Services; productName: string }) {
         <h1 className={styles.h1}>{props.productName}</h1>
         <Text>Sign in with your Microsoft work account to manage presence sync between Microsoft Teams and RingCentral.</Text>
         <div>
-          <Button appearance="primary" as="a" href={href}>
+          <Button appearance="primary" onClick={() => host.goTo(href)}>
             Sign in with Microsoft
           </Button>
         </div>
