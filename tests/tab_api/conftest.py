@@ -23,7 +23,6 @@ from tests.connections.product import (
     start_product,
 )
 
-
 ADMIN = "admin@contoso.example"  # the sandbox's Global Administrator (wids)
 
 

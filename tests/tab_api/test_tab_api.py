@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import json
 
+from openapi_spec_validator import validate
+
+from presence_sync.web.openapi import DOCUMENT
 from sandbox.server import RunningSandbox
 from tests.connections.product import ProductServer
 from tests.tab_api.conftest import TabClient, schema_check
 
 
 async def test_the_served_document_is_the_one_the_answers_are_checked_against(
-    admin: TabClient,
+    admin: TabClient, product: ProductServer
 ) -> None:
     anonymous = TabClient(admin.http, admin.base, None)
     status, document = await anonymous.call("GET", "/api/tab/openapi.json")
     assert status == 200
-    assert document["openapi"].startswith("3.1")
-    assert "/api/tab/people" in document["paths"]
+    validate(document)  # a valid OpenAPI 3.1 document
+    # The answers below are checked against DOCUMENT: it must be exactly what is served.
+    assert document == json.loads(json.dumps(DOCUMENT))
     assert set(document["components"]["schemas"]) >= {"Person", "Job", "Rules", "Status"}
 
 
@@ -74,7 +78,8 @@ async def test_bad_query_values_answer_400_naming_the_field(admin: TabClient) ->
         schema_check("Error", body)
         assert field in body["error"]["message"]
     status, body = await admin.call("GET", "/api/tab/preview?kind=everything")
-    assert status == 400 and "kind" in body["error"]["message"]
+    assert status == 400
+    assert "kind" in body["error"]["message"]
 
 
 async def test_selecting_people_starts_one_job_and_unknown_ids_are_named(
@@ -84,17 +89,20 @@ async def test_selecting_people_starts_one_job_and_unknown_ids_are_named(
     assert status == 400
     assert "nobody-1" in body["error"]["message"]
     status, body = await admin.call("POST", "/api/tab/people/sync", {"ids": "link-006"})
-    assert status == 400 and "ids" in body["error"]["message"]
+    assert status == 400
+    assert "ids" in body["error"]["message"]
 
     status, body = await admin.call(
         "POST", "/api/tab/people/sync", {"ids": ["link-006", "link-007"]}
     )
     assert status == 202, body
     schema_check("JobTicket", body)
-    assert body["job"]["total"] == 2 and body["job"]["kind"] == "sync users"
+    assert body["job"]["total"] == 2
+    assert body["job"]["kind"] == "sync users"
     assert body["job"]["requestedBy"] == "admin@contoso.example"
     again = await admin.call("POST", "/api/tab/people/sync", {"ids": ["link-007", "link-006"]})
-    assert again[1]["job"]["id"] == body["job"]["id"] and again[1]["created"] is False
+    assert again[1]["job"]["id"] == body["job"]["id"]
+    assert again[1]["created"] is False
 
     status, job = await admin.call("GET", f"/api/tab/jobs/{body['job']['id']}")
     assert status == 200
@@ -123,7 +131,8 @@ async def test_a_job_streams_progress_until_it_is_done(
                 name = line[len("event: ") :]
             elif line.startswith("data: "):
                 events.append((name, json.loads(line[len("data: ") :])))
-    assert events and events[-1][0] == "done"
+    assert events
+    assert events[-1][0] == "done"
     for _name, data in events:
         schema_check("Job", data)
     assert events[-1][1]["finishedAt"] is not None
@@ -138,7 +147,8 @@ async def test_rules_save_in_one_change_and_a_stale_version_is_a_conflict(
     labels = [r["label"] for r in rules["rows"]]
     assert labels == ["Busy", "In a call", "In a conference call", "In a meeting", "Offline"]
     notes = {r["label"]: r["note"] for r in rules["rows"]}
-    assert "meeting as a call" in notes["In a call"] and "meeting as a call" in notes["In a meeting"]
+    assert "meeting as a call" in notes["In a call"]
+    assert "meeting as a call" in notes["In a meeting"]
 
     status, saved = await admin.call(
         "PUT",
@@ -148,8 +158,10 @@ async def test_rules_save_in_one_change_and_a_stale_version_is_a_conflict(
     assert status == 200, saved
     schema_check("Rules", saved)
     meeting = next(r for r in saved["rows"] if r["state"] == "in_a_meeting")
-    assert meeting["rule"] == "no_calls" and "DoNotAcceptAnyCalls" in meeting["ringcentral"]
-    assert saved["customisation"] is True and saved["version"] > rules["version"]
+    assert meeting["rule"] == "no_calls"
+    assert "DoNotAcceptAnyCalls" in meeting["ringcentral"]
+    assert saved["customisation"] is True
+    assert saved["version"] > rules["version"]
 
     # Another admin (or the bot) saved in between: the stale save is refused, not applied.
     status, conflict = await admin.call(
@@ -164,9 +176,11 @@ async def test_rules_save_in_one_change_and_a_stale_version_is_a_conflict(
     status, bad = await admin.call(
         "PUT", "/api/tab/rules", {"version": saved["version"], "rules": {"lunch": "no_calls"}}
     )
-    assert status == 400 and "lunch" in bad["error"]["message"]
+    assert status == 400
+    assert "lunch" in bad["error"]["message"]
     status, bad = await admin.call("PUT", "/api/tab/rules", {"rules": {}})
-    assert status == 400 and "version" in bad["error"]["message"]
+    assert status == 400
+    assert "version" in bad["error"]["message"]
 
     status, reset = await admin.call("POST", "/api/tab/rules/reset", {"version": saved["version"]})
     assert status == 200
@@ -177,13 +191,16 @@ async def test_preview_disable_and_enable_state_how_many_people(admin: TabClient
     status, preview = await admin.call("GET", "/api/tab/preview?kind=sync-all")
     assert status == 200
     schema_check("Preview", preview)
-    assert preview["linked"] == 12 and preview["change"] == 4
+    assert preview["linked"] == 12
+    assert preview["change"] == 4
     assert preview["unmatched"] == [{"reason": "no RingCentral user with this email", "count": 3}]
     _, rules = await admin.call("GET", "/api/tab/rules")
     status, off = await admin.call("POST", "/api/tab/disable", {"version": rules["version"]})
-    assert status == 200 and off["syncEnabled"] is False
+    assert status == 200
+    assert off["syncEnabled"] is False
     status, on = await admin.call("POST", "/api/tab/enable", {"version": off["version"]})
-    assert status == 200 and on["syncEnabled"] is True
+    assert status == 200
+    assert on["syncEnabled"] is True
 
 
 async def test_activity_shows_admin_actions_by_who_did_them(admin: TabClient) -> None:
@@ -228,7 +245,8 @@ async def test_every_tab_route_refuses_a_non_admin_and_changes_nothing(
     status, session = await non_admin.call("GET", "/api/tab/session")
     assert status == 200
     schema_check("Session", session)
-    assert session["admin"] is False and session["reason"]
+    assert session["admin"] is False
+    assert session["reason"]
 
 
 async def test_the_tab_is_served_or_says_how_to_build_it(
@@ -246,3 +264,19 @@ async def test_the_tab_is_served_or_says_how_to_build_it(
     assert config["clientId"] == sandbox.config.app_client_id
     status, _ = await anonymous.call("GET", "/tab/../../pyproject.toml")
     assert status in (400, 404)
+
+
+async def test_every_tab_api_route_is_described(product: ProductServer) -> None:
+    served = {
+        (route.method.lower(), route.resource.canonical)
+        for route in product.app.router.routes()
+        if route.resource is not None
+        and route.resource.canonical.startswith("/api/tab/")
+        and route.method != "HEAD"
+        and route.resource.canonical != "/api/tab/openapi.json"  # the document itself
+    }
+    described = {
+        (method, path) for path, item in DOCUMENT["paths"].items() for method in item
+    }
+    assert served - described == set(), "routes missing from the OpenAPI document"
+    assert described - served == set(), "the OpenAPI document describes routes nobody serves"
