@@ -3,7 +3,7 @@ tokens minted by the sandbox's own Entra issuer, and browsers with and without a
 
 from __future__ import annotations
 
-import time
+import functools
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from tests.connections.product import (
     product_settings,
     start_product,
 )
-from tests.web.tab_session import Mint
+from tests.web.tab_session import Mint, sso_token
 
 
 @pytest.fixture
@@ -63,30 +63,5 @@ async def stranger(sandbox: RunningSandbox) -> AsyncIterator[Browser]:
 
 @pytest.fixture
 def mint(sandbox: RunningSandbox, product: ProductServer) -> Mint:
-    """A Teams SSO token, as `authentication.getAuthToken()` gives the tab, for `email`.
-
-    Keyword arguments replace claims; `lifetime` and `issued` (epoch seconds) set its time.
-    """
-    host = product.url.split("://", 1)[1]
-
-    def issue(
-        email: str, *, lifetime: float = 3600, issued: float | None = None, **claims: Any
-    ) -> str:
-        user = sandbox.ctx.org.teams_user_by_email(email)
-        assert user is not None, email
-        body: dict[str, Any] = {
-            "aud": f"api://{host}/{sandbox.config.app_client_id}",
-            "tid": sandbox.ctx.org.tenant_id,
-            "oid": user.id,
-            "sub": user.id,
-            "name": user.display_name,
-            "preferred_username": user.user_principal_name,
-            "scp": "access_as_user",
-            "ver": "2.0",
-            **claims,
-        }
-        return sandbox.ctx.entra_tokens.issue(
-            body, lifetime, time.time() if issued is None else issued
-        )
-
-    return issue
+    """Teams SSO tokens for the running product (see `tests.web.tab_session.sso_token`)."""
+    return functools.partial(sso_token, sandbox, product.url)
