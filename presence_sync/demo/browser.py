@@ -8,6 +8,7 @@ keeps cookies, and submits Entra's self-posting `form_post` pages.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
@@ -81,17 +82,29 @@ class HeadlessBrowser:
         """Close the session."""
         await self.session.close()
 
-    async def visit(self, url: str, *, method: str = "GET", data: Any = None) -> Page:
-        """Open `url` and follow redirects and self-posting forms to the final page."""
+    async def visit(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        data: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Page:
+        """Open `url` and follow redirects and self-posting forms to the final page.
+
+        `headers` go with the first request only, as a page's script adds them to its own call.
+        """
         hops: list[str] = []
+        sent = dict(headers or {})
         for _ in range(MAX_HOPS):
             hops.append(url)
             async with self.session.request(
-                method, url, data=data, allow_redirects=False
+                method, url, data=data, headers=sent, allow_redirects=False
             ) as response:
                 text = await response.text()
                 location = response.headers.get("Location")
                 status = response.status
+            sent = {}
             if status in (301, 302, 303, 307, 308) and location:
                 url = urljoin(url, location)
                 if status != 307 and status != 308:

@@ -26,6 +26,7 @@ from aiohttp import web
 from presence_sync.connections import MICROSOFT, RINGCENTRAL, sync_account_kind
 from presence_sync.demo.browser import HeadlessBrowser, Page
 from presence_sync.demo.control import ControlError, SandboxControl
+from presence_sync.demo.signin import SignInError, sign_in
 from presence_sync.store import Connection, ConnectionStatus, Store
 
 if TYPE_CHECKING:
@@ -118,15 +119,20 @@ async def connect_all(
     accounts = tuple(sync_accounts)
     browser = HeadlessBrowser(ca_file)
     try:
-        # The sandbox answers Entra's consent page for the admin, as the admin's click would.
+        # The sandbox answers Entra's sign-in and consent pages for the admin, as the admin's
+        # clicks would; every connection route needs the admin signed in to the tab first.
         await control.consent(sign_in_as=admin, admin_decision="approve")
+        try:
+            signed_in = await sign_in(browser, product_url, admin)
+        except SignInError as err:
+            raise ConnectError(f"signing in as {admin} failed: {err}") from err
         page = await browser.visit(_url(product_url, "admin consent", login_hint=admin))
         await _confirm(store, MICROSOFT, "admin consent", page)
         for upn in accounts:
             await control.consent(sign_in_as=upn)
             page = await browser.visit(_url(product_url, "sync account sign-in", login_hint=upn))
             await _confirm(store, sync_account_kind(upn), f"sync account {upn}", page)
-        page = await browser.visit(_url(product_url, "RingCentral connect"), method="POST")
+        page = await signed_in.visit(_url(product_url, "RingCentral connect"), method="POST")
         await _confirm(store, RINGCENTRAL, "RingCentral connect", page)
     finally:
         await browser.close()

@@ -58,11 +58,20 @@ def store_url(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -
 
 
 @pytest.fixture
+async def browser(sandbox: RunningSandbox) -> AsyncIterator[Browser]:
+    """The admin's browser (trusts the sandbox CA); signed in when the first server starts."""
+    admin = Browser(sandbox.ca_file)
+    yield admin
+    await admin.close()
+
+
+@pytest.fixture
 async def start(
-    sandbox: RunningSandbox, store_url: str, tmp_path: Path
+    sandbox: RunningSandbox, store_url: str, tmp_path: Path, browser: Browser
 ) -> AsyncIterator[StartProduct]:
     """Start a product server on this test's store: again after a stop (a restart), or
-    alongside another (a second replica)."""
+    alongside another (a second replica). The admin signs in to the first one; sessions live
+    in the shared store, so the cookie counts on every server started after it."""
     key = SecretBox.generate_key()
     servers: list[ProductServer] = []
 
@@ -71,6 +80,8 @@ async def start(
         settings = product_settings(sandbox, store_url, tmp_path / "data", free_port(), key)
         server = await start_product(settings)
         servers.append(server)
+        if browser.admin is None:
+            await browser.sign_in(server)
         return server
 
     yield starter
@@ -82,9 +93,3 @@ async def start(
 async def product(start: StartProduct) -> ProductServer:
     """A running product server."""
     return await start()
-
-
-@pytest.fixture
-def browser(sandbox: RunningSandbox) -> Browser:
-    """The admin's browser (trusts the sandbox CA)."""
-    return Browser(sandbox.http)

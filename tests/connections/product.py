@@ -3,7 +3,8 @@
 `ProductServer` runs `create_app(settings)` on a loopback port (so `PUBLIC_URL` and the
 redirect URIs Entra sends the browser back to are real), on a SQLite or MongoDB store.
 `Browser` follows redirects between the product and the sandbox as a browser would,
-including Entra's auto-submitting `form_post` page.
+including Entra's auto-submitting `form_post` page, signed in to the tab as the admin (every
+connection route needs a signed-in admin).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from aiohttp import web
 
 from presence_sync.app import create_app
 from presence_sync.connections import Connections
+from presence_sync.demo.browser import HeadlessBrowser
+from presence_sync.demo.signin import SignedInAdmin, sign_in
 from presence_sync.settings import Settings
 from presence_sync.store import Store
 from presence_sync.web.keys import CONNECTIONS, STORE
@@ -59,6 +62,8 @@ def product_settings(
         ringcentral_client_id=config.rc_client_id,
         ringcentral_client_secret=config.rc_client_secret,
         ringcentral_jwt=config.rc_jwt,
+        # The installer names themselves: before consent only ADMIN_EMAILS can sign in as admins.
+        admin_emails=(ADMIN,),
     )
 
 
@@ -131,11 +136,27 @@ class Page:
     text: str
 
 
-@dataclass
 class Browser:
-    """An admin's browser: follows redirects and submits Entra's form_post pages."""
+    """An admin's browser: follows redirects, submits Entra's form_post pages, and once signed
+    in carries the session cookie (and the CSRF token on changes)."""
 
-    http: aiohttp.ClientSession  # trusts the sandbox CA
+    def __init__(self, ca_file: str) -> None:
+        self.headless = HeadlessBrowser(ca_file)
+        self.admin: SignedInAdmin | None = None
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """The browser's session: its cookie jar holds the tab's session cookie."""
+        return self.headless.session
+
+    async def sign_in(self, product: ProductServer, email: str = ADMIN) -> SignedInAdmin:
+        """Sign `email` in to the product's tab, as they would outside Teams."""
+        self.admin = await sign_in(self.headless, product.url, email)
+        return self.admin
+
+    async def close(self) -> None:
+        """Close the browser."""
+        await self.headless.close()
 
     async def open(self, url: str) -> Page:
         """Open `url` and follow redirects and auto-submitting forms to the final page."""
@@ -153,6 +174,11 @@ class Browser:
         async with self.http.get(url, allow_redirects=False) as response:
             assert response.status in (302, 303), await response.text()
             return response.headers["Location"]
+
+    async def call(self, method: str, url: str, body: Any = None) -> tuple[int, Any]:
+        """Call a product JSON route as the signed-in tab does: (status, JSON or None)."""
+        assert self.admin is not None, "sign in first"
+        return await self.admin.call(method, url, body)
 
 
 async def control(sandbox: RunningSandbox, method: str, path: str, body: Any = None) -> Any:

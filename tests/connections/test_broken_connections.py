@@ -68,15 +68,14 @@ async def test_revoked_consent_breaks_microsoft_alerts_the_admin_and_re_consent_
 
 
 async def test_ringcentral_jwt_connection_is_tested_by_a_real_call(
-    product: ProductServer, sandbox: RunningSandbox
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox
 ) -> None:
     with pytest.raises(NotConnectedError, match="Connect RingCentral"):
         await product.connections.ringcentral()
     await control(sandbox, "DELETE", "/_sandbox/requests")
 
-    async with product.connections.http.post(f"{product.url}/connect/ringcentral") as answer:
-        assert answer.status == 200
-        body = await answer.json()
+    status, body = await browser.call("POST", f"{product.url}/connect/ringcentral")
+    assert status == 200, body
 
     calls = (await control(sandbox, "GET", "/_sandbox/requests"))["calls"]
     assert calls["ringcentral POST /ringcentral/restapi/oauth/token"] == 1

@@ -9,12 +9,18 @@ from sandbox.server import RunningSandbox
 from tests.connections.product import ADMIN, Browser, ProductServer, control
 
 
-async def connection(product: ProductServer, kind: str) -> dict[str, Any]:
-    """One row of GET /api/connections."""
-    async with product.connections.http.get(f"{product.url}/api/connections") as response:
-        assert response.status == 200
-        rows = (await response.json())["connections"]
-    return next(row for row in rows if row["kind"] == kind)
+async def connection(product: ProductServer, browser: Browser, kind: str) -> dict[str, Any]:
+    """One row of GET /api/connections, as the signed-in admin's tab reads it."""
+    status, answer = await browser.call("GET", f"{product.url}/api/connections")
+    assert status == 200, answer
+    return next(row for row in answer["connections"] if row["kind"] == kind)
+
+
+async def check(product: ProductServer, browser: Browser) -> dict[str, Any]:
+    """POST /connect/microsoft/check, as the tab's "Check again" button sends it."""
+    status, body = await browser.call("POST", f"{product.url}/connect/microsoft/check")
+    assert status == 200, body
+    return dict(body)
 
 
 async def test_admin_consent_connects_microsoft_and_names_who_started_it(
@@ -27,7 +33,7 @@ async def test_admin_consent_connects_microsoft_and_names_who_started_it(
     assert page.status == 200
     assert "Microsoft is connected" in page.text
     assert page.url.startswith(f"{product.url}/connect/microsoft/consent/callback")
-    row = await connection(product, "microsoft")
+    row = await connection(product, browser, "microsoft")
     assert row["state"] == "connected"
     assert row["details"]["tenant"] == sandbox.config.tenant_id
     assert row["details"]["consented_by"] == ADMIN
@@ -66,7 +72,7 @@ async def test_declined_consent_shows_the_reason_and_records_nothing(
     assert "Admin consent was not granted" in page.text
     assert "The administrator declined to grant consent" in page.text
     assert "AADSTS" not in page.text
-    row = await connection(product, "microsoft")
+    row = await connection(product, browser, "microsoft")
     assert row["state"] == "missing"
     assert row["details"] == {}
 
@@ -81,7 +87,7 @@ async def test_consent_by_someone_who_may_not_grant_it_says_who_can(
     )
 
     assert "Sign in with a Global Administrator" in page.text
-    assert (await connection(product, "microsoft"))["state"] == "missing"
+    assert (await connection(product, browser, "microsoft"))["state"] == "missing"
 
 
 async def test_a_replayed_or_unknown_state_is_refused_and_changes_nothing(
@@ -92,7 +98,7 @@ async def test_a_replayed_or_unknown_state_is_refused_and_changes_nothing(
     callback = await browser.redirect_of(f"{to_entra}&login_hint={ADMIN}")
     first = await browser.open(callback)
     assert first.status == 200
-    since = (await connection(product, "microsoft"))["since"]
+    since = (await connection(product, browser, "microsoft"))["since"]
 
     replay = await browser.open(callback)
     forged = await browser.open(
@@ -102,43 +108,40 @@ async def test_a_replayed_or_unknown_state_is_refused_and_changes_nothing(
     for page in (replay, forged):
         assert page.status == 400
         assert "no longer valid" in page.text
-    assert (await connection(product, "microsoft"))["since"] == since
+    assert (await connection(product, browser, "microsoft"))["since"] == since
 
 
 async def test_consent_granted_in_the_portal_is_detected(
-    product: ProductServer, sandbox: RunningSandbox
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox
 ) -> None:
-    assert (await connection(product, "microsoft"))["state"] == "missing"
+    assert (await connection(product, browser, "microsoft"))["state"] == "missing"
     await control(sandbox, "POST", "/_sandbox/consent", {"granted": True})
 
-    async with product.connections.http.post(f"{product.url}/connect/microsoft/check") as answer:
-        assert answer.status == 200
-        body = await answer.json()
+    body = await check(product, browser)
 
     assert body["state"] == "connected"
-    row = await connection(product, "microsoft")
+    row = await connection(product, browser, "microsoft")
     assert row["state"] == "connected"
     assert row["details"]["method"].startswith("detected")
 
 
 async def test_consent_granted_before_start_is_detected_on_start(
-    sandbox: RunningSandbox, start: Any
+    sandbox: RunningSandbox, start: Any, browser: Browser
 ) -> None:
     await control(sandbox, "POST", "/_sandbox/consent", {"granted": True})
 
     product = await start()
 
-    assert (await connection(product, "microsoft"))["state"] == "connected"
+    assert (await connection(product, browser, "microsoft"))["state"] == "connected"
 
 
 async def test_missing_permissions_are_named_with_what_they_are_for(
-    product: ProductServer, sandbox: RunningSandbox
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox
 ) -> None:
     granted = ["User.Read.All", "Presence.Read.All", "Directory.Read.All", "Mail.Send"]
     await control(sandbox, "POST", "/_sandbox/consent", {"granted": True, "roles": granted})
 
-    async with product.connections.http.post(f"{product.url}/connect/microsoft/check") as answer:
-        body = await answer.json()
+    body = await check(product, browser)
 
     assert body["state"] == "broken"
     assert (
@@ -146,7 +149,7 @@ async def test_missing_permissions_are_named_with_what_they_are_for(
         "in Teams" in body["notes"]
     )
     assert any(n.startswith("Missing permission: TeamsAppInstallation") for n in body["notes"])
-    row = await connection(product, "microsoft")
+    row = await connection(product, browser, "microsoft")
     assert row["state"] == "broken"
     assert "Presence.ReadWrite.All" in row["reason"]
     assert row["details"]["missing"] == [
@@ -156,7 +159,7 @@ async def test_missing_permissions_are_named_with_what_they_are_for(
 
 
 async def test_an_optional_permission_missing_keeps_microsoft_connected_but_says_so(
-    product: ProductServer, sandbox: RunningSandbox
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox
 ) -> None:
     granted = [
         "User.Read.All",
@@ -167,14 +170,13 @@ async def test_an_optional_permission_missing_keeps_microsoft_connected_but_says
     ]
     await control(sandbox, "POST", "/_sandbox/consent", {"granted": True, "roles": granted})
 
-    async with product.connections.http.post(f"{product.url}/connect/microsoft/check") as answer:
-        body = await answer.json()
+    body = await check(product, browser)
 
     assert body["state"] == "connected"
     assert body["notes"] == [
         "Missing permission: Mail.Send — to email admins job reports and health alerts"
     ]
-    assert "Mail.Send" in (await connection(product, "microsoft"))["reason"]
+    assert "Mail.Send" in (await connection(product, browser, "microsoft"))["reason"]
 
 
 async def test_consent_from_another_organisation_is_refused(
@@ -190,7 +192,7 @@ async def test_consent_from_another_organisation_is_refused(
     )
 
     assert "granted for another organisation" in page.text
-    assert (await connection(product, "microsoft"))["state"] == "missing"
+    assert (await connection(product, browser, "microsoft"))["state"] == "missing"
 
 
 async def test_the_consent_page_names_each_permission_still_missing(
@@ -209,4 +211,4 @@ async def test_the_consent_page_names_each_permission_still_missing(
         "in Teams" in page.text
     )
     assert "Missing permission: TeamsAppInstallation.ReadWriteSelfForUser.All" in page.text
-    assert (await connection(product, "microsoft"))["state"] == "broken"
+    assert (await connection(product, browser, "microsoft"))["state"] == "broken"

@@ -62,11 +62,13 @@ async def test_connect_all_connects_both_platforms_as_the_store_records(
     assert consent["sign_in_as"] is None, "the sign-in pages are left to people again"
 
 
-async def test_consent_refused_for_a_teams_admin_stops_with_the_products_reason(
+async def test_connecting_as_someone_who_is_not_an_admin_stops_at_sign_in_with_the_reason(
     sandbox: RunningSandbox, product: ProductServer
 ) -> None:
+    # Before consent Graph cannot say who holds which role: only ADMIN_EMAILS (the Global
+    # Administrator, in the demo) count, so a Teams Administrator cannot start consent.
     control = SandboxControl(sandbox.base_url, sandbox.http)
-    with pytest.raises(ConnectError, match=r"^admin consent failed: ") as caught:
+    with pytest.raises(ConnectError, match=r"^signing in as teams.admin@") as caught:
         await connect_all(
             product.url,
             await _store(product),
@@ -75,9 +77,12 @@ async def test_consent_refused_for_a_teams_admin_stops_with_the_products_reason(
             admin="teams.admin@contoso.example",
             sync_accounts=[],
         )
-    # The product's own explanation, not a status code: which account can grant consent.
-    assert "Global Administrator" in str(caught.value)
-    assert (await control.call("GET", "/_sandbox/consent"))["granted"] is False
+    # The product's own explanation, not a status code: who may administer it.
+    assert "not a Presence Sync admin" in str(caught.value)
+    assert "ADMIN_EMAILS" in str(caught.value)
+    consent = await control.call("GET", "/_sandbox/consent")
+    assert consent["granted"] is False
+    assert consent["sign_in_as"] is None, "the sign-in pages are left to people again"
 
 
 def test_only_self_posting_forms_are_submitted() -> None:
