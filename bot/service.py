@@ -123,7 +123,9 @@ class TeamsBot:
         remaining = limits.remaining(PRESENCE_WRITES)
         if budget is None or remaining is None or budget.limit <= 0:
             return None
-        return cards.WriteBudget(used=max(0, budget.limit - remaining), limit=budget.limit)
+        return cards.WriteBudget(
+            used=max(0, budget.limit - remaining), limit=budget.limit, window=budget.window
+        )
 
     def loops(self) -> list[Loop]:
         """The bot's background work, for the server's supervisor."""

@@ -584,6 +584,8 @@ class Admin:
 
     async def cancel_job(self, actor: str, job_id: str) -> JobView:
         """Cancel a queued or running job; users already handled stay as they are."""
+        before = await self.get_job(job_id)
         job = await self.store.cancel_job(job_id, self.clock())
-        await self._audit(actor, "job.cancel", job=job_id)
+        if before.finished_at is None:  # cancelling a finished job changes nothing to audit
+            await self._audit(actor, "job.cancel", job=job_id)
         return JobView.of(job)

@@ -35,6 +35,7 @@
     │   │   └── RingCentralNotFoundError
     │   └── NotConnectedError            providers: not connected yet, or broken (says why)
     ├── ForbiddenError                   the caller is not allowed (not an admin, forged webhook)
+    │   └── CsrfError                    a cookie-borne change without its CSRF token
     ├── UnauthenticatedError             the caller proved no identity (a missing or bad token)
     ├── NotConfiguredError               a part is switched off until settings name it
     ├── SlotExpiredError                 ringcentral.gate: gave up waiting for a budget slot
@@ -57,6 +58,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConflictError",
+    "CsrfError",
     "ForbiddenError",
     "GraphAuthError",
     "GraphError",
@@ -115,6 +117,11 @@ class ValidationError(PresenceSyncError):
 
 class ForbiddenError(PresenceSyncError):
     """The caller is not allowed to do this."""
+
+
+class CsrfError(ForbiddenError):
+    """A change came with the tab's session cookie but without its CSRF token (or from
+    another site)."""
 
 
 class UnauthenticatedError(PresenceSyncError):

@@ -206,7 +206,8 @@ def build_tab_auth(
         public_url=settings.public_url,
         tokens=tokens,
         signin=signin,
-        sessions=Sessions(store.store, resolve_secret_key(settings), clock),
+        # Sessions and tickets last in real time, whatever clock the product's timers run on.
+        sessions=Sessions(store.store, resolve_secret_key(settings)),
         admins=admins,
     )
 

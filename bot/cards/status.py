@@ -55,6 +55,7 @@ class WriteBudget:
 
     used: int
     limit: int  # writes a minute (RingCentral's Medium group: 40 by default)
+    window: float = 60.0  # seconds the limit counts over
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ async def json_object(request: web.Request) -> dict[str, Any]:
         return {}
     try:
         body = await request.json()
-    except ValueError as err:
+    except (ValueError, RecursionError) as err:  # RecursionError: absurdly deep nesting
         raise ValidationError("the request body must be JSON") from err
     if not isinstance(body, dict):
         raise ValidationError("the request body must be a JSON object")

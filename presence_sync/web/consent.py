@@ -62,6 +62,11 @@ def _require_microsoft(connections: Connections) -> None:
         )
 
 
+_RC_NOT_CONFIGURED = (
+    "RingCentral is not configured: set RINGCENTRAL_CLIENT_ID and RINGCENTRAL_CLIENT_SECRET"
+)
+
+
 async def _starter(request: web.Request, step: str) -> Caller:
     """The admin starting `step`; a browser without credentials signs in first."""
     try:
@@ -78,23 +83,34 @@ async def _admin(request: web.Request) -> Caller:
     return await request.app[AUTH].admin(request)
 
 
-def _login_hint(request: web.Request, caller: Caller | None = None) -> str | None:
+def _login_hint(request: web.Request) -> str | None:
     hint = request.query.get("login_hint", "").strip()
-    if not hint and caller is not None and caller.ticket is not None:
-        hint = caller.ticket.login_hint or ""
     if len(hint) > 256 or (hint and "@" not in hint):
         raise ValidationError("login_hint must be an email address")
     return hint or None
 
 
+async def _microsoft_starter(request: web.Request, step: str) -> str | None:
+    """The login hint of a Microsoft step, once its caller may start it.
+
+    Everything that can be refused is checked before a ticket is redeemed, so a refused
+    request does not spend the admin's one-time link.
+    """
+    hint = _login_hint(request)
+    connections = _connections(request)
+    if "start" in request.query:
+        _require_microsoft(connections)
+    caller = await _starter(request, step)
+    _require_microsoft(connections)
+    if hint is None and caller.ticket is not None:
+        hint = caller.ticket.login_hint
+    return hint
+
+
 async def start_consent(request: web.Request) -> web.Response:
     """Send the admin to Entra's admin consent page with a fresh single-use state."""
-    caller = await _starter(request, "consent")
-    connections = _connections(request)
-    _require_microsoft(connections)
-    url = await connections.microsoft.begin_admin_consent(
-        CONSENT_CALLBACK, _login_hint(request, caller)
-    )
+    hint = await _microsoft_starter(request, "consent")
+    url = await _connections(request).microsoft.begin_admin_consent(CONSENT_CALLBACK, hint)
     raise web.HTTPFound(url)
 
 
@@ -117,12 +133,8 @@ async def check_consent(request: web.Request) -> web.Response:
 
 async def start_sync_account(request: web.Request) -> web.Response:
     """Send a sync account to Entra's sign-in page (authorization code with PKCE)."""
-    caller = await _starter(request, "sync-account")
-    connections = _connections(request)
-    _require_microsoft(connections)
-    url = await connections.microsoft.begin_sync_account(
-        SYNC_ACCOUNT_CALLBACK, _login_hint(request, caller)
-    )
+    hint = await _microsoft_starter(request, "sync-account")
+    url = await _connections(request).microsoft.begin_sync_account(SYNC_ACCOUNT_CALLBACK, hint)
     raise web.HTTPFound(url)
 
 
@@ -160,12 +172,13 @@ async def connect_ringcentral(request: web.Request) -> web.Response:
 
 async def start_ringcentral_oauth(request: web.Request) -> web.Response:
     """Send a RingCentral admin to RingCentral's sign-in page (authorization code, PKCE)."""
-    await _starter(request, "ringcentral")
     connections = _connections(request)
-    if not connections.settings.ringcentral_configured:
-        raise ValidationError(
-            "RingCentral is not configured: set RINGCENTRAL_CLIENT_ID and RINGCENTRAL_CLIENT_SECRET"
-        )
+    configured = connections.settings.ringcentral_configured
+    if "start" in request.query and not configured:
+        raise ValidationError(_RC_NOT_CONFIGURED)
+    await _starter(request, "ringcentral")
+    if not configured:
+        raise ValidationError(_RC_NOT_CONFIGURED)
     raise web.HTTPFound(await connections.rc.begin_oauth(RINGCENTRAL_CALLBACK))
 
 
@@ -185,14 +198,15 @@ async def list_connections(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     """Add the consent and connection routes."""
     router = app.router
-    router.add_get("/connect/microsoft/consent", start_consent)
+    # Starters spend a one-time ticket: a HEAD (a link preview) must not.
+    router.add_get("/connect/microsoft/consent", start_consent, allow_head=False)
     router.add_get(CONSENT_CALLBACK, consent_callback)
     router.add_post("/connect/microsoft/check", check_consent)
-    router.add_get("/connect/microsoft/sync-account", start_sync_account)
+    router.add_get("/connect/microsoft/sync-account", start_sync_account, allow_head=False)
     router.add_post(SYNC_ACCOUNT_CALLBACK, sync_account_callback)
     router.add_get(SYNC_ACCOUNT_CALLBACK, sync_account_callback)
     router.add_delete("/connect/microsoft/sync-account/{upn}", remove_sync_account)
     router.add_post("/connect/ringcentral", connect_ringcentral)
-    router.add_get("/connect/ringcentral/oauth", start_ringcentral_oauth)
+    router.add_get("/connect/ringcentral/oauth", start_ringcentral_oauth, allow_head=False)
     router.add_get(RINGCENTRAL_CALLBACK, ringcentral_oauth_callback)
     router.add_get("/api/connections", list_connections)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from presence_sync.errors import (
     ConflictError,
+    CsrfError,
     ForbiddenError,
     GraphRateLimitedError,
     NotConfiguredError,
@@ -31,6 +32,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _STATUS: tuple[tuple[type[PresenceSyncError], int, str], ...] = (
     (ValidationError, 400, "invalid_request"),
     (UnauthenticatedError, 401, "unauthenticated"),
+    (CsrfError, 403, "csrf"),
     (ForbiddenError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),
     (ConflictError, 409, "conflict"),

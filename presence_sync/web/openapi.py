@@ -55,14 +55,30 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "Connection": _obj(_CONNECTION),
+    "Microsoft": _obj(
+        {
+            **_CONNECTION,
+            "tenantId": _OPT_STR,
+            "consentedBy": _OPT_STR,
+            "permissions": {"type": "array", "items": _STR},
+        }
+    ),
     "SyncAccount": _obj({**_CONNECTION, "upn": _STR, "covers": _INT}),
-    "RingCentral": _obj({**_CONNECTION, "jwtConfigured": _BOOL, "oauthConfigured": _BOOL}),
+    "RingCentral": _obj(
+        {
+            **_CONNECTION,
+            "mode": {"enum": ["jwt", "oauth", None]},
+            "account": _OPT_STR,
+            "jwtConfigured": _BOOL,
+            "oauthConfigured": _BOOL,
+        }
+    ),
     "Status": _obj(
         {
             "syncEnabled": _BOOL,
-            "microsoft": {"oneOf": [_ref("Connection"), {"type": "null"}]},
+            "microsoft": _ref("Microsoft"),
             "syncAccounts": {"type": "array", "items": _ref("SyncAccount")},
-            "ringcentral": {"oneOf": [_ref("RingCentral"), {"type": "null"}]},
+            "ringcentral": _ref("RingCentral"),
             "counts": _obj(
                 {"linked": _INT, "unmatched": _INT, "synced": _INT, "pendingUsers": _INT}
             ),
@@ -80,7 +96,12 @@ SCHEMAS: dict[str, Any] = {
                 ]
             },
             "writeBudget": {
-                "oneOf": [_obj({"used": _INT, "limit": _INT}), {"type": "null"}]
+                "oneOf": [
+                    _obj(
+                        {"used": _INT, "limit": _INT, "windowSeconds": _TIME, "queued": _INT}
+                    ),
+                    {"type": "null"},
+                ]
             },
             "warnings": {
                 "type": "array",

@@ -48,6 +48,8 @@ logger = logging.getLogger(__name__)
 MAX_IDS = 1000
 PROGRESS_EVERY = 0.5  # seconds between progress events: the bar moves at least once a second
 EVENTS_LIMIT = 4 * 3600  # a progress stream ends by itself after four hours
+RECHECK_EVERY = 60.0  # seconds between checks that the stream's caller may still see it
+WRITE_TIMEOUT = 10.0  # a client that reads nothing for this long is dropped
 _FILTERS = {
     "all": {},
     "synced": {"synced": True, "linked": True},
@@ -77,7 +79,7 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
 
 def _version(body: dict[str, Any]) -> int:
     version = body.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+    if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version < 2**62:
         raise ValidationError("version: send the version of the settings you were shown")
     return version
 
@@ -250,7 +252,11 @@ async def job(request: web.Request) -> web.Response:
 
 
 async def job_events(request: web.Request) -> web.StreamResponse:
-    """The job's progress as server-sent events, ending with `done`."""
+    """The job's progress as server-sent events, ending with `done`.
+
+    The caller is checked again every minute (a signed-out session ends its streams), and a
+    client that stops reading is dropped instead of holding the stream open.
+    """
     _caller, admin = await _admin(request)
     current = await admin.get_job(request.match_info["job_id"])
     response = web.StreamResponse(
@@ -263,17 +269,23 @@ async def job_events(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     loop = asyncio.get_running_loop()
     ends = loop.time() + EVENTS_LIMIT
+    checked = loop.time()
     try:
         while True:
             finished = current.finished_at is not None
             data = json.dumps(await _job_json(admin, current))
             event = "done" if finished else "progress"
-            await response.write(f"event: {event}\ndata: {data}\n\n".encode())
+            await asyncio.wait_for(
+                response.write(f"event: {event}\ndata: {data}\n\n".encode()), WRITE_TIMEOUT
+            )
             if finished or loop.time() > ends:
                 break
             await asyncio.sleep(PROGRESS_EVERY)
+            if loop.time() - checked > RECHECK_EVERY:
+                await request.app[AUTH].admin(request)
+                checked = loop.time()
             current = await admin.get_job(current.id)
-    except (ConnectionResetError, PresenceSyncError) as err:
+    except (ConnectionResetError, TimeoutError, PresenceSyncError) as err:
         logger.info("progress stream of job %s ended: %s", current.id, err)
     return response
 

@@ -72,15 +72,19 @@ def add_routes(app: web.Application, dist: Path | None = None) -> None:
             page = _NOT_BUILT.format(where=html.escape(str(folder)))
             return web.Response(text=page, status=503, content_type="text/html")
         wanted = request.match_info.get("path", "")
-        target = (folder / wanted).resolve() if wanted else index
+        try:
+            target = (folder / wanted).resolve() if wanted else index
+            is_file = target.is_relative_to(folder) and target.is_file()
+        except (ValueError, OSError):  # a NUL byte, a name too long for the file system
+            raise web.HTTPNotFound() from None
         if not target.is_relative_to(folder):
             raise web.HTTPNotFound()
         headers = _headers(request)
-        if target.is_file() and target != index:
+        if is_file and target != index:
             hashed = "/assets/" in str(target)
             cache = "public, max-age=31536000, immutable" if hashed else "no-cache"
             return web.FileResponse(target, headers={**headers, "Cache-Control": cache})
-        if "." in wanted.rsplit("/", 1)[-1]:
+        if target != index and "." in wanted.rsplit("/", 1)[-1]:
             raise web.HTTPNotFound()  # a missing file, not a page of the app
         return web.FileResponse(index, headers={**headers, "Cache-Control": "no-cache"})
 

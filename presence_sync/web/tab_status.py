@@ -38,6 +38,31 @@ def _connection(state: ConnectionState) -> dict[str, Any]:
     }
 
 
+def _microsoft(state: ConnectionState) -> dict[str, Any]:
+    details = state.details
+    return {
+        **_connection(state),
+        "tenantId": details.get("tenant"),
+        "consentedBy": details.get("consented_by"),
+        "permissions": list(details.get("roles") or ()),
+    }
+
+
+def _ringcentral(state: ConnectionState, connections: Connections) -> dict[str, Any]:
+    details = state.details
+    method = details.get("method")
+    account = details.get("name") or details.get("email")
+    if account and details.get("extension_number"):
+        account = f"{account} (ext. {details['extension_number']})"
+    return {
+        **_connection(state),
+        "mode": method if method in ("jwt", "oauth") else None,
+        "account": account,
+        "jwtConfigured": bool(connections.settings.ringcentral_jwt),
+        "oauthConfigured": connections.settings.ringcentral_configured,
+    }
+
+
 def _warning(state: ConnectionState, action: str | None) -> dict[str, Any]:
     when = ""
     if state.since:
@@ -63,7 +88,9 @@ async def status_json(
     for sub in subscriptions:
         if sub.owner and sub.expires_at > now:
             covers[sub.owner.lower()] = covers.get(sub.owner.lower(), 0) + len(sub.details.user_ids)
-    microsoft = ringcentral = None
+    # The connections' status always has a Microsoft and a RingCentral row, set up or not.
+    microsoft: dict[str, Any] | None = None
+    ringcentral: dict[str, Any] | None = None
     accounts: list[dict[str, Any]] = []
     warnings: list[dict[str, Any]] = []
     for state in states:
@@ -71,13 +98,9 @@ async def status_json(
         if upn is not None:
             accounts.append({**_connection(state), "upn": upn, "covers": covers.get(upn, 0)})
         elif state.kind == MICROSOFT:
-            microsoft = _connection(state)
+            microsoft = _microsoft(state)
         elif state.kind == RINGCENTRAL:
-            ringcentral = {
-                **_connection(state),
-                "jwtConfigured": bool(connections.settings.ringcentral_jwt),
-                "oauthConfigured": connections.settings.ringcentral_configured,
-            }
+            ringcentral = _ringcentral(state, connections)
         if state.state != "connected" or (state.kind == MICROSOFT and state.reason):
             action = "sync-account" if upn is not None else _ACTIONS.get(state.kind)
             warnings.append(_warning(state, action))
@@ -120,7 +143,12 @@ async def status_json(
         },
         "writeBudget": None
         if budget is None
-        else {"used": budget.used, "limit": budget.limit},
+        else {
+            "used": budget.used,
+            "limit": budget.limit,
+            "windowSeconds": budget.window,
+            "queued": view.pending_users,
+        },
         "warnings": warnings,
         "lastJob": job_json(view.last_job) if view.last_job is not None else None,
     }

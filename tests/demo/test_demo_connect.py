@@ -62,19 +62,36 @@ async def test_connect_all_connects_both_platforms_as_the_store_records(
     assert consent["sign_in_as"] is None, "the sign-in pages are left to people again"
 
 
-async def test_connecting_as_someone_who_is_not_an_admin_stops_at_sign_in_with_the_reason(
+async def test_consent_refused_for_a_teams_admin_stops_with_the_products_reason(
     sandbox: RunningSandbox, product: ProductServer
 ) -> None:
-    # Before consent Graph cannot say who holds which role: only ADMIN_EMAILS (the Global
-    # Administrator, in the demo) count, so a Teams Administrator cannot start consent.
+    # A Teams Administrator may use the product (before consent, by the role in their sign-in
+    # token), but only a Global Administrator can grant consent: Entra refuses, in words.
     control = SandboxControl(sandbox.base_url, sandbox.http)
-    with pytest.raises(ConnectError, match=r"^signing in as teams.admin@") as caught:
+    with pytest.raises(ConnectError, match=r"^admin consent failed: ") as caught:
         await connect_all(
             product.url,
             await _store(product),
             control,
             sandbox.ca_file,
             admin="teams.admin@contoso.example",
+            sync_accounts=[],
+        )
+    assert "Global Administrator" in str(caught.value)
+    assert (await control.call("GET", "/_sandbox/consent"))["granted"] is False
+
+
+async def test_connecting_as_someone_who_is_not_an_admin_stops_at_sign_in_with_the_reason(
+    sandbox: RunningSandbox, product: ProductServer
+) -> None:
+    control = SandboxControl(sandbox.base_url, sandbox.http)
+    with pytest.raises(ConnectError, match=r"^signing in as sync1@") as caught:
+        await connect_all(
+            product.url,
+            await _store(product),
+            control,
+            sandbox.ca_file,
+            admin="sync1@contoso.example",
             sync_accounts=[],
         )
     # The product's own explanation, not a status code: who may administer it.

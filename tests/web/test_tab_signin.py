@@ -4,9 +4,9 @@ tickets, and a browser sent to sign in first; the real product against the HTTPS
 from __future__ import annotations
 
 import aiohttp
+from yarl import URL
 
 from presence_sync.connections import sync_account_kind
-from presence_sync.demo.browser import auto_form
 from presence_sync.store import ConnectionStatus
 from presence_sync.web.auth import CSRF_HEADER, SESSION_COOKIE
 from sandbox.server import RunningSandbox
@@ -25,17 +25,22 @@ async def entra_answer(
     async with http.get(f"{product.url}{LOGIN}", params=query, allow_redirects=False) as r:
         assert r.status == 302, await r.text()
         to_entra = r.headers["Location"]
+    return await redirected_back(http, to_entra)
+
+
+async def redirected_back(http: aiohttp.ClientSession, to_entra: str) -> tuple[str, dict[str, str]]:
+    """Where Entra sends the browser back after signing in: (callback URL, its query)."""
     async with http.get(to_entra, allow_redirects=False) as r:
-        form = auto_form(await r.text())
-    assert form is not None
-    assert form[0] == "post"
-    return form[1], form[2]
+        assert r.status == 302, await r.text()
+        back = URL(r.headers["Location"])
+    return str(back.with_query(None)), dict(back.query)
 
 
 async def post_callback(
     http: aiohttp.ClientSession, url: str, fields: dict[str, str]
 ) -> aiohttp.ClientResponse:
-    async with http.post(url, data=fields, allow_redirects=False) as response:
+    """The browser arriving at the callback with Entra's answer."""
+    async with http.get(url, params=fields, allow_redirects=False) as response:
         await response.read()
         return response
 
@@ -82,6 +87,24 @@ async def test_a_replayed_or_unknown_state_is_refused_and_sets_no_cookie(
         assert answer.status == 400
         assert SESSION_COOKIE not in answer.cookies
     assert await session_status(stranger.http, product) == 401
+
+
+async def test_an_answer_planted_in_another_browser_signs_nobody_in(
+    product: ProductServer, stranger: Browser, sandbox: RunningSandbox
+) -> None:
+    # Login CSRF: someone starts a sign-in as themselves and makes a victim's browser arrive
+    # at the callback with their code and state. Only the browser that started it may finish.
+    url, fields = await entra_answer(stranger.http, product, ADMIN)
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(ssl=sandbox.ssl),
+        cookie_jar=aiohttp.CookieJar(unsafe=True),
+    ) as victim:
+        planted = await post_callback(victim, url, fields)
+        assert planted.status == 400
+        assert "not started in this browser" in await planted.text()
+        assert SESSION_COOKIE not in planted.cookies
+    # The refused answer is not spent: the browser that started it still finishes.
+    assert (await post_callback(stranger.http, url, fields)).status == 302
 
 
 async def test_a_return_address_on_another_site_is_refused(
@@ -143,7 +166,7 @@ async def test_a_change_without_the_csrf_token_or_from_another_site_changes_noth
             f"{product.url}/connect/microsoft/sync-account/{SYNC1}", headers=headers
         ) as r:
             assert r.status == 403, headers
-            assert (await r.json())["error"]["code"] == "forbidden"
+            assert (await r.json())["error"]["code"] == "csrf"
         async with admin.http.post(f"{product.url}/connect/ringcentral", headers=headers) as r:
             assert r.status == 403, headers
 
@@ -200,10 +223,7 @@ async def test_a_browser_opening_a_starter_signs_in_first_and_lands_back_on_it(
     assert status == 200
     async with stranger.http.get(f"{product.url}{to_login}", allow_redirects=False) as r:
         to_entra = r.headers["Location"]
-    async with stranger.http.get(to_entra, allow_redirects=False) as r:
-        form = auto_form(await r.text())
-    assert form is not None
-    landed = await post_callback(stranger.http, form[1], form[2])
+    landed = await post_callback(stranger.http, *await redirected_back(stranger.http, to_entra))
 
     assert landed.status == 302
     assert landed.headers["Location"] == starter

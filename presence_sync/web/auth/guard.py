@@ -17,7 +17,12 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from presence_sync.access import Admins, Verdict
-from presence_sync.errors import ForbiddenError, NotConfiguredError, UnauthenticatedError
+from presence_sync.errors import (
+    CsrfError,
+    ForbiddenError,
+    NotConfiguredError,
+    UnauthenticatedError,
+)
 from presence_sync.web.auth.sessions import SESSION_COOKIE, Session, Sessions, Ticket
 from presence_sync.web.auth.signin import SignInFlow
 from presence_sync.web.auth.tokens import EntraTokens, Identity
@@ -27,6 +32,7 @@ __all__ = ["CSRF_HEADER", "Caller", "TabAuth"]
 logger = logging.getLogger(__name__)
 
 CSRF_HEADER = "X-CSRF-Token"
+TEAMS_SSO_SCOPE = "access_as_user"  # the scope the app exposes for Teams SSO
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -79,7 +85,7 @@ class TabAuth:
             scheme, _, token = header.partition(" ")
             if scheme.lower() != "bearer" or not token.strip():
                 raise UnauthenticatedError("the Authorization header must be 'Bearer <token>'")
-            identity = await self._tokens().verify(token.strip())
+            identity = await self._tokens().verify(token.strip(), scope=TEAMS_SSO_SCOPE)
             return Caller(identity, "sso", await self._verdict(identity))
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
@@ -106,10 +112,12 @@ class TabAuth:
         """Refuse a cookie-borne change that another site could have sent."""
         origin = request.headers.get("Origin")
         if origin is not None and origin != self._origin():
-            raise ForbiddenError(f"requests from {origin} may not change Presence Sync")
-        sent = request.headers.get(CSRF_HEADER, "")
-        if caller.session is None or not hmac.compare_digest(sent, caller.session.csrf):
-            raise ForbiddenError(
+            raise CsrfError(f"requests from {origin!r} may not change Presence Sync")
+        sent = request.headers.get(CSRF_HEADER, "").encode("utf-8", "surrogateescape")
+        if caller.session is None or not hmac.compare_digest(
+            sent, caller.session.csrf.encode()
+        ):
+            raise CsrfError(
                 f"the {CSRF_HEADER} header is missing or wrong: reload the page and try again"
             )
 

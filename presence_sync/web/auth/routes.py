@@ -23,7 +23,14 @@ from presence_sync.errors import (
     ValidationError,
 )
 from presence_sync.web.auth.guard import TabAuth
-from presence_sync.web.auth.sessions import SESSION_COOKIE, SESSION_SECONDS, STEPS, Ticket
+from presence_sync.web.auth.sessions import (
+    LOGIN_COOKIE,
+    LOGIN_SECONDS,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    STEPS,
+    Ticket,
+)
 from presence_sync.web.auth.signin import SignInFlow
 from presence_sync.web.body import json_object
 from presence_sync.web.keys import AUTH
@@ -58,6 +65,7 @@ def safe_return(raw: str | None) -> str:
         or any(ord(c) < 0x20 for c in raw)
         or len(raw) > 2048
         or not (raw.startswith("/tab") or raw.startswith("/connect/"))
+        or any(part in (".", "..") for part in raw.split("?", 1)[0].split("/"))
     ):
         raise ValidationError("return must be a path of this product, like /tab/people")
     return raw
@@ -85,7 +93,19 @@ async def login(request: web.Request) -> web.Response:
         raise ValidationError("login_hint must be an email address")
     started = await _flow(auth).start(f"{auth.public_url}{CALLBACK}", hint)
     await auth.sessions.remember_login(started.state, started.flow, back)
-    raise web.HTTPFound(started.auth_uri)
+    response = web.HTTPFound(started.auth_uri)
+    # Only the browser that started a sign-in may finish it: someone else's code and state,
+    # planted in this browser, would sign it in as them.
+    response.set_cookie(
+        LOGIN_COOKIE,
+        auth.sessions.login_binding(started.state),
+        max_age=int(LOGIN_SECONDS),
+        httponly=True,
+        samesite="Lax",
+        secure=auth.public_url.startswith("https://"),
+        path="/tab/auth/",
+    )
+    raise response
 
 
 async def callback(request: web.Request) -> web.Response:
@@ -96,7 +116,13 @@ async def callback(request: web.Request) -> web.Response:
         params = {k: str(v) for k, v in (await request.post()).items()}
     else:
         params = dict(request.query)
-    started = await auth.sessions.take_login(params.get("state", ""))
+    state = params.get("state", "")
+    if not auth.sessions.bound(state, request.cookies.get(LOGIN_COOKIE)):
+        return _failed(
+            "This sign-in was not started in this browser: start it again from the tab.",
+            status=400,
+        )
+    started = await auth.sessions.take_login(state)
     if started is None:
         return _failed("This sign-in link has expired or was already used.", status=400)
     flow, back = started
@@ -117,6 +143,7 @@ async def callback(request: web.Request) -> web.Response:
     cookie, _session = await auth.sessions.start(identity)
     logger.info("signed in %s to the tab", identity.email)
     response = web.HTTPFound(back)
+    response.del_cookie(LOGIN_COOKIE, path="/tab/auth/")
     response.set_cookie(
         SESSION_COOKIE,
         cookie,
@@ -143,10 +170,13 @@ def _failed(message: str, *, status: int) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     """End the session everywhere and forget the cookie."""
     auth = _auth(request)
-    caller = await auth.caller(request)
-    if caller.via == "cookie":
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = await auth.sessions.read(cookie)
+    if session is not None:
+        # Ending a live session is a change: it needs the CSRF token like any other.
+        caller = await auth.caller(request)
         auth.check_csrf(request, caller)
-        await auth.sessions.end(request.cookies.get(SESSION_COOKIE))
+        await auth.sessions.end(cookie)
     response = web.Response(status=204)
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

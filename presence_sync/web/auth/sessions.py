@@ -24,9 +24,18 @@ from dataclasses import asdict, dataclass
 from presence_sync.store.base import Store
 from presence_sync.web.auth.tokens import Identity
 
-__all__ = ["SESSION_COOKIE", "SESSION_SECONDS", "Session", "Sessions", "Ticket"]
+__all__ = [
+    "LOGIN_COOKIE",
+    "LOGIN_SECONDS",
+    "SESSION_COOKIE",
+    "SESSION_SECONDS",
+    "Session",
+    "Sessions",
+    "Ticket",
+]
 
 SESSION_COOKIE = "presence_sync_session"
+LOGIN_COOKIE = "presence_sync_login"
 SESSION_SECONDS = 8 * 3600
 LOGIN_SECONDS = 600  # an admin has ten minutes to finish signing in
 TICKET_SECONDS = 300
@@ -112,14 +121,25 @@ class Sessions:
         ) is not None
 
     def _verified(self, cookie: str | None) -> str | None:
-        if not cookie or cookie.count(".") != 1:
+        # A cookie is two base64url parts; anything else (non-ASCII included) is forged.
+        if not cookie or len(cookie) > 200 or cookie.count(".") != 1 or not cookie.isascii():
             return None
         sid, mac = cookie.split(".")
-        if not hmac.compare_digest(mac, self._sign("session", sid)):
+        if not hmac.compare_digest(mac.encode(), self._sign("session", sid).encode()):
             return None
         return sid
 
     # -- sign-in states -------------------------------------------------------------------
+
+    def login_binding(self, state: str) -> str:
+        """The value of the cookie that ties a sign-in to the browser that started it."""
+        return self._sign("login", state)
+
+    def bound(self, state: str, cookie: str | None) -> bool:
+        """Whether this browser started the sign-in with this `state` (login CSRF)."""
+        if not cookie or not cookie.isascii():
+            return False
+        return hmac.compare_digest(cookie.encode(), self.login_binding(state).encode())
 
     async def remember_login(self, state: str, flow: dict[str, object], back: str) -> None:
         """Keep a started sign-in's flow (PKCE verifier, nonce) until Entra answers."""
@@ -146,7 +166,7 @@ class Sessions:
 
     async def redeem_ticket(self, value: str, step: str) -> Ticket | None:
         """The ticket behind `value` if it was issued for `step`; spent either way."""
-        if not value or len(value) > 128:
+        if not value or len(value) > 128 or not value.isascii():
             return None
         record = await self._store.take_ephemeral(f"tab-ticket:{self._hash(value)}", self._clock())
         if record is None or record.get("step") != step:

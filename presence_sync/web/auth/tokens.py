@@ -75,6 +75,7 @@ class EntraTokens:
         self.audiences = (client_id, f"api://{host}/{client_id}")
         self._clock = clock
         self._keys: _Keys | None = None
+        self._failed_at = float("-inf")
         self._lock = asyncio.Lock()
 
     async def verify(
@@ -83,8 +84,13 @@ class EntraTokens:
         *,
         audiences: Iterable[str] | None = None,
         nonce: str | None = None,
+        scope: str | None = None,
     ) -> Identity:
-        """The identity in `token`; `UnauthenticatedError` names why a token does not count."""
+        """The identity in `token`; `UnauthenticatedError` names why a token does not count.
+
+        `scope` (Teams SSO: `access_as_user`) must be among the delegated scopes: an app-only
+        token for this audience is not a person signing in.
+        """
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as err:
@@ -132,16 +138,19 @@ class EntraTokens:
             )
         if nonce is not None and claims.get("nonce") != nonce:
             raise UnauthenticatedError("the sign-in answer does not belong to this sign-in")
+        if scope is not None:
+            granted = str(claims.get("scp") or "").split()
+            if claims.get("idtyp") == "app" or scope not in granted:
+                raise UnauthenticatedError(
+                    f"the sign-in token does not carry the {scope} scope: it is not a person's "
+                    "Teams sign-in"
+                )
         oid = str(claims.get("oid") or "")
         if not oid:
             raise UnauthenticatedError("the sign-in token names no user (no oid claim)")
-        email = str(
-            claims.get("preferred_username")
-            or claims.get("upn")
-            or claims.get("email")
-            or claims.get("unique_name")
-            or ""
-        ).lower()
+        # Only the sign-in name counts: `email` and `unique_name` can be set by the user or
+        # name a guest's home address, and ADMIN_EMAILS is matched against this.
+        email = str(claims.get("preferred_username") or claims.get("upn") or "").lower()
         wids = claims.get("wids")
         return Identity(
             oid=oid,
@@ -152,21 +161,35 @@ class EntraTokens:
             expires_at=float(claims["exp"]),
         )
 
+    def _usable(self, keys: _Keys | None, kid: str, now: float) -> bool:
+        if keys is None or now - keys.metadata_at >= METADATA_SECONDS:
+            return False
+        # An unknown key id re-reads the keys, but at most once a minute.
+        return kid in keys.keys or now - keys.keys_at < KEYS_REFRESH_SECONDS
+
     async def _keys_for(self, kid: str) -> _Keys:
         now = self._clock()
-        keys = self._keys
-        fresh = keys is not None and now - keys.metadata_at < METADATA_SECONDS
-        if keys is not None and fresh and (
-            kid in keys.keys or now - keys.keys_at < KEYS_REFRESH_SECONDS
-        ):
-            return keys
+        if self._keys is not None and self._usable(self._keys, kid, now):
+            return self._keys
         async with self._lock:
             keys = self._keys
-            if keys is not None and kid in keys.keys and now - keys.metadata_at < METADATA_SECONDS:
+            if keys is not None and self._usable(keys, kid, now):
                 return keys
-            if keys is not None and now - keys.keys_at < KEYS_REFRESH_SECONDS:
+            if now - self._failed_at < KEYS_REFRESH_SECONDS:
+                # Entra failed moments ago: do not ask again for every token that arrives.
+                if keys is not None:
+                    return keys
+                raise GraphUnavailableError(
+                    "cannot read Entra ID's sign-in keys right now; try again in a minute"
+                )
+            try:
+                self._keys = await self._load(now)
+            except GraphUnavailableError as err:
+                self._failed_at = now
+                if keys is None:
+                    raise
+                logger.warning("keeping the Entra signing keys read before: %s", err)
                 return keys
-            self._keys = await self._load(now)
             return self._keys
 
     async def _load(self, now: float) -> _Keys:
