@@ -71,10 +71,20 @@ async def status_json(
         if upn is not None:
             accounts.append({**_connection(state), "upn": upn, "covers": covers.get(upn, 0)})
         elif state.kind == MICROSOFT:
-            microsoft = _connection(state)
+            details = state.details
+            microsoft = {
+                **_connection(state),
+                "tenantId": details.get("tenant"),
+                "consentedBy": details.get("consented_by"),
+                "permissions": list(details.get("roles") or ()),
+            }
         elif state.kind == RINGCENTRAL:
+            details = state.details
+            method = details.get("method")
             ringcentral = {
                 **_connection(state),
+                "mode": method if method in ("jwt", "oauth") else None,
+                "account": details.get("email") or details.get("extension_number"),
                 "jwtConfigured": bool(connections.settings.ringcentral_jwt),
                 "oauthConfigured": connections.settings.ringcentral_configured,
             }
@@ -120,7 +130,9 @@ async def status_json(
         },
         "writeBudget": None
         if budget is None
-        else {"used": budget.used, "limit": budget.limit},
+        # RingCentral's Medium group is a per-minute allowance; writes over it wait in the
+        # client's pacing rather than a queue the server can count.
+        else {"used": budget.used, "limit": budget.limit, "windowSeconds": 60, "queued": 0},
         "warnings": warnings,
         "lastJob": job_json(view.last_job) if view.last_job is not None else None,
     }
