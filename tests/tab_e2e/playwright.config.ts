@@ -15,6 +15,7 @@ export default defineConfig({
     baseURL: process.env.PRODUCT_URL,
     // The sandbox's own CA signs both the sandbox and the product.
     ignoreHTTPSErrors: true,
+    reducedMotion: "reduce",
     screenshot: "only-on-failure",
     trace: "off",
     actionTimeout: 15_000,

@@ -210,4 +210,6 @@ async def test_tab_in_the_browser_and_in_teams(
         within=PLAYWRIGHT_RUN,
     )
     took = time.monotonic() - started
+    (HERE / "artifacts").mkdir(exist_ok=True)
+    (HERE / "artifacts" / "playwright.log").write_text(out)
     assert code == 0, f"Playwright failed after {took:.0f} s:\n{out[-12000:]}"

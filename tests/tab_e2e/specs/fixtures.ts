@@ -61,10 +61,25 @@ export class Sandbox {
     return (text ? JSON.parse(text) : null) as T;
   }
 
+  /** Someone in `/_sandbox/state`, by Teams address: both presences. */
+  async person(email: string): Promise<SandboxPerson> {
+    const state = await this.call<{ users: SandboxPerson[] }>("GET", "/_sandbox/state");
+    const found = state.users.find((u) => u.teams?.userPrincipalName.toLowerCase() === email.toLowerCase());
+    if (!found) throw new Error(`${email} is not in the sandbox's state`);
+    return found;
+  }
+
   /** Who the sandbox's Entra sign-in page signs in without asking. */
   signInAs(email: string | null) {
     return this.call("POST", "/_sandbox/consent", { sign_in_as: email });
   }
+}
+
+export interface SandboxPerson {
+  email: string;
+  display_name: string;
+  teams: { userPrincipalName: string; presence: Record<string, unknown> } | null;
+  ringcentral: { email: string; presence: { userStatus: string; dndStatus: string; presenceStatus: string } } | null;
 }
 
 type Fixtures = { sandbox: Sandbox; blocked: string[] };
@@ -112,8 +127,16 @@ function tabsterDummy(rule: string, html: string): boolean {
 }
 
 /** axe-core with WCAG 2 A and AA rules: no serious or critical violation on the page. */
-export async function expectAccessible(page: Page, where: string): Promise<void> {
-  const results = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]).analyze();
+export async function expectAccessible(page: Page, where: string, within?: string): Promise<void> {
+  // A dialog fading in is mid-way between colours: check what the admin sees once it settles.
+  for (const frame of page.frames()) {
+    await frame.waitForFunction(() => document.getAnimations().every((a) => a.playState !== "running")).catch(() => undefined);
+  }
+  const builder = new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa"]);
+  // In the Teams host page only the tab's frame is ours, not the host's own header.
+  if (within) builder.include(within);
+  const results = await builder.analyze();
+  expect(results.passes.length, `axe-core checked something on ${where}`).toBeGreaterThan(0);
   const bad = results.violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
     .map((v) => ({ ...v, nodes: v.nodes.filter((n) => !tabsterDummy(v.id, n.html)) }))
@@ -141,4 +164,28 @@ export async function signIn(page: Page, sandbox: Sandbox, email: string, at = "
   } finally {
     await sandbox.signInAs(null);
   }
+}
+
+/** The tab's page named `label` in its navigation. */
+export async function openPage(page: Page, label: string): Promise<void> {
+  await page.getByRole("tab", { name: label }).click();
+  await expect(page.getByRole("heading", { name: label, level: 1 })).toBeVisible();
+}
+
+export type TeamsTheme = "default" | "dark" | "contrast";
+
+/** The sandbox's Teams web for `user`, with the tab in its frame. */
+export async function openInTeams(page: Page, user: string, theme: TeamsTheme = "default") {
+  const query = new URLSearchParams({ user, tab: `${env.product}/tab/`, theme });
+  await page.goto(`${env.sandbox}/_sandbox/teams/host?${query}`);
+  const tab = page.frameLocator("#tab");
+  await expect(tab.locator("html")).toHaveAttribute("data-theme", theme);
+  return tab;
+}
+
+export async function hostLog(page: Page): Promise<{ messages: string[]; popupMessages: string[]; authResults: [boolean, string][]; unanswered: string[] }> {
+  return page.evaluate(() => {
+    const host = (window as unknown as { sandboxHost: Record<string, unknown> }).sandboxHost;
+    return JSON.parse(JSON.stringify({ messages: host.messages, popupMessages: host.popupMessages, authResults: host.authResults, unanswered: host.unanswered }));
+  });
 }
