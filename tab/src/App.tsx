@@ -15,6 +15,7 @@ import {
 import { useCallback, useEffect, useState } from "react";
 import { ApiError, readableError } from "./api/client";
 import type { SessionView } from "./api/types";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { ErrorState, Loading } from "./components/states";
 import type { ThemeName } from "./host";
 import { ActivityPage } from "./pages/ActivityPage";
@@ -140,7 +141,7 @@ function Gate(props: { services: Services; productName: string }) {
         <h1 className={styles.h1}>{props.productName}</h1>
         <Text>Sign in with your Microsoft work account to manage presence sync between Microsoft Teams and RingCentral.</Text>
         <div>
-          <Button appearance="primary" as="a" href={href}>
+          <Button appearance="primary" onClick={() => host.goTo(href)}>
             Sign in with Microsoft
           </Button>
         </div>
@@ -225,10 +226,12 @@ function Shell(props: { productName: string; session: SessionView; onSignOut?: (
         </TabList>
       </nav>
       <main className={styles.main}>
-        {page === "overview" && <OverviewPage />}
-        {page === "people" && <PeoplePage />}
-        {page === "rules" && <RulesPage />}
-        {page === "activity" && <ActivityPage />}
+        <ErrorBoundary key={page}>
+          {page === "overview" && <OverviewPage />}
+          {page === "people" && <PeoplePage />}
+          {page === "rules" && <RulesPage />}
+          {page === "activity" && <ActivityPage />}
+        </ErrorBoundary>
       </main>
     </>
   );

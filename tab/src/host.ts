@@ -21,6 +21,8 @@ export interface Host {
   onThemeChange(handler: (theme: ThemeName) => void): void;
   /** Opens a step's one-time URL in a pop-up and resolves when the pop-up ends. */
   openStep(step: StepName, getUrl: () => Promise<string>): Promise<StepOutcome>;
+  /** Leaves the tab for a same-origin page (the Microsoft sign-in). */
+  goTo(url: string): void;
   /** Gets a Teams SSO token (inside Teams only). */
   getToken?: (fresh: boolean) => Promise<string>;
 }
@@ -82,6 +84,7 @@ function teamsHost(teams: TeamsJs, theme: ThemeName): Host {
       }
     },
     getToken: () => teams.authentication.getAuthToken(),
+    goTo: (url) => window.location.assign(url),
   };
 }
 
@@ -100,10 +103,14 @@ function parseOutcome(result: string): StepOutcome {
 
 /** A browser host: the step opens in a named pop-up window; its page posts back the outcome. */
 export function browserHost(win: Window = window): Host {
+  const dark = win.matchMedia?.("(prefers-color-scheme: dark)");
   return {
     inTeams: false,
-    theme: win.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "default",
-    onThemeChange() {},
+    theme: dark?.matches ? "dark" : "default",
+    onThemeChange(handler) {
+      dark?.addEventListener?.("change", (event) => handler(event.matches ? "dark" : "default"));
+    },
+    goTo: (url) => win.location.assign(url),
     async openStep(_step, getUrl) {
       // Open the window while the click still counts as a user gesture, then point it at the URL.
       const popup = win.open("about:blank", "presence-sync-step", "width=600,height=700");

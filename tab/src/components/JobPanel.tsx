@@ -34,6 +34,8 @@ const useStyles = makeStyles({
     borderRadius: tokens.borderRadiusMedium,
     backgroundColor: tokens.colorNeutralBackground1,
   },
+  // Fluent tables are fixed-layout; presence strings need columns sized to their content.
+  table: { tableLayout: "auto", overflowWrap: "break-word" },
   row: { display: "flex", gap: tokens.spacingHorizontalS, flexWrap: "wrap", alignItems: "center" },
   caption: { textAlign: "start", fontWeight: tokens.fontWeightSemibold, padding: tokens.spacingVerticalXS + " 0" },
 });
@@ -142,7 +144,7 @@ export function JobPanel(props: { onFinished?: (job: Job) => void }) {
         </MessageBar>
       )}
       {job.failures.length > 0 && (
-        <Table size="small" aria-label="People not synced and why">
+        <Table className={styles.table} size="small" aria-label="People not synced and why">
           <caption className={styles.caption}>
             {people(job.failures.length)} not synced, and why
           </caption>

@@ -19,6 +19,8 @@ import { formatCount, formatRecent } from "../format";
 import { useApp } from "../store";
 
 const useStyles = makeStyles({
+  // Fluent tables are fixed-layout; presence strings need columns sized to their content.
+  table: { tableLayout: "auto", overflowWrap: "break-word" },
   wrap: { overflowX: "auto" },
   caption: { textAlign: "start", padding: `${tokens.spacingVerticalXS} 0`, color: tokens.colorNeutralForeground2 },
   sub: { display: "block", color: tokens.colorNeutralForeground2, fontSize: tokens.fontSizeBase200 },
@@ -28,7 +30,7 @@ function SimpleTable(props: { label: string; caption: string; headers: string[];
   const styles = useStyles();
   return (
     <div className={styles.wrap}>
-      <Table size="small" aria-label={props.label} data-testid={props.testId}>
+      <Table className={styles.table} size="small" aria-label={props.label} data-testid={props.testId}>
         <caption className={styles.caption}>{props.caption}</caption>
         <TableHeader>
           <TableRow>

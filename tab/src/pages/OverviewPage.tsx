@@ -45,7 +45,7 @@ const useStyles = makeStyles({
 
 const WARNING_ACTIONS: Record<StepName, string> = {
   consent: "Re-authorise Microsoft",
-  "sync-account": "Authorise a sync account",
+  "sync-account": "Re-authorise the sync account",
   ringcentral: "Reconnect RingCentral",
 };
 
@@ -241,7 +241,7 @@ function MicrosoftSection(props: { status: StatusView; busy: string | null; onSt
   const ms = props.status.microsoft;
   const styles = useStyles();
   const connected = ms.state === "connected";
-  const label = ms.state === "missing" ? "Sign in and grant consent" : connected ? "Grant consent again" : "Re-authorise Microsoft";
+  const label = ms.state === "missing" ? "Sign in and grant consent" : connected ? "Grant consent again" : "Sign in again and grant consent";
   return (
     <Section title="Microsoft consent">
       <div className={styles.line}>

@@ -3,6 +3,7 @@ import userEvent from "@testing-library/user-event";
 import { beforeEach, describe, expect, it } from "vitest";
 import { App } from "../App";
 import { adminServer, job, person, rules, services, status } from "../test/fakeServer";
+import { findDialog, queryDialog } from "../test/dialogs";
 
 beforeEach(() => window.history.pushState(null, "", "/tab/people"));
 
@@ -84,12 +85,12 @@ describe("People page", () => {
     render(<App services={services(server)} />);
     await screen.findByTestId("people-table");
     await userEvent.click(screen.getByRole("button", { name: "Sync all" }));
-    const dialog = await screen.findByRole("alertdialog");
+    const dialog = await findDialog();
     expect(await within(dialog).findByText("30 people")).toBeInTheDocument();
     expect(within(dialog).getByText(/12 people: no RingCentral user with this email/)).toBeInTheDocument();
     expect(server.callsTo("GET /api/tab/preview")[0].query.get("kind")).toBe("sync-all");
     expect(server.callsTo("POST /api/tab/sync-all")).toHaveLength(0);
-    await userEvent.click(within(dialog).getByRole("button", { name: "Sync all" }));
+    await userEvent.click(within(dialog).getByRole("button", { name: "Sync all", hidden: true }));
     await waitFor(() => expect(server.callsTo("POST /api/tab/sync-all")).toHaveLength(1));
   });
 
@@ -105,11 +106,11 @@ describe("People page", () => {
     render(<App services={services(server)} />);
     await screen.findByTestId("people-table");
     await userEvent.click(screen.getByRole("button", { name: "Disable presence sync" }));
-    const dialog = await screen.findByRole("alertdialog");
+    const dialog = await findDialog();
     expect(await within(dialog).findByText("450 people")).toBeInTheDocument();
-    await userEvent.click(within(dialog).getByRole("button", { name: "Disable presence sync" }));
+    await userEvent.click(within(dialog).getByRole("button", { name: "Disable presence sync", hidden: true }));
     await waitFor(() => expect(server.callsTo("POST /api/tab/disable")[0]?.body).toEqual({ version: 7 }));
-    await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
+    await waitFor(() => expect(queryDialog()).not.toBeInTheDocument());
     expect(await screen.findByRole("button", { name: "Enable presence sync" })).toBeInTheDocument();
   });
 

@@ -45,6 +45,8 @@ const FILTERS: { value: PeopleFilter; label: string }[] = [
 const useStyles = makeStyles({
   controls: { display: "flex", gap: tokens.spacingHorizontalM, alignItems: "flex-end", flexWrap: "wrap" },
   toolbar: { flexWrap: "wrap", gap: tokens.spacingHorizontalS, padding: 0 },
+  // Fluent tables are fixed-layout; presence strings need columns sized to their content.
+  table: { tableLayout: "auto", overflowWrap: "break-word" },
   tableWrap: { overflowX: "auto" },
   caption: { textAlign: "start", padding: `${tokens.spacingVerticalXS} 0`, color: tokens.colorNeutralForeground2 },
   select: { width: "44px" },
@@ -247,7 +249,7 @@ export function PeoplePage() {
         )}
         {rows.length > 0 && (
           <div className={styles.tableWrap}>
-            <Table aria-label="People" data-testid="people-table" size="small" aria-busy={list.loading}>
+            <Table className={styles.table} aria-label="People" data-testid="people-table" size="small" aria-busy={list.loading}>
               <caption className={styles.caption}>
                 Page {cursors.length}: {people(rows.length)}
                 {selectedIds.length > 0 ? `, ${formatCount(selectedIds.length)} selected` : ""}

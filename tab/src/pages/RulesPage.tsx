@@ -38,6 +38,8 @@ const useStyles = makeStyles({
   caption: { textAlign: "start", padding: `${tokens.spacingVerticalXS} 0`, color: tokens.colorNeutralForeground2 },
   actions: { display: "flex", gap: tokens.spacingHorizontalS, alignItems: "center", flexWrap: "wrap" },
   changed: { fontWeight: tokens.fontWeightSemibold },
+  // Fluent tables are fixed-layout; presence strings need columns sized to their content.
+  table: { tableLayout: "auto", overflowWrap: "break-word" },
   tableWrap: { overflowX: "auto" },
 });
 
@@ -211,7 +213,7 @@ export function RulesPage() {
       </Section>
       <Section title="Rules">
         <div className={styles.tableWrap}>
-          <Table aria-label="Call presence rules" data-testid="rules-table">
+          <Table className={styles.table} aria-label="Call presence rules" data-testid="rules-table">
             <caption className={styles.caption}>One rule per Teams state, and the RingCentral presence it results in</caption>
             <TableHeader>
               <TableRow>

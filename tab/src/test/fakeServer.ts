@@ -182,6 +182,7 @@ export function fakeHost(overrides: Partial<Host> = {}): Host {
       await getUrl();
       return { ok: true, title: "Done" };
     },
+    goTo() {},
     ...overrides,
   };
 }
