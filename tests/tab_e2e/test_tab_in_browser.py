@@ -86,7 +86,8 @@ async def _connect(product: Product, sandbox: RunningSandbox, admin: str, accoun
         await browser.visit(f"{product.url}/tab/auth/login?{urlencode({'login_hint': admin})}")
         async with browser.session.get(f"{product.url}/api/tab/session") as response:
             session = await response.json()
-            assert response.status == 200 and session.get("admin"), session
+            assert response.status == 200, session
+            assert session.get("admin"), session
         await control.consent(sign_in_as=admin, admin_decision="approve")
         page = await browser.visit(
             f"{product.url}/connect/microsoft/consent?{urlencode({'login_hint': admin})}"
@@ -145,6 +146,13 @@ def _node_env() -> dict[str, str]:
     return env
 
 
+def _check_tools() -> None:
+    if not (HERE / "node_modules" / "@playwright" / "test").exists():
+        pytest.fail("Playwright is not installed in tests/tab_e2e: run scripts/setup")
+    if not Path("/usr/bin/chromium").exists():
+        pytest.fail("the tab's browser tests need Chromium at /usr/bin/chromium")
+
+
 async def _ensure_tab_built() -> None:
     if (TAB / "dist" / "index.html").exists():
         return
@@ -175,10 +183,7 @@ def _people(state: dict[str, Any], config: dict[str, Any]) -> list[str]:
 async def test_tab_in_the_browser_and_in_teams(
     sandbox: RunningSandbox, product: Product, tmp_path: Path
 ) -> None:
-    if not (HERE / "node_modules" / "@playwright" / "test").exists():
-        pytest.fail("Playwright is not installed: run scripts/setup (npm ci --prefix tests/tab_e2e)")
-    if not Path("/usr/bin/chromium").exists():
-        pytest.fail("the tab's browser tests need Chromium at /usr/bin/chromium")
+    _check_tools()
     await _ensure_tab_built()
     control = SandboxControl(sandbox.base_url, sandbox.http)
     config = await control.config()

@@ -137,6 +137,11 @@ export async function expectAccessible(page: Page, where: string, within?: strin
   if (within) builder.include(within);
   const results = await builder.analyze();
   expect(results.passes.length, `axe-core checked something on ${where}`).toBeGreaterThan(0);
+  if (within) {
+    // Inside a frame axe-core names nodes by the frame and then the element.
+    const inFrame = results.passes.some((rule) => rule.nodes.some((n) => n.target.length > 1));
+    expect(inFrame, `axe-core looked inside ${within} on ${where}`).toBe(true);
+  }
   const bad = results.violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
     .map((v) => ({ ...v, nodes: v.nodes.filter((n) => !tabsterDummy(v.id, n.html)) }))
