@@ -16,6 +16,15 @@ test("Sync all: the dialog says how many people, and the progress ends in a repo
   await expectAccessible(page, "the Sync all dialog");
   await shot(page, "sync-all-dialog");
 
+  // The job may finish within a second: record every progress value the bar shows.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { progressSeen: string[] }).progressSeen = seen;
+    new MutationObserver(() => {
+      const bar = document.querySelector('[data-testid="job-progress"] [role="progressbar"]');
+      if (bar) seen.push(bar.getAttribute("aria-valuetext") ?? bar.getAttribute("aria-valuenow") ?? "shown");
+    }).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
   await dialog.getByRole("button", { name: "Sync all" }).click();
   await expect(dialog).toHaveCount(0);
   // With the dialog gone the page is back for screen readers too.
@@ -27,6 +36,8 @@ test("Sync all: the dialog says how many people, and the progress ends in a repo
   await expect(report).toContainText(`${preview.change} synced, ${preview.unchanged} already in that state, 0 failed`);
   await expect(report).toContainText("Sync all finished");
   await expect(page.getByTestId("job-progress")).toHaveCount(0);
+  const progress = await page.evaluate(() => (window as unknown as { progressSeen: string[] }).progressSeen);
+  expect(progress.length, "the progress bar was shown while the job ran").toBeGreaterThan(0);
   await expectAccessible(page, "the Sync all report");
   await shot(page, "sync-all-report");
 });
