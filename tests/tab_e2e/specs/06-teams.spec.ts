@@ -42,6 +42,15 @@ test("in Teams the tab signs in by SSO, opens consent in a pop-up and follows th
   await expect(tab.locator("html")).toHaveAttribute("data-theme", "dark");
   await expectAccessible(page, "Overview in Teams after switching to dark", "#tab");
   await shot(page, "teams-dark-after-switch");
+
+  // Changes go with the SSO bearer (no cookie, no CSRF token) and the job is polled.
+  await tab.getByRole("tab", { name: "People" }).click();
+  await tab.getByRole("toolbar", { name: "Actions on people" }).getByRole("button", { name: "Sync all" }).click();
+  const dialog = tab.getByRole("alertdialog", { name: "Sync everyone?" });
+  await expect(dialog.getByTestId("preview-summary")).toContainText("Presence sync starts for");
+  await dialog.getByRole("button", { name: "Sync all" }).click();
+  await expect(tab.getByTestId("job-report")).toContainText("Sync all finished", { timeout: 60_000 });
+  await shot(page, "teams-sync-all-report");
 });
 
 for (const theme of ["default", "dark", "contrast"] as const) {
