@@ -33,7 +33,8 @@ def _connection(state: ConnectionState) -> dict[str, Any]:
         "state": state.state,
         "reason": state.reason,
         "since": state.since,
-        "fix": state.fix or None,
+        # As /api/connections: a connected row keeps its fix only while a reason remains.
+        "fix": (state.fix if state.state != "connected" or state.reason else "") or None,
         "details": dict(state.details),
     }
 

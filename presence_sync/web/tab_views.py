@@ -75,7 +75,8 @@ def job_json(job: JobView) -> dict[str, Any]:
     """A job as the progress bar and its report show it."""
     return {
         "id": job.id,
-        "kind": job.kind.replace("_", " "),
+        # The contract's words ("sync all"), not the store's identifiers ("sync_all").
+        "kind": job.kind.split(":", 1)[0].replace("_", " "),
         "status": job.status,
         "requestedBy": job.requested_by,
         "total": job.total,
