@@ -17,19 +17,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from aiohttp import web
 
-from presence_sync.connections import MICROSOFT, RINGCENTRAL, sync_account_kind
-from presence_sync.demo.browser import HeadlessBrowser
-from presence_sync.demo.connect import admin_email
+from presence_sync.demo.connect import admin_email, connect_all
 from presence_sync.demo.control import SandboxControl, linked_people
 from presence_sync.demo.jobs import refresh_directory, sync_all
 from presence_sync.demo.server import demo_environment, reserve_port
 from presence_sync.settings import load_settings
-from presence_sync.store import ConnectionStatus, Store
+from presence_sync.store import Store
 from presence_sync.web.keys import STORE
 from sandbox.server import RunningSandbox
 from sandbox.tls import CertificatePaths, server_ssl_context
@@ -76,50 +73,6 @@ async def product(
         yield Product(runner.app, settings.public_url, store)
     finally:
         await runner.cleanup()
-
-
-async def _connect(product: Product, sandbox: RunningSandbox, admin: str, account: str) -> None:
-    """Sign the admin in, then consent, authorise a sync account and connect RingCentral."""
-    control = SandboxControl(sandbox.base_url, sandbox.http)
-    browser = HeadlessBrowser(sandbox.ca_file)
-    try:
-        await browser.visit(f"{product.url}/tab/auth/login?{urlencode({'login_hint': admin})}")
-        async with browser.session.get(f"{product.url}/api/tab/session") as response:
-            session = await response.json()
-            assert response.status == 200, session
-            assert session.get("admin"), session
-        await control.consent(sign_in_as=admin, admin_decision="approve")
-        page = await browser.visit(
-            f"{product.url}/connect/microsoft/consent?{urlencode({'login_hint': admin})}"
-        )
-        await _connected(product.store, MICROSOFT, page.text)
-        await control.consent(sign_in_as=account)
-        page = await browser.visit(
-            f"{product.url}/connect/microsoft/sync-account?{urlencode({'login_hint': account})}"
-        )
-        await _connected(product.store, sync_account_kind(account), page.text)
-        async with browser.session.post(
-            f"{product.url}/api/tab/ringcentral/connect",
-            json={},
-            headers={"X-CSRF-Token": str(session["csrfToken"])},
-        ) as response:
-            assert response.status == 200, await response.text()
-        await _connected(product.store, RINGCENTRAL, "")
-    finally:
-        await control.consent(sign_in_as=None, admin_decision=None)
-        await browser.close()
-
-
-async def _connected(store: Store, kind: str, page: str) -> None:
-    deadline = time.monotonic() + 5
-    while True:
-        record = await store.get_connection(kind)
-        if record is not None and record.status == ConnectionStatus.CONNECTED:
-            return
-        if time.monotonic() > deadline:
-            reason = record.reason if record is not None else None
-            pytest.fail(f"{kind} did not connect: {reason or page[:500]}")
-        await asyncio.sleep(0.2)
 
 
 async def _run(*args: str, cwd: Path, env: dict[str, str], within: float) -> tuple[int, str]:
@@ -189,7 +142,10 @@ async def test_tab_in_the_browser_and_in_teams(
     config = await control.config()
     admin = admin_email(config)
     account = str(config["sync_account_candidates"][0])
-    await _connect(product, sandbox, admin, account)
+    # Signed in as the admin, consent, a sync account and RingCentral, through the real routes.
+    await connect_all(
+        product.url, product.store, control, sandbox.ca_file, admin=admin, sync_accounts=[account]
+    )
     await refresh_directory(product.app)
     job = await sync_all(product.app, admin)
     assert job.status == "done", job
