@@ -25,7 +25,8 @@ from bot.service import BotChannel, TeamsBot
 from presence_sync.access import Admins
 from presence_sync.admin import Admin
 from presence_sync.connections import Connections
-from presence_sync.graph.validation import ValidationTokens, keys_url
+from presence_sync.graph.keys import TenantKeys, keys_url
+from presence_sync.graph.validation import ValidationTokens
 from presence_sync.providers import Providers
 from presence_sync.settings import Settings
 from presence_sync.store import open_store
@@ -152,14 +153,19 @@ def build_services(
     admins = Admins(settings.admin_emails, clients)
     bot = TeamsBot(channel, store.store, admin, clients, timing.clock, admins)
     tenant = settings.microsoft_tenant_id or ""
+    # One copy of the tenant's signing keys for Graph's validation tokens and the tab's sign-in.
+    tenant_keys = TenantKeys(
+        lambda: http, keys_url(settings.microsoft_authority_host, tenant or "common"), timing.clock
+    )
     validation_tokens = ValidationTokens(
         http=lambda: http,
-        keys_url=keys_url(settings.microsoft_authority_host, tenant or "common"),
+        keys_url=tenant_keys.url,
         app_id=settings.microsoft_client_id or "",
         tenant_id=tenant,
+        keys=tenant_keys,
     )
     return Services(
-        auth=build_tab_auth(settings, http, store, admins, timing.clock),
+        auth=build_tab_auth(settings, http, store, admins, tenant_keys, timing.clock),
         settings=settings,
         store=store,
         connections=connections,
@@ -180,6 +186,7 @@ def build_tab_auth(
     http: aiohttp.ClientSession,
     store: StoreHandle,
     admins: Admins,
+    keys: TenantKeys,
     clock: Callable[[], float],
 ) -> TabAuth:
     """Sign-in for the admin routes: the product's own Entra app checks who is calling."""
@@ -192,6 +199,7 @@ def build_tab_auth(
             tenant=tenant,
             client_id=client_id,
             public_url=settings.public_url,
+            keys=keys,
             clock=clock,
         )
         if settings.microsoft_client_secret:

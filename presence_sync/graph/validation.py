@@ -8,14 +8,13 @@ of the encrypted content are checked as well; a token adds what neither can: the
 a key only Microsoft has.
 
 Tokens are reused for up to an hour, so each is verified once and remembered until it expires.
-The key set is fetched on first use, again after a day, and again when a token names a key we
-do not know, at most once every five minutes (a forged `kid` must not make us hammer Entra).
+The tenant's signing keys are `TenantKeys` (read on first use, after a day, and for an unknown
+key id at most every five minutes).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -26,7 +25,8 @@ from typing import Any
 import aiohttp
 import jwt
 
-from presence_sync.errors import ForbiddenError, GraphUnavailableError
+from presence_sync.errors import ForbiddenError
+from presence_sync.graph.keys import TenantKeys, keys_url
 
 __all__ = ["CHANGE_TRACKING_APP_ID", "ValidationTokens", "keys_url"]
 
@@ -34,15 +34,8 @@ logger = logging.getLogger(__name__)
 
 # The app Microsoft Graph sends change notifications as.
 CHANGE_TRACKING_APP_ID = "0bf30f3b-4a52-48df-9a82-234910c4a086"
-KEYS_LIFETIME = 24 * 3600.0
-KEYS_REFETCH_AT_MOST_EVERY = 300.0
 LEEWAY = 300  # seconds of clock difference tolerated on `exp`
 REMEMBERED = 512
-
-
-def keys_url(authority_host: str, tenant_id: str) -> str:
-    """The JWKS of a tenant on an Entra ID host (`…/{tenant}/discovery/v2.0/keys`)."""
-    return f"{authority_host.rstrip('/')}/{tenant_id}/discovery/v2.0/keys"
 
 
 @dataclass
@@ -54,8 +47,7 @@ class ValidationTokens:
     app_id: str
     tenant_id: str
     clock: Callable[[], float] = time.time
-    _keys: dict[str, Any] = field(default_factory=dict, repr=False)
-    _fetched_at: float | None = field(default=None, repr=False)
+    keys: TenantKeys | None = None  # shared with the tab's sign-in checks; built if not given
     _valid: OrderedDict[str, float] = field(default_factory=OrderedDict, repr=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
@@ -87,7 +79,7 @@ class ValidationTokens:
             raise ForbiddenError("a validation token is not a JWT") from err
         if header.get("alg") != "RS256":
             raise ForbiddenError("a validation token is not signed with RS256")
-        key = await self._key(str(header.get("kid", "")), now)
+        key = await self._key(str(header.get("kid", "")))
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -106,37 +98,10 @@ class ValidationTokens:
             raise ForbiddenError("a validation token is for another tenant")
         return float(claims["exp"])
 
-    async def _key(self, kid: str, now: float) -> Any:
-        async with self._lock:
-            stale = self._fetched_at is None or now - self._fetched_at > KEYS_LIFETIME
-            may_refetch = (
-                self._fetched_at is None or now - self._fetched_at > KEYS_REFETCH_AT_MOST_EVERY
-            )
-            if stale or (kid not in self._keys and may_refetch):
-                self._keys = await self._fetch_keys()
-                self._fetched_at = now
-        key = self._keys.get(kid)
+    async def _key(self, kid: str) -> Any:
+        if self.keys is None:
+            self.keys = TenantKeys(self.http, self.keys_url, self.clock)
+        key = await self.keys.key(kid)
         if key is None:
             raise ForbiddenError("a validation token is signed with a key Entra ID does not list")
         return key
-
-    async def _fetch_keys(self) -> dict[str, Any]:
-        try:
-            async with self.http().get(self.keys_url) as response:
-                if response.status != 200:
-                    raise GraphUnavailableError(
-                        f"Entra ID signing keys: HTTP {response.status} from {self.keys_url}"
-                    )
-                document = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as err:
-            raise GraphUnavailableError(f"Entra ID signing keys not readable: {err}") from err
-        keys: dict[str, Any] = {}
-        for jwk in document.get("keys", []) if isinstance(document, dict) else []:
-            if not isinstance(jwk, dict) or jwk.get("kty") != "RSA" or not jwk.get("kid"):
-                continue
-            try:
-                keys[str(jwk["kid"])] = jwt.PyJWK(jwk, algorithm="RS256").key
-            except jwt.PyJWTError:
-                logger.warning("skipping an Entra ID signing key that cannot be read")
-        logger.info("read %d Entra ID signing keys", len(keys))
-        return keys

@@ -3,8 +3,8 @@
 A token counts only when its RS256 signature verifies against the tenant's published keys,
 its issuer is the tenant's, its audience is this app (the client id, or the
 `api://{host}/{client id}` URI Teams SSO uses), it has not expired and its `tid` is the
-configured tenant. The keys come from the authority's OpenID metadata and are read again when
-a token names a key the product has not seen (Entra rolls its keys), at most once a minute.
+configured tenant. The issuer comes from the authority's OpenID metadata (read once a day);
+the keys are the tenant's `TenantKeys`, shared with the checks of Graph's validation tokens.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import aiohttp
 import jwt
 
 from presence_sync.errors import GraphUnavailableError, UnauthenticatedError
+from presence_sync.graph.keys import TenantKeys
 
 __all__ = ["EntraTokens", "Identity"]
 
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 LEEWAY_SECONDS = 60  # clock skew between Entra and this server
 METADATA_SECONDS = 24 * 3600
-KEYS_REFRESH_SECONDS = 60  # a token naming an unknown key re-reads the keys at most this often
+RETRY_SECONDS = 60  # after a failed metadata read, the next one waits this long
 
 
 @dataclass(frozen=True)
@@ -43,15 +44,6 @@ class Identity:
     expires_at: float
 
 
-@dataclass
-class _Keys:
-    issuer: str
-    jwks_uri: str
-    keys: dict[str, Any]
-    metadata_at: float
-    keys_at: float
-
-
 class EntraTokens:
     """Verifies tokens Entra issued for this app in this tenant."""
 
@@ -63,9 +55,11 @@ class EntraTokens:
         tenant: str,
         client_id: str,
         public_url: str,
+        keys: TenantKeys,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._http = http
+        self.keys = keys
         self._metadata_url = (
             f"{authority_host.rstrip('/')}/{tenant}/v2.0/.well-known/openid-configuration"
         )
@@ -74,7 +68,8 @@ class EntraTokens:
         host = urlsplit(public_url).netloc
         self.audiences = (client_id, f"api://{host}/{client_id}")
         self._clock = clock
-        self._keys: _Keys | None = None
+        self._issuer: str | None = None
+        self._issuer_at = float("-inf")
         self._failed_at = float("-inf")
         self._lock = asyncio.Lock()
 
@@ -97,19 +92,19 @@ class EntraTokens:
             raise UnauthenticatedError("the sign-in token is not a JWT") from err
         if header.get("alg") != "RS256":
             raise UnauthenticatedError("the sign-in token is not signed with RS256")
-        keys = await self._keys_for(str(header.get("kid", "")))
-        jwk = keys.keys.get(str(header.get("kid", "")))
-        if jwk is None:
+        issuer = await self._tenant_issuer()
+        key = await self.keys.key(str(header.get("kid", "")))
+        if key is None:
             raise UnauthenticatedError(
                 "the sign-in token is signed with a key Entra never published"
             )
-        tenant_id = _tenant_of(keys.issuer)
-        issuers = [keys.issuer, f"https://sts.windows.net/{tenant_id}/"]
+        tenant_id = _tenant_of(issuer)
+        issuers = [issuer, f"https://sts.windows.net/{tenant_id}/"]
         wanted = tuple(audiences) if audiences is not None else self.audiences
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
-                jwt.PyJWK(jwk).key,
+                key,
                 algorithms=["RS256"],
                 audience=list(wanted),
                 issuer=issuers,
@@ -161,51 +156,35 @@ class EntraTokens:
             expires_at=float(claims["exp"]),
         )
 
-    def _usable(self, keys: _Keys | None, kid: str, now: float) -> bool:
-        if keys is None or now - keys.metadata_at >= METADATA_SECONDS:
-            return False
-        # An unknown key id re-reads the keys, but at most once a minute.
-        return kid in keys.keys or now - keys.keys_at < KEYS_REFRESH_SECONDS
-
-    async def _keys_for(self, kid: str) -> _Keys:
+    async def _tenant_issuer(self) -> str:
+        """The tenant's issuer from its OpenID metadata, read once a day."""
         now = self._clock()
-        if self._keys is not None and self._usable(self._keys, kid, now):
-            return self._keys
+        if self._issuer is not None and now - self._issuer_at < METADATA_SECONDS:
+            return self._issuer
         async with self._lock:
-            keys = self._keys
-            if keys is not None and self._usable(keys, kid, now):
-                return keys
-            if now - self._failed_at < KEYS_REFRESH_SECONDS:
+            if self._issuer is not None and now - self._issuer_at < METADATA_SECONDS:
+                return self._issuer
+            if now - self._failed_at < RETRY_SECONDS:
                 # Entra failed moments ago: do not ask again for every token that arrives.
-                if keys is not None:
-                    return keys
+                if self._issuer is not None:
+                    return self._issuer
                 raise GraphUnavailableError(
-                    "cannot read Entra ID's sign-in keys right now; try again in a minute"
+                    "cannot read Entra ID's sign-in metadata right now; try again in a minute"
                 )
             try:
-                self._keys = await self._load(now)
+                metadata = await self._json(self._metadata_url)
             except GraphUnavailableError as err:
                 self._failed_at = now
-                if keys is None:
+                if self._issuer is None:
                     raise
-                logger.warning("keeping the Entra signing keys read before: %s", err)
-                return keys
-            return self._keys
-
-    async def _load(self, now: float) -> _Keys:
-        metadata = await self._json(self._metadata_url)
-        issuer = str(metadata.get("issuer", "")).replace("{tenantid}", self._tenant)
-        jwks_uri = str(metadata.get("jwks_uri", ""))
-        if not issuer or not jwks_uri:
-            raise GraphUnavailableError("Entra ID's OpenID metadata names no issuer or keys")
-        document = await self._json(jwks_uri)
-        found = {
-            str(k["kid"]): k
-            for k in document.get("keys", [])
-            if isinstance(k, dict) and k.get("kid") and k.get("kty") == "RSA"
-        }
-        logger.info("read %d Entra signing keys", len(found))
-        return _Keys(issuer, jwks_uri, found, now, now)
+                logger.warning("keeping the Entra issuer read before: %s", err)
+                return self._issuer
+            issuer = str(metadata.get("issuer", "")).replace("{tenantid}", self._tenant)
+            if not issuer:
+                self._failed_at = now
+                raise GraphUnavailableError("Entra ID's OpenID metadata names no issuer")
+            self._issuer, self._issuer_at = issuer, now
+            return issuer
 
     async def _json(self, url: str) -> dict[str, Any]:
         try:
