@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 
@@ -103,6 +104,10 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         await control.set_product_url(f"{server.url}/api/messages")
         say.line(f"server     {server.url}  (log {data / 'server.log'})")
         say.line(f"live page  {sandbox.base_url}/_sandbox/")
+        admin = admin_email(config)
+        say.line(f"tab        {server.url}/tab/  (sign in as {admin} on the sandbox's Entra page)")
+        host = urlencode({"user": admin, "tab": f"{server.url}/tab/"})
+        say.line(f"in Teams   {sandbox.base_url}/_sandbox/teams/host?{host}")
         session = asyncio.get_running_loop().create_task(
             _session(options, say, server, control, sandbox, config)
         )
