@@ -254,3 +254,65 @@ def _cookie(browser: Browser) -> str:
     found = [c.value for c in browser.http.cookie_jar if c.key == SESSION_COOKIE]
     assert len(found) == 1, found
     return found[0]
+
+
+async def test_hostile_cookies_headers_and_paths_are_refused_in_words_not_with_500(
+    product: ProductServer, admin: Browser
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        for cookie in ("abc.\u00e9", "\u00ff.abc", "x" * 5000, "a.b.c"):
+            async with http.get(
+                f"{product.url}{SESSION}", headers={"Cookie": f"{SESSION_COOKIE}={cookie}"}
+            ) as response:
+                assert response.status == 401, cookie
+        for path in ("/tab/%00", "/tab/" + "n" * 300, "/tab/../../pyproject.toml"):
+            async with http.get(f"{product.url}{path}") as response:
+                assert response.status in (400, 404), path
+    async with admin.http.get(f"{product.url}{SESSION}") as response:
+        csrf = (await response.json())["csrfToken"]
+    async with admin.http.post(
+        f"{product.url}/api/tab/rules/reset",
+        data="[" * 50_000 + "]" * 50_000,
+        headers={CSRF_HEADER: csrf, "Content-Type": "application/json"},
+    ) as response:
+        assert response.status == 400
+        assert "must be JSON" in (await response.json())["error"]["message"]
+    async with admin.http.post(
+        f"{product.url}/api/tab/rules/reset",
+        json={"version": 0},
+        headers={CSRF_HEADER: "\u00e9t\u00e9"},
+    ) as response:
+        assert response.status == 403
+        assert (await response.json())["error"]["code"] == "csrf"
+
+
+async def test_a_refused_start_does_not_spend_the_admins_one_time_link(
+    product: ProductServer, admin: Browser
+) -> None:
+    async with admin.http.get(f"{product.url}{SESSION}") as response:
+        csrf = (await response.json())["csrfToken"]
+    async with admin.http.post(
+        f"{product.url}/api/tab/steps", json={"step": "consent"}, headers={CSRF_HEADER: csrf}
+    ) as response:
+        url = (await response.json())["url"]
+    async with aiohttp.ClientSession() as popup:  # a pop-up: no cookie
+        async with popup.head(url, allow_redirects=False) as response:
+            assert response.status == 405  # a link preview does not spend it
+        async with popup.get(f"{url}&login_hint=not-an-email", allow_redirects=False) as r:
+            assert r.status == 400
+        async with popup.get(url, allow_redirects=False) as response:
+            assert response.status == 302  # still good: on to Entra's consent page
+        async with popup.get(url, allow_redirects=False) as response:
+            assert response.status == 401  # and now spent
+
+
+async def test_a_return_path_that_climbs_out_is_refused(
+    product: ProductServer, stranger: Browser
+) -> None:
+    # Browsers resolve dot segments, percent-encoded ones too.
+    for back in ("/tab/../../evil", "/connect/./x", "/tab/%2e%2e/x", "/tab/%2E%2e//evil"):
+        async with stranger.http.get(
+            f"{product.url}{LOGIN}", params={"return": back}, allow_redirects=False
+        ) as response:
+            assert response.status == 400, back
+            assert "return must be a path" in (await response.json())["error"]["message"]

@@ -83,8 +83,12 @@ async def test_someone_who_is_not_an_admin_is_told_why(
         ({"aud": "api://evil.example/0f0f0f0f-0000-4000-8000-000000000000"}, "another application"),
         ({"tid": str(uuid.UUID(int=7))}, "another organisation"),
         ({"iss": "https://login.evil.example/common/v2.0"}, "not issued by this organisation"),
+        # An app's own token for this audience, or a person's for another scope, is not a
+        # person signing in to the tab.
+        ({"scp": "User.Read"}, "does not carry the access_as_user scope"),
+        ({"idtyp": "app"}, "does not carry the access_as_user scope"),
     ],
-    ids=["wrong audience", "another tenant", "another issuer"],
+    ids=["wrong audience", "another tenant", "another issuer", "other scope", "app-only"],
 )
 async def test_a_token_for_another_app_or_organisation_is_refused(
     product: ProductServer, mint: Mint, claims: dict[str, str], named: str

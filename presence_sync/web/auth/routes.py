@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from aiohttp import web
 
@@ -65,7 +65,8 @@ def safe_return(raw: str | None) -> str:
         or any(ord(c) < 0x20 for c in raw)
         or len(raw) > 2048
         or not (raw.startswith("/tab") or raw.startswith("/connect/"))
-        or any(part in (".", "..") for part in raw.split("?", 1)[0].split("/"))
+        # Browsers resolve dot segments, %2e-encoded ones too: none may climb out of /tab.
+        or any(part in (".", "..") for part in unquote(raw.split("?", 1)[0]).split("/"))
     ):
         raise ValidationError("return must be a path of this product, like /tab/people")
     return raw
