@@ -51,6 +51,7 @@ the product, so they derive from `Exception`:
     ├── SandboxStartError                demo.sandbox_process: the sandbox did not come up
     ├── DemoFailedError(code)            demo.console: the demo cannot go on
     ├── ConnectError                     demo.connect: a connection step failed
+    ├── SignInError                      demo.signin: signing the admin in to the tab failed
     └── ControlError                     demo.control: the sandbox refused a control call
 """
 
