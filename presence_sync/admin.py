@@ -181,6 +181,7 @@ class StatusView:
     coverage: Any  # the watchers' coverage summary, when available
     last_job: JobView | None
     warnings: tuple[str, ...]
+    undelivered_notices: int = 0  # notices that could not be delivered (of the last 50 read)
 
 
 def _rules_view(settings: OrgSettings) -> RulesView:
@@ -551,6 +552,7 @@ class Admin:
             coverage=coverage,
             last_job=last,
             warnings=tuple(warnings),
+            undelivered_notices=len(undelivered),
         )
 
     async def list_users(

@@ -21,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from presence_sync.admin import Admin, JobView
+from presence_sync.admin import Admin, JobView, RulesView
 from presence_sync.errors import ConflictError, PresenceSyncError, ValidationError
 from presence_sync.sync.jobs import SYNC_ALL
 from presence_sync.web import consent
@@ -161,36 +162,38 @@ async def sync_all(request: web.Request) -> web.Response:
     return _ticket(await admin.sync_all(caller.email))
 
 
-async def _rules_change(request: web.Request, kind: str) -> web.Response:
+# A settings change: (admin cases, actor, the request's body, the version shown) -> new view.
+SettingsChange = Callable[[Admin, str, dict[str, Any], int], Awaitable[RulesView]]
+
+
+async def _settings_change(request: web.Request, change: SettingsChange) -> web.Response:
+    """Apply `change` at the version the admin saw; 409 with the current one if overtaken."""
     caller, admin = await _admin(request)
     body = await json_object(request)
     version = _version(body)
     try:
-        if kind == "disable":
-            view = await admin.disable_all(caller.email, version)
-        elif kind == "enable":
-            view = await admin.enable(caller.email, version)
-        elif kind == "reset":
-            view = await admin.reset_rules(caller.email, version)
-        else:
-            rules = body.get("rules")
-            if rules is not None and (
-                not isinstance(rules, dict) or not all(isinstance(v, str) for v in rules.values())
-            ):
-                raise ValidationError("rules must map Teams states to rule ids")
-            view = await admin.save_rules(
-                caller.email,
-                version,
-                customisation=_flag(body, "customisation"),
-                preserve_during_inactivity=_flag(body, "preserveDuringInactivity"),
-                rules=rules,
-            )
+        view = await change(admin, caller.email, body, version)
     except ConflictError as err:
         return _conflict(err, await admin.get_rules())
     return web.json_response(rules_json(view))
 
 
-def _conflict(err: ConflictError, current: Any) -> web.Response:
+async def _save_form(admin: Admin, actor: str, body: dict[str, Any], version: int) -> RulesView:
+    rules = body.get("rules")
+    if rules is not None and (
+        not isinstance(rules, dict) or not all(isinstance(v, str) for v in rules.values())
+    ):
+        raise ValidationError("rules must map Teams states to rule ids")
+    return await admin.save_rules(
+        actor,
+        version,
+        customisation=_flag(body, "customisation"),
+        preserve_during_inactivity=_flag(body, "preserveDuringInactivity"),
+        rules=rules,
+    )
+
+
+def _conflict(err: ConflictError, current: RulesView) -> web.Response:
     body = {
         "error": {
             "code": "conflict",
@@ -205,12 +208,12 @@ def _conflict(err: ConflictError, current: Any) -> web.Response:
 
 async def disable(request: web.Request) -> web.Response:
     """Turn presence sync off for the organisation."""
-    return await _rules_change(request, "disable")
+    return await _settings_change(request, lambda a, actor, _b, v: a.disable_all(actor, v))
 
 
 async def enable(request: web.Request) -> web.Response:
     """Turn presence sync back on."""
-    return await _rules_change(request, "enable")
+    return await _settings_change(request, lambda a, actor, _b, v: a.enable(actor, v))
 
 
 async def get_rules(request: web.Request) -> web.Response:
@@ -221,12 +224,12 @@ async def get_rules(request: web.Request) -> web.Response:
 
 async def put_rules(request: web.Request) -> web.Response:
     """Save the rules editor."""
-    return await _rules_change(request, "save")
+    return await _settings_change(request, _save_form)
 
 
 async def reset_rules(request: web.Request) -> web.Response:
     """Restore the default rules."""
-    return await _rules_change(request, "reset")
+    return await _settings_change(request, lambda a, actor, _b, v: a.reset_rules(actor, v))
 
 
 async def jobs(request: web.Request) -> web.Response:

@@ -15,7 +15,6 @@ from presence_sync.connections import (
     sync_account_upn,
 )
 from presence_sync.store.base import Store
-from presence_sync.store.models import NoticeStatus
 from presence_sync.web.tab_views import job_json
 
 if TYPE_CHECKING:
@@ -27,16 +26,15 @@ _ACTIONS = {MICROSOFT: "consent", SYNC_ACCOUNTS: "sync-account", RINGCENTRAL: "r
 
 
 def _connection(state: ConnectionState) -> dict[str, Any]:
-    return {
-        "kind": state.kind,
-        "label": state.label,
-        "state": state.state,
-        "reason": state.reason,
-        "since": state.since,
-        # As /api/connections: a connected row keeps its fix only while a reason remains.
-        "fix": (state.fix if state.state != "connected" or state.reason else "") or None,
-        "details": dict(state.details),
-    }
+    # The row /api/connections answers, with "no fix" as null for the tab.
+    body = state.to_json()
+    body["fix"] = body["fix"] or None
+    return body
+
+
+def _note(text: str, since: float | None = None) -> dict[str, Any]:
+    """A warning with no step to open."""
+    return {"text": text, "action": None, "since": since}
 
 
 def _microsoft(state: ConnectionState) -> dict[str, Any]:
@@ -106,21 +104,12 @@ async def status_json(
             action = "sync-account" if upn is not None else _ACTIONS.get(state.kind)
             warnings.append(_warning(state, action))
     if not view.sync_enabled:
-        warnings.append(
-            {"text": "Presence sync is turned off for the organisation", "action": None,
-             "since": None}
-        )
+        warnings.append(_note("Presence sync is turned off for the organisation"))
     if view.last_job is not None and view.last_job.status == "failed":
-        warnings.append(
-            {"text": f"The last job ({view.last_job.kind}) failed", "action": None,
-             "since": view.last_job.finished_at}
-        )
-    undelivered = await store.list_notices(status=NoticeStatus.FAILED.value, limit=50)
-    if undelivered:
-        warnings.append(
-            {"text": f"{len(undelivered)} notices could not be delivered", "action": None,
-             "since": None}
-        )
+        failed = view.last_job
+        warnings.append(_note(f"The last job ({failed.kind}) failed", failed.finished_at))
+    if view.undelivered_notices:
+        warnings.append(_note(f"{view.undelivered_notices} notices could not be delivered"))
     coverage = view.coverage
     budget = await bot.write_budget()
     return {

@@ -76,7 +76,7 @@ def job_json(job: JobView) -> dict[str, Any]:
     return {
         "id": job.id,
         # The contract's words ("sync all"), not the store's identifiers ("sync_all").
-        "kind": job.kind.split(":", 1)[0].replace("_", " "),
+        "kind": job.kind.replace("_", " "),
         "status": job.status,
         "requestedBy": job.requested_by,
         "total": job.total,

@@ -16,7 +16,8 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   const [loading, setLoading] = useState(true);
   const serial = useRef(0);
 
-  // eslint-disable-next-line react-hooks/exhaustive-deps
+  // The caller names what `load` reads, as it would for useEffect: a new `load` closure on
+  // every render must not reload by itself.
   const run = useCallback(load, deps);
   const reload = useCallback(() => {
     const mine = ++serial.current;

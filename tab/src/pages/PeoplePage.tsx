@@ -109,7 +109,6 @@ export function PeoplePage() {
       setActiveJob(lastJob);
     }
     // Only when the status is read again, not whenever the active job moves.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [lastJob?.id, lastJob?.status]);
 
   const started = (answer: JobStarted) => {

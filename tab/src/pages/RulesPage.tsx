@@ -68,7 +68,6 @@ export function RulesPage() {
     );
   };
   // Read once per visit; an unsaved draft keeps the version it was started from.
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   useEffect(load, [api]);
 
   const base = rules.base;
