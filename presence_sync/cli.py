@@ -140,7 +140,8 @@ def _package(args: argparse.Namespace) -> int:
     from presence_sync.package import ManifestError, build_package
 
     if args.env is not None and not args.env.is_file():
-        raise SettingsError("--env", f"no such file: {args.env}")
+        print(f"presence-sync package: --env: no such file: {args.env}", file=sys.stderr)
+        return SETTINGS_EXIT
     settings = load_settings(env_file=args.env) if args.env else _settings()
     try:
         package = build_package(settings, args.out)

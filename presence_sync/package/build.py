@@ -67,12 +67,14 @@ def render(settings: Settings, manifest_dir: Path | None = None) -> Package:
         problem = Problem("(file)", f"cannot read {folder / 'manifest.json'}: {err}", "fix it")
         raise ManifestError([problem]) from err
     manifest = fill(template, values_from(settings))
-    files = {}
     icons = manifest.get("icons") if isinstance(manifest, dict) else None
-    for name in (icons or {}).values() if isinstance(icons, dict) else ():
-        path = folder / str(name)
+    names = [n for n in icons.values() if isinstance(n, str)] if isinstance(icons, dict) else []
+    files = {}
+    for name in names:
+        path = folder / name
+        # Only files inside the folder: the checks name a missing one.
         if path.resolve().is_relative_to(folder.resolve()) and path.is_file():
-            files[str(name)] = path.read_bytes()
+            files[name] = path.read_bytes()
     problems = check_manifest(
         manifest, files, schema=load_schema(folder), public_url=settings.public_url
     )

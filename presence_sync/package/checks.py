@@ -64,14 +64,8 @@ def check_manifest(
 ) -> list[Problem]:
     """Every problem of a filled manifest with its files (icon name → bytes); [] if none."""
     problems = [*_placeholders(manifest)]
-    if public_url is not None and urlsplit(public_url).scheme != "https":
-        problems.append(
-            Problem(
-                "PUBLIC_URL",
-                f"{public_url} is not https, and Teams loads tabs and bots only over https",
-                "set PUBLIC_URL to the server's public https address",
-            )
-        )
+    if public_url is not None:
+        problems += _public_url(public_url)
     problems += _lengths(manifest)
     problems += _icons(manifest, files)
     problems += _domains(manifest)
@@ -80,6 +74,23 @@ def check_manifest(
     named = {p.field for p in problems}
     problems += [p for p in _schema(manifest, schema) if p.field not in named]
     return problems
+
+
+def _public_url(public_url: str) -> Iterator[Problem]:
+    parts = urlsplit(public_url)
+    if parts.scheme != "https":
+        yield Problem(
+            "PUBLIC_URL",
+            f"{public_url} is not https, and Teams loads tabs and bots only over https",
+            "set PUBLIC_URL to the server's public https address",
+        )
+    if parts.path.strip("/") or parts.query:
+        # The template puts the tab at https://{host}/tab/, where the server serves it.
+        yield Problem(
+            "PUBLIC_URL",
+            f"{public_url} has a path, but the tab and the bot are served at the host's root",
+            "set PUBLIC_URL to the server's origin only, e.g. https://presence.contoso.com",
+        )
 
 
 def _field(path: Sequence[str | int]) -> str:

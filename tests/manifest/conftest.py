@@ -11,6 +11,8 @@ from presence_sync.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST_DIR = ROOT / "manifest"
+# The manifest PACKAGE_ENV gives. After a deliberate change to the template, rewrite it from
+# presence_sync.package.render(package_settings()).manifest and review the diff.
 GOLDEN = ROOT / "tests" / "fixtures" / "manifest" / "expected.json"
 
 # What an organisation's .env names for a package: its own ids and public address.

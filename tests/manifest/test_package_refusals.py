@@ -104,6 +104,20 @@ def too_many_commands(folder: Path) -> None:
         ),
         (
             unchanged,
+            {"TEAMS_APP_ID": "presence-sync"},
+            "manifest.json: id: 'presence-sync' does not match "
+            "'^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$'; "
+            "set TEAMS_APP_ID to the Teams app's id (a GUID)",
+        ),
+        (
+            unchanged,
+            {"PUBLIC_URL": "https://contoso.com/presence"},
+            "manifest.json: PUBLIC_URL: https://contoso.com/presence has a path, but the tab and "
+            "the bot are served at the host's root; set PUBLIC_URL to the server's origin only, "
+            "e.g. https://presence.contoso.com",
+        ),
+        (
+            unchanged,
             {"PUBLIC_URL": "http://presence.contoso.com"},
             "manifest.json: PUBLIC_URL: http://presence.contoso.com is not https, and Teams loads "
             "tabs and bots only over https; set PUBLIC_URL to the server's public https address",
@@ -117,6 +131,8 @@ def too_many_commands(folder: Path) -> None:
         "grey outline",
         "missing colour icon",
         "11 personal commands",
+        "app id not a GUID",
+        "public url with a path",
         "http public url",
     ],
 )
