@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.commands import Command, CommandName, parse
-from tests.manifest.conftest import MANIFEST_DIR
+from tests.manifest.package_env import MANIFEST_DIR
 
 BOT_ID = "28:0b6e8f8a-51f4-4f63-9a2b-7d1c2e3f4a5b"
 

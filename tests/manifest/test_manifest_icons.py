@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from presence_sync.package.png import decode
-from tests.manifest.conftest import MANIFEST_DIR, ROOT
+from tests.manifest.package_env import MANIFEST_DIR, ROOT
 
 
 def test_the_icons_script_draws_the_committed_pngs(tmp_path: Path) -> None:

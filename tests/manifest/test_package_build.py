@@ -13,7 +13,7 @@ import pytest
 
 from presence_sync import __version__
 from presence_sync.package import build_package, check_manifest, load_schema
-from tests.manifest.conftest import GOLDEN, MANIFEST_DIR, PACKAGE_ENV, ROOT, package_settings
+from tests.manifest.package_env import GOLDEN, MANIFEST_DIR, PACKAGE_ENV, ROOT, package_settings
 
 
 def read_zip(path: Path) -> tuple[dict[str, object], dict[str, bytes]]:

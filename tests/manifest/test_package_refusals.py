@@ -10,7 +10,7 @@ import pytest
 
 from presence_sync.package import ManifestError, build_package
 from presence_sync.package.png import Image, encode
-from tests.manifest.conftest import package_settings
+from tests.manifest.package_env import package_settings
 
 
 def edit_template(folder: Path, change: Callable[[dict], None]) -> None:
