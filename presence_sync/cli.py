@@ -1,4 +1,4 @@
-"""Command line: `presence-sync serve | doctor | sandbox | demo | version`."""
+"""Command line: `presence-sync serve | doctor | sandbox | demo | package | version`."""
 
 from __future__ import annotations
 
@@ -43,6 +43,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("args", nargs=argparse.REMAINDER, help="sandbox options (see --help)")
     _add_demo_parser(sub)
+    package = sub.add_parser(
+        "package",
+        help="build the Teams app package (manifest.json and icons in a zip)",
+        description="Fill manifest/manifest.json from the settings, check it against Teams' "
+        "v1.30 schema and rules, and write the zip to upload in Teams.",
+    )
+    package.add_argument(
+        "--env", type=Path, metavar="FILE", help="settings file to read (default ./.env)"
+    )
+    package.add_argument(
+        "--out",
+        type=Path,
+        default=Path("build/presence-sync.zip"),
+        help="where to write the zip (default build/presence-sync.zip)",
+    )
     return parser
 
 
@@ -121,6 +136,26 @@ def _sandbox(args: argparse.Namespace) -> int:
     return run_sandbox(list(args.args))
 
 
+def _package(args: argparse.Namespace) -> int:
+    from presence_sync.package import ManifestError, build_package
+
+    if args.env is not None and not args.env.is_file():
+        print(f"presence-sync package: --env: no such file: {args.env}", file=sys.stderr)
+        return SETTINGS_EXIT
+    settings = load_settings(env_file=args.env) if args.env else _settings()
+    try:
+        package = build_package(settings, args.out)
+    except ManifestError as err:
+        for problem in err.problems:
+            print(problem, file=sys.stderr)
+        print(f"presence-sync package: nothing written to {args.out}", file=sys.stderr)
+        return SETTINGS_EXIT
+    names = ", ".join(["manifest.json", *package.files])
+    print(f"presence-sync package: wrote {args.out} ({names}) for {settings.public_url}")
+    print("Upload it in Teams: Apps > Manage your apps > Upload an app (see manifest/README.md)")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from presence_sync.demo import DemoOptions
     from presence_sync.demo import main as demo_main
@@ -166,7 +201,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_sandbox(argv[1:])
     args = _parser().parse_args(argv)
-    commands = {"serve": _serve, "doctor": _doctor, "sandbox": _sandbox, "demo": _demo}
+    commands = {
+        "serve": _serve,
+        "doctor": _doctor,
+        "sandbox": _sandbox,
+        "demo": _demo,
+        "package": _package,
+    }
     try:
         return commands[args.command](args)
     except SettingsError as err:

@@ -10,7 +10,8 @@
     ├── ValidationError                  bad input from a person or a peer; nothing was changed
     │   ├── RulesError(problems)         domain.rules: call presence rules refused
     │   ├── UserStateError               engine.state: a stored user state cannot be read
-    │   └── UnknownUsersError(names)     admin: named users are not in the directory
+    │   ├── UnknownUsersError(names)     admin: named users are not in the directory
+    │   └── ManifestError(problems)      package.build: Teams would refuse the app package
     ├── ProviderError                    a cloud provider failed
     │   ├── GraphError                   Microsoft Graph or Entra ID; `token` says which token
     │   │   ├── GraphRequestError(status, code, message)    graph.errors: no product meaning

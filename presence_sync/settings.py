@@ -73,6 +73,8 @@ class Settings:
     bot_token_issuer: str | None = None
     # Where the bot opens chats before Teams has told it its regional service URL.
     bot_service_url: str = "https://smba.trafficmanager.net/teams/"
+    # The Teams app's id (the manifest's `id`, a GUID): `presence-sync package` writes it into
+    # the app package, and the bot installs that app for people who get a notice.
     teams_app_id: str | None = None
     # Install the Teams app for people who get a notice before they ever chatted with the bot.
     bot_install_app: bool = True
