@@ -3,23 +3,13 @@
 // Driven by bench/tab_first_render.py, which starts the sandbox and the product and passes
 // PRODUCT_URL, LOADS and the sign-in URL in the environment. Prints one JSON line.
 const { chromium } = require("@playwright/test");
+const { launchOptions } = require("../tests/tab_e2e/chromium.cjs");
 
 async function main() {
 
 const product = process.env.PRODUCT_URL;
 const loads = Number(process.env.LOADS ?? "20");
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--metrics-recording-only",
-    "--disable-default-apps",
-    "--no-default-browser-check",
-  ],
-});
+const browser = await chromium.launch(launchOptions);
 const context = await browser.newContext({ ignoreHTTPSErrors: true });
 const page = await context.newPage();
 await page.route(

@@ -30,9 +30,7 @@ if str(REPO) not in sys.path:  # run as a script: make the repository importable
     sys.path.insert(0, str(REPO))
 
 from presence_sync.demo.connect import admin_email  # noqa: E402
-from presence_sync.demo.control import SandboxControl  # noqa: E402
-from presence_sync.demo.server import ProductServer, demo_settings, reserve_port  # noqa: E402
-from sandbox.server import run_sandbox  # noqa: E402
+from presence_sync.demo.local import sandbox_and_product  # noqa: E402
 
 NODE_MODULES = REPO / "tests" / "tab_e2e" / "node_modules"  # @playwright/test, from npm ci
 DIST = REPO / "tab" / "dist"
@@ -62,12 +60,8 @@ async def run(loads: int) -> dict[str, Any]:
     if not (DIST / "index.html").is_file():
         raise SystemExit("tab/dist is missing: run scripts/setup first")
     data = Path(tempfile.mkdtemp(prefix="tab-render-"))
-    async with run_sandbox(data / "sandbox", users=20) as sandbox:
-        control = SandboxControl(sandbox.base_url, sandbox.http)
-        config = await control.config()
-        sock = reserve_port(0)
-        settings = demo_settings(config, port=sock.getsockname()[1], data_dir=data / "product")
-        server = await ProductServer.start(settings, sock)
+    async with sandbox_and_product(data, users=20) as local:
+        control, config, server = local.control, local.config, local.server
         try:
             admin = admin_email(config)
             await control.consent(sign_in_as=admin)
@@ -95,7 +89,6 @@ async def run(loads: int) -> dict[str, Any]:
             samples = json.loads(out.decode().strip().splitlines()[-1])
         finally:
             await control.consent(sign_in_as=None)
-            await server.stop()
     return {
         "benchmark": "tab first render on loopback",
         "loads": loads,

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 __all__ = ["JsonFormatter", "configure_logging"]
@@ -39,9 +40,18 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(fmt: str = "plain", level: str = "INFO") -> None:
-    """Route the root logger to stderr in the chosen format and level."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure_logging(fmt: str = "plain", level: str = "INFO", file: Path | None = None) -> None:
+    """Route the root logger to stderr (or to `file`) in the chosen format and level.
+
+    The demo and the other local runs log to a file, so their console shows only their own
+    lines.
+    """
+    handler: logging.Handler
+    if file is None:
+        handler = logging.StreamHandler(sys.stderr)
+    else:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(file, encoding="utf-8")
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

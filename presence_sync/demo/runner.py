@@ -41,6 +41,7 @@ from presence_sync.demo.jobs import (
 from presence_sync.demo.sandbox_process import SandboxProcess, SandboxStartError
 from presence_sync.demo.server import ProductServer, demo_settings, fresh_store, reserve_port
 from presence_sync.errors import SettingsError
+from presence_sync.logs import configure_logging
 from presence_sync.web.keys import STORE
 
 __all__ = ["DemoOptions", "main", "run_demo"]
@@ -289,20 +290,10 @@ async def _stop(
         await sandbox.stop()
 
 
-def _log_to_file(path: Path, level: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-
-
 def main(options: DemoOptions, console: Console | None = None) -> int:
     """Run the demo in a fresh event loop; Ctrl-C or SIGTERM stop it cleanly (exit 130)."""
     # The server's log goes to a file so the console shows only the demo's own lines.
-    _log_to_file(options.data.resolve() / "server.log", "INFO")
+    configure_logging("plain", "INFO", file=options.data.resolve() / "server.log")
     return asyncio.run(_main(options, console))
 
 

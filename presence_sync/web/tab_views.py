@@ -6,6 +6,7 @@ shape here, and the API tests check the served answers against it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from presence_sync.admin import JobView, Preview, RulesView, UserView
@@ -139,7 +140,8 @@ def _write(entry: AuditEntry) -> dict[str, Any]:
 
 
 def _written(value: object) -> str:
-    if isinstance(value, dict):
+    # Stored details come back frozen (AuditDetails, a Mapping), not as the dict written.
+    if isinstance(value, Mapping):
         return ", ".join(f"{k} {v}" for k, v in value.items() if v is not None)
     return str(value or "")
 

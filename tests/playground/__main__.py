@@ -10,15 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import shutil
 import sys
 from pathlib import Path
 
 from presence_sync.demo.connect import connect_and_sync_all
-from presence_sync.demo.control import SandboxControl
-from presence_sync.demo.server import ProductServer, reserve_port
-from sandbox.server import run_sandbox
+from presence_sync.demo.local import sandbox_and_product
+from presence_sync.logs import configure_logging
 from tests.playground.agents_playground import PlaygroundError, agents_playground, loopback_settings
 
 WARNING = """\
@@ -30,32 +28,18 @@ WARNING = """\
 async def run(data: Path, users: int, playground_port: int | None) -> None:
     """Serve the sandbox, the product and the Playground until cancelled."""
     print(f"Starting the sandbox ({users} people) and the product; logs in {data}/")
-    async with run_sandbox(data / "sandbox", users=users) as sandbox:
-        control = SandboxControl(sandbox.base_url, sandbox.http)
-        config = await control.config()
-        sock = reserve_port(0)
-        settings = loopback_settings(config, port=sock.getsockname()[1], data_dir=data / "product")
-        print(WARNING)
-        server = await ProductServer.start(settings, sock)
-        try:
-            _, job = await connect_and_sync_all(server, control, config, sandbox.ca_file)
-            print(f"Product at {server.url}: connected, {job.synced} people synced")
-            endpoint = f"{server.url}/api/messages"
-            async with agents_playground(endpoint, data / "playground", port=playground_port) as pg:
-                print(f"Agents Playground for {endpoint}: open {pg.url}")
-                print('In "Personal Chat", type help (or status). Ctrl-C stops everything.')
-                await asyncio.Event().wait()
-        finally:
-            await server.stop()
-
-
-def _log_to_file(path: Path) -> None:
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    print(WARNING)
+    async with sandbox_and_product(data, users=users, settings_for=loopback_settings) as local:
+        server = local.server
+        _, job = await connect_and_sync_all(
+            server, local.control, local.config, local.sandbox.ca_file
+        )
+        print(f"Product at {server.url}: connected, {job.synced} people synced")
+        endpoint = f"{server.url}/api/messages"
+        async with agents_playground(endpoint, data / "playground", port=playground_port) as pg:
+            print(f"Agents Playground for {endpoint}: open {pg.url}")
+            print('In "Personal Chat", type help (or status). Ctrl-C stops everything.')
+            await asyncio.Event().wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     data = options.data.resolve()
     shutil.rmtree(data, ignore_errors=True)  # each run starts afresh, as the demo does
     data.mkdir(parents=True)
-    _log_to_file(data / "server.log")
+    configure_logging("plain", "INFO", file=data / "server.log")
     try:
         asyncio.run(run(data, options.users, options.port))
     except KeyboardInterrupt:

@@ -10,19 +10,7 @@
 "use strict";
 const { chromium } = require("playwright");
 
-const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--no-first-run",
-  "--disable-sync",
-  "--metrics-recording-only",
-  "--disable-default-apps",
-  "--disable-domain-reliability",
-  "--disable-breakpad",
-  "--no-pings",
-  "--disable-features=Translate,OptimizationHints,MediaRouter",
-];
+const { launchOptions } = require("../tab_e2e/chromium.cjs");
 const LOCAL_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 function parseArgs(argv) {
@@ -45,9 +33,9 @@ async function main() {
   const deadline = Date.now() + options.timeoutMs;
   const left = () => Math.max(1000, deadline - Date.now());
   const report = { ok: false, sent: null, matched: null, cards: [], blocked: [], error: null };
-  const args = [...CHROMIUM_ARGS];
+  const args = [...launchOptions.args];
   if (typeof process.getuid === "function" && process.getuid() === 0) args.push("--no-sandbox");
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
+  const browser = await chromium.launch({ executablePath: launchOptions.executablePath, headless: true, args });
   try {
     const context = await browser.newContext();
     // The Playground's page asks a CDN for fonts: refuse anything not on this machine.

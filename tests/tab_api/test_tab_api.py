@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 
 from openapi_spec_validator import validate
 
+from presence_sync.store.models import AuditDetails, AuditEntry
 from presence_sync.web.openapi import DOCUMENT
 from sandbox.server import RunningSandbox
 from tests.connections.product import ProductServer
@@ -211,6 +213,30 @@ async def test_activity_shows_admin_actions_by_who_did_them(admin: TabClient) ->
     schema_check("Activity", activity)
     assert activity["admin"][0]["actor"] == "admin@contoso.example"
     assert activity["admin"][0]["summary"] == "Reset the call presence rules to the defaults"
+
+
+async def test_activity_says_what_a_presence_write_sent_in_words(
+    admin: TabClient, product: ProductServer
+) -> None:
+    store = await product.store()
+    # What the reconciler records for a RingCentral write, stored and read back.
+    await store.append_audit(
+        AuditEntry(
+            at=time.time(),
+            actor="sync",
+            action="ringcentral.presence",
+            user="person00@contoso.example",
+            details=AuditDetails(
+                write={"dndStatus": "DoNotAcceptAnyCalls"},
+                cause="Teams presence observed: Teams DoNotDisturb/DoNotDisturb",
+                result="applied",
+            ),
+        )
+    )
+    status, activity = await admin.call("GET", "/api/tab/activity")
+    assert status == 200
+    schema_check("Activity", activity)
+    assert activity["writes"][0]["write"] == "dndStatus DoNotAcceptAnyCalls"
 
 
 async def test_every_tab_route_refuses_a_non_admin_and_changes_nothing(

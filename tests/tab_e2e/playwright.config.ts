@@ -1,4 +1,5 @@
 import { defineConfig, devices } from "@playwright/test";
+import { launchOptions } from "./chromium.cjs";
 
 // The pytest wrapper (test_tab_in_browser.py) starts the sandbox and the product and passes
 // their addresses in the environment; Debian's Chromium is the browser, never a download.
@@ -26,18 +27,7 @@ export default defineConfig({
       name: "chromium",
       use: {
         ...devices["Desktop Chrome"],
-        launchOptions: {
-          executablePath: "/usr/bin/chromium",
-          args: [
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--disable-sync",
-            "--metrics-recording-only",
-            "--disable-default-apps",
-            "--no-default-browser-check",
-          ],
-        },
+        launchOptions,
       },
     },
   ],
