@@ -45,6 +45,8 @@ MICROSOFT = "microsoft"
 RINGCENTRAL = "ringcentral"
 SYNC_ACCOUNT_PREFIX = "microsoft-sync-account:"
 SYNC_ACCOUNTS = "microsoft-sync-accounts"  # the status row shown while there are none
+# The key pair Graph encrypts rich presence notifications with (made by watch/certificate.py).
+GRAPH_CERTIFICATE = "graph-encryption-certificate"
 # Until an admin role directory exists, alerts with no known admin go to this role address,
 # which the notice sender resolves to the organisation's admins.
 ADMINS_ROLE = "role:admins"
@@ -53,6 +55,7 @@ _LABELS = {
     MICROSOFT: "Microsoft (admin consent)",
     SYNC_ACCOUNTS: "Microsoft sync accounts",
     RINGCENTRAL: "RingCentral",
+    GRAPH_CERTIFICATE: "Graph notification encryption key",
 }
 _FIXES = {
     MICROSOFT: "In the Presence Sync tab, step 1: grant admin consent as a Global Administrator",
@@ -177,8 +180,10 @@ class ConnectionBook:
             updated_at=now,
         )
         await self.store.put_connection(record)
-        if old is not None and old.status is ConnectionStatus.BROKEN and (
-            status is ConnectionStatus.CONNECTED
+        if (
+            old is not None
+            and old.status is ConnectionStatus.BROKEN
+            and (status is ConnectionStatus.CONNECTED)
         ):
             # One alert per incident, and one word when it heals.
             await self._alert(kind, reason or "", recovered=True)

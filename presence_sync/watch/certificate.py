@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from presence_sync.connections.records import GRAPH_CERTIFICATE
 from presence_sync.store.base import Store
 from presence_sync.store.models import Connection, ConnectionDetails, ConnectionStatus
 
@@ -29,7 +30,7 @@ __all__ = ["CERTIFICATE_KIND", "EncryptionCertificate", "load_or_create_certific
 
 logger = logging.getLogger(__name__)
 
-CERTIFICATE_KIND = "graph-encryption-certificate"
+CERTIFICATE_KIND = GRAPH_CERTIFICATE
 _LEASE = "watch:certificate"
 _VALID_DAYS = 3650
 
