@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -79,6 +80,8 @@ async def sign_in(browser: HeadlessBrowser, product_url: str, email: str) -> Sig
         status, answer = response.status, _json_or_none(await response.text())
     if status != 200 or not isinstance(answer, dict):
         said = _message(answer) or f"the sign-in ended at {page.url.split('?')[0]} ({page.status})"
+        if page.status >= 400 and (shown := _shown(page.text)):
+            said = f"{said}; the sign-in page said: {shown}"
         raise SignInError(f"signing {email} in to {base} failed: {said}")
     if not answer.get("admin"):
         raise SignInError(str(answer.get("reason") or f"{email} is not a Presence Sync admin"))
@@ -102,6 +105,14 @@ def _json_or_none(text: str) -> Any:
         return json.loads(text) if text else None
     except ValueError:
         return None
+
+
+def _shown(html: str) -> str:
+    """The words of a result page, without its markup, bounded for one line."""
+    words = " ".join(
+        re.sub(r"<[^>]+>", " ", re.sub(r"(?s)<(script|style).*?</\1>", "", html)).split()
+    )
+    return words[:300]
 
 
 def _message(answer: Any) -> str | None:

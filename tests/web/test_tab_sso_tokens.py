@@ -110,6 +110,15 @@ async def test_an_expired_token_is_refused(product: ProductServer, mint: Mint) -
     assert "expired" in error_of(answer)[1]
 
 
+async def test_a_token_from_the_future_is_refused(product: ProductServer, mint: Mint) -> None:
+    early = mint(ADMIN, lifetime=3600, issued=time.time() + 2 * 3600)
+
+    status, answer = await connections_as(product, bearer(early))
+
+    assert status == 401
+    assert "not valid yet" in error_of(answer)[1]
+
+
 async def test_a_token_signed_by_a_foreign_key_is_refused(
     product: ProductServer, sandbox: RunningSandbox, mint: Mint
 ) -> None:
