@@ -1,4 +1,4 @@
-"""Command line: `presence-sync serve | doctor | sandbox | demo | package | version`."""
+"""Command line: `presence-sync serve | doctor | sandbox | demo | chat | package | version`."""
 
 from __future__ import annotations
 
@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sandbox.add_argument("args", nargs=argparse.REMAINDER, help="sandbox options (see --help)")
     _add_demo_parser(sub)
+    _add_chat_parser(sub)
     package = sub.add_parser(
         "package",
         help="build the Teams app package (manifest.json and icons in a zip)",
@@ -93,6 +94,35 @@ def _add_demo_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     demo.add_argument(
         "--time-scale", type=float, default=1.0, help="sandbox time runs N times faster"
+    )
+    demo.add_argument(
+        "--chat",
+        action="store_true",
+        help="once ready, chat with the bot here as the Global Administrator",
+    )
+
+
+def _add_chat_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    chat = sub.add_parser(
+        "chat",
+        help="chat with the bot of a running demo in this terminal",
+        description="Chat with the bot as a person of the sandbox's org, through the sandbox's "
+        "Teams: cards print as text, a number presses that button, notices print as they "
+        "come; quit, exit, Ctrl-D or Ctrl-C end it.",
+    )
+    chat.add_argument(
+        "--as", dest="email", required=True, help="who chats, e.g. admin@contoso.example"
+    )
+    chat.add_argument(
+        "--data",
+        type=Path,
+        default=Path("data/demo"),
+        help="the demo's (or sandbox's) data folder, where it wrote sandbox-config.json "
+        "(default data/demo)",
+    )
+    chat.add_argument("--sandbox", metavar="URL", help="the sandbox's address instead")
+    chat.add_argument(
+        "--ca", type=Path, metavar="FILE", help="the sandbox's CA file, with --sandbox"
     )
 
 
@@ -174,8 +204,15 @@ def _demo(args: argparse.Namespace) -> int:
         check=args.check,
         duration=args.duration,
         time_scale=args.time_scale,
+        chat=args.chat,
     )
     return demo_main(options)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from presence_sync.chat import chat
+
+    return chat(args.email, args.data, args.sandbox, args.ca)
 
 
 def _demo_problem(args: argparse.Namespace) -> str | None:
@@ -185,6 +222,8 @@ def _demo_problem(args: argparse.Namespace) -> str | None:
         return "--duration: must be positive"
     if args.time_scale <= 0:
         return "--time-scale: must be positive"
+    if args.chat and args.check:
+        return "--chat and --check: choose one (the check ends by itself, the chat when you quit)"
     for name in ("port", "sandbox_port"):
         if not 0 <= getattr(args, name) <= 65535:
             return f"--{name.replace('_', '-')}: outside 0-65535"
@@ -206,6 +245,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "doctor": _doctor,
         "sandbox": _sandbox,
         "demo": _demo,
+        "chat": _chat,
         "package": _package,
     }
     try:

@@ -45,15 +45,17 @@
 Only the provider clients (`graph/`, `ringcentral/`) read HTTP statuses; everyone else maps
 these classes, and the web error middleware maps them to HTTP answers in one place.
 
-The demo runner's own failures (`presence_sync.demo`) stop the demo command and never reach
-the product, so they derive from `Exception`:
+The demo runner's own failures (`presence_sync.demo`) and the terminal chat's
+(`presence_sync.chat`) stop their command and never reach the product, so they derive from
+`Exception`:
 
     Exception
     ├── SandboxStartError                demo.sandbox_process: the sandbox did not come up
     ├── DemoFailedError(code)            demo.console: the demo cannot go on
     ├── ConnectError                     demo.connect: a connection step failed
     ├── SignInError                      demo.signin: signing the admin in to the tab failed
-    └── ControlError                     demo.control: the sandbox refused a control call
+    ├── ControlError                     demo.control: the sandbox refused a control call
+    └── ChatError(code)                  chat.target: no demo to chat with, or it refused
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
+from presence_sync.demo.chatting import chat_during_day
 from presence_sync.demo.connect import ConnectError, admin_email, connect_all
 from presence_sync.demo.console import (
     EXIT_INTERRUPTED,
@@ -79,6 +80,7 @@ class DemoOptions:
     settle: float = SETTLE_SECONDS
     seed: int = 0
     sync_accounts: int = 1
+    chat: bool = False
 
 
 async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
@@ -170,6 +172,11 @@ async def _session(
         + (f", {away} signed out of Teams" if away else "")
     )
     playing = options.scenario != "none"
+    if options.chat:  # ready: the admin chats here while the day plays on
+        day_log = options.data.resolve() / "day.log"
+        return await chat_during_day(
+            say, control, sandbox, admin, actors, rc_mode, options.seed, playing, day_log
+        )
     if options.check:
         return await check_day(
             say,
