@@ -96,7 +96,7 @@ class ChatSession:
             with contextlib.suppress(asyncio.CancelledError):
                 await notices
         async with self._lock:
-            await self._show_new("bot")  # whatever arrived since the last look
+            await self._show_new()  # whatever arrived since the last look
         self._print("", "Bye.")
 
     async def _handle(self, words: str) -> None:
@@ -106,7 +106,7 @@ class ChatSession:
                     await self._press(int(words))
                 else:
                     await self.chat.say(words)
-                await self._show_new("bot")
+                await self._show_new()
             except ChatError as err:
                 if err.code != 1:
                     raise
@@ -129,7 +129,7 @@ class ChatSession:
             await self.chat.submit(data)
         else:
             answer = await self.chat.execute(str(button.verb), data)
-            await self._show_new("bot")  # messages it sent while it answered come first
+            await self._show_new()  # messages it sent while it answered come first
             self._show_invoke(answer)
 
     def _show_invoke(self, answer: Mapping[str, Any]) -> None:
@@ -149,13 +149,14 @@ class ChatSession:
             await asyncio.sleep(POLL_SECONDS)
             async with self._lock:
                 try:
-                    if await self._show_new("bot (notice)", interrupting=True):
+                    if await self._show_new(interrupting=True):
                         self._prompt()
                 except ChatError as err:
                     self._print(f"(cannot read the chat: {err})")
                     return
 
-    async def _show_new(self, label: str, *, interrupting: bool = False) -> bool:
+    async def _show_new(self, *, interrupting: bool = False) -> bool:
+        """Print the messages not shown yet; replies to the person, then notices, as sent."""
         shown = False
         for message in await self.chat.messages():
             key, stamp = str(message.get("id")), message.get("updated")
@@ -165,6 +166,7 @@ class ChatSession:
             self._seen[key] = stamp
             if interrupting and not shown and self.interactive:
                 self.out.write("\n")
+            label = "bot" if self.chat.answers(message) else "bot (notice)"
             self._show(f"{label} (updated)" if updated else label, render_message(message))
             shown = True
         return shown

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -30,6 +30,7 @@ class TeamsChat:
     target: ChatTarget
     email: str
     session: aiohttp.ClientSession
+    sent: set[str] = field(default_factory=set)  # ids of the activities the person sent
 
     @classmethod
     def open(cls, target: ChatTarget, email: str) -> TeamsChat:
@@ -61,11 +62,11 @@ class TeamsChat:
 
     async def say(self, text: str) -> None:
         """The person sends `text`; the bot has answered when this returns."""
-        await self._request("POST", f"{self._teams()}/say", {"text": text})
+        self._sent(await self._request("POST", f"{self._teams()}/say", {"text": text}))
 
     async def submit(self, value: dict[str, Any]) -> None:
         """The person presses an Action.Submit: a message carrying its data as `value`."""
-        await self._request("POST", f"{self._teams()}/say", {"value": value})
+        self._sent(await self._request("POST", f"{self._teams()}/say", {"value": value}))
 
     async def execute(self, verb: str, data: dict[str, Any]) -> dict[str, Any]:
         """The person presses an Action.Execute; the bot's invoke answer (statusCode, value)."""
@@ -76,6 +77,7 @@ class TeamsChat:
         answer = await self._request(
             "POST", f"{self._teams()}/invoke", {"name": "adaptiveCard/action", "value": value}
         )
+        self._sent(answer)
         body = answer.get("body") if isinstance(answer, dict) else None
         return body if isinstance(body, dict) else {}
 
@@ -84,6 +86,18 @@ class TeamsChat:
         chat = await self._request("GET", f"/_sandbox/chats/{quote(self.email, safe='@')}")
         found = chat.get("messages") if isinstance(chat, dict) else None
         return [m for m in found if isinstance(m, dict)] if isinstance(found, list) else []
+
+    def answers(self, message: dict[str, Any]) -> bool:
+        """Whether `message` answers something the person sent (else the bot sent it unasked).
+
+        A reply names the activity it answers in `replyToId`. Proactive sends may name an
+        older activity too (the stored conversation reference's), so only ours count.
+        """
+        return str(message.get("replyToId")) in self.sent
+
+    def _sent(self, answer: Any) -> None:
+        if isinstance(answer, dict) and answer.get("activity_id"):
+            self.sent.add(str(answer["activity_id"]))
 
     def _teams(self) -> str:
         return f"/_sandbox/teams/{quote(self.email, safe='@')}"
