@@ -44,6 +44,8 @@ def _config_file(data: Path) -> Path | None:
 
 def find_target(data: Path, sandbox: str | None = None, ca_file: Path | None = None) -> ChatTarget:
     """The sandbox named by `--sandbox`/`--ca`, else the one whose config is under `data`."""
+    if ca_file is not None and not ca_file.is_file():
+        raise ChatError(f"--ca: no such file {ca_file}")
     found = _config_file(data)
     if sandbox is not None:
         ca = ca_file or (found.parent / "ca.pem" if found else None)
