@@ -15,7 +15,7 @@ import codecs
 import contextlib
 import os
 import threading
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -30,27 +30,31 @@ QUIT_WORDS = frozenset({"quit", "exit"})
 PROMPT = "> "
 
 
+def _typed(fd: int) -> Iterator[str]:
+    """Lines read from `fd` with plain reads (no buffered stream a thread could hold locked)."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    with contextlib.suppress(OSError):  # a closed or broken input ends like its end
+        while chunk := os.read(fd, 4096):
+            pending += decoder.decode(chunk)
+            *lines, pending = pending.split("\n")
+            yield from lines
+    if pending:
+        yield pending
+
+
 async def read_lines(fd: int) -> AsyncIterator[str]:
     """Lines from file descriptor `fd` as they are typed or piped, until its end."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[str | None] = asyncio.Queue()
 
     def pump() -> None:
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        pending = ""
         try:
-            while chunk := os.read(fd, 4096):
-                pending += decoder.decode(chunk)
-                *lines, pending = pending.split("\n")
-                for line in lines:
-                    loop.call_soon_threadsafe(queue.put_nowait, line)
-        except OSError:
-            pass
-        finally:
-            if pending:
-                loop.call_soon_threadsafe(queue.put_nowait, pending)
-            with contextlib.suppress(RuntimeError):  # the loop closed first
-                loop.call_soon_threadsafe(queue.put_nowait, None)
+            for line in _typed(fd):
+                loop.call_soon_threadsafe(queue.put_nowait, line)
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+        except RuntimeError:  # the loop has closed: the chat is over, nobody reads on
+            return
 
     # A daemon thread: a read blocked on a terminal must not keep the process alive.
     threading.Thread(target=pump, name="chat-input", daemon=True).start()
