@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from presence_sync.chat.render import Button, Rendered, render_card, render_message
-from presence_sync.chat.target import ChatError
+from presence_sync.chat.target import EXIT_REFUSED, ChatError
 from presence_sync.chat.teams import TeamsChat
 
 __all__ = ["ChatSession", "read_lines"]
@@ -112,13 +112,13 @@ class ChatSession:
                     await self.chat.say(words)
                 await self._show_new()
             except ChatError as err:
-                if err.code != 1:
+                if err.code != EXIT_REFUSED:  # the demo is gone: the chat cannot go on
                     raise
                 self._print(f"(not delivered: {err})")
 
     async def _press(self, number: int) -> None:
         if not self._buttons:
-            self._print("(no buttons to press: the last card had none)")
+            self._print("(no buttons to press: no card shown here has any)")
             return
         if not 1 <= number <= len(self._buttons):
             self._print(f"(no button {number}: choose 1 to {len(self._buttons)})")
@@ -143,7 +143,8 @@ class ChatSession:
             detail = value.get("message") if isinstance(value, Mapping) else value
             self._print(f"(the bot refused the button: {status} {detail or ''})".rstrip())
         elif isinstance(value, Mapping) and value.get("type") == "AdaptiveCard":
-            self._show("bot (the card now reads)", render_card(value))
+            # The answer replaces the pressed card, buttons and all, as it does in Teams.
+            self._show("bot (the card now reads)", render_card(value), replaces=True)
         elif isinstance(value, str) and value:
             self._print("bot:", f"  {value}")
 
@@ -175,9 +176,9 @@ class ChatSession:
             shown = True
         return shown
 
-    def _show(self, label: str, rendered: Rendered) -> None:
+    def _show(self, label: str, rendered: Rendered, *, replaces: bool = False) -> None:
         self._print(f"{label}:", *(f"  {line}" if line else "" for line in rendered.lines))
-        if rendered.buttons:
+        if rendered.buttons or replaces:
             self._buttons, self._inputs = rendered.buttons, rendered.inputs
 
     def _prompt(self) -> None:

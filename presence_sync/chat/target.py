@@ -12,10 +12,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CONFIG_FILE", "EXIT_NO_DEMO", "ChatError", "ChatTarget", "find_target"]
+__all__ = ["CONFIG_FILE", "EXIT_NO_DEMO", "EXIT_REFUSED", "ChatError", "ChatTarget", "find_target"]
 
 CONFIG_FILE = "sandbox-config.json"
 EXIT_NO_DEMO = 2
+EXIT_REFUSED = 1  # one request was refused; the chat goes on
 
 
 class ChatError(Exception):

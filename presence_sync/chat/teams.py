@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from presence_sync.chat.target import ChatError, ChatTarget
+from presence_sync.chat.target import EXIT_REFUSED, ChatError, ChatTarget
 
 __all__ = ["TeamsChat"]
 
@@ -121,5 +121,5 @@ class TeamsChat:
             answer = text
         if status >= 400:
             detail = answer.get("error") if isinstance(answer, dict) else answer
-            raise ChatError(str(detail or f"the sandbox answered {status}"), code=1)
+            raise ChatError(str(detail or f"the sandbox answered {status}"), EXIT_REFUSED)
         return answer
