@@ -118,7 +118,7 @@ class ChatSession:
 
     async def _press(self, number: int) -> None:
         if not self._buttons:
-            self._print("(no buttons to press: no card shown here has any)")
+            self._print("(no buttons to press: the last card has none)")
             return
         if not 1 <= number <= len(self._buttons):
             self._print(f"(no button {number}: choose 1 to {len(self._buttons)})")

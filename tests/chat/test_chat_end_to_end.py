@@ -68,10 +68,10 @@ async def demo(tmp_path: Path) -> AsyncIterator[Path]:
 
 
 async def test_help_status_and_a_confirmation_pressed_by_its_number(demo: Path) -> None:
-    code, out, err = await _chat(demo, "help\nstatus\ndisable\n1\nstatus\n")
+    code, out, err = await _chat(demo, "help\nstatus\ndisable\n1\n2\nstatus\n")
 
     assert (code, err) == (0, "")
-    help_answer, status, confirm, pressed, status_after = out.split("\n> ")[1:6]
+    help_answer, status, confirm, pressed, again, status_after = out.split("\n> ")[1:7]
     assert help_answer.startswith("help\n")
     assert "bot:\n  What I can do" in help_answer  # a notice may come first, marked as one
     assert "  sync all:" in help_answer
@@ -82,6 +82,8 @@ async def test_help_status_and_a_confirmation_pressed_by_its_number(demo: Path) 
     assert "Stop syncing everyone?" in confirm
     assert confirm.rstrip().endswith("[1] Confirm  [2] Cancel")
     assert "Confirmed: syncing is off for everyone." in pressed
+    # The answer replaced the pressed card and its buttons: nothing is pressed twice.
+    assert again == "2\n(no buttons to press: the last card has none)"
     assert "Syncing is off for everyone." in status_after
     assert out.rstrip().endswith("Bye.")
 
