@@ -7,30 +7,18 @@ import os
 import re
 import signal
 import socket
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.demo.command import ROOT, demo_command
 from tests.mongo_server import MongoTarget
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _start(data: Path, *options: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "presence_sync",
-        "demo",
-        "--port",
-        "0",
-        "--sandbox-port",
-        "0",
-        "--data",
-        str(data),
-        *options,
+        *demo_command(data, *options),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
