@@ -85,6 +85,14 @@ async def test_demo_check_with_a_small_org_passes_end_to_end(
     assert f"OK: all {len(rows)} linked people show the expected state" in output
     assert re.search(r"\d+ changes carried across: median [\d.]+ s", output)
     assert "Busy/InACall" in table, "someone is still on a RingCentral call at the end"
+    # Not a terminal: each start-up phase is a plain line of its own.
+    for phase in ("starting the sandbox", "starting the server", "connecting RingCentral"):
+        assert f"\n  ... {phase}\n" in output, phase
+    assert "\r" not in output
+    assert re.search(
+        r"ok  the tab lists the sandbox's \d+ people, as admin@contoso\.example", output
+    )
+    assert re.search(r"ok  the bot's status says \d+ synced, as it should", output)
     assert all(_refused(port) for port in _ports(output))
 
 
