@@ -137,3 +137,31 @@ async def test_a_sandbox_that_dies_underneath_stops_the_demo_with_its_reason(
     assert "The demo stopped" in rest
     assert "the sandbox stopped unexpectedly (exit status -9)" in rest
     assert _refused(_ports(seen)[1])
+
+
+def _running_with(argument: str) -> list[int]:
+    """Processes whose command line holds `argument`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                words = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argument.encode() in words:
+                found.append(int(entry.name))
+    return found
+
+
+async def test_ctrl_c_while_the_sandbox_starts_leaves_no_sandbox_running(tmp_path: Path) -> None:
+    process = await _start(tmp_path, "--users", "40")
+    seen = await _read_until(process, "starting the sandbox", limit=60)
+    assert "starting the sandbox" in seen, seen
+    await asyncio.sleep(0.4)  # the sandbox process is up, building its org, not yet serving
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 130
+    assert "sandbox    https:" not in stdout.decode(), "interrupted too late to matter"
+    assert stdout.decode().rstrip().endswith("Stopped.")
+    assert "Traceback" not in stderr.decode()
+    assert _running_with(str(tmp_path / "sandbox")) == []
