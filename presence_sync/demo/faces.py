@@ -28,9 +28,9 @@ class Faces:
     """The addresses of the product's faces in a running demo, and the chat command."""
 
     admin: str
-    non_admin: str
+    non_admin: str | None  # None in an org too small to have one
     admin_tab: str
-    non_admin_tab: str
+    non_admin_tab: str | None
     teams_tab: str
     live_page: str
     chat: str
@@ -43,7 +43,7 @@ def sign_in_link(product_url: str, email: str) -> str:
 
 
 def faces_of(
-    product_url: str, sandbox_url: str, ca_file: str, *, admin: str, non_admin: str
+    product_url: str, sandbox_url: str, ca_file: str, *, admin: str, non_admin: str | None
 ) -> Faces:
     """The addresses a person opens for a product at `product_url` on the sandbox."""
     host = urlencode({"user": admin, "tab": f"{product_url}{TAB}", "theme": "default"}, safe="@:/")
@@ -51,7 +51,7 @@ def faces_of(
         admin=admin,
         non_admin=non_admin,
         admin_tab=sign_in_link(product_url, admin),
-        non_admin_tab=sign_in_link(product_url, non_admin),
+        non_admin_tab=sign_in_link(product_url, non_admin) if non_admin else None,
         teams_tab=f"{sandbox_url}{TEAMS_HOST}?{host}",
         live_page=f"{sandbox_url}{LIVE_PAGE}",
         chat=f"presence-sync chat --as {admin}",
@@ -79,9 +79,10 @@ def show_faces(say: Console, faces: Faces) -> None:
     say.line(f"CA file          {faces.ca_file}")
     say.line(f"tab, as admin    {faces.admin_tab}")
     say.line(f"                 signed in as {faces.admin}, the Global Administrator")
-    say.line(f"tab, refused     {faces.non_admin_tab}")
-    say.line(f"                 signed in as {faces.non_admin}, who is not an admin")
-    say.line("                 (a private window, or it replaces the admin's session)")
+    if faces.non_admin_tab is not None:
+        say.line(f"tab, refused     {faces.non_admin_tab}")
+        say.line(f"                 signed in as {faces.non_admin}, who is not an admin")
+        say.line("                 (a private window, or it replaces the admin's session)")
     say.line(f"tab in Teams     {faces.teams_tab}")
     say.line("                 the sandbox's Teams page frames the tab; it signs in by SSO")
     say.line(f"live presence    {faces.live_page}")

@@ -183,7 +183,7 @@ async def _session(
             sandbox.base_url,
             sandbox.ca_file,
             admin=admin,
-            non_admin=non_admin_email(config, state) or admin,
+            non_admin=non_admin_email(config, state),
         ),
     )
     playing = options.scenario != "none"
