@@ -15,7 +15,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
@@ -114,24 +114,33 @@ async def connect_all(
     *,
     admin: str,
     sync_accounts: Iterable[str],
+    progress: Callable[[str], None] | None = None,
 ) -> Connected:
-    """Admin consent, sync account sign-ins and RingCentral, each confirmed in the store."""
+    """Admin consent, sync account sign-ins and RingCentral, each confirmed in the store.
+
+    `progress` hears each step as it begins.
+    """
     accounts = tuple(sync_accounts)
     browser = HeadlessBrowser(ca_file)
+    tell = progress or (lambda _step: None)
     try:
         # The sandbox answers Entra's sign-in and consent pages for the admin, as the admin's
         # clicks would; every connection route needs the admin signed in to the tab first.
+        tell(f"signing {admin} in to the tab")
         await control.consent(sign_in_as=admin, admin_decision="approve")
         try:
             signed_in = await sign_in(browser, product_url, admin)
         except SignInError as err:
             raise ConnectError(f"signing in as {admin} failed: {err}") from err
+        tell(f"admin consent by {admin}")
         page = await browser.visit(_url(product_url, "admin consent", login_hint=admin))
         await _confirm(store, MICROSOFT, "admin consent", page)
         for upn in accounts:
+            tell(f"authorising the sync account {upn}")
             await control.consent(sign_in_as=upn)
             page = await browser.visit(_url(product_url, "sync account sign-in", login_hint=upn))
             await _confirm(store, sync_account_kind(upn), f"sync account {upn}", page)
+        tell("connecting RingCentral")
         page = await signed_in.visit(_url(product_url, "RingCentral connect"), method="POST")
         await _confirm(store, RINGCENTRAL, "RingCentral connect", page)
     finally:

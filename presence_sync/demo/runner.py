@@ -19,7 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 
@@ -33,6 +32,8 @@ from presence_sync.demo.console import (
 from presence_sync.demo.control import ControlError, SandboxControl, as_person, linked_people
 from presence_sync.demo.day import CHECK_DURATION, SETTLE_SECONDS, check_day, run_days
 from presence_sync.demo.expect import baseline_activity
+from presence_sync.demo.faces import faces_of, non_admin_email, show_faces
+from presence_sync.demo.faces_check import check_faces
 from presence_sync.demo.jobs import (
     job_summary,
     refresh_directory,
@@ -44,13 +45,15 @@ from presence_sync.demo.server import ProductServer, demo_settings, fresh_store,
 from presence_sync.errors import SettingsError
 from presence_sync.logs import configure_logging
 from presence_sync.web.keys import STORE
+from sandbox.tls import CertificatePaths, server_ssl_context
 
 __all__ = ["DemoOptions", "main", "run_demo"]
 
 logger = logging.getLogger(__name__)
 
 STORE_WAIT = 30.0
-PROGRESS_EVERY = 5.0  # seconds between sync-all progress lines
+PROGRESS_EVERY = 5.0  # seconds between sync-all progress lines (in a pipe or a file)
+LIVE_PROGRESS_EVERY = 1.0  # the same on a terminal, where the line is rewritten in place
 _STOPPING = (
     SandboxStartError,
     ConnectError,
@@ -93,6 +96,7 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
     server: ProductServer | None = None
     try:
         say.heading("Presence Sync demo")
+        say.progress("starting the sandbox")
         sandbox = await SandboxProcess.start(
             data / "sandbox",
             port=options.sandbox_port,
@@ -103,14 +107,11 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         control = SandboxControl.open(sandbox.base_url, sandbox.ca_file)
         config = await control.config()
         say.line(f"sandbox    {sandbox.base_url}  ({options.users} people; log {sandbox.log_file})")
-        server = await _start_server(options, config, data, await _sandbox_clock(control))
+        say.progress("starting the server")
+        clock = await _sandbox_clock(control)
+        server = await _start_server(options, config, data, clock, sandbox.data_dir)
         await control.set_product_url(f"{server.url}/api/messages")
         say.line(f"server     {server.url}  (log {data / 'server.log'})")
-        say.line(f"live page  {sandbox.base_url}/_sandbox/")
-        admin = admin_email(config)
-        say.line(f"tab        {server.url}/tab/  (sign in as {admin} on the sandbox's Entra page)")
-        host = urlencode({"user": admin, "tab": f"{server.url}/tab/"})
-        say.line(f"in Teams   {sandbox.base_url}/_sandbox/teams/host?{host}")
         session = asyncio.get_running_loop().create_task(
             _session(options, say, server, control, sandbox, config)
         )
@@ -138,7 +139,13 @@ async def _session(
     admin = admin_email(config)
     accounts = list(config.get("sync_account_candidates", []))[: max(1, options.sync_accounts)]
     connected = await connect_all(
-        server.url, store, control, sandbox.ca_file, admin=admin, sync_accounts=accounts
+        server.url,
+        store,
+        control,
+        sandbox.ca_file,
+        admin=admin,
+        sync_accounts=accounts,
+        progress=say.progress,
     )
     say.line(f"ok  admin consent granted by {connected.admin}")
     for upn in connected.sync_accounts:
@@ -146,14 +153,15 @@ async def _session(
     say.line("ok  RingCentral connected")
 
     say.heading("Sync all")
+    say.progress("matching Teams and RingCentral people by email")
     found = await refresh_directory(server.app)
     say.line(f"directory: {found.linked} people matched, {found.unmatched} unmatched")
     began = time.monotonic()
     job = await sync_all(
         server.app,
         admin,
-        progress=lambda j: say.line(f"sync all: {j.processed} of {j.total} done"),
-        progress_every=PROGRESS_EVERY,
+        progress=lambda j: say.progress(f"sync all: {j.processed} of {j.total} done"),
+        progress_every=LIVE_PROGRESS_EVERY if say.live else PROGRESS_EVERY,
     )
     say.line(job_summary(job, time.monotonic() - began))
 
@@ -171,6 +179,16 @@ async def _session(
         f"{len(links)} people linked and synced; {len(actors)} take part in the day"
         + (f", {away} signed out of Teams" if away else "")
     )
+    show_faces(
+        say,
+        faces_of(
+            server.url,
+            sandbox.base_url,
+            sandbox.ca_file,
+            admin=admin,
+            non_admin=non_admin_email(config, state),
+        ),
+    )
     playing = options.scenario != "none"
     if options.chat:  # ready: the admin chats here while the day plays on
         day_log = options.data.resolve() / "day.log"
@@ -178,7 +196,7 @@ async def _session(
             say, control, sandbox, admin, actors, rc_mode, options.seed, playing, day_log
         )
     if options.check:
-        return await check_day(
+        presence = await check_day(
             say,
             control,
             people=people,
@@ -190,6 +208,8 @@ async def _session(
             seed=options.seed,
             scenario=playing,
         )
+        faces = await check_faces(say, control, server.url, sandbox.ca_file, admin)
+        return presence or faces
     await run_days(
         say,
         control,
@@ -233,6 +253,7 @@ async def _start_server(
     config: dict[str, Any],
     data: Path,
     clock: Callable[[], float] | None,
+    sandbox_data: Path,
 ) -> ProductServer:
     try:
         sock = reserve_port(options.port)
@@ -244,13 +265,17 @@ async def _start_server(
     port = sock.getsockname()[1]
     try:
         settings = demo_settings(
-            config, port=port, data_dir=data / "server", store_url=options.store
+            config, port=port, data_dir=data / "server", store_url=options.store, https=True
         )
         if options.store is None:
             # The sandbox starts afresh each run, so the product's embedded store does too:
             # connections, subscriptions and engine state of an earlier sandbox mean nothing.
             fresh_store(data / "server")
-        return await ProductServer.start(settings, sock, clock=clock, time_scale=options.time_scale)
+        # HTTPS on the sandbox's certificate: teams-js opens pop-ups for https tabs only.
+        tls = server_ssl_context(CertificatePaths.in_folder(sandbox_data))
+        return await ProductServer.start(
+            settings, sock, clock=clock, time_scale=options.time_scale, ssl_context=tls
+        )
     except BaseException:
         sock.close()
         raise
@@ -279,7 +304,6 @@ async def _sandbox_clock(control: SandboxControl) -> Callable[[], float] | None:
         samples.append((answered - sent, float(state["now"]), (sent + answered) / 2))
     _, start_now, start_mono = min(samples)
     return lambda: start_now + (time.monotonic() - start_mono) * scale
-
 
 
 async def _stop(

@@ -93,6 +93,11 @@ class SandboxProcess:
             said = _last_words(log_path)
             message = f"the sandbox did not start: {reason}{said} (log: {log_path})"
             raise SandboxStartError(message) from err
+        except asyncio.CancelledError:
+            # Ctrl-C while it starts: the child has a session of its own, so no terminal
+            # signal reaches it and only this stops it.
+            await running.stop()
+            raise
         running._drain = asyncio.get_running_loop().create_task(running._drain_stdout())
         return running
 

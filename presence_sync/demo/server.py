@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +39,17 @@ def demo_environment(
     data_dir: Path,
     store_url: str | None = None,
     log_level: str = "INFO",
+    https: bool = False,
 ) -> dict[str, str]:
-    """The product's environment variables for a sandbox whose `/_sandbox/config` is `config`."""
+    """The product's environment variables for a sandbox whose `/_sandbox/config` is `config`.
+
+    `https` says the product is served over TLS (see `ProductServer.start`'s `ssl_context`).
+    """
     base = str(config["base_url"]).rstrip("/")
     return {
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "PUBLIC_URL": f"{'https' if https else 'http'}://127.0.0.1:{port}",
         "STORE_URL": store_url or f"sqlite:///{data_dir.resolve()}/presence-sync.db",
         "DATA_DIR": str(data_dir),
         "LOG_LEVEL": log_level,
@@ -93,10 +98,11 @@ def demo_settings(
     data_dir: Path,
     store_url: str | None = None,
     log_level: str = "INFO",
+    https: bool = False,
 ) -> Settings:
     """Validated settings for the demo's server (SettingsError names a bad value)."""
     env = demo_environment(
-        config, port=port, data_dir=data_dir, store_url=store_url, log_level=log_level
+        config, port=port, data_dir=data_dir, store_url=store_url, log_level=log_level, https=https
     )
     # No .env and no process environment: the demo must not pick up a real deployment's values.
     return load_settings(env, env_file=None)
@@ -118,12 +124,15 @@ class ProductServer:
         clock: Callable[[], float] | None = None,
         time_scale: float = 1.0,
         middlewares: Sequence[Middleware] = (),
+        ssl_context: ssl.SSLContext | None = None,
     ) -> ProductServer:
         """Build the app with `create_app(settings)` and serve it on `sock` (see reserve_port).
 
         `clock` replaces `time.time` for the product's timers when the sandbox runs
         `time_scale` times faster, so sessions and subscriptions are renewed in its time.
         `middlewares` run before the product's own (benchmarks time requests with them).
+        `ssl_context` serves HTTPS (the demo uses the sandbox's certificate, so the tab framed
+        by the sandbox's Teams host page may open teams-js pop-ups, which refuse http).
         """
         from presence_sync.app import create_app
 
@@ -136,11 +145,12 @@ class ProductServer:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
         await runner.setup()
         try:
-            await web.SockSite(runner, sock).start()
+            await web.SockSite(runner, sock, ssl_context=ssl_context).start()
         except BaseException:
             await runner.cleanup()
             raise
-        return cls(app=app, runner=runner, url=f"http://127.0.0.1:{sock.getsockname()[1]}")
+        scheme = "http" if ssl_context is None else "https"
+        return cls(app=app, runner=runner, url=f"{scheme}://127.0.0.1:{sock.getsockname()[1]}")
 
     async def stop(self) -> None:
         """Stop serving and run every cleanup context (background loops, store, HTTP)."""

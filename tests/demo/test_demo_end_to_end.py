@@ -7,30 +7,18 @@ import os
 import re
 import signal
 import socket
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.demo.command import ROOT, demo_command
 from tests.mongo_server import MongoTarget
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _start(data: Path, *options: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "presence_sync",
-        "demo",
-        "--port",
-        "0",
-        "--sandbox-port",
-        "0",
-        "--data",
-        str(data),
-        *options,
+        *demo_command(data, *options),
         cwd=ROOT,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -97,6 +85,14 @@ async def test_demo_check_with_a_small_org_passes_end_to_end(
     assert f"OK: all {len(rows)} linked people show the expected state" in output
     assert re.search(r"\d+ changes carried across: median [\d.]+ s", output)
     assert "Busy/InACall" in table, "someone is still on a RingCentral call at the end"
+    # Not a terminal: each start-up phase is a plain line of its own.
+    for phase in ("starting the sandbox", "starting the server", "connecting RingCentral"):
+        assert f"\n  ... {phase}\n" in output, phase
+    assert "\r" not in output
+    assert re.search(
+        r"ok  the tab lists the sandbox's \d+ people, as admin@contoso\.example", output
+    )
+    assert re.search(r"ok  the bot's status says \d+ synced, as it should", output)
     assert all(_refused(port) for port in _ports(output))
 
 
@@ -141,3 +137,31 @@ async def test_a_sandbox_that_dies_underneath_stops_the_demo_with_its_reason(
     assert "The demo stopped" in rest
     assert "the sandbox stopped unexpectedly (exit status -9)" in rest
     assert _refused(_ports(seen)[1])
+
+
+def _running_with(argument: str) -> list[int]:
+    """Processes whose command line holds `argument`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                words = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argument.encode() in words:
+                found.append(int(entry.name))
+    return found
+
+
+async def test_ctrl_c_while_the_sandbox_starts_leaves_no_sandbox_running(tmp_path: Path) -> None:
+    process = await _start(tmp_path, "--users", "40")
+    seen = await _read_until(process, "starting the sandbox", limit=60)
+    assert "starting the sandbox" in seen, seen
+    await asyncio.sleep(0.4)  # the sandbox process is up, building its org, not yet serving
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
+    assert process.returncode == 130
+    assert "sandbox    https:" not in stdout.decode(), "interrupted too late to matter"
+    assert stdout.decode().rstrip().endswith("Stopped.")
+    assert "Traceback" not in stderr.decode()
+    assert _running_with(str(tmp_path / "sandbox")) == []
