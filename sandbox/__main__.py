@@ -22,10 +22,10 @@ logger = logging.getLogger(__name__)
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-def parser() -> argparse.ArgumentParser:
-    """The command line of the sandbox."""
+def parser(prog: str = "python -m sandbox") -> argparse.ArgumentParser:
+    """The command line of the sandbox, as `prog` (the name its usage line shows)."""
     p = argparse.ArgumentParser(
-        prog="python -m sandbox",
+        prog=prog,
         description="Offline HTTPS stand-ins for Entra ID, Microsoft Graph, the Bot Connector "
         "and RingCentral.",
     )
@@ -84,12 +84,12 @@ async def _serve(args: argparse.Namespace) -> None:
         await runner.cleanup()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, prog: str = "python -m sandbox") -> int:
     """Run the sandbox; the exit status (0 after a clean stop, 2 for bad options)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--"]:  # `presence-sync sandbox -- --help` passes the separator through
         argv = argv[1:]
-    args = parser().parse_args(argv)
+    args = parser(prog).parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s %(message)s")
     if args.users < 2:
         print("--users: at least 2", file=sys.stderr)

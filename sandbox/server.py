@@ -320,8 +320,8 @@ async def run_sandbox(
         await runner.cleanup()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m sandbox") -> int:
     """`presence-sync sandbox …`: the same as `python -m sandbox …` (see sandbox.__main__)."""
     from sandbox.__main__ import main as run  # deferred: __main__ imports this module
 
-    return run(argv)
+    return run(argv, prog)

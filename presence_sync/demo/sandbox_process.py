@@ -171,4 +171,4 @@ def run_sandbox(argv: list[str]) -> int:
     """`presence-sync sandbox ARGS`: run the sandbox in the foreground with its own options."""
     from sandbox.server import main as sandbox_main
 
-    return sandbox_main(argv)
+    return sandbox_main(argv, prog="presence-sync sandbox")
