@@ -69,6 +69,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                     headers = {"Retry-After": str(max(1, round(retry_after)))}
                 if status >= 500:
                     logger.warning("%s %s failed: %s", request.method, request.path, err)
+                elif status == 400:
+                    # One line naming the problem: bad input is the caller's, not a traceback.
+                    logger.warning("%s %s refused: %s", request.method, request.path, err)
                 return json_error(status, code, str(err), headers)
         logger.exception("%s %s failed", request.method, request.path)
         return json_error(500, "internal_error", "The server could not complete this request.")
