@@ -16,7 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JsonFormatter", "PlainFormatter", "configure_logging", "escape_controls"]
+__all__ = [
+    "PLAIN_FORMAT",
+    "JsonFormatter",
+    "PlainFormatter",
+    "configure_logging",
+    "escape_controls",
+]
 
 PLAIN_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 

@@ -27,7 +27,7 @@ from presence_sync.admin import Admin
 from presence_sync.connections import Connections
 from presence_sync.graph.keys import TenantKeys, keys_url
 from presence_sync.graph.validation import ValidationTokens
-from presence_sync.private_files import private_folder
+from presence_sync.private_files import private_file, private_folder
 from presence_sync.providers import Providers
 from presence_sync.settings import Settings
 from presence_sync.store import open_store
@@ -235,9 +235,10 @@ def resolve_secret_key(settings: Settings) -> bytes:
     if settings.secret_key:
         return settings.secret_key.encode()
     path = settings.data_dir / "secret.key"
-    if path.is_file():
-        return path.read_bytes().strip()
     private_folder(path.parent)
+    if path.is_file():
+        private_file(path)  # an older version may have left it readable
+        return path.read_bytes().strip()
     key = Fernet.generate_key()
     # Create with 0600 from the start: the key must never be readable by other users.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -12,8 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from aiohttp.client_exceptions import ClientPayloadError
-from aiohttp.http_exceptions import HttpProcessingError
 
 from presence_sync.errors import ValidationError
 from presence_sync.untrusted import parse_json
@@ -29,8 +27,10 @@ async def read_body(request: web.Request) -> bytes:
         raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
     try:
         return await request.read()  # stops and answers 413 once more than the limit arrived
-    except (ClientPayloadError, HttpProcessingError) as err:
-        # aiohttp's RequestPayloadError (a ClientPayloadError) or ContentEncodingError.
+    except web.RequestPayloadError as err:
+        # The rest of this body cannot be decoded either: mark it read, or aiohttp's lingering
+        # close would read it again after the answer and log the same error as a traceback.
+        request.content.feed_eof()
         raise ValidationError(
             "the request body could not be read: it does not match its Content-Encoding"
         ) from err
