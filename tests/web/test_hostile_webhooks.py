@@ -8,6 +8,7 @@ and leave the inbox worker running: the next genuine event is still applied.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import logging
 from typing import Any
@@ -281,3 +282,19 @@ async def test_a_verified_malformed_event_is_refused_and_the_inbox_keeps_working
     await eventually(lambda: rc_in_call(hooks), within=5)
     assert inbox_restarts(hooks) == 0
     assert "Traceback" not in caplog.text
+
+
+async def test_a_gzip_bomb_is_cut_off_at_the_limit(
+    hooks: Hooks, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = await watched(hooks, caplog)
+    bomb = gzip.compress(b'{"value": [' + b" " * (20 * 1024 * 1024) + b"]}")
+    assert len(bomb) < 64 * 1024  # small on the wire, 20 MB once inflated
+
+    response = await hooks.client.post(
+        GRAPH, data=bomb, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    )
+
+    assert response.status == 413
+    assert "Traceback" not in caplog.text
+    assert await hooks.snapshot() == before
