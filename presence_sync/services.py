@@ -27,6 +27,7 @@ from presence_sync.admin import Admin
 from presence_sync.connections import Connections
 from presence_sync.graph.keys import TenantKeys, keys_url
 from presence_sync.graph.validation import ValidationTokens
+from presence_sync.private_files import private_file, private_folder
 from presence_sync.providers import Providers
 from presence_sync.settings import Settings
 from presence_sync.store import open_store
@@ -224,7 +225,9 @@ def _ensure_sqlite_folder(settings: Settings) -> None:
     if settings.store_url.startswith("sqlite:///"):
         target = settings.store_url[len("sqlite:///") :]
         if target != ":memory:":
-            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(target).parent
+            # The data folder is the product's own: tighten it even if an older version made it.
+            private_folder(folder, tighten=folder.resolve() == settings.data_dir.resolve())
 
 
 def resolve_secret_key(settings: Settings) -> bytes:
@@ -232,9 +235,10 @@ def resolve_secret_key(settings: Settings) -> bytes:
     if settings.secret_key:
         return settings.secret_key.encode()
     path = settings.data_dir / "secret.key"
+    private_folder(path.parent)
     if path.is_file():
+        private_file(path)  # an older version may have left it readable
         return path.read_bytes().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
     key = Fernet.generate_key()
     # Create with 0600 from the start: the key must never be readable by other users.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

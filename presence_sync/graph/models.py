@@ -54,11 +54,11 @@ def parse_time(text: Any) -> dt.datetime:
         cleaned = f"{head}.{digits[:6].ljust(6, '0')}{rest}"
     try:
         moment = dt.datetime.fromisoformat(cleaned)
-    except ValueError as err:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError) as err:  # OverflowError: past year 9999 once in UTC
         raise GraphError(f"expected an ISO-8601 timestamp, got {text!r}") from err
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
 
 
 def format_time(moment: dt.datetime) -> str:

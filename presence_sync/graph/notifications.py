@@ -11,7 +11,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from presence_sync.errors import ForbiddenError, GraphError, ValidationError
 from presence_sync.graph.models import Presence
+from presence_sync.untrusted import checked_text, parse_json
 
 __all__ = [
     "ChangeDelivery",
@@ -35,6 +35,7 @@ __all__ = [
     "parse_lifecycle_notifications",
 ]
 
+MAX_TEXT = 256  # ids are GUIDs; Graph allows a clientState of at most 128 characters
 _RESOURCE_ID = re.compile(r"presences(?:\('([^']+)'\)|/([^/?'()]+))\s*$", re.IGNORECASE)
 
 
@@ -70,10 +71,7 @@ class LifecycleNotification:
 
 
 def _payload(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValidationError("the notification is not JSON") from err
+    return parse_json(body, "the notification")
 
 
 def _items(body: bytes, payload: Any = None) -> list[dict[str, Any]]:
@@ -90,12 +88,14 @@ def _required_text(item: dict[str, Any], name: str) -> str:
     value = item.get(name)
     if not isinstance(value, str) or not value:
         raise ValidationError(f"a notification item has no {name}")
-    return value
+    return checked_text(value, f"a notification item's {name}", limit=MAX_TEXT)
 
 
 def _optional_text(item: dict[str, Any], name: str) -> str | None:
     value = item.get(name)
-    return value if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        return None
+    return checked_text(value, f"a notification item's {name}", limit=MAX_TEXT)
 
 
 def _b64(content: dict[str, Any], name: str) -> bytes:
@@ -111,12 +111,13 @@ def _b64(content: dict[str, Any], name: str) -> bytes:
 def _user_id(item: dict[str, Any]) -> str | None:
     data = item.get("resourceData")
     if isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]:
-        return str(data["id"])
+        return checked_text(data["id"], "a notification item's user id", limit=MAX_TEXT)
     resource = item.get("resource")
     if isinstance(resource, str):
         match = _RESOURCE_ID.search(resource)
         if match:
-            return match.group(1) or match.group(2)
+            found = match.group(1) or match.group(2)
+            return checked_text(found, "a notification item's user id", limit=MAX_TEXT)
     return None
 
 
@@ -210,9 +211,9 @@ def decrypt_presence(content: EncryptedContent, private_key: rsa.RSAPrivateKey) 
     unpadder = padding.PKCS7(128).unpadder()
     try:
         plain = unpadder.update(padded) + unpadder.finalize()
-        resource = json.loads(plain)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise ValidationError("the notification's decrypted data is not JSON") from err
+    except ValueError as err:
+        raise ValidationError("the notification's decrypted data is malformed") from err
+    resource = parse_json(plain, "the notification's decrypted data")
     try:
         return Presence.from_json(resource)
     except GraphError as err:

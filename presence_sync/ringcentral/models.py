@@ -57,11 +57,11 @@ def parse_time(text: Any) -> dt.datetime | None:
     cleaned = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     try:
         moment = dt.datetime.fromisoformat(cleaned)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=dt.UTC)
+        return moment.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 at +14:00, year 9999 at -14:00
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.astimezone(dt.UTC)
 
 
 @dataclass(frozen=True)

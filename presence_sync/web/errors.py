@@ -69,7 +69,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                     headers = {"Retry-After": str(max(1, round(retry_after)))}
                 if status >= 500:
                     logger.warning("%s %s failed: %s", request.method, request.path, err)
-                return json_error(status, code, str(err), headers)
+                answer = json_error(status, code, str(err), headers)
+                if status == 400:
+                    # One line naming the problem: bad input is the caller's, not a traceback.
+                    logger.warning("%s %s refused: %s", request.method, request.path, err)
+                    # After a body that would not decode, aiohttp cannot parse the next
+                    # request on this connection: close it rather than leave the client hanging.
+                    answer.force_close()
+                return answer
         logger.exception("%s %s failed", request.method, request.path)
         return json_error(500, "internal_error", "The server could not complete this request.")
     except Exception:

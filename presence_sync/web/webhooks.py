@@ -2,10 +2,10 @@
 
 Every request is checked before anything changes: the validation handshakes are answered
 exactly as each platform requires; bodies over 1 MB answer 413 without being read whole;
-malformed bodies 400; a wrong clientState, verification token, Graph validation token or
-data signature 403. Only then are items queued for the watchers' inbox, and the answer goes
-out at once (Graph retries for hours, and throttles endpoints, when answers take longer than
-3 s).
+malformed bodies, headers and handshake tokens 400 (`presence_sync.untrusted` reads them);
+a wrong clientState, verification token, Graph validation token or data signature 403.
+Only then are items queued for the watchers' inbox, and the answer goes out at once (Graph
+retries for hours, and throttles endpoints, when answers take longer than 3 s).
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ from presence_sync.graph.notifications import (
     parse_lifecycle_notifications,
 )
 from presence_sync.ringcentral.webhooks import parse_presence_event
+from presence_sync.untrusted import checked_header, checked_text
 from presence_sync.watch import Watchers, WebhookAddresses
 from presence_sync.watch.certificate import EncryptionCertificate
 from presence_sync.watch.graph_subscriptions import GRAPH
 from presence_sync.watch.ringcentral_subscriptions import RINGCENTRAL
+from presence_sync.web.body import read_body
 from presence_sync.web.keys import KNOWN_SECRETS, STORE, VALIDATION_TOKENS, WATCHERS
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DECRYPT_INLINE = 16  # more items than this are decrypted off the event loop
+MAX_VALIDATION_TOKEN = 1024  # Graph's handshake text is about 90 characters
 
 
 GRAPH_NOTIFICATIONS = "/api/notifications/graph"
@@ -69,12 +72,12 @@ def _watchers(request: web.Request) -> Watchers:
     return app[WATCHERS]
 
 
-async def _body(request: web.Request) -> bytes:
-    limit = request.app._client_max_size  # the limit create_app configured
-    if request.content_length is not None and request.content_length > limit:
-        # Refuse on the declared size: reading 5 MB only to throw it away is the attack.
-        raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
-    return await request.read()  # stops and answers 413 once more than the limit arrived
+def _echo(token: str) -> web.Response:
+    """Graph's validation handshake: the decoded token back, as plain text nobody sniffs."""
+    checked = checked_text(token, "validationToken", limit=MAX_VALIDATION_TOKEN)
+    return web.Response(
+        text=checked, content_type="text/plain", headers={"X-Content-Type-Options": "nosniff"}
+    )
 
 
 def _same(given: str | None, expected: str | None) -> bool:
@@ -126,8 +129,8 @@ async def graph_notifications(request: web.Request) -> web.Response:
     """Graph change notifications (and the validation handshake at subscription time)."""
     token = request.query.get("validationToken")
     if token is not None:
-        return web.Response(text=token, content_type="text/plain")
-    body = await _body(request)
+        return _echo(token)
+    body = await read_body(request)
     delivery = parse_change_delivery(body)
     items = delivery.items
     watchers = _watchers(request)
@@ -148,8 +151,8 @@ async def graph_lifecycle(request: web.Request) -> web.Response:
     """Graph lifecycle notifications: reauthorize, recreate, or read what was missed."""
     token = request.query.get("validationToken")
     if token is not None:
-        return web.Response(text=token, content_type="text/plain")
-    body = await _body(request)
+        return _echo(token)
+    body = await read_body(request)
     items = parse_lifecycle_notifications(body)
     watchers = _watchers(request)
     await _check_client_states(request, watchers, items)
@@ -180,15 +183,15 @@ async def _missed(watchers: Watchers, subscription_id: str) -> None:
 
 async def ringcentral_notifications(request: web.Request) -> web.Response:
     """RingCentral presence events (and the Validation-Token handshake)."""
-    validation = request.headers.get("Validation-Token")
+    validation = checked_header(request.headers.get("Validation-Token"), "Validation-Token")
     if validation is not None:
         return web.Response(
             status=200, headers={"Validation-Token": validation}, content_type="application/json"
         )
-    body = await _body(request)
+    given = checked_header(request.headers.get("Verification-Token"), "Verification-Token")
+    body = await read_body(request)
     event = parse_presence_event(body)
     watchers = _watchers(request)
-    given = request.headers.get("Verification-Token")
     secrets = request.app[KNOWN_SECRETS]
     if not secrets.known(RINGCENTRAL, "", given):
         stored = [s.client_state for s in await watchers.store.list_subscriptions(RINGCENTRAL)]

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import logging
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+from presence_sync.logs import PLAIN_FORMAT, JsonFormatter, PlainFormatter
 from sandbox.server import RunningSandbox
 from tests.connections.product import ADMIN, Browser, ProductServer, control
 
@@ -212,3 +218,46 @@ async def test_the_consent_page_names_each_permission_still_missing(
     )
     assert "Missing permission: TeamsAppInstallation.ReadWriteSelfForUser.All" in page.text
     assert (await connection(product, browser, "microsoft"))["state"] == "broken"
+
+
+FORGED_LINE = "2026-12-02 12:00:00,000 WARNING presence_sync.admin: consent granted by mallory"
+
+
+@contextlib.contextmanager
+def product_log() -> Iterator[tuple[io.StringIO, io.StringIO]]:
+    """The product's log as an operator reads it, in the plain and the JSON format."""
+    plain, jsonl = io.StringIO(), io.StringIO()
+    handlers = [logging.StreamHandler(plain), logging.StreamHandler(jsonl)]
+    handlers[0].setFormatter(PlainFormatter(PLAIN_FORMAT))
+    handlers[1].setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.INFO)
+    for handler in handlers:
+        root.addHandler(handler)
+    try:
+        yield plain, jsonl
+    finally:
+        for handler in handlers:
+            root.removeHandler(handler)
+        root.setLevel(level)
+
+
+async def test_a_newline_in_the_callback_error_cannot_forge_a_log_line(
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox
+) -> None:
+    to_entra = await browser.redirect_of(f"{product.url}/connect/microsoft/consent")
+    state = parse_qs(urlsplit(to_entra).query)["state"][0]
+    hostile = urlencode({"state": state, "error": f"access_denied\n{FORGED_LINE}\r\n\u2028x"})
+
+    with product_log() as (plain, jsonl):
+        page = await browser.open(f"{product.url}/connect/microsoft/consent/callback?{hostile}")
+
+    assert "Admin consent was not granted" in page.text
+    lines = plain.getvalue().splitlines()
+    assert any("admin consent not given: access_denied" in line for line in lines)
+    assert not any(line.startswith(FORGED_LINE) for line in lines)
+    records = [json.loads(line) for line in jsonl.getvalue().splitlines()]
+    assert any(r["message"].startswith("admin consent not given: access_denied") for r in records)
+    assert all("\n" not in r["message"] and "\u2028" not in r["message"] for r in records)
+    assert (await connection(product, browser, "microsoft"))["state"] == "missing"

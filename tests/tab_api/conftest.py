@@ -46,10 +46,16 @@ class TabClient:
     async def call(
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
     ) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        return await self.call_raw(method, path, data, headers)
+
+    async def call_raw(
+        self, method: str, path: str, data: bytes | None, headers: dict[str, str] | None = None
+    ) -> tuple[int, Any]:
+        """Send `data` exactly as given (a JSON body when not None)."""
         sent = dict(headers or {})
         if self.token is not None:
             sent["Authorization"] = f"Bearer {self.token}"
-        data = None if body is None else json.dumps(body)
         if data is not None:
             sent["Content-Type"] = "application/json"
         async with self.http.request(method, f"{self.base}{path}", data=data, headers=sent) as r:
@@ -118,7 +124,8 @@ async def admin(sandbox: RunningSandbox, product: ProductServer) -> TabClient:
 async def non_admin(sandbox: RunningSandbox, product: ProductServer) -> TabClient:
     """Someone in the tenant who holds no admin role."""
     user = next(
-        u for u in sandbox.ctx.org.teams_users.values()
+        u
+        for u in sandbox.ctx.org.teams_users.values()
         if not u.roles and u.account_enabled and u.user_principal_name.startswith("sync")
     )
     return TabClient(sandbox.http, product.url, await sso_token(sandbox, user.user_principal_name))

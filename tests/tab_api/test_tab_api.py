@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
+import pytest
 from openapi_spec_validator import validate
 
 from presence_sync.store.models import AuditDetails, AuditEntry
@@ -301,8 +303,39 @@ async def test_every_tab_api_route_is_described(product: ProductServer) -> None:
         and route.method != "HEAD"
         and route.resource.canonical != "/api/tab/openapi.json"  # the document itself
     }
-    described = {
-        (method, path) for path, item in DOCUMENT["paths"].items() for method in item
-    }
+    described = {(method, path) for path, item in DOCUMENT["paths"].items() for method in item}
     assert served - described == set(), "routes missing from the OpenAPI document"
     assert described - served == set(), "the OpenAPI document describes routes nobody serves"
+
+
+HOSTILE_BODIES = {
+    "a lone surrogate in a rule": ({"version": 0, "rules": {"busy": "\ud800"}}, {}, "surrogate"),
+    "a lone surrogate in a key": ({"version": 0, "rules": {"\udfff": "x"}}, {}, "surrogate"),
+    "a 5,000-digit version": ('{"version": ' + "7" * 5000 + "}", {}, "digits"),
+    "nested 100,000 deep": ('{"rules": ' + "[" * 100_000 + "]" * 100_000 + "}", {}, "nested"),
+    "gzip that is not gzip": ({"version": 0}, {"Content-Encoding": "gzip"}, "Content-Encoding"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_BODIES))
+async def test_hostile_bodies_answer_400_with_one_log_line_and_change_nothing(
+    admin: TabClient, caplog: pytest.LogCaptureFixture, case: str
+) -> None:
+    body, headers, word = HOSTILE_BODIES[case]
+    _, before = await admin.call("GET", "/api/tab/rules")
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+
+    if isinstance(body, str):  # already JSON text: sent exactly as written
+        status, answer = await admin.call_raw("PUT", "/api/tab/rules", body.encode(), headers)
+    else:
+        status, answer = await admin.call("PUT", "/api/tab/rules", body, headers)
+
+    assert status == 400, answer
+    assert word.lower() in answer["error"]["message"].lower()
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert word.lower() in warnings[0].getMessage().lower()
+    assert "Traceback" not in caplog.text
+    _, after = await admin.call("GET", "/api/tab/rules")
+    assert after == before

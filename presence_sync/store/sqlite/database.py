@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from presence_sync.errors import StoreError, StoreUnavailableError
+from presence_sync.private_files import SQLITE_COMPANIONS, private_file, private_folder
 from presence_sync.secrets import SecretBox
 from presence_sync.store.sqlite.schema import create_schema
 
@@ -59,7 +60,9 @@ class SqliteDatabase:
 
     def _connect(self) -> sqlite3.Connection:
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(self.path)
+            private_folder(path.parent, tighten=False)
+            private_file(path, SQLITE_COMPANIONS)
         conn = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
         )
