@@ -191,8 +191,15 @@ class Observer:
         if presence.sequence is not None and self._verify is not None:
             link = await self._store.get_link(link_id)
             last = link.rc_sequence if link is not None else None
-            if needs_verifying(last, presence.sequence):
-                held = link.rc if link is not None else None
+            held = link.rc if link is not None else None
+            # The same number with other values is no duplicate: RingCentral restarted its
+            # count and reached this number again, or the event is forged.
+            other = (
+                held is not None
+                and held.sequence == last == presence.sequence
+                and (_held_values(held) != _rc_values(presence))
+            )
+            if other or needs_verifying(last, presence.sequence):
                 late = held is not None and _stamp(presence, self._clock()) < held.observed_at
                 if late and last is not None and presence.sequence < last:
                     # Behind in number and in time: a late delivery, older than what is held.
@@ -298,6 +305,17 @@ def _engine_sequence(link: UserLink) -> int | None:
     except UserStateError:
         return None
     return seen.sequence if seen is not None else None
+
+
+def _held_values(held: RcObservation) -> _RcSeen:
+    """The values of a stored observation, as `_rc_values` orders them."""
+    return (
+        held.user_status,
+        held.dnd_status,
+        held.dnd_status_personal,
+        held.accept_call_queue_calls,
+        held.telephony_status,
+    )
 
 
 def _rc_values(presence: RcPresence) -> _RcSeen:

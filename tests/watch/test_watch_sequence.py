@@ -59,6 +59,16 @@ async def watching(products: ProductFactory, sandbox: ClientSandbox) -> tuple[Pr
     return product, links[0]
 
 
+async def ringing_person(
+    products: ProductFactory, sandbox: ClientSandbox
+) -> tuple[Product, UserLink, dict[str, Any]]:
+    """`watching`, and the person's phone rings: the product took that event and its number."""
+    product, person = await watching(products, sandbox)
+    ringing = await call(sandbox, person, "ring")
+    await eventually(lambda: taken(product, person, "Ringing", ringing["sequence"]), within=5)
+    return product, person, ringing
+
+
 async def call(sandbox: ClientSandbox, person: UserLink, action: str) -> dict[str, Any]:
     """The person's phone (the sandbox sends the genuine event); their presence after it."""
     shown: dict[str, Any] = await sandbox.control(
@@ -111,9 +121,7 @@ async def settled(product: Product) -> bool:
 async def test_a_forged_high_number_does_not_mute_the_genuine_events_after_it(
     client_sandbox: ClientSandbox, products: ProductFactory
 ) -> None:
-    product, person = await watching(products, client_sandbox)
-    ringing = await call(client_sandbox, person, "ring")
-    await eventually(lambda: taken(product, person, "Ringing", ringing["sequence"]), within=5)
+    product, person, ringing = await ringing_person(products, client_sandbox)
     forged = ringing["sequence"] + 10**9
 
     # A forged event saying what is true anyway: the read confirms it and its number is taken.
@@ -139,9 +147,8 @@ async def _more(sandbox: ClientSandbox, before: int) -> bool:
 async def test_a_genuine_counter_reset_still_applies(
     client_sandbox: ClientSandbox, products: ProductFactory
 ) -> None:
-    product, person = await watching(products, client_sandbox)
-    ringing = await call(client_sandbox, person, "ring")
-    await eventually(lambda: taken(product, person, "Ringing", ringing["sequence"]), within=5)
+    product, person, ringing = await ringing_person(products, client_sandbox)
+    assert ringing["sequence"] == 1, "the restart reaches the same number again"
 
     await client_sandbox.control(
         "POST", f"/_sandbox/ringcentral/{person.upn}/sequence", {"sequence": 0}
@@ -160,9 +167,7 @@ async def test_a_genuine_counter_reset_still_applies(
 async def test_a_step_back_applies_when_the_read_confirms_it_and_not_otherwise(
     client_sandbox: ClientSandbox, products: ProductFactory
 ) -> None:
-    product, person = await watching(products, client_sandbox)
-    ringing = await call(client_sandbox, person, "ring")
-    await eventually(lambda: taken(product, person, "Ringing", ringing["sequence"]), within=5)
+    product, person, ringing = await ringing_person(products, client_sandbox)
     older = ringing["sequence"] - 1
 
     # Numbered one behind and contradicted by the read: nothing changes.
@@ -184,9 +189,7 @@ async def test_a_step_back_applies_when_the_read_confirms_it_and_not_otherwise(
 async def test_a_jump_within_the_bound_needs_no_read(
     client_sandbox: ClientSandbox, products: ProductFactory
 ) -> None:
-    product, person = await watching(products, client_sandbox)
-    ringing = await call(client_sandbox, person, "ring")
-    await eventually(lambda: taken(product, person, "Ringing", ringing["sequence"]), within=5)
+    product, person, ringing = await ringing_person(products, client_sandbox)
     before = await reads(client_sandbox)
 
     ahead = ringing["sequence"] + SEQUENCE_JUMP
