@@ -197,7 +197,7 @@ class Observer:
             other = (
                 held is not None
                 and held.sequence == last == presence.sequence
-                and (_held_values(held) != _rc_values(presence))
+                and (_rc_values(held) != _rc_values(presence))
             )
             if other or needs_verifying(last, presence.sequence):
                 late = held is not None and _stamp(presence, self._clock()) < held.observed_at
@@ -307,18 +307,7 @@ def _engine_sequence(link: UserLink) -> int | None:
     return seen.sequence if seen is not None else None
 
 
-def _held_values(held: RcObservation) -> _RcSeen:
-    """The values of a stored observation, as `_rc_values` orders them."""
-    return (
-        held.user_status,
-        held.dnd_status,
-        held.dnd_status_personal,
-        held.accept_call_queue_calls,
-        held.telephony_status,
-    )
-
-
-def _rc_values(presence: RcPresence) -> _RcSeen:
+def _rc_values(presence: RcPresence | RcObservation) -> _RcSeen:
     """The values the engine reads, in the order `read_confirms` compares them."""
     return (
         presence.user_status,
