@@ -87,6 +87,9 @@ class RcObservation:
     telephony_status: str | None
     sequence: int | None  # notifications carry one; polled reads do not
     observed_at: float
+    # A read confirmed this numbered event when it came (its number was out of bounds): the
+    # number is RingCentral's count from now on, even if lower than the one before.
+    verified: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ class UserLink:
     last_error: str | None = None
     teams: TeamsObservation | None = None
     rc: RcObservation | None = None
+    # The last RingCentral sequence number the store took (kept while reads replace `rc`).
+    rc_sequence: int | None = None
     # Owned by the sync engine: what we applied on each side and the values it replaced.
     engine_state: Mapping[str, Any] = field(default_factory=dict)
     engine_version: int = 0

@@ -134,6 +134,7 @@ def _observations(link: UserLink) -> list[Event]:
                 telephony_status=rc.telephony_status,
                 sequence=rc.sequence,
                 observed_at=rc.observed_at,
+                verified=rc.verified,
             )
         )
     return events
