@@ -412,12 +412,17 @@ class AuditDetails(Mapping[str, AuditValue]):
         return f"AuditDetails({self._items!r})"
 
 
+# The actor of what the product does by itself (presence writes, re-checks, broken
+# connections); an admin's own actions name the admin as they signed in.
+SYSTEM = "system"
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     """Something an admin or the product did, for the activity log."""
 
     at: float
-    actor: str
+    actor: str  # the signed-in admin's email (or object id), the bot's sender, or SYSTEM
     action: str
     user: str | None = None
     details: AuditDetails = field(default_factory=AuditDetails)
