@@ -3,7 +3,8 @@
 The sandbox notes, while the timeline is switched on, when it starts POSTing each Graph change
 notification (per Teams user in it), when each RingCentral presence PUT arrives (per
 extension, with whether it changed the presence) and each Graph presence write it accepted
-(setPresence, clearPresence, setUserPreferredPresence, clearUserPreferredPresence). Times are
+(setPresence, clearPresence, setUserPreferredPresence, clearUserPreferredPresence; a
+clearPresence that found no session is stamped too, as `clearPresence (no session)`). Times are
 `time.monotonic()`, which on Linux is CLOCK_MONOTONIC, one clock for every process on the
 machine: a benchmark in another process can compare them with its own `time.monotonic()`
 readings.

@@ -164,6 +164,7 @@ def setup_presence(app: web.Application, state: GraphState) -> None:
                 f" got {session_id!r}."
             )
         if not hub.clear_app_session(user, caller.app_id):
+            wrote(user, "clearPresence (no session)")
             raise GraphRequestError(
                 404, "NotFound", f"No presence session {session_id} exists for this user."
             )

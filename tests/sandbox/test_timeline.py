@@ -179,7 +179,7 @@ async def test_bad_timeline_requests_name_the_problem(sandbox: RunningSandbox) -
     assert "after" in body["error"]
 
 
-async def test_accepted_graph_presence_writes_are_stamped_and_refused_ones_are_not(
+async def test_graph_presence_writes_are_stamped_and_throttled_ones_are_not(
     sandbox: RunningSandbox,
 ) -> None:
     token = await app_token(sandbox)
@@ -191,7 +191,7 @@ async def test_accepted_graph_presence_writes_are_stamped_and_refused_ones_are_n
     busy = {**session, "availability": "Busy", "activity": "InACall"}
     assert (await graph(sandbox, "POST", f"{base}/setPresence", token, json=busy))[0] == 200
     assert (await graph(sandbox, "POST", f"{base}/clearPresence", token, json=session))[0] == 200
-    # Nothing to clear any more, and a throttled write: neither reached the presence.
+    # Nothing to clear any more (stamped as such), and a throttled write (not stamped).
     assert (await graph(sandbox, "POST", f"{base}/clearPresence", token, json=session))[0] == 404
     await sandbox.control("POST", "/_sandbox/faults", {"target": "graph", "status": 429})
     assert (await graph(sandbox, "POST", f"{base}/setPresence", token, json=busy))[0] == 429
@@ -201,4 +201,5 @@ async def test_accepted_graph_presence_writes_are_stamped_and_refused_ones_are_n
     assert [(s["subject"], s["detail"]) for s in writes] == [
         (user.id, "setPresence"),
         (user.id, "clearPresence"),
+        (user.id, "clearPresence (no session)"),
     ]
