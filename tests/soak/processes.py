@@ -87,6 +87,12 @@ class ServerProcess:
         self.starts += 1
         try:
             await asyncio.wait_for(self._serving(), within)
+        except TimeoutError as err:
+            await self.kill()
+            doing = "connect and sync everyone" if connect else "start"
+            raise TimeoutError(
+                f"the server did not {doing} within {within:.0f} s (log: {self.data_dir})"
+            ) from err
         except BaseException:
             await self.kill()
             raise
