@@ -1,10 +1,13 @@
 """Timestamps of moments that benchmarks measure between, readable through the control API.
 
 The sandbox notes, while the timeline is switched on, when it starts POSTing each Graph change
-notification (per Teams user in it) and when each RingCentral presence PUT arrives (per
-extension, with whether it changed the presence). Times are `time.monotonic()`, which on Linux
-is CLOCK_MONOTONIC, one clock for every process on the machine: a benchmark in another process
-can compare them with its own `time.monotonic()` readings.
+notification (per Teams user in it), when each RingCentral presence PUT arrives (per
+extension, with whether it changed the presence) and each Graph presence write it accepted
+(setPresence, clearPresence, setUserPreferredPresence, clearUserPreferredPresence; a
+clearPresence that found no session is stamped too, as `clearPresence (no session)`). Times are
+`time.monotonic()`, which on Linux is CLOCK_MONOTONIC, one clock for every process on the
+machine: a benchmark in another process can compare them with its own `time.monotonic()`
+readings.
 
 Routes: `POST /_sandbox/timeline {"enabled": bool, "limit"?: int}` switches it on or off (on
 starts empty), `GET /_sandbox/timeline?after=N` answers the stamps after the first N, and
@@ -21,6 +24,7 @@ from aiohttp import web
 
 __all__ = [
     "GRAPH_NOTIFICATION",
+    "GRAPH_PRESENCE_WRITE",
     "RINGCENTRAL_PRESENCE_PUT",
     "Stamp",
     "Timeline",
@@ -29,6 +33,7 @@ __all__ = [
 
 GRAPH_NOTIFICATION = "graph-notification"  # subject: Teams user id; POST to the webhook starts
 RINGCENTRAL_PRESENCE_PUT = "ringcentral-presence-put"  # subject: extension id; PUT arrived
+GRAPH_PRESENCE_WRITE = "graph-presence-write"  # subject: Teams user id; detail: the action
 DEFAULT_LIMIT = 200_000
 MAX_LIMIT = 2_000_000
 

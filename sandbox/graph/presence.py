@@ -20,6 +20,7 @@ from sandbox.graph.auth import Caller, permission
 from sandbox.graph.errors import GraphRequestError, bad_request, json_body, not_found
 from sandbox.graph.state import PREFIX, GraphState
 from sandbox.model import TeamsUser
+from sandbox.timeline import GRAPH_PRESENCE_WRITE
 
 MAX_IDS = 650
 MIN_SESSION = 5 * 60.0
@@ -89,6 +90,9 @@ def setup_presence(app: web.Application, state: GraphState) -> None:
             raise not_found(f"User '{key}' was not found.", code="NotFound")
         return user
 
+    def wrote(user: TeamsUser, what: str) -> None:
+        state.ctx.recorder.timeline.stamp(GRAPH_PRESENCE_WRITE, user.id, detail=what)
+
     def read(request: web.Request, user: TeamsUser) -> web.Response:
         agg = hub.refresh(user)
         metadata = f"{state.base(request)}{PREFIX}/$metadata"
@@ -147,6 +151,7 @@ def setup_presence(app: web.Application, state: GraphState) -> None:
         availability, activity = _pair(body, SET_PRESENCE_PAIRS, "setPresence")
         seconds = _duration(body, MIN_SESSION, MIN_SESSION, MAX_SESSION)
         hub.set_app_session(user, caller.app_id, availability, activity, seconds)
+        wrote(user, "setPresence")
         return web.Response(status=200)
 
     async def clear_presence(request: web.Request, caller: Caller) -> web.StreamResponse:
@@ -159,9 +164,11 @@ def setup_presence(app: web.Application, state: GraphState) -> None:
                 f" got {session_id!r}."
             )
         if not hub.clear_app_session(user, caller.app_id):
+            wrote(user, "clearPresence (no session)")
             raise GraphRequestError(
                 404, "NotFound", f"No presence session {session_id} exists for this user."
             )
+        wrote(user, "clearPresence")
         return web.Response(status=200)
 
     async def set_preferred(request: web.Request, caller: Caller) -> web.StreamResponse:
@@ -171,10 +178,13 @@ def setup_presence(app: web.Application, state: GraphState) -> None:
         default = DAY if availability in ("DoNotDisturb", "Busy") else 7 * DAY
         seconds = _duration(body, default, MIN_SESSION, 30 * DAY)
         hub.set_preferred(user, availability, activity, seconds)
+        wrote(user, "setUserPreferredPresence")
         return web.Response(status=200)
 
     async def clear_preferred(request: web.Request, caller: Caller) -> web.StreamResponse:
-        hub.clear_preferred(user_of(request))
+        user = user_of(request)
+        hub.clear_preferred(user)
+        wrote(user, "clearUserPreferredPresence")
         return web.Response(status=200)
 
     async def set_status_message(request: web.Request, caller: Caller) -> web.StreamResponse:

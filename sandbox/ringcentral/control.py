@@ -6,7 +6,8 @@
   | "acceptCallQueueCalls", "message"}` (validated exactly like the REST PUT)
 - `POST /_sandbox/ringcentral/{email}/inbound-call` `{"queue": bool}` → `{"rings", "reason"}`
 - `GET|POST /_sandbox/ringcentral/limits` (`{"enabled": bool, "reset": bool}`)
-- `GET /_sandbox/ringcentral/subscriptions`, `DELETE /_sandbox/ringcentral/subscriptions/{id}`
+- `GET /_sandbox/ringcentral/subscriptions`, `DELETE /_sandbox/ringcentral/subscriptions/{id}`,
+  `POST /_sandbox/ringcentral/subscriptions/{id}/blacklist` (as after failed deliveries)
 - `GET|POST /_sandbox/ringcentral/permissions` (`{"account_presence": bool}`: whether the admin
   may subscribe to the account-level presence filter; other users never may)
 - `GET /_sandbox/ringcentral/call-queues`, `POST /_sandbox/ringcentral/call-queues/{id}/members`
@@ -186,6 +187,17 @@ async def delete_subscription(request: web.Request) -> web.Response:
     return web.json_response({"deleted": sub_id})
 
 
+async def blacklist_subscription(request: web.Request) -> web.Response:
+    """Blacklist a subscription now, as a run of failed or slow deliveries would."""
+    state = request.app[RC_STATE]
+    sub_id = request.match_info["id"]
+    sub = state.subscriptions.get(sub_id)
+    if sub is None:
+        raise _ControlError(404, f"no subscription {sub_id}")
+    state.subscriptions.blacklist(sub)
+    return web.json_response(sub.info(state.base, state.ctx.clock.now()))
+
+
 def _permissions(state: RingCentralState) -> dict[str, Any]:
     subs = state.subscriptions
     admin = state.ctx.org.rc_extensions.get(state.admin_id)
@@ -295,6 +307,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/limits", _guard(get_limits))
     app.router.add_get(f"{PREFIX}/subscriptions", _guard(list_subscriptions))
     app.router.add_delete(f"{PREFIX}/subscriptions/{{id}}", _guard(delete_subscription))
+    app.router.add_post(
+        f"{PREFIX}/subscriptions/{{id}}/blacklist", _guard(blacklist_subscription)
+    )
     app.router.add_get(f"{PREFIX}/permissions", _guard(get_permissions))
     app.router.add_post(f"{PREFIX}/permissions", _guard(set_permissions))
     app.router.add_get(f"{PREFIX}/call-queues", _guard(list_queues))

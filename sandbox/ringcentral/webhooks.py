@@ -314,13 +314,17 @@ class SubscriptionStore:
             sub.failures += 1
             sub.failed += 1
             if sub.failures >= self.blacklist_after:
-                sub.status = "Blacklisted"
-                sub.blacklisted_at = self.ctx.clock.now()
-                logger.warning(
-                    "RingCentral subscription %s blacklisted after %d failed deliveries",
-                    sub.id,
-                    sub.failures,
-                )
+                self.blacklist(sub)
+
+    def blacklist(self, sub: Subscription) -> None:
+        """Stop delivering to `sub` for good, as RingCentral does after failed deliveries."""
+        sub.status = "Blacklisted"
+        sub.blacklisted_at = self.ctx.clock.now()
+        logger.warning(
+            "RingCentral subscription %s blacklisted after %d failed deliveries",
+            sub.id,
+            sub.failures,
+        )
 
 
 def _host(address: str) -> str:

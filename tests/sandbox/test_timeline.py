@@ -15,6 +15,7 @@ from sandbox.model import TeamsUser
 from sandbox.ringcentral.auth import JWT_GRANT
 from sandbox.server import RunningSandbox
 from tests.sandbox.delegated import delegated_token
+from tests.sandbox.graph.test_graph_in_sandbox import app_token, graph
 
 
 def _people(sandbox: RunningSandbox) -> tuple[TeamsUser, TeamsUser]:
@@ -176,3 +177,29 @@ async def test_bad_timeline_requests_name_the_problem(sandbox: RunningSandbox) -
     status, body = await sandbox.control("GET", "/_sandbox/timeline?after=-1")
     assert status == 400
     assert "after" in body["error"]
+
+
+async def test_graph_presence_writes_are_stamped_and_throttled_ones_are_not(
+    sandbox: RunningSandbox,
+) -> None:
+    token = await app_token(sandbox)
+    user, _ = _people(sandbox)
+    status, _ = await sandbox.control("POST", "/_sandbox/timeline", {"enabled": True})
+    assert status == 200
+    base = f"/users/{user.id}/presence"
+    session = {"sessionId": sandbox.config.app_client_id}
+    busy = {**session, "availability": "Busy", "activity": "InACall"}
+    assert (await graph(sandbox, "POST", f"{base}/setPresence", token, json=busy))[0] == 200
+    assert (await graph(sandbox, "POST", f"{base}/clearPresence", token, json=session))[0] == 200
+    # Nothing to clear any more (stamped as such), and a throttled write (not stamped).
+    assert (await graph(sandbox, "POST", f"{base}/clearPresence", token, json=session))[0] == 404
+    await sandbox.control("POST", "/_sandbox/faults", {"target": "graph", "status": 429})
+    assert (await graph(sandbox, "POST", f"{base}/setPresence", token, json=busy))[0] == 429
+    await sandbox.control("DELETE", "/_sandbox/faults")
+    _, timeline = await sandbox.control("GET", "/_sandbox/timeline")
+    writes = [s for s in timeline["stamps"] if s["kind"] == "graph-presence-write"]
+    assert [(s["subject"], s["detail"]) for s in writes] == [
+        (user.id, "setPresence"),
+        (user.id, "clearPresence"),
+        (user.id, "clearPresence (no session)"),
+    ]

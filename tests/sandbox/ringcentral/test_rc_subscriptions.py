@@ -193,6 +193,25 @@ async def test_control_api_deletes_a_subscription_behind_the_clients_back(rc: Rc
     assert caught.value.api_response().response().status_code == 404
 
 
+async def test_control_api_blacklists_a_subscription_and_delivery_stops(rc: RcSandbox) -> None:
+    platform = await rc.login()
+    user = rc.ext(4)
+    info = await _subscribe(platform, _request(rc, [_presence_filter(user.id)]))
+    url = f"{rc.root}/_sandbox/ringcentral/subscriptions/{info['id']}/blacklist"
+    async with rc.http.post(url) as resp:
+        assert resp.status == 200
+        assert (await resp.json())["status"] == "Blacklisted"
+    body = (await asyncio.to_thread(platform.get, f"{SUBSCRIPTION}/{info['id']}")).json_dict()
+    assert body["status"] == "Blacklisted"
+    assert "blacklistedAt" in body["blacklistedData"]
+    await rc.control(f"{user.email}/presence", {"userStatus": "Busy"})
+    await asyncio.sleep(0.2)
+    assert rc.hooks.attempts == 0
+    async with rc.http.post(f"{rc.root}/_sandbox/ringcentral/subscriptions/nope/blacklist") as resp:
+        assert resp.status == 404
+        assert "nope" in (await resp.json())["error"]
+
+
 async def test_notification_faults_drop_deliveries(rc: RcSandbox) -> None:
     platform = await rc.login()
     user = rc.ext(6)
