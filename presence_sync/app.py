@@ -25,7 +25,7 @@ from presence_sync.tasks import LoopPolicy
 from presence_sync.watch import WatchOptions
 from presence_sync.web import consent, health, messages, openapi, tab_api, tab_static, webhooks
 from presence_sync.web.auth import routes as auth_routes
-from presence_sync.web.errors import error_middleware
+from presence_sync.web.errors import error_middleware, quiet_malformed_requests
 from presence_sync.web.keys import (
     ADMIN,
     AUTH,
@@ -63,6 +63,7 @@ def create_app(
     tests and the demo); `providers` replaces the real connections, `watch_options` the
     watchers' timing and `loop_policy` the background loops' restart backoff (tests only).
     """
+    quiet_malformed_requests()
     app = web.Application(
         middlewares=[health.metrics_middleware, error_middleware],
         client_max_size=MAX_BODY_BYTES,

@@ -23,7 +23,6 @@ sync account must sign in with its own password); the callbacks check their sing
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from aiohttp import web
@@ -32,6 +31,7 @@ from presence_sync.connections import Connections, SignInOutcome
 from presence_sync.errors import UnauthenticatedError, ValidationError
 from presence_sync.web.auth.guard import Caller
 from presence_sync.web.auth.routes import LOGIN
+from presence_sync.web.callback import callback_params
 from presence_sync.web.errors import json_error
 from presence_sync.web.keys import AUTH, CONNECTIONS
 from presence_sync.web.pages import result_page
@@ -116,7 +116,8 @@ async def start_consent(request: web.Request) -> web.Response:
 
 async def consent_callback(request: web.Request) -> web.Response:
     """Entra's answer to admin consent: record it or show why it failed."""
-    outcome = await _connections(request).microsoft.finish_admin_consent(request.query)
+    params = await callback_params(request)
+    outcome = await _connections(request).microsoft.finish_admin_consent(params)
     return _page(outcome)
 
 
@@ -140,11 +141,7 @@ async def start_sync_account(request: web.Request) -> web.Response:
 
 async def sync_account_callback(request: web.Request) -> web.Response:
     """Entra's answer to a sync-account sign-in, as a form post or a query."""
-    params: Mapping[str, str]
-    if request.method == "POST":
-        params = {k: str(v) for k, v in (await request.post()).items()}
-    else:
-        params = dict(request.query)
+    params = await callback_params(request)
     outcome = await _connections(request).microsoft.finish_sync_account(params)
     return _page(outcome)
 
@@ -184,7 +181,8 @@ async def start_ringcentral_oauth(request: web.Request) -> web.Response:
 
 async def ringcentral_oauth_callback(request: web.Request) -> web.Response:
     """RingCentral's answer to the sign-in: connect, or show why not."""
-    outcome = await _connections(request).rc.finish_oauth(RINGCENTRAL_CALLBACK, request.query)
+    params = await callback_params(request)
+    outcome = await _connections(request).rc.finish_oauth(RINGCENTRAL_CALLBACK, params)
     return _page(outcome)
 
 
