@@ -98,7 +98,7 @@ def checked_activity(body: object) -> Activity:
         raise ValidationError("the activity needs a conversation and a serviceUrl")
     _texts(conversation, _CONVERSATION_TEXTS, "the activity's conversation.")
     kind = conversation.get("conversationType")
-    if kind is not None and kind not in _CONVERSATION_TYPES:
+    if kind is not None and (not isinstance(kind, str) or kind not in _CONVERSATION_TYPES):
         raise ValidationError("the activity's conversation.conversationType is not one Teams uses")
     if body.get("serviceUrl") is None:
         raise ValidationError("the activity needs a conversation and a serviceUrl")

@@ -17,6 +17,7 @@ from presence_sync.errors import ValidationError
         ("serviceUrl", "javascript:alert(1)", "serviceUrl"),
         ("from", {"id": "29:1", "aadObjectId": "../../conversation-refs"}, "aadObjectId"),
         ("conversation", {"id": "a:1", "conversationType": "whatever"}, "conversationType"),
+        ("conversation", {"id": "a:1", "conversationType": ["personal"]}, "conversationType"),
         ("type", 5, "type"),
         ("entities", "not a list", "entities"),
     ],
