@@ -23,7 +23,16 @@ from presence_sync.services import Services, Timing, build_services
 from presence_sync.settings import Settings
 from presence_sync.tasks import LoopPolicy
 from presence_sync.watch import WatchOptions
-from presence_sync.web import consent, health, messages, openapi, tab_api, tab_static, webhooks
+from presence_sync.web import (
+    about,
+    consent,
+    health,
+    messages,
+    openapi,
+    tab_api,
+    tab_static,
+    webhooks,
+)
 from presence_sync.web.auth import routes as auth_routes
 from presence_sync.web.errors import error_middleware, quiet_malformed_requests
 from presence_sync.web.keys import (
@@ -104,6 +113,7 @@ def create_app(
     webhooks.add_routes(app)
     messages.add_routes(app)
     health.add_routes(app, metrics_enabled=settings.metrics_enabled)
+    about.add_routes(app)
     tab_static.add_routes(app)  # last: /tab/{path} must not shadow the sign-in routes
     return app
 

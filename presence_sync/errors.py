@@ -39,6 +39,7 @@
     │   └── CsrfError                    a cookie-borne change without its CSRF token
     ├── UnauthenticatedError             the caller proved no identity (a missing or bad token)
     ├── NotConfiguredError               a part is switched off until settings name it
+    ├── TooManyRequestsError(retry_after)  the caller started too many sign-ins in a minute
     ├── SlotExpiredError                 ringcentral.gate: gave up waiting for a budget slot
     └── UndeliverableError               notices.delivery: a notice can never be delivered
 
@@ -81,6 +82,7 @@ __all__ = [
     "SettingsError",
     "StoreError",
     "StoreUnavailableError",
+    "TooManyRequestsError",
     "UnauthenticatedError",
     "ValidationError",
 ]
@@ -134,6 +136,14 @@ class UnauthenticatedError(PresenceSyncError):
 
 class NotConfiguredError(PresenceSyncError):
     """This part of the product is off until its settings are given; the message names them."""
+
+
+class TooManyRequestsError(PresenceSyncError):
+    """The caller started more sign-ins than allowed; `retry_after` says when one is free."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ProviderError(PresenceSyncError):

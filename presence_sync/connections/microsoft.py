@@ -4,8 +4,9 @@ Admin set-up mirrors RingCentral's own product: (1) a Global Administrator grant
 for the organisation (or already did in the Azure portal, which `check()` detects from the
 roles in an app-only token); (2) one or more *sync accounts* sign in with the authorization-code
 flow for delegated `Presence.Read.All`, because Graph presence notifications need delegated
-tokens. Each sign-in carries a single-use, expiring `state` kept in the store, so a replayed or
-forged redirect is refused and changes nothing.
+tokens. Each sign-in carries a single-use, expiring `state` kept in the store with the admin
+who started it, so a replayed or forged redirect is refused and changes nothing, and what is
+recorded names that admin (`connections.starts`), never a hint.
 
 The Graph client is built once and kept; when another replica (or this one) records a
 reconnection, its token provider is replaced with a fresh one, because MSAL replays a refused
@@ -37,12 +38,13 @@ from presence_sync.connections.records import (
     sync_account_kind,
     sync_account_upn,
 )
+from presence_sync.connections.starts import CheckStarter, StartedBy, StepStart, take_started
 from presence_sync.connections.token_cache import accounts_in, merge_slices, slice_for
 from presence_sync.errors import GraphUnavailableError
 from presence_sync.graph import EntraError, GraphClient, GraphTokenProvider
 from presence_sync.graph.auth import APP_SCOPE
 from presence_sync.settings import Settings
-from presence_sync.store import ConnectionStatus, Store
+from presence_sync.store import SYSTEM, ConnectionStatus, Store
 
 __all__ = ["MicrosoftConnection", "ReportingTokenProvider"]
 
@@ -205,13 +207,15 @@ class MicrosoftConnection:
 
     # -- step 1: admin consent -----------------------------------------------------------
 
-    async def begin_admin_consent(self, callback_path: str, login_hint: str | None) -> str:
-        """The Entra admin-consent URL to send the admin's browser to."""
+    async def begin_admin_consent(
+        self, callback_path: str, login_hint: str | None, started_by: StartedBy
+    ) -> StepStart:
+        """The Entra admin-consent URL to send the admin's browser to, and its state."""
         state = secrets.token_urlsafe(32)
         now = self.clock()
         await self.store.put_ephemeral(
             f"microsoft-consent:{state}",
-            {"login_hint": login_hint, "started_at": now},
+            {"started_by": started_by.record(), "started_at": now},
             now + FLOW_LIFETIME,
         )
         params = {
@@ -223,15 +227,17 @@ class MicrosoftConnection:
         if login_hint:
             params["login_hint"] = login_hint
         host = self.settings.microsoft_authority_host.rstrip("/")
-        return f"{host}/{self.settings.microsoft_tenant_id}/v2.0/adminconsent?{urlencode(params)}"
+        url = f"{host}/{self.settings.microsoft_tenant_id}/v2.0/adminconsent?{urlencode(params)}"
+        return StepStart(url, state)
 
-    async def finish_admin_consent(self, query: Mapping[str, str]) -> SignInOutcome:
+    async def finish_admin_consent(
+        self, query: Mapping[str, str], check: CheckStarter
+    ) -> SignInOutcome:
         """Handle Entra's redirect after admin consent: record it, or say why it failed."""
-        started = await self.store.take_ephemeral(
-            f"microsoft-consent:{query.get('state', '')}", self.clock()
-        )
-        if started is None:
-            return SignInOutcome.unknown_state()
+        taken = await take_started(self.store, "microsoft-consent", query, self.clock(), check)
+        if isinstance(taken, SignInOutcome):
+            return taken
+        _started, by = taken
         if "error" in query:
             reason = explain_entra(query["error"], query.get("error_description", ""))
             logger.info("admin consent not given: %s", query["error"])
@@ -248,16 +254,16 @@ class MicrosoftConnection:
                 f"Consent came from tenant {tenant}, but Presence Sync is set up for "
                 f"{configured}. Sign in with an administrator of that organisation.",
             )
-        hint = started.get("login_hint")
         details: dict[str, Any] = {
             "tenant": tenant or self.settings.microsoft_tenant_id,
             "consented_at": self.clock(),
             "method": "admin-consent",
-            # Entra's answer does not name who consented; this is who the sign-in was for.
-            "consented_by": hint or None,
-            "consented_by_source": "login_hint" if hint else None,
+            # Entra's answer does not name who consented, and a hint proves nothing: this is
+            # the admin the product had signed in when the consent was started.
+            "consented_by": by.email,
+            "consented_by_source": by.via,
         }
-        state = await self.check(details, actor=hint or "admin")
+        state = await self.check(details, actor=by.email)
         if state.status is ConnectionStatus.CONNECTED:
             return SignInOutcome.succeeded(
                 "Microsoft is connected",
@@ -268,7 +274,7 @@ class MicrosoftConnection:
         return SignInOutcome.failed("Microsoft is not fully connected", state.reason, state.notes)
 
     async def check(
-        self, details: Mapping[str, Any] | None = None, actor: str = "system"
+        self, details: Mapping[str, Any] | None = None, actor: str = SYSTEM
     ) -> CheckResult:
         """Find out from an app-only token whether consent is in place and complete; record it."""
         try:
@@ -329,7 +335,9 @@ class MicrosoftConnection:
 
     # -- step 2: sync accounts -----------------------------------------------------------
 
-    async def begin_sync_account(self, callback_path: str, login_hint: str | None) -> str:
+    async def begin_sync_account(
+        self, callback_path: str, login_hint: str | None, started_by: StartedBy
+    ) -> StepStart:
         """The Entra sign-in URL for a sync account (authorization code with PKCE)."""
         provider = await self.provider()
         flow = await provider.begin_auth_code_flow(
@@ -338,18 +346,21 @@ class MicrosoftConnection:
         now = self.clock()
         await self.store.put_ephemeral(
             f"microsoft-sync-account:{flow.state}",
-            {"flow": dict(flow.flow), "login_hint": login_hint},
+            {"flow": dict(flow.flow), "started_by": started_by.record()},
             now + FLOW_LIFETIME,
         )
-        return flow.auth_uri
+        return StepStart(flow.auth_uri, flow.state)
 
-    async def finish_sync_account(self, params: Mapping[str, str]) -> SignInOutcome:
+    async def finish_sync_account(
+        self, params: Mapping[str, str], check: CheckStarter
+    ) -> SignInOutcome:
         """Redeem the sign-in's code, store the account's tokens, and say how it went."""
-        started = await self.store.take_ephemeral(
-            f"microsoft-sync-account:{params.get('state', '')}", self.clock()
+        taken = await take_started(
+            self.store, "microsoft-sync-account", params, self.clock(), check
         )
-        if started is None:
-            return SignInOutcome.unknown_state()
+        if isinstance(taken, SignInOutcome):
+            return taken
+        started, by = taken
         if "error" in params:
             reason = explain_entra(params["error"], params.get("error_description", ""))
             return SignInOutcome.failed("The sync account was not authorised", reason)
@@ -384,14 +395,14 @@ class MicrosoftConnection:
         )
         if piece is not None:
             self._known[upn] = piece
-        await self.book.audit("sync-account-authorised", {"upn": upn}, actor=upn)
+        await self.book.audit("sync-account-authorised", {"upn": upn}, actor=by.email)
         return SignInOutcome.succeeded(
             "Sync account authorised",
             f"{upn} is authorised as a sync account. Presence Sync uses it to receive Teams "
             "presence changes as they happen.",
         )
 
-    async def remove_sync_account(self, upn: str, actor: str = "admin") -> bool:
+    async def remove_sync_account(self, upn: str, *, actor: str) -> bool:
         """Forget a sync account and its tokens; False when there was none."""
         kind = sync_account_kind(upn)
         if await self.book.get(kind) is None:

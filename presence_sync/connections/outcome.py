@@ -39,3 +39,25 @@ class SignInOutcome:
             "Start again from the Presence Sync tab.",
             status=400,
         )
+
+    @classmethod
+    def not_started_by_admin(cls, problem: str) -> SignInOutcome:
+        """A redirect whose step no signed-in admin stands behind: refused, nothing done."""
+        return cls(
+            False,
+            "This sign-in was not started by a signed-in administrator",
+            f"{problem} Nothing was changed. Sign in to the Presence Sync tab and start the "
+            "step again from there.",
+            status=403,
+        )
+
+    @classmethod
+    def not_started_here(cls) -> SignInOutcome:
+        """A redirect brought to another browser than the one that started it."""
+        return cls(
+            False,
+            "This sign-in was not started in this browser",
+            "Its answer came back to a browser that did not start it, so nothing was changed. "
+            "Start the step again from the Presence Sync tab in this browser.",
+            status=400,
+        )

@@ -18,6 +18,7 @@ from typing import Any
 
 from presence_sync.notices.texts import HEALTH_ALERT
 from presence_sync.store import (
+    SYSTEM,
     AuditDetails,
     AuditEntry,
     Connection,
@@ -220,7 +221,7 @@ class ConnectionBook:
         who = microsoft.details.consented_by if microsoft else None
         return [str(who)] if who else [ADMINS_ROLE]
 
-    async def audit(self, action: str, details: Mapping[str, Any], actor: str = "system") -> None:
+    async def audit(self, action: str, details: Mapping[str, Any], actor: str = SYSTEM) -> None:
         """Add an entry to the activity log."""
         await self.store.append_audit(
             AuditEntry(at=self.clock(), actor=actor, action=action, details=AuditDetails(details))

@@ -33,6 +33,7 @@ import aiohttp
 from presence_sync.connections.explain import explain_ringcentral
 from presence_sync.connections.outcome import SignInOutcome
 from presence_sync.connections.records import RINGCENTRAL, ConnectionBook
+from presence_sync.connections.starts import CheckStarter, StartedBy, StepStart, take_started
 from presence_sync.errors import RingCentralError
 from presence_sync.ringcentral import RingCentralAuth, RingCentralClient, RingCentralTokenError
 from presence_sync.ringcentral.limits import RateLimits
@@ -180,7 +181,7 @@ class RingCentralConnection:
                 return self._install(self._auth(reporting=True, jwt=jwt), generation)
             return self._client
 
-    async def connect(self, actor: str = "admin") -> RcConnectResult:
+    async def connect(self, *, actor: str) -> RcConnectResult:
         """Log in with the JWT credential and test it with a real call before recording it."""
         if not self.configured:
             reason = (
@@ -232,7 +233,7 @@ class RingCentralConnection:
         """Where RingCentral sends the browser back to (registered on the RingCentral app)."""
         return f"{self.settings.public_url.rstrip('/')}{path}"
 
-    async def begin_oauth(self, callback_path: str) -> str:
+    async def begin_oauth(self, callback_path: str, started_by: StartedBy) -> StepStart:
         """RingCentral's sign-in URL, with a single-use state and a PKCE challenge."""
         state = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(48)
@@ -243,7 +244,9 @@ class RingCentralConnection:
         )
         now = self.book.clock()
         await self.book.store.put_ephemeral(
-            f"ringcentral-oauth:{state}", {"verifier": verifier}, now + OAUTH_FLOW_LIFETIME
+            f"ringcentral-oauth:{state}",
+            {"verifier": verifier, "started_by": started_by.record()},
+            now + OAUTH_FLOW_LIFETIME,
         )
         # Built here: the SDK's own `login_url` fails in ringcentral 0.9.2 (urllib not imported).
         query = {
@@ -255,15 +258,18 @@ class RingCentralConnection:
             "code_challenge_method": "S256",
         }
         server = self.settings.ringcentral_server_url.rstrip("/")
-        return f"{server}/restapi/oauth/authorize?{urlencode(query)}"
+        return StepStart(f"{server}/restapi/oauth/authorize?{urlencode(query)}", state)
 
-    async def finish_oauth(self, callback_path: str, params: Mapping[str, str]) -> SignInOutcome:
+    async def finish_oauth(
+        self, callback_path: str, params: Mapping[str, str], check: CheckStarter
+    ) -> SignInOutcome:
         """Redeem RingCentral's redirect, test the tokens with a real call, record the result."""
-        started = await self.book.store.take_ephemeral(
-            f"ringcentral-oauth:{params.get('state', '')}", self.book.clock()
+        taken = await take_started(
+            self.book.store, "ringcentral-oauth", params, self.book.clock(), check
         )
-        if started is None:
-            return SignInOutcome.unknown_state()
+        if isinstance(taken, SignInOutcome):
+            return taken
+        started, by = taken
         title = "RingCentral was not connected"
         if "error" in params:
             reason = (
@@ -314,7 +320,11 @@ class RingCentralConnection:
             )
             auth.on_refused = self._refused
             self._install(auth, record.details.generation)
-        await self.book.audit("ringcentral-connected", {"extension": extension.id}, "oauth")
+        await self.book.audit(
+            "ringcentral-connected",
+            {"extension": extension.id, "method": "oauth", "signed_in_as": extension.email},
+            by.email,
+        )
         who = extension.email or extension.name or extension.id
         return SignInOutcome.succeeded(
             "RingCentral is connected", f"Presence Sync now acts on RingCentral as {who}."

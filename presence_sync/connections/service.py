@@ -35,7 +35,7 @@ from presence_sync.graph.auth import GraphToken
 from presence_sync.providers import NotConnectedError
 from presence_sync.ringcentral import RingCentralClient, RingCentralTokenError
 from presence_sync.settings import Settings
-from presence_sync.store import ConnectionStatus, Store
+from presence_sync.store import SYSTEM, ConnectionStatus, Store
 
 __all__ = ["RECHECK_INTERVAL", "SYNC_ACCOUNTS", "Connections", "read_status"]
 
@@ -162,7 +162,7 @@ class Connections:
             and ringcentral.status is ConnectionStatus.BROKEN
             and (ringcentral.details.method or "jwt") == "jwt"
         ):
-            result = await self.rc.connect(actor="system")
+            result = await self.rc.connect(actor=SYSTEM)
             logger.info("RingCentral re-check: %s", result.status)
 
     async def run_rechecks(self, owner: str, interval: float = RECHECK_INTERVAL) -> None:
@@ -181,9 +181,9 @@ class Connections:
             with contextlib.suppress(Exception):
                 await self.store.release_lease(RECHECK_LEASE, owner)
 
-    async def remove_sync_account(self, upn: str) -> bool:
-        """Forget a sync account; False when there was none."""
-        return await self.microsoft.remove_sync_account(upn)
+    async def remove_sync_account(self, upn: str, *, actor: str) -> bool:
+        """Forget a sync account for admin `actor`; False when there was none."""
+        return await self.microsoft.remove_sync_account(upn, actor=actor)
 
     async def close(self) -> None:
         """Close the clients' token sessions."""

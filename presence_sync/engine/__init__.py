@@ -30,6 +30,7 @@ from presence_sync.engine.events import (
     WriteFailed,
 )
 from presence_sync.engine.ringcentral_side import CLOCK_SKEW, PENDING_GRACE
+from presence_sync.engine.sequence import SEQUENCE_JUMP, needs_verifying, read_confirms
 from presence_sync.engine.state import (
     SCHEMA_VERSION,
     OurSession,
@@ -52,6 +53,7 @@ __all__ = [
     "PENDING_GRACE",
     "REFRESH_MARGIN",
     "SCHEMA_VERSION",
+    "SEQUENCE_JUMP",
     "SESSION_LINGER",
     "SESSION_TTL",
     "WRITE_DEADLINE",
@@ -81,6 +83,8 @@ __all__ = [
     "backoff",
     "decide",
     "desired_overlay",
+    "needs_verifying",
+    "read_confirms",
     "refresh_due",
     "sequence_key",
 ]

@@ -34,7 +34,9 @@ class RingCentralObserved:
     ``observed_at`` is RingCentral's event timestamp; it may differ from our clock by up to
     `presence_sync.engine.ringcentral_side.CLOCK_SKEW`. A GET has no ``sequence`` and is
     stamped on our clock no earlier than RingCentral answered and at most
-    `presence_sync.engine.ringcentral_side.PENDING_GRACE` later.
+    `presence_sync.engine.ringcentral_side.PENDING_GRACE` later. ``verified`` is set on an event
+    whose number was out of bounds (see `presence_sync.engine.sequence`) and which a read then
+    confirmed: its number is RingCentral's count from now on, lower or far higher as it is.
     """
 
     user_status: str | None = None
@@ -44,6 +46,7 @@ class RingCentralObserved:
     telephony_status: str | None = None
     sequence: int | None = None
     observed_at: float
+    verified: bool = False
 
 
 @dataclass(frozen=True, slots=True)

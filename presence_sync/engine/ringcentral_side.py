@@ -72,6 +72,7 @@ from presence_sync.domain.presence import (
 )
 from presence_sync.engine.commands import WRITE_DEADLINE, SetRingCentralPresence
 from presence_sync.engine.events import RingCentralObserved
+from presence_sync.engine.sequence import needs_verifying
 from presence_sync.engine.state import RcSeen, RcWrite, UserState
 
 PENDING_GRACE: Final = 120.0
@@ -86,9 +87,6 @@ EARLIER_KEPT: Final = 16
 CLOCK_SKEW: Final = 2.0
 """Seconds RingCentral's event timestamps and our clock may disagree by."""
 
-SEQUENCE_RESET_AFTER: Final = 3600.0
-"""A lower sequence this much newer than the last one means RingCentral restarted its count."""
-
 _MISSING: Final = object()
 
 
@@ -102,16 +100,15 @@ def is_stale(seen: RcSeen | None, event: RingCentralObserved) -> str | None:
             # A read (no number) we took since was answered at most PENDING_GRACE before it
             # was stamped, so this event is older than what it showed.
             return "older than a RingCentral read already taken"
+        if event.sequence == seen.sequence:
+            # The same sequence read later (a GET) says "still so at this time": worth keeping.
+            return None if newer else f"repeat of sequence {event.sequence}"
+        if event.verified or not needs_verifying(seen.sequence, event.sequence):
+            return None
+        # A step back or a far jump is trusted only once a read confirmed it (`verified`).
         if event.sequence < seen.sequence:
-            if seen.observed_at is not None and (
-                event.observed_at > seen.observed_at + SEQUENCE_RESET_AFTER
-            ):
-                return None
             return f"sequence {event.sequence} < {seen.sequence} already seen"
-        # The same sequence read later (a GET) says "still so at this time": worth keeping.
-        if event.sequence == seen.sequence and not newer:
-            return f"repeat of sequence {event.sequence}"
-        return None
+        return f"sequence {event.sequence} jumps far ahead of {seen.sequence}, unconfirmed"
     if seen.observed_at is not None and event.observed_at < seen.observed_at:
         return "older than the last RingCentral observation"
     return None

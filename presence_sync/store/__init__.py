@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from presence_sync.store.base import Store
 from presence_sync.store.factory import DEFAULT_MONGO_DATABASE, open_store
 from presence_sync.store.models import (
+    SYSTEM,
     AuditDetails,
     AuditEntry,
     Connection,
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MONGO_DATABASE",
+    "SYSTEM",
     "AuditDetails",
     "AuditEntry",
     "Connection",

@@ -92,7 +92,13 @@ class LinkStore(Protocol):
         """
 
     async def record_rc_observation(self, link_id: str, observation: RcObservation) -> bool:
-        """Store RingCentral presence if newer (same rules as Teams, integer sequences)."""
+        """Store RingCentral presence if newer (same rules as Teams, integer sequences).
+
+        A ``verified`` observation (a read confirmed its out-of-bounds number) applies
+        whatever the stored sequence, unless the stored observation is newer, and its number
+        becomes the stored sequence: RingCentral restarted its count, or a forged number is
+        replaced by the genuine one.
+        """
 
     async def set_engine_state(
         self, link_id: str, state: Mapping[str, Any], expected_version: int

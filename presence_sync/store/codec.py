@@ -81,6 +81,7 @@ def rc_to_dict(obs: RcObservation) -> dict[str, Any]:
         "telephony_status": obs.telephony_status,
         "sequence": obs.sequence,
         "observed_at": obs.observed_at,
+        "verified": obs.verified,
     }
 
 
@@ -96,6 +97,7 @@ def rc_from_dict(data: Mapping[str, Any] | None) -> RcObservation | None:
         telephony_status=data["telephony_status"],
         sequence=data["sequence"],
         observed_at=float(data["observed_at"]),
+        verified=bool(data.get("verified", False)),
     )
 
 

@@ -87,6 +87,9 @@ class RcObservation:
     telephony_status: str | None
     sequence: int | None  # notifications carry one; polled reads do not
     observed_at: float
+    # A read confirmed this numbered event when it came (its number was out of bounds): the
+    # number is RingCentral's count from now on, even if lower than the one before.
+    verified: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,8 @@ class UserLink:
     last_error: str | None = None
     teams: TeamsObservation | None = None
     rc: RcObservation | None = None
+    # The last RingCentral sequence number the store took (kept while reads replace `rc`).
+    rc_sequence: int | None = None
     # Owned by the sync engine: what we applied on each side and the values it replaced.
     engine_state: Mapping[str, Any] = field(default_factory=dict)
     engine_version: int = 0
@@ -407,12 +412,17 @@ class AuditDetails(Mapping[str, AuditValue]):
         return f"AuditDetails({self._items!r})"
 
 
+# The actor of what the product does by itself (presence writes, re-checks, broken
+# connections); an admin's own actions name the admin as they signed in.
+SYSTEM = "system"
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     """Something an admin or the product did, for the activity log."""
 
     at: float
-    actor: str
+    actor: str  # the signed-in admin's email (or object id), the bot's sender, or SYSTEM
     action: str
     user: str | None = None
     details: AuditDetails = field(default_factory=AuditDetails)

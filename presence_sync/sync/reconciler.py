@@ -46,6 +46,7 @@ from presence_sync.errors import ConflictError, StoreError
 from presence_sync.providers import RECONCILE, Providers
 from presence_sync.store.base import Store
 from presence_sync.store.models import (
+    SYSTEM,
     AuditDetails,
     AuditEntry,
     LinkState,
@@ -57,7 +58,10 @@ from presence_sync.store.models import (
 from presence_sync.sync.budget import ProviderBudget
 from presence_sync.sync.dispatcher import Dispatcher, DispatchResult, WriteTarget, merge_rc
 
-__all__ = ["Reconciler", "Submission", "engine_settings", "target_of"]
+__all__ = ["PRESENCE_WRITES", "Reconciler", "Submission", "engine_settings", "target_of"]
+
+# The audit actions of the presence writes the product makes (see `_action`).
+PRESENCE_WRITES = frozenset({"ringcentral.presence", "teams.session", "teams.session.clear"})
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +138,7 @@ def _observations(link: UserLink) -> list[Event]:
                 telephony_status=rc.telephony_status,
                 sequence=rc.sequence,
                 observed_at=rc.observed_at,
+                verified=rc.verified,
             )
         )
     return events
@@ -248,7 +253,7 @@ class Reconciler:
             await self.store.append_audit(
                 AuditEntry(
                     at=now,
-                    actor="sync",
+                    actor=SYSTEM,
                     action=_action(command),
                     user=target.email,
                     details=AuditDetails(

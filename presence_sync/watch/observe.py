@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from presence_sync.engine import UserState, UserStateError, needs_verifying, read_confirms
 from presence_sync.errors import NotFoundError
 from presence_sync.graph.models import Presence
 from presence_sync.providers import REALTIME, RECONCILE
 from presence_sync.ringcentral.models import RcPresence
 from presence_sync.store.base import Store
-from presence_sync.store.models import LinkState, RcObservation, TeamsObservation
+from presence_sync.store.models import LinkState, RcObservation, TeamsObservation, UserLink
 
 __all__ = ["Observer", "Roster", "WatchedUser", "load_roster"]
 
@@ -84,11 +85,24 @@ _RcSeen = tuple[str | None, str | None, str | None, bool | None, str | None]
 
 
 class Observer:
-    """Writes readings as observations and marks changed users dirty."""
+    """Writes readings as observations and marks changed users dirty.
 
-    def __init__(self, store: Store, clock: Callable[[], float]) -> None:
+    A RingCentral event whose sequence number is far ahead of the last one the store took, or
+    behind it, is trusted only once a read confirms it (`presence_sync.engine.sequence`): one
+    forged number must not make that person's genuine events look old.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float],
+        verify: Callable[[RcPresence], None] | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
+        # Where events numbered out of bounds go to be read first; None trusts every number
+        # (the store still keeps them in order).
+        self._verify = verify
         self._teams_index: Mapping[str, str] = {}
         self._rc_index: Mapping[str, str] = {}
         self._teams_seen: dict[str, _TeamsSeen] = {}
@@ -155,16 +169,17 @@ class Observer:
         return applied
 
     async def rc(self, presence: RcPresence, *, reason: str, force: bool = False) -> bool:
-        """Record RingCentral presence; True when the store took it (it was newer)."""
-        seen: _RcSeen = (
-            presence.user_status,
-            presence.dnd_status,
-            presence.dnd_status_personal,
-            presence.accept_call_queue_calls,
-            presence.telephony_status,
-        )
+        """Record RingCentral presence; True when the store took it (it was newer).
+
+        An event numbered out of bounds (`needs_verifying`) is not recorded: it goes to the
+        `verify` callback, which reads the person's presence and calls `rc_verified`.
+        """
         polled = presence.sequence is None
-        if polled and not force and self._rc_seen.get(presence.extension_id) == seen:
+        if (
+            polled
+            and not force
+            and self._rc_seen.get(presence.extension_id) == _rc_values(presence)
+        ):
             return False
         link_id = await self._rc_link(presence.extension_id)
         if link_id is None:
@@ -172,11 +187,83 @@ class Observer:
                 "ringcentral presence for unlinked extension %s ignored", presence.extension_id
             )
             return False
+        verified = False
+        if presence.sequence is not None and self._verify is not None:
+            link = await self._store.get_link(link_id)
+            last = link.rc_sequence if link is not None else None
+            held = link.rc if link is not None else None
+            # The same number with other values is no duplicate: RingCentral restarted its
+            # count and reached this number again, or the event is forged.
+            other = (
+                held is not None
+                and held.sequence == last == presence.sequence
+                and (_rc_values(held) != _rc_values(presence))
+            )
+            if other or needs_verifying(last, presence.sequence):
+                late = held is not None and _stamp(presence, self._clock()) < held.observed_at
+                if late and last is not None and presence.sequence < last:
+                    # Behind in number and in time: a late delivery, older than what is held.
+                    # Reading would only spend RingCentral's budget.
+                    return False
+                logger.info(
+                    "ringcentral event numbered %d for extension %s after %s: reading its"
+                    " presence before trusting it",
+                    presence.sequence,
+                    presence.extension_id,
+                    last,
+                )
+                self._verify(presence)
+                return False
+            # Within bounds of the store's count, which a read confirmed if it restarted: when
+            # the engine missed that restart (a read replaced it before it was folded), the
+            # event says so, or the engine would wait for a read that never comes.
+            verified = (
+                link is not None
+                and presence.sequence != last
+                and needs_verifying(_engine_sequence(link), presence.sequence)
+            )
+        return await self._record(link_id, presence, reason=reason, force=force, verified=verified)
+
+    async def rc_verified(self, event: RcPresence, read: RcPresence | None, asked: float) -> bool:
+        """Record an out-of-bounds event the read (asked for at `asked`) confirms, else the read.
+
+        A confirmed event restarts the stored count at its number (a genuine restart, or the
+        genuine count after a forged one). What the read showed is recorded like any
+        reconciliation read when it contradicts the event or the event came too late to apply.
+        """
+        link_id = await self._rc_link(event.extension_id)
+        if link_id is None:
+            return False
+        if read is None:
+            logger.info(
+                "ringcentral extension %s could not be read; event ignored", event.extension_id
+            )
+            return False
+        if read_confirms(_rc_values(event), _rc_values(read)):
+            if await self._record(link_id, event, reason="rc-notification", verified=True):
+                return True
+        else:
+            # A late delivery, or a forged one: the read is the truth either way.
+            logger.info(
+                "ringcentral event numbered %s for extension %s is not what its presence shows;"
+                " ignored",
+                event.sequence,
+                event.extension_id,
+            )
+        return await self.rc(replace(read, reported_at=asked), reason="rc-verify", force=True)
+
+    async def _record(
+        self,
+        link_id: str,
+        presence: RcPresence,
+        *,
+        reason: str,
+        force: bool = False,
+        verified: bool = False,
+    ) -> bool:
+        seen = _rc_values(presence)
         now = self._clock()
-        # An event is stamped with RingCentral's own time, as the engine reads it: a delayed
-        # echo of our write then still reads as ours, not as a later change by hand. Never
-        # later than its arrival, so a clock running ahead cannot make later reads look older.
-        stamped = now if presence.reported_at is None else min(presence.reported_at, now)
+        stamped = _stamp(presence, now)
         observation = RcObservation(
             user_status=presence.user_status,
             dnd_status=presence.dnd_status,
@@ -185,6 +272,7 @@ class Observer:
             telephony_status=presence.telephony_status,
             sequence=presence.sequence,
             observed_at=stamped,
+            verified=verified,
         )
         try:
             applied = await self._store.record_rc_observation(link_id, observation)
@@ -196,3 +284,35 @@ class Observer:
             priority = REALTIME if changed or not force else RECONCILE
             await self._store.mark_dirty(link_id, priority=priority, due_at=now, reason=reason)
         return applied
+
+
+def _stamp(presence: RcPresence, now: float) -> float:
+    """When `presence` was true, as the store and the engine date it.
+
+    An event is stamped with RingCentral's own time, as the engine reads it: a delayed echo of
+    our write then still reads as ours, not as a later change by hand. Never later than its
+    arrival, so a clock running ahead cannot make later reads look older.
+    """
+    return now if presence.reported_at is None else min(presence.reported_at, now)
+
+
+def _engine_sequence(link: UserLink) -> int | None:
+    """The RingCentral sequence number the engine last took for this link, if readable."""
+    if not link.engine_state:
+        return None
+    try:
+        seen = UserState.from_dict(link.engine_state).rc_seen
+    except UserStateError:
+        return None
+    return seen.sequence if seen is not None else None
+
+
+def _rc_values(presence: RcPresence | RcObservation) -> _RcSeen:
+    """The values the engine reads, in the order `read_confirms` compares them."""
+    return (
+        presence.user_status,
+        presence.dnd_status,
+        presence.dnd_status_personal,
+        presence.accept_call_queue_calls,
+        presence.telephony_status,
+    )

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from presence_sync.connections.records import ConnectionBook
 from presence_sync.errors import PresenceSyncError, ProviderError
 from presence_sync.graph.models import Presence
-from presence_sync.providers import NotConnectedError, Providers
+from presence_sync.providers import RECONCILE, NotConnectedError, Providers
+from presence_sync.ringcentral.gate import calls_at
 from presence_sync.ringcentral.models import RcPresence
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
@@ -103,7 +104,7 @@ class Watchers:
         self.instance_id = instance_id
         self.options = options or WatchOptions()
         clock = self.options.clock
-        self.observer = Observer(store, clock)
+        self.observer = Observer(store, clock, verify=self.verify_rc)
         self.roster = Roster()
         self.shards = GraphShards(
             store=store,
@@ -147,6 +148,10 @@ class Watchers:
         self._jobs: set[asyncio.Task[None]] = set()
         self._failed_reviews = 0  # subscription reviews failed in a row
         self._job_slots = asyncio.Semaphore(JOB_CONCURRENCY)
+        # RingCentral events waiting for a read before they are trusted, newest per extension,
+        # and the extensions whose read is under way (one at a time per person, in order).
+        self._unverified: dict[str, RcPresence] = {}
+        self._verifying: set[str] = set()
 
     # -- shared state ------------------------------------------------------------------
 
@@ -219,15 +224,49 @@ class Watchers:
         if ids:
             self._put(_Job(lambda: self._read(ids), "teams-hint"))
 
+    @property
+    def verifying(self) -> int:
+        """How many people have a RingCentral event waiting for a read before it is trusted."""
+        return len(self._verifying)
+
+    def verify_rc(self, presence: RcPresence) -> None:
+        """Read this person's RingCentral presence before trusting an event numbered out of bounds.
+
+        Events arriving meanwhile wait for the next read, newest first: one read answers for
+        all of them, so a flood of forged numbers costs a read per person at a time.
+        """
+        extension_id = presence.extension_id
+        self._unverified[extension_id] = presence
+        if extension_id not in self._verifying:
+            self._verifying.add(extension_id)
+            if not self._put(_Job(lambda: self._verify(extension_id), "ringcentral-verify")):
+                self._verifying.discard(extension_id)  # the next event asks again
+                del self._unverified[extension_id]
+
+    async def _verify(self, extension_id: str) -> None:
+        try:
+            while (event := self._unverified.pop(extension_id, None)) is not None:
+                client = await self.providers.ringcentral()
+                asked = self.options.clock()
+                # Paced like the reconciliation walk's reads: behind live writes.
+                with calls_at(RECONCILE):
+                    reads = await client.get_presences([extension_id])
+                await self.observer.rc_verified(event, reads[0] if reads else None, asked)
+        finally:
+            self._unverified.pop(extension_id, None)
+            self._verifying.discard(extension_id)
+
     async def _read(self, ids: list[str]) -> None:
         await self.graph_poller.read(ids, reason="teams-hint", force=True)
 
-    def _put(self, item: _TeamsItem | _RcItem | _Job) -> None:
+    def _put(self, item: _TeamsItem | _RcItem | _Job) -> bool:
         try:
             self.inbox.put_nowait(item)
         except asyncio.QueueFull:
             # Dropping a hint is safe: polling and reconciliation read the truth again.
             logger.warning("watch inbox full; a notification was dropped")
+            return False
+        return True
 
     async def _inbox_worker(self) -> None:
         while True:

@@ -18,16 +18,27 @@ take a single-use `start` ticket from `POST /api/tab/steps`, because pop-ups car
 credentials. A browser that opens a starter without any is sent to sign in first and comes
 back. Entra itself guards the sign-ins too (only a Global Administrator can grant consent; a
 sync account must sign in with its own password); the callbacks check their single-use state.
+
+Each started state is bound twice: to the admin who started it (kept with the state; what
+the callback records names them, never a hint) and to the browser it was started in (a
+signed cookie only that browser holds, sent back to that callback only). A callback that
+fails either changes nothing and answers a page naming the problem (its state is spent); one
+whose admin has since signed out of the tab is refused too. An admin may start 10 steps a
+minute; the 11th answers 429 with Retry-After.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import NoReturn
 from urllib.parse import urlencode
 
 from aiohttp import web
 
 from presence_sync.connections import Connections, SignInOutcome
+from presence_sync.connections.microsoft import FLOW_LIFETIME
+from presence_sync.connections.starts import CheckStarter, StartedBy, StepStart
 from presence_sync.errors import UnauthenticatedError, ValidationError
 from presence_sync.web.auth.guard import Caller
 from presence_sync.web.auth.routes import LOGIN
@@ -43,6 +54,13 @@ logger = logging.getLogger(__name__)
 CONSENT_CALLBACK = "/connect/microsoft/consent/callback"
 SYNC_ACCOUNT_CALLBACK = "/connect/microsoft/sync-account/callback"
 RINGCENTRAL_CALLBACK = "/connect/ringcentral/oauth/callback"
+# The cookie that binds a started step to its browser, one per step, sent to its callback only.
+_BINDINGS = {
+    "consent": ("presence_sync_consent", CONSENT_CALLBACK),
+    "sync-account": ("presence_sync_sync_account", SYNC_ACCOUNT_CALLBACK),
+    "ringcentral": ("presence_sync_ringcentral", RINGCENTRAL_CALLBACK),
+}
+
 
 def _page(outcome: SignInOutcome) -> web.Response:
     return result_page(
@@ -67,16 +85,60 @@ _RC_NOT_CONFIGURED = (
 )
 
 
-async def _starter(request: web.Request, step: str) -> Caller:
-    """The admin starting `step`; a browser without credentials signs in first."""
+async def _starter(request: web.Request, step: str) -> tuple[Caller, StartedBy]:
+    """The admin starting `step`, within their limit; a browser without credentials signs
+    in first."""
+    auth = request.app[AUTH]
     try:
-        return await request.app[AUTH].admin_or_ticket(request, step)
+        caller = await auth.admin_or_ticket(request, step)
     except UnauthenticatedError:
         navigating = "text/html" in request.headers.get("Accept", "")
         if not navigating or "start" in request.query or "Authorization" in request.headers:
             raise
         back = request.path + (f"?{request.query_string}" if request.query_string else "")
         raise web.HTTPFound(f"{LOGIN}?{urlencode({'return': back})}") from None
+    auth.starts.take(caller.key)
+    session = caller.session.id_hash if caller.session is not None else None
+    return caller, StartedBy(caller.email, caller.identity.oid, caller.via, session)
+
+
+def _send(request: web.Request, step: str, start: StepStart) -> NoReturn:
+    """Send the browser on to the provider, holding the cookie that binds `start` to it."""
+    auth = request.app[AUTH]
+    name, path = _BINDINGS[step]
+    secure = auth.public_url.startswith("https://")
+    response = web.HTTPFound(start.url)
+    response.set_cookie(
+        name,
+        auth.sessions.login_binding(start.state, step),
+        max_age=int(FLOW_LIFETIME),
+        httponly=True,
+        # A sync account's answer is Entra's cross-site form post, which drops Lax cookies.
+        # Sending this one cross-site proves nothing to anyone: it only names this browser.
+        samesite="None" if secure else "Lax",
+        secure=secure,
+        path=path,
+    )
+    raise response
+
+
+def _check_starter(request: web.Request, step: str, params: Mapping[str, str]) -> CheckStarter:
+    """Whether the admin who started a step still counts when its answer comes back: it came
+    to the browser they started it in, and the tab session they started it from is live."""
+    sessions = request.app[AUTH].sessions
+    name, _path = _BINDINGS[step]
+    here = sessions.bound(params.get("state", ""), request.cookies.get(name), step)
+
+    async def check(by: StartedBy) -> SignInOutcome | None:
+        if not here:
+            return SignInOutcome.not_started_here()
+        if by.session is not None and not await sessions.alive(by.session):
+            return SignInOutcome.not_started_by_admin(
+                f"{by.email} signed out of Presence Sync after starting it."
+            )
+        return None
+
+    return check
 
 
 async def _admin(request: web.Request) -> Caller:
@@ -90,8 +152,8 @@ def _login_hint(request: web.Request) -> str | None:
     return hint or None
 
 
-async def _microsoft_starter(request: web.Request, step: str) -> str | None:
-    """The login hint of a Microsoft step, once its caller may start it.
+async def _microsoft_starter(request: web.Request, step: str) -> tuple[str | None, StartedBy]:
+    """The login hint of a Microsoft step and who starts it, once they may.
 
     Everything that can be refused is checked before a ticket is redeemed, so a refused
     request does not spend the admin's one-time link.
@@ -100,33 +162,36 @@ async def _microsoft_starter(request: web.Request, step: str) -> str | None:
     connections = _connections(request)
     if "start" in request.query:
         _require_microsoft(connections)
-    caller = await _starter(request, step)
+    caller, by = await _starter(request, step)
     _require_microsoft(connections)
     if hint is None and caller.ticket is not None:
         hint = caller.ticket.login_hint
-    return hint
+    # The hint only pre-fills the provider's sign-in: it is never recorded as anyone.
+    return hint, by
 
 
 async def start_consent(request: web.Request) -> web.Response:
     """Send the admin to Entra's admin consent page with a fresh single-use state."""
-    hint = await _microsoft_starter(request, "consent")
-    url = await _connections(request).microsoft.begin_admin_consent(CONSENT_CALLBACK, hint)
-    raise web.HTTPFound(url)
+    hint, by = await _microsoft_starter(request, "consent")
+    start = await _connections(request).microsoft.begin_admin_consent(CONSENT_CALLBACK, hint, by)
+    _send(request, "consent", start)
 
 
 async def consent_callback(request: web.Request) -> web.Response:
     """Entra's answer to admin consent: record it or show why it failed."""
     params = await callback_params(request)
-    outcome = await _connections(request).microsoft.finish_admin_consent(params)
+    outcome = await _connections(request).microsoft.finish_admin_consent(
+        params, _check_starter(request, "consent", params)
+    )
     return _page(outcome)
 
 
 async def check_consent(request: web.Request) -> web.Response:
     """Detect consent granted outside the product (Azure portal) and name missing permissions."""
-    await _admin(request)
+    caller = await _admin(request)
     connections = _connections(request)
     _require_microsoft(connections)
-    result = await connections.microsoft.check()
+    result = await connections.microsoft.check(actor=caller.email)
     return web.json_response(
         {"state": str(result.status), "reason": result.reason, "notes": result.notes}
     )
@@ -134,31 +199,35 @@ async def check_consent(request: web.Request) -> web.Response:
 
 async def start_sync_account(request: web.Request) -> web.Response:
     """Send a sync account to Entra's sign-in page (authorization code with PKCE)."""
-    hint = await _microsoft_starter(request, "sync-account")
-    url = await _connections(request).microsoft.begin_sync_account(SYNC_ACCOUNT_CALLBACK, hint)
-    raise web.HTTPFound(url)
+    hint, by = await _microsoft_starter(request, "sync-account")
+    start = await _connections(request).microsoft.begin_sync_account(
+        SYNC_ACCOUNT_CALLBACK, hint, by
+    )
+    _send(request, "sync-account", start)
 
 
 async def sync_account_callback(request: web.Request) -> web.Response:
     """Entra's answer to a sync-account sign-in, as a form post or a query."""
     params = await callback_params(request)
-    outcome = await _connections(request).microsoft.finish_sync_account(params)
+    outcome = await _connections(request).microsoft.finish_sync_account(
+        params, _check_starter(request, "sync-account", params)
+    )
     return _page(outcome)
 
 
 async def remove_sync_account(request: web.Request) -> web.Response:
     """Forget a sync account and its tokens."""
-    await _admin(request)
+    caller = await _admin(request)
     upn = request.match_info["upn"]
-    if not await _connections(request).remove_sync_account(upn):
+    if not await _connections(request).remove_sync_account(upn, actor=caller.email):
         return json_error(404, "not_found", f"{upn} is not a sync account")
     return web.Response(status=204)
 
 
 async def connect_ringcentral(request: web.Request) -> web.Response:
     """Connect RingCentral with the JWT credential, tested by a real call first."""
-    await _admin(request)
-    result = await _connections(request).rc.connect()
+    caller = await _admin(request)
+    result = await _connections(request).rc.connect(actor=caller.email)
     body = {"state": str(result.status), "reason": result.reason, "details": result.details}
     if result.status.value == "connected":
         return web.json_response(body)
@@ -173,16 +242,18 @@ async def start_ringcentral_oauth(request: web.Request) -> web.Response:
     configured = connections.settings.ringcentral_configured
     if "start" in request.query and not configured:
         raise ValidationError(_RC_NOT_CONFIGURED)
-    await _starter(request, "ringcentral")
+    _caller, by = await _starter(request, "ringcentral")
     if not configured:
         raise ValidationError(_RC_NOT_CONFIGURED)
-    raise web.HTTPFound(await connections.rc.begin_oauth(RINGCENTRAL_CALLBACK))
+    _send(request, "ringcentral", await connections.rc.begin_oauth(RINGCENTRAL_CALLBACK, by))
 
 
 async def ringcentral_oauth_callback(request: web.Request) -> web.Response:
     """RingCentral's answer to the sign-in: connect, or show why not."""
     params = await callback_params(request)
-    outcome = await _connections(request).rc.finish_oauth(RINGCENTRAL_CALLBACK, params)
+    outcome = await _connections(request).rc.finish_oauth(
+        RINGCENTRAL_CALLBACK, params, _check_starter(request, "ringcentral", params)
+    )
     return _page(outcome)
 
 

@@ -19,6 +19,7 @@ from presence_sync.errors import (
     ProviderError,
     RingCentralRateLimitedError,
     StoreUnavailableError,
+    TooManyRequestsError,
     UnauthenticatedError,
     ValidationError,
 )
@@ -37,6 +38,7 @@ _STATUS: tuple[tuple[type[PresenceSyncError], int, str], ...] = (
     (ForbiddenError, 403, "forbidden"),
     (NotFoundError, 404, "not_found"),
     (ConflictError, 409, "conflict"),
+    (TooManyRequestsError, 429, "too_many_requests"),
     (StoreUnavailableError, 503, "store_unavailable"),
     (NotConfiguredError, 503, "not_configured"),
     (GraphRateLimitedError, 503, "microsoft_throttled"),

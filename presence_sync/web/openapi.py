@@ -276,18 +276,28 @@ def _with_conflict(op: dict[str, Any]) -> dict[str, Any]:
     return op
 
 
+def _limited(op: dict[str, Any]) -> dict[str, Any]:
+    op["responses"]["429"] = {
+        "description": "10 steps were started in the last minute; `Retry-After` says when",
+        "content": {"application/json": {"schema": _ref("Error")}},
+    }
+    return op
+
+
 PATHS: dict[str, Any] = {
     "/api/tab/session": {"get": _op("Who is signed in", "Session")},
     "/api/tab/steps": {
-        "post": _op(
-            "A one-time URL that starts a pop-up step",
-            "StepUrl",
-            **_body(
-                _obj(
-                    {"step": {"enum": ["consent", "sync-account", "ringcentral"]}},
-                    {"loginHint": _STR},
-                )
-            ),
+        "post": _limited(
+            _op(
+                "A one-time URL that starts a pop-up step",
+                "StepUrl",
+                **_body(
+                    _obj(
+                        {"step": {"enum": ["consent", "sync-account", "ringcentral"]}},
+                        {"loginHint": _STR},
+                    )
+                ),
+            )
         )
     },
     "/api/tab/status": {"get": _op("The overview", "Status")},

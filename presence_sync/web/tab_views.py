@@ -12,6 +12,7 @@ from typing import Any
 from presence_sync.admin import JobView, Preview, RulesView, UserView
 from presence_sync.domain import DEFAULT_RULES, CallRule, TeamsState
 from presence_sync.store.models import AuditEntry
+from presence_sync.sync.reconciler import PRESENCE_WRITES
 
 __all__ = ["activity_json", "job_json", "person_json", "preview_json", "rules_json"]
 
@@ -159,6 +160,6 @@ def activity_json(
     entries: list[AuditEntry], jobs: list[JobView], limit: int
 ) -> dict[str, Any]:
     """Recent presence writes (with their cause), jobs and admin actions."""
-    writes = [_write(e) for e in entries if e.actor == "sync"][:limit]
-    actions = [_admin_action(e) for e in entries if e.actor != "sync"][:limit]
+    writes = [_write(e) for e in entries if e.action in PRESENCE_WRITES][:limit]
+    actions = [_admin_action(e) for e in entries if e.action not in PRESENCE_WRITES][:limit]
     return {"writes": writes, "jobs": [job_json(j) for j in jobs], "admin": actions}

@@ -115,6 +115,18 @@ async def presence(request: web.Request) -> web.Response:
     return web.json_response(describe_extension(state.ctx.org.rc_mode, ext))
 
 
+async def restart_sequence(request: web.Request) -> web.Response:
+    """RingCentral restarts the extension's presence count: the next change is numbered n + 1."""
+    state = request.app[RC_STATE]
+    ext = _extension(state, request)
+    body = await _body(request)
+    sequence = body.get("sequence")
+    if isinstance(sequence, bool) or not isinstance(sequence, int) or sequence < 0:
+        raise _ControlError(400, "sequence: must be a whole number, 0 or more")
+    ext.presence.sequence = sequence
+    return web.json_response(describe_extension(state.ctx.org.rc_mode, ext))
+
+
 async def inbound_call(request: web.Request) -> web.Response:
     """Whether a new direct or queue call would ring the user right now."""
     state = request.app[RC_STATE]
@@ -290,3 +302,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(f"{PREFIX}/{{email}}/call", _guard(call))
     app.router.add_post(f"{PREFIX}/{{email}}/presence", _guard(presence))
     app.router.add_post(f"{PREFIX}/{{email}}/inbound-call", _guard(inbound_call))
+    app.router.add_post(f"{PREFIX}/{{email}}/sequence", _guard(restart_sequence))

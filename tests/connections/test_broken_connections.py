@@ -6,7 +6,7 @@ import pytest
 
 from presence_sync.errors import GraphAuthError, RingCentralAuthError
 from presence_sync.providers import NotConnectedError
-from presence_sync.store import Notice, Store
+from presence_sync.store import SYSTEM, Notice, Store
 from sandbox.server import RunningSandbox
 from tests.connections.product import ADMIN, Browser, ProductServer, control
 
@@ -95,7 +95,7 @@ async def test_revoked_ringcentral_tokens_break_the_connection_until_it_logs_in_
 ) -> None:
     await consent_granted(sandbox)
     await product.connections.microsoft.check()
-    await product.connections.rc.connect()
+    await product.connections.rc.connect(actor=SYSTEM)
     client = await product.connections.ringcentral()
 
     await control(sandbox, "POST", "/_sandbox/faults", {"revoke": "ringcentral-token"})

@@ -19,7 +19,7 @@ from presence_sync.store.models import LinkState, UserLink
 from presence_sync.watch.ringcentral_subscriptions import extension_filter
 from sandbox.model import RcExtension
 from sandbox.server import RunningSandbox
-from tests.connections.product import Browser, Page, ProductServer, control
+from tests.connections.product import ADMIN, Browser, Page, ProductServer, control
 from tests.watch.harness import eventually
 
 CALLBACK = "/connect/ringcentral/oauth/callback"
@@ -102,6 +102,35 @@ async def test_signing_in_connects_ringcentral_as_the_user_who_signed_in(
     assert details["authorised_by"] == user.email
     client = await product.connections.ringcentral()
     assert (await client.current_extension()).id == user.id
+    # The audit names the signed-in admin who pressed Connect, not the RingCentral user.
+    entries = await (await product.store()).list_audit(limit=10)
+    connected = [e for e in entries if e.action == "ringcentral-connected"]
+    assert [(e.actor, e.details["signed_in_as"]) for e in connected] == [(ADMIN, user.email)]
+
+
+async def test_a_sign_in_answer_brought_to_another_browser_connects_nothing(
+    product: ProductServer, browser: Browser, sandbox: RunningSandbox
+) -> None:
+    user = rc_user(sandbox)
+    await control(
+        sandbox,
+        "POST",
+        "/_sandbox/ringcentral/oauth",
+        {"sign_in_as": user.email, "decision": "approve"},
+    )
+    to_ringcentral = await browser.redirect_of(f"{product.url}/connect/ringcentral/oauth")
+    answer = await browser.redirect_of(to_ringcentral)  # RingCentral's redirect, code and state
+
+    other = Browser(sandbox.ca_file)
+    try:
+        page = await other.open(answer)
+    finally:
+        await other.close()
+
+    assert page.status == 400
+    assert "not started in this browser" in page.text
+    assert await (await product.store()).get_connection(RINGCENTRAL) is None
+    assert await (await product.store()).list_audit(limit=10) == []
 
 
 async def stored_record_as_written(store_url: str) -> str:

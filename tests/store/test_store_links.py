@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -77,6 +78,7 @@ async def test_link_round_trips_every_field(store: Store) -> None:
         last_error="boom",
         teams=teams("5"),
         rc=rc(9),
+        rc_sequence=9,
         engine_state={"applied": {"rc": {"dndStatus": ["DoNotAcceptAnyCalls", "TakeAllCalls"]}}},
         engine_version=3,
     )
@@ -244,6 +246,32 @@ async def test_rc_observations_compare_sequences_as_numbers(store: Store) -> Non
         await store.record_rc_observation("missing", rc(1))
     with pytest.raises(NotFoundError):
         await store.record_teams_observation("missing", teams("1"))
+
+
+async def test_a_verified_rc_observation_restarts_the_count_unless_something_newer_is_held(
+    store: Store,
+) -> None:
+    await store.upsert_links([link(1)])
+    lid = "link-00001"
+    assert await store.record_rc_observation(lid, rc(10**12, "Busy", at=10.0))
+    assert not await store.record_rc_observation(lid, rc(3, "Available", at=20.0))
+    # A read confirmed it: the number is RingCentral's count from now on.
+    assert await store.record_rc_observation(
+        lid, replace(rc(3, "Available", at=20.0), verified=True)
+    )
+    assert await store.record_rc_observation(lid, rc(4, "Offline", at=21.0))
+    assert await store.record_rc_observation(lid, rc(None, "Busy", at=30.0))
+    stored = await store.get_link(lid)
+    assert stored is not None
+    assert stored.rc_sequence == 4, "a read keeps the count"
+    # Confirmed but older than what is held: it changes nothing.
+    late = replace(rc(2, "Offline", at=25.0), verified=True)
+    assert not await store.record_rc_observation(lid, late)
+    stored = await store.get_link(lid)
+    assert stored is not None
+    assert stored.rc is not None
+    assert stored.rc.user_status == "Busy"
+    assert stored.rc_sequence == 4
 
 
 async def test_concurrent_out_of_order_notifications_leave_the_newest(store: Store) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from presence_sync.store.models import AuditEntry
+from presence_sync.store.models import SYSTEM, AuditEntry
 from tests.sync.harness import SyncHarness
 
 ADMIN = "admin@contoso.example"
@@ -54,6 +54,7 @@ async def test_meeting_with_no_calls_rule_sets_dnd_and_restores(harness: SyncHar
     assert len(writes) == 2
     assert all(isinstance(e, AuditEntry) and e.details["cause"] for e in writes)
     assert {e.details["result"] for e in writes} == {"applied"}
+    assert {e.actor for e in writes} == {SYSTEM}  # the product's own work, not an admin's
 
 
 async def test_ringcentral_call_shows_in_a_call_in_teams_until_it_ends(

@@ -9,7 +9,7 @@ import time
 import pytest
 from openapi_spec_validator import validate
 
-from presence_sync.store.models import AuditDetails, AuditEntry
+from presence_sync.store.models import SYSTEM, AuditDetails, AuditEntry
 from presence_sync.web.openapi import DOCUMENT
 from sandbox.server import RunningSandbox
 from tests.connections.product import ProductServer
@@ -225,7 +225,7 @@ async def test_activity_says_what_a_presence_write_sent_in_words(
     await store.append_audit(
         AuditEntry(
             at=time.time(),
-            actor="sync",
+            actor=SYSTEM,
             action="ringcentral.presence",
             user="person00@contoso.example",
             details=AuditDetails(

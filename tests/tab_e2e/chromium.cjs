@@ -1,6 +1,9 @@
 // Debian's Chromium as every Playwright run in this repository launches it: never a browser
 // Playwright downloads, and nothing that phones home (background networking, component
-// updates, sync, metrics reporting, default apps, crash reports, pings, translation). Used by playwright.config.ts here,
+// updates, sync, metrics reporting, default apps, crash reports, pings). No --disable-features
+// here: Chromium keeps only the last one, and it would replace the list Playwright passes itself
+// (translation and media routing off among them, lazy frame loading too, which axe-core needs
+// to look inside the tab's frame). Used by playwright.config.ts here,
 // tests/playground/say-help.cjs, bench/tab_first_render.cjs and docs/screenshots.cjs.
 "use strict";
 
@@ -17,7 +20,6 @@ const launchOptions = {
     "--disable-domain-reliability",
     "--disable-breakpad",
     "--no-pings",
-    "--disable-features=Translate,OptimizationHints,MediaRouter",
   ],
 };
 

@@ -57,6 +57,10 @@ PUBLIC = {
     ("GET", CALLBACK),
     # Signing out with no live session changes nothing; it answers 204 and clears the cookie.
     ("POST", "/tab/auth/logout"),
+    # The app package's about, privacy and terms links: Teams shows them before install.
+    ("GET", "/about"),
+    ("GET", "/about/privacy"),
+    ("GET", "/about/terms"),
     # Probes and Prometheus: they say nothing about the organisation.
     ("GET", "/healthz"),
     ("GET", "/readyz"),

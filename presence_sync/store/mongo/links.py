@@ -247,11 +247,15 @@ class MongoLinks:
             "rc": rc_to_dict(observation),
             "rc_observed_at": observation.observed_at,
         }
-        if observation.sequence is not None:
+        at = observation.observed_at
+        if observation.sequence is not None and observation.verified:
+            # Confirmed by a read: its number restarts the count, unless something newer is held.
+            changes["rc_seq"] = observation.sequence
+            condition = {"$or": [{"rc_observed_at": None}, {"rc_observed_at": {"$lte": at}}]}
+        elif observation.sequence is not None:
             seq = changes["rc_seq"] = observation.sequence
             condition = {"$or": [{"rc_seq": None}, {"rc_seq": {"$lt": seq}}]}
         else:
-            at = observation.observed_at
             condition = {"$or": [{"rc_observed_at": None}, {"rc_observed_at": {"$lt": at}}]}
         return await self._conditional_observation(link_id, condition, changes)
 

@@ -99,7 +99,9 @@ def link_to_doc(link: UserLink, now: float) -> Doc:
         "teams_seq": sequence_key(teams.sequence) if teams and teams.sequence else None,
         "teams_observed_at": teams.observed_at if teams else None,
         "rc": rc_to_dict(rc) if rc else None,
-        "rc_seq": rc.sequence if rc else None,
+        "rc_seq": link.rc_sequence
+        if link.rc_sequence is not None
+        else (rc.sequence if rc else None),
         "rc_observed_at": rc.observed_at if rc else None,
         "engine_state": dumps(dict(link.engine_state)),
         "engine_version": link.engine_version,
@@ -142,6 +144,7 @@ def link_from_doc(doc: Mapping[str, Any]) -> UserLink:
         last_error=doc.get("last_error"),
         teams=teams_from_dict(doc.get("teams")),
         rc=rc_from_dict(doc.get("rc")),
+        rc_sequence=doc.get("rc_seq"),
         engine_state=json.loads(doc["engine_state"]),
         engine_version=int(doc["engine_version"]),
         updated_at=float(doc["updated_at"]),

@@ -79,7 +79,7 @@ def _link_row(link: UserLink, now: float) -> tuple[Any, ...]:
         sequence_key(teams.sequence) if teams and teams.sequence else None,
         teams.observed_at if teams else None,
         dumps(rc_to_dict(rc)) if rc else None,
-        rc.sequence if rc else None,
+        link.rc_sequence if link.rc_sequence is not None else (rc.sequence if rc else None),
         rc.observed_at if rc else None,
         dumps(dict(link.engine_state)),
         link.engine_version,
@@ -198,7 +198,14 @@ def record_teams(conn: sqlite3.Connection, link_id: str, obs: TeamsObservation) 
 def record_rc(conn: sqlite3.Connection, link_id: str, obs: RcObservation) -> bool:
     """Store a RingCentral observation if it is newer; True when applied."""
     body = dumps(rc_to_dict(obs))
-    if obs.sequence is not None:
+    if obs.sequence is not None and obs.verified:
+        # Confirmed by a read: its number restarts the count, unless something newer is held.
+        cursor = conn.execute(
+            "UPDATE links SET rc = ?, rc_seq = ?, rc_observed_at = ? "
+            "WHERE id = ? AND (rc_observed_at IS NULL OR rc_observed_at <= ?)",
+            (body, obs.sequence, obs.observed_at, link_id, obs.observed_at),
+        )
+    elif obs.sequence is not None:
         cursor = conn.execute(
             "UPDATE links SET rc = ?, rc_seq = ?, rc_observed_at = ? "
             "WHERE id = ? AND (rc_seq IS NULL OR rc_seq < ?)",

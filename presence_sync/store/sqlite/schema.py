@@ -227,6 +227,7 @@ def link_from_row(row: sqlite3.Row) -> UserLink:
         last_error=row["last_error"],
         teams=teams_from_dict(_json(row["teams"])),
         rc=rc_from_dict(_json(row["rc"])),
+        rc_sequence=row["rc_seq"],
         engine_state=json.loads(row["engine_state"]),
         engine_version=row["engine_version"],
         updated_at=row["updated_at"],

@@ -23,6 +23,7 @@ from presence_sync.errors import (
     NotConfiguredError,
     UnauthenticatedError,
 )
+from presence_sync.web.auth.limits import LOGINS_PER_MINUTE, STARTS_PER_MINUTE, StartLimit
 from presence_sync.web.auth.sessions import SESSION_COOKIE, Session, Sessions, Ticket
 from presence_sync.web.auth.signin import SignInFlow
 from presence_sync.web.auth.tokens import EntraTokens, Identity
@@ -51,6 +52,11 @@ class Caller:
         """How audit entries and job reports name them."""
         return self.identity.email or self.identity.oid
 
+    @property
+    def key(self) -> str:
+        """What their starts are counted under: the object id, which no rename changes."""
+        return self.identity.oid or self.identity.email
+
 
 class TabAuth:
     """Authenticates requests to the admin routes."""
@@ -63,12 +69,17 @@ class TabAuth:
         signin: SignInFlow | None,
         sessions: Sessions,
         admins: Admins,
+        starts: StartLimit | None = None,
+        logins: StartLimit | None = None,
     ) -> None:
         self.public_url = public_url.rstrip("/")
         self.tokens = tokens
         self.signin = signin
         self.sessions = sessions
         self.admins = admins
+        # Each start keeps a state in the store until it ends: no caller may start unbounded.
+        self.starts = starts or StartLimit(STARTS_PER_MINUTE, "sign-in steps", "by you")
+        self.logins = logins or StartLimit(LOGINS_PER_MINUTE, "sign-ins", "from this address")
 
     def _tokens(self) -> EntraTokens:
         if self.tokens is None:

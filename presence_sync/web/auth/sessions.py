@@ -6,6 +6,9 @@ sign-out ends it everywhere and every instance of the product sees the same sess
 token is derived from the session id, so a page can only know it by reading
 `/api/tab/session` with the cookie, which another site cannot do.
 
+Anyone may start a sign-in, so its state lives five minutes only and starts are counted per
+client address (`limits.StartLimit`); a state no browser finishes is gone soon after.
+
 Pop-ups (admin consent, a sync account's sign-in, RingCentral's) carry no token or cookie when
 they open inside Teams, so the tab asks for a ticket: a random, single-use, five-minute value
 bound to the admin who asked and to one step.
@@ -37,7 +40,7 @@ __all__ = [
 SESSION_COOKIE = "presence_sync_session"
 LOGIN_COOKIE = "presence_sync_login"
 SESSION_SECONDS = 8 * 3600
-LOGIN_SECONDS = 600  # an admin has ten minutes to finish signing in
+LOGIN_SECONDS = 300  # an admin has five minutes to finish signing in; anyone may start one
 TICKET_SECONDS = 300
 STEPS = ("consent", "sync-account", "ringcentral")
 
@@ -131,15 +134,21 @@ class Sessions:
 
     # -- sign-in states -------------------------------------------------------------------
 
-    def login_binding(self, state: str) -> str:
-        """The value of the cookie that ties a sign-in to the browser that started it."""
-        return self._sign("login", state)
+    def login_binding(self, state: str, purpose: str = "login") -> str:
+        """The value of the cookie that ties a sign-in (or a pop-up step, by `purpose`) to
+        the browser that started it."""
+        return self._sign(purpose, state)
 
-    def bound(self, state: str, cookie: str | None) -> bool:
+    def bound(self, state: str, cookie: str | None, purpose: str = "login") -> bool:
         """Whether this browser started the sign-in with this `state` (login CSRF)."""
         if not cookie or not cookie.isascii():
             return False
-        return hmac.compare_digest(cookie.encode(), self.login_binding(state).encode())
+        return hmac.compare_digest(cookie.encode(), self.login_binding(state, purpose).encode())
+
+    async def alive(self, id_hash: str) -> bool:
+        """Whether the session with this id hash is still signed in."""
+        record = await self._store.peek_ephemeral(f"tab-session:{id_hash}", self._clock())
+        return record is not None
 
     async def remember_login(self, state: str, flow: dict[str, object], back: str) -> None:
         """Keep a started sign-in's flow (PKCE verifier, nonce) until Entra answers."""

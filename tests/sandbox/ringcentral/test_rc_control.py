@@ -99,3 +99,26 @@ async def test_unknown_email_is_404(rc: RcSandbox) -> None:
     status, answer = await rc.control("nobody@contoso.example/call", {"action": "ring"})
     assert status == 404
     assert "nobody@contoso.example" in answer["error"]
+
+
+async def test_a_restarted_count_numbers_the_next_event_after_it(rc: RcSandbox) -> None:
+    user = rc.ext(9)
+    await rc.control(f"{user.email}/call", {"action": "ring"})
+    await rc.control(f"{user.email}/call", {"action": "connect"})
+    status, restarted = await rc.control(f"{user.email}/sequence", {"sequence": 0})
+    assert (status, restarted["sequence"], restarted["telephonyStatus"]) == (
+        200,
+        0,
+        "CallConnected",
+    )
+    _, ended = await rc.control(f"{user.email}/call", {"action": "end"})
+    assert ended["sequence"] == 1
+
+
+@pytest.mark.parametrize("sequence", [-1, "3", True, None])
+async def test_a_sequence_that_is_not_a_count_is_refused(rc: RcSandbox, sequence: object) -> None:
+    user = rc.ext(9)
+    status, answer = await rc.control(f"{user.email}/sequence", {"sequence": sequence})
+    assert status == 400
+    assert "sequence" in answer["error"]
+    assert user.presence.sequence == 0
