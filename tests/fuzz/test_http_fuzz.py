@@ -3,7 +3,7 @@
 1,000 hostile variations of a genuine delivery go to each webhook (Graph change notifications,
 plain and sealed; Graph lifecycle events; RingCentral events; bot activities, half of them
 signed by the channel), 8 in flight at a time, followed by a gzip bomb and oversized headers.
-(2,000 each took 140 s on the shared 2-core machine; 1,000 each takes about 35 s.)
+(1,000 each takes 19-35 s on the shared 2-core machine; 2,000 each took 38-140 s.)
 None may answer 5xx or leave a traceback in the log, and afterwards a Teams meeting must still
 reach RingCentral and a RingCentral call must still reach Teams.
 """
