@@ -12,19 +12,19 @@ traceback and a correlation id, and the person gets a short apology quoting the 
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import jwt
 from aiohttp import web
-from azure.core.exceptions import DeserializationError
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import Activity
 from botframework.connector.auth import AuthenticateRequestResult
 
 from bot import cards
+from bot.activity import checked_activity
 from bot.channel import ChannelAuth, build_adapter
 from bot.conversations import Confirmations
 from bot.handler import PresenceSyncBot
@@ -46,6 +46,9 @@ from presence_sync.tasks import Loop
 __all__ = ["BotChannel", "TeamsBot"]
 
 logger = logging.getLogger(__name__)
+
+# Reads a request's JSON object body (the web face's, bounded and total: web.body.json_object).
+BodyReader = Callable[[web.Request], Awaitable[dict[str, Any]]]
 
 PRESENCE_WRITES = "Medium"  # RingCentral's rate-limit group of presence PUTs
 
@@ -134,13 +137,18 @@ class TeamsBot:
             Loop("bot-job-cards", self.job_cards.run),
         ]
 
-    async def handle(self, request: web.Request) -> web.Response:
-        """POST /api/messages: one activity from the Bot Framework channel."""
+    async def handle(self, request: web.Request, read: BodyReader) -> web.Response:
+        """POST /api/messages: one activity from the Bot Framework channel.
+
+        `read` reads the request's JSON object body at the edge (bounded and total).
+        """
         if not self.auth.configured and not self.loopback_only:
             raise NotConfiguredError("the bot is not configured: set BOT_APP_ID and BOT_APP_SECRET")
         if self.loopback_only and not _loopback(request.remote):
             raise UnauthenticatedError("unsigned activities are accepted from this machine only")
-        activity = await _activity(request)
+        if "json" not in request.headers.get("Content-Type", ""):
+            raise ValidationError("send the activity as application/json")
+        activity = checked_activity(await read(request))
         header = request.headers.get("Authorization", "")
         if self.auth.configured:
             problem = _token_problem(header)
@@ -189,24 +197,6 @@ class TeamsBot:
             )
         except Exception:  # the apology is best effort; the error is logged above
             logger.warning("could not send the apology for %s", correlation)
-
-
-async def _activity(request: web.Request) -> Activity:
-    if "json" not in request.headers.get("Content-Type", ""):
-        raise ValidationError("send the activity as application/json")
-    try:
-        body = json.loads(await request.read())
-    except ValueError as err:
-        raise ValidationError(f"the body is not JSON: {err}") from err
-    if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
-        raise ValidationError("the body is not an activity: it needs a type")
-    try:
-        activity = Activity().deserialize(body)
-    except DeserializationError as err:
-        raise ValidationError(f"the activity is malformed: {err}") from err
-    if activity.conversation is None or activity.service_url is None:
-        raise ValidationError("the activity needs a conversation and a serviceUrl")
-    return activity
 
 
 def _token_problem(header: str) -> str | None:

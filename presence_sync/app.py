@@ -34,7 +34,7 @@ from presence_sync.web import (
     webhooks,
 )
 from presence_sync.web.auth import routes as auth_routes
-from presence_sync.web.errors import error_middleware
+from presence_sync.web.errors import error_middleware, quiet_malformed_requests
 from presence_sync.web.keys import (
     ADMIN,
     AUTH,
@@ -72,6 +72,7 @@ def create_app(
     tests and the demo); `providers` replaces the real connections, `watch_options` the
     watchers' timing and `loop_policy` the background loops' restart backoff (tests only).
     """
+    quiet_malformed_requests()
     app = web.Application(
         middlewares=[health.metrics_middleware, error_middleware],
         client_max_size=MAX_BODY_BYTES,

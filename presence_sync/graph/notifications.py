@@ -36,6 +36,8 @@ __all__ = [
 ]
 
 MAX_TEXT = 256  # ids are GUIDs; Graph allows a clientState of at most 128 characters
+# Entra object ids are GUIDs; what a hint names is read from Graph, so nothing else passes.
+_USER_ID = re.compile(r"[0-9A-Za-z\-]+")
 _RESOURCE_ID = re.compile(r"presences(?:\('([^']+)'\)|/([^/?'()]+))\s*$", re.IGNORECASE)
 
 
@@ -111,13 +113,17 @@ def _b64(content: dict[str, Any], name: str) -> bytes:
 def _user_id(item: dict[str, Any]) -> str | None:
     data = item.get("resourceData")
     if isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]:
-        return checked_text(data["id"], "a notification item's user id", limit=MAX_TEXT)
+        return checked_text(
+            data["id"], "a notification item's user id", limit=MAX_TEXT, pattern=_USER_ID
+        )
     resource = item.get("resource")
     if isinstance(resource, str):
         match = _RESOURCE_ID.search(resource)
         if match:
             found = match.group(1) or match.group(2)
-            return checked_text(found, "a notification item's user id", limit=MAX_TEXT)
+            return checked_text(
+                found, "a notification item's user id", limit=MAX_TEXT, pattern=_USER_ID
+            )
     return None
 
 

@@ -42,6 +42,7 @@ from presence_sync.connections.starts import CheckStarter, StartedBy, StepStart
 from presence_sync.errors import UnauthenticatedError, ValidationError
 from presence_sync.web.auth.guard import Caller
 from presence_sync.web.auth.routes import LOGIN
+from presence_sync.web.callback import callback_params
 from presence_sync.web.errors import json_error
 from presence_sync.web.keys import AUTH, CONNECTIONS
 from presence_sync.web.pages import result_page
@@ -178,8 +179,9 @@ async def start_consent(request: web.Request) -> web.Response:
 
 async def consent_callback(request: web.Request) -> web.Response:
     """Entra's answer to admin consent: record it or show why it failed."""
+    params = await callback_params(request)
     outcome = await _connections(request).microsoft.finish_admin_consent(
-        request.query, _check_starter(request, "consent", request.query)
+        params, _check_starter(request, "consent", params)
     )
     return _page(outcome)
 
@@ -206,11 +208,7 @@ async def start_sync_account(request: web.Request) -> web.Response:
 
 async def sync_account_callback(request: web.Request) -> web.Response:
     """Entra's answer to a sync-account sign-in, as a form post or a query."""
-    params: Mapping[str, str]
-    if request.method == "POST":
-        params = {k: str(v) for k, v in (await request.post()).items()}
-    else:
-        params = dict(request.query)
+    params = await callback_params(request)
     outcome = await _connections(request).microsoft.finish_sync_account(
         params, _check_starter(request, "sync-account", params)
     )
@@ -252,8 +250,9 @@ async def start_ringcentral_oauth(request: web.Request) -> web.Response:
 
 async def ringcentral_oauth_callback(request: web.Request) -> web.Response:
     """RingCentral's answer to the sign-in: connect, or show why not."""
+    params = await callback_params(request)
     outcome = await _connections(request).rc.finish_oauth(
-        RINGCENTRAL_CALLBACK, request.query, _check_starter(request, "ringcentral", request.query)
+        RINGCENTRAL_CALLBACK, params, _check_starter(request, "ringcentral", params)
     )
     return _page(outcome)
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from presence_sync.errors import (
     ConflictError,
@@ -23,7 +24,7 @@ from presence_sync.errors import (
     ValidationError,
 )
 
-__all__ = ["error_middleware", "json_error"]
+__all__ = ["error_middleware", "json_error", "quiet_malformed_requests"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,3 +85,31 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         logger.exception("%s %s failed", request.method, request.path)
         return json_error(500, "internal_error", "The server could not complete this request.")
+
+
+class _MalformedRequests(logging.Filter):
+    """aiohttp's own refusals of malformed HTTP as one warning line, not an error traceback.
+
+    aiohttp answers a request line over 8 KB, an oversized header or broken chunking with a
+    4xx before any route runs, and logs it with `logger.exception`: the caller's mistake
+    would read as the server's failure, one traceback per request.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= (error.code or 0) < 500:
+            record.msg = "malformed HTTP request from %s refused (%s): %s"
+            record.args = (*(record.args or ()), error.code, type(error).__name__)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno = logging.WARNING
+            record.levelname = logging.getLevelName(logging.WARNING)
+        return True
+
+
+_QUIET = _MalformedRequests()
+
+
+def quiet_malformed_requests() -> None:
+    """Log aiohttp's refusals of malformed HTTP as one warning line each (idempotent)."""
+    logging.getLogger("aiohttp.server").addFilter(_QUIET)

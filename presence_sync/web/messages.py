@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from presence_sync.web.body import json_object
 from presence_sync.web.keys import BOT
 
 __all__ = ["BOT_MESSAGES", "add_routes"]
@@ -13,7 +14,7 @@ BOT_MESSAGES = "/api/messages"
 
 async def messages(request: web.Request) -> web.Response:
     """One activity from the channel (Teams, or Agents Playground on loopback)."""
-    return await request.app[BOT].handle(request)
+    return await request.app[BOT].handle(request, json_object)
 
 
 def add_routes(app: web.Application) -> None:

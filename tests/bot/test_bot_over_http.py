@@ -85,7 +85,7 @@ async def test_a_forged_or_missing_token_is_refused_and_nothing_is_answered(
             headers={"Content-Type": "application/json"},
         ) as r:
             assert r.status == 400
-            assert "not JSON" in await r.text()
+            assert "must be JSON" in await r.text()
     assert await cards(sandbox, person) == []
     store = product.app[STORE].store
     jobs = await store.list_jobs(limit=5)

@@ -253,11 +253,17 @@ async def test_a_newline_in_the_callback_error_cannot_forge_a_log_line(
     with product_log() as (plain, jsonl):
         page = await browser.open(f"{product.url}/connect/microsoft/consent/callback?{hostile}")
 
-    assert "Admin consent was not granted" in page.text
+    # Refused at the edge: an error code is a word, and the refusal names the parameter.
+    assert page.status == 400
+    assert "callback parameter error" in page.text
     lines = plain.getvalue().splitlines()
-    assert any("admin consent not given: access_denied" in line for line in lines)
+    assert any("callback parameter error is not of the expected form" in line for line in lines)
     assert not any(line.startswith(FORGED_LINE) for line in lines)
     records = [json.loads(line) for line in jsonl.getvalue().splitlines()]
-    assert any(r["message"].startswith("admin consent not given: access_denied") for r in records)
+    assert any("callback parameter error" in r["message"] for r in records)
     assert all("\n" not in r["message"] and "\u2028" not in r["message"] for r in records)
     assert (await connection(product, browser, "microsoft"))["state"] == "missing"
+    # The sign-in was not spent: Entra's genuine answer still finishes it.
+    genuine = urlencode({"state": state, "error": "access_denied"})
+    page = await browser.open(f"{product.url}/connect/microsoft/consent/callback?{genuine}")
+    assert "Admin consent was not granted" in page.text

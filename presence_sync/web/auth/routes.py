@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from urllib.parse import unquote, urlencode
 
 from aiohttp import web
@@ -33,6 +32,7 @@ from presence_sync.web.auth.sessions import (
 )
 from presence_sync.web.auth.signin import SignInFlow
 from presence_sync.web.body import json_object
+from presence_sync.web.callback import callback_params
 from presence_sync.web.keys import AUTH
 from presence_sync.web.pages import result_page
 
@@ -114,11 +114,7 @@ async def login(request: web.Request) -> web.Response:
 async def callback(request: web.Request) -> web.Response:
     """Entra's answer: check the id token, start a session, go back to the tab."""
     auth = _auth(request)
-    params: Mapping[str, str]
-    if request.method == "POST":
-        params = {k: str(v) for k, v in (await request.post()).items()}
-    else:
-        params = dict(request.query)
+    params = await callback_params(request)
     state = params.get("state", "")
     if not auth.sessions.bound(state, request.cookies.get(LOGIN_COOKIE)):
         return _failed(
