@@ -52,6 +52,9 @@ INSERT_BATCH = 1000
 COMPARE_BATCH = 10_000
 # Bounded retries for races with other replicas (each retry means someone else progressed).
 RACE_RETRIES = 8
+# How long close() lets operations still running finish by themselves: a retried operation
+# on a server that went away takes two server selections; a hung server is cut off here.
+DRAIN_TIMEOUT = 8.0
 # Stripes for per-link locks (see MongoDatabase.link_lock).
 _LINK_STRIPES = 64
 
@@ -77,7 +80,9 @@ def translated(
     topology condition through `asyncio.wait_for`; on Python 3.11 a task cancelled twice
     inside that wait leaves the topology lock held by nobody, and every later operation,
     `close()` included, then waits forever (a shutdown, which cancels loops mid-operation,
-    hung that way). Nothing outside the driver cancels the driver.
+    hung that way). Nothing outside the driver cancels the driver: `MongoDatabase.close`
+    waits for the operations still running, so the event loop's own cancel-everything at
+    exit never reaches one either.
     """
 
     @functools.wraps(fn)
@@ -92,6 +97,10 @@ def translated(
 
         task = asyncio.ensure_future(operation())
         task.add_done_callback(_consume_outcome)
+        database: Any = getattr(self, "db", self)  # a store part, or the database itself
+        in_flight: set[asyncio.Future[Any]] = database._in_flight
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
         return await asyncio.shield(task)
 
     return wrapper
@@ -127,6 +136,8 @@ class MongoDatabase:
         # process's conditional writes per queue (and per link stripe) keeps one replica
         # correct on every server; several replicas need MongoDB or Cosmos DB.
         self._locks: dict[str, asyncio.Lock] = {}
+        # Operations running in their own tasks (see `translated`), for close() to wait on.
+        self._in_flight: set[asyncio.Future[Any]] = set()
         # Where conditional writes check their condition: "server" puts it in the update's
         # filter (atomic on MongoDB and Cosmos DB); "local" reads by _id and checks it here
         # (FerretDB, see `match`); "auto" picks by asking the server at open().
@@ -156,7 +167,21 @@ class MongoDatabase:
                 await db[name].create_index(keys, **options)
 
     async def close(self) -> None:
-        """Close the client."""
+        """Let the operations still running finish (within the driver's timeouts), then close.
+
+        A shutdown cancels loops mid-operation and the operations carry on in their own
+        tasks; closing under them, or leaving them for the event loop to cancel at exit, can
+        wedge the driver's topology lock and with it the process's exit.
+        """
+        running = [task for task in self._in_flight if not task.done()]
+        if running:
+            _, late = await asyncio.wait(running, timeout=DRAIN_TIMEOUT)
+            if late:
+                logger.warning(
+                    "%d MongoDB operations still running after %.0f s; closing under them",
+                    len(late),
+                    DRAIN_TIMEOUT,
+                )
         client, self.client, self._db = self.client, None, None
         if client is not None:
             await client.close()
