@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from itertools import accumulate
 from typing import Any
 
 from presence_sync.errors import ValidationError
@@ -30,6 +31,14 @@ MAX_INT_DIGITS = 24  # RingCentral ids and sequence numbers fit in 20 digits
 _NUMBER_CHARS = 400  # a float longer than this is an attack, not a measurement
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A JSON string literal (escapes included), for measuring nesting outside strings.
+_STRING_LITERAL = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+# +1 for an opening bracket, -1 for a closing one, by byte (other bytes are deleted first).
+_BRACKETS = b"[]{}"
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in _BRACKETS)
+_STEP = [0] * 256
+_STEP[ord("[")] = _STEP[ord("{")] = 1
+_STEP[ord("]")] = _STEP[ord("}")] = -1
 # Visible ASCII and spaces: what HTTP header values carrying tokens may hold.
 _HEADER_TOKEN = re.compile(r"[\x20-\x7e]*")
 
@@ -79,12 +88,31 @@ def _check_tree(value: Any) -> None:
             stack.extend((item, depth + 1) for item in node)
 
 
+def _deepest(body: bytes) -> int:
+    """How deep `body`'s brackets nest outside string literals, measured without recursion.
+
+    An unterminated string leaves its brackets counted, which can only over-measure a body
+    that is not JSON anyway.
+    """
+    if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+        return 0  # too few brackets to nest too deep: nothing to measure
+    skeleton = _STRING_LITERAL.sub(b"", body).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_STEP.__getitem__, skeleton)), default=0)
+
+
 def parse_json(body: bytes, what: str = "the request body") -> Any:
-    """`body` as JSON, checked as the module docstring says; ValidationError naming `what`."""
+    """`body` as JSON, checked as the module docstring says; ValidationError naming `what`.
+
+    Nesting is measured before parsing: a body nested thousands deep would otherwise take
+    the parser to the interpreter's recursion limit, where anything else that runs (a
+    finaliser the garbage collector calls, a log handler) has no stack left to run in.
+    """
     try:
         text = body.decode("utf-8")  # strict: invalid bytes and encoded surrogates refused
     except UnicodeDecodeError as err:
         raise ValidationError(f"{what} is not UTF-8") from err
+    if _deepest(body) > MAX_DEPTH:
+        raise ValidationError(f"{what} is nested more than {MAX_DEPTH} levels deep")
     try:
         value = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
     except RecursionError as err:  # deeper than the interpreter can even parse

@@ -86,6 +86,37 @@ def test_nesting_is_bounded(levels: int) -> None:
             parse_json(body)
 
 
+# Text made of what a nesting measure could mistake for structure.
+BRACKETY = st.text(alphabet='[]{}"\\ab', max_size=40)
+BRACKETY_VALUES = st.recursive(
+    st.none() | BRACKETY,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(BRACKETY, inner, max_size=3),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(BRACKETY_VALUES, st.integers(min_value=0, max_value=MAX_DEPTH - 6))
+def test_brackets_and_quotes_inside_strings_are_not_nesting(value: Any, wrap: int) -> None:
+    value = ["[[[[{{{{" * 10, value]
+    for _ in range(wrap):
+        value = [value]
+    assert parse_json(json.dumps(value).encode()) == value
+
+
+def test_a_deep_body_is_refused_without_the_parser_recursing_into_it() -> None:
+    """Nothing recurses through a hostile body, so the stack is never left near its limit.
+
+    Were the parser run first, it would reach the interpreter's recursion limit and be
+    stopped by a RecursionError; meanwhile a finaliser or log handler running at that depth
+    would fail for want of stack.
+    """
+    for body in (b"[" * 1000 + b"]" * 1000, b'{"value": ' + b"[" * 100_000):
+        with pytest.raises(ValidationError, match="nested more than 32 levels") as refused:
+            parse_json(body)
+        assert refused.value.__cause__ is None
+
+
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
