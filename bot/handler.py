@@ -267,6 +267,9 @@ class PresenceSyncBot(ActivityHandler):  # type: ignore[misc]
             if verb == cards.Verb.USERS_PAGE:
                 flt = data.get("filter") or None
                 cursor = data.get("cursor") or None
+                if not isinstance(flt, str | None) or not isinstance(cursor, str | None):
+                    # The users cards carry text or null here: this button is not one of theirs.
+                    return cards.did_you_mean_card(verb, "users")
                 page = await self.admin.list_users(flt, cursor, limit=USERS_PAGE)
                 return cards.users_card(page, filter=flt, cursor=cursor)
             if verb == cards.Verb.RULES_SAVE:

@@ -35,6 +35,7 @@ from presence_sync.sync import SyncService
 from presence_sync.tasks import Loop, LoopPolicy, Supervisor, finish_within
 from presence_sync.watch import Watchers, WatchOptions
 from presence_sync.web.auth import EntraTokens, Sessions, SignInFlow, TabAuth
+from presence_sync.web.auth.limits import login_limit, step_limit
 from presence_sync.web.known_secrets import KnownSecrets
 from presence_sync.web.readiness import StoreHandle
 from presence_sync.web.webhooks import webhook_addresses
@@ -166,7 +167,7 @@ def build_services(
         keys=tenant_keys,
     )
     return Services(
-        auth=build_tab_auth(settings, http, store, admins, tenant_keys, timing.clock),
+        auth=build_tab_auth(settings, http, store, admins, tenant_keys, timing),
         settings=settings,
         store=store,
         connections=connections,
@@ -188,9 +189,10 @@ def build_tab_auth(
     store: StoreHandle,
     admins: Admins,
     keys: TenantKeys,
-    clock: Callable[[], float],
+    timing: Timing,
 ) -> TabAuth:
     """Sign-in for the admin routes: the product's own Entra app checks who is calling."""
+    clock = timing.clock
     tokens = signin = None
     tenant, client_id = settings.microsoft_tenant_id, settings.microsoft_client_id
     if tenant and client_id:
@@ -218,6 +220,9 @@ def build_tab_auth(
         # Sessions and tickets last in real time, whatever clock the product's timers run on.
         sessions=Sessions(store.store, resolve_secret_key(settings)),
         admins=admins,
+        # Counted in the store, so every replica shares one limit; windows run on the clock.
+        starts=step_limit(store.store, clock, timing.time_scale),
+        logins=login_limit(store.store, clock, timing.time_scale),
     )
 
 

@@ -27,6 +27,7 @@ from presence_sync.store.models import (
     Notice,
     OrgSettings,
     RcObservation,
+    StartRefusal,
     Subscription,
     TeamsObservation,
     UserLink,
@@ -166,6 +167,20 @@ class RecordStore(Protocol):
 
     async def peek_ephemeral(self, key: str, now: float) -> dict[str, Any] | None:
         """Read `key` and leave it; None when missing or expired (tab sessions)."""
+        ...
+
+    # -- start counts: how many sign-ins a caller started lately, across every replica ---
+
+    async def count_start(
+        self, scope: str, key: str, *, limit: int, most: int, now: float, until: float
+    ) -> StartRefusal | None:
+        """Count one start by `key` in `scope`, lasting until `until`; None when counted.
+
+        Refused when `key` has `limit` starts lasting past `now`, or when `key` has none and
+        the scope already holds `most` (a new caller while the scope is full: `busy`). Starts
+        that ended are deleted. Concurrent counts, from any replica, never let more than
+        `limit` through; under contention they may refuse one that would have fit.
+        """
         ...
 
 

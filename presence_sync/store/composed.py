@@ -56,6 +56,7 @@ class ComposedStore:
         self.put_ephemeral = records.put_ephemeral
         self.take_ephemeral = records.take_ephemeral
         self.peek_ephemeral = records.peek_ephemeral
+        self.count_start = records.count_start
 
         self.create_job = jobs.create_job
         self.claim_job = jobs.claim_job

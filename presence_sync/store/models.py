@@ -26,6 +26,7 @@ __all__ = [
     "NoticeStatus",
     "OrgSettings",
     "RcObservation",
+    "StartRefusal",
     "Subscription",
     "SubscriptionDetails",
     "SyncMode",
@@ -436,3 +437,11 @@ class Lease:
     name: str
     owner: str
     until: float
+
+
+@dataclass(frozen=True)
+class StartRefusal:
+    """Why a start was not counted (`RecordStore.count_start`), and when one may follow."""
+
+    busy: bool  # the scope holds as many starts as it may: a new caller was turned away
+    free_at: float  # when the oldest start in the caller's way leaves its window

@@ -97,7 +97,7 @@ async def _starter(request: web.Request, step: str) -> tuple[Caller, StartedBy]:
             raise
         back = request.path + (f"?{request.query_string}" if request.query_string else "")
         raise web.HTTPFound(f"{LOGIN}?{urlencode({'return': back})}") from None
-    auth.starts.take(caller.key)
+    await auth.starts.take(caller.key)
     session = caller.session.id_hash if caller.session is not None else None
     return caller, StartedBy(caller.email, caller.identity.oid, caller.via, session)
 

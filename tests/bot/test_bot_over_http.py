@@ -329,6 +329,21 @@ async def test_users_connect_and_report_answer_with_their_cards(
     assert "synced" in report
 
 
+@pytest.mark.parametrize("data", [{"filter": True, "cursor": None}, {"cursor": ["a"]}])
+async def test_a_users_page_button_whose_filter_is_not_text_offers_the_users_list(
+    sandbox: RunningSandbox,
+    product: ProductServer,
+    data: dict[str, object],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # No card of the bot's sends this; the turn failed on it, and Teams got a 501.
+    answer = await press(sandbox, ADMIN, "users.page", data)
+
+    assert "Did you mean **users**?" in words(answer)
+    assert next(a["data"]["text"] for a in actions(answer) if a["verb"] == "run") == "users"
+    assert "bot turn failed" not in caplog.text
+
+
 @pytest.mark.parametrize("conversation", ["groupChat", "channel"])
 async def test_in_a_shared_conversation_the_bot_points_to_its_personal_chat(
     sandbox: RunningSandbox, product: ProductServer, conversation: str

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -23,7 +24,13 @@ from tests.sandbox.conftest import sandbox, sandbox_data_dir
 
 __all__ = ["browser", "product", "sandbox", "sandbox_data_dir", "sandbox_options", "start"]
 
-StartProduct = Callable[[], Awaitable[ProductServer]]
+
+class StartProduct(Protocol):
+    """Starts one more product server on the test's store (see the `start` fixture)."""
+
+    def __call__(self, *, clock: Callable[[], float] = time.time) -> Awaitable[ProductServer]:
+        """A running server whose timers run on `clock`."""
+        ...
 
 
 @pytest.fixture
@@ -75,10 +82,10 @@ async def start(
     key = SecretBox.generate_key()
     servers: list[ProductServer] = []
 
-    async def starter() -> ProductServer:
+    async def starter(*, clock: Callable[[], float] = time.time) -> ProductServer:
         # Each server its own port, so two can run at once as replicas sharing the store.
         settings = product_settings(sandbox, store_url, tmp_path / "data", free_port(), key)
-        server = await start_product(settings)
+        server = await start_product(settings, clock)
         servers.append(server)
         if browser.admin is None:
             await browser.sign_in(server)

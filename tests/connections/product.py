@@ -10,6 +10,8 @@ connection route needs a signed-in admin).
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -101,9 +103,12 @@ class ProductServer:
             await self.runner.cleanup()
 
 
-async def start_product(settings: Settings) -> ProductServer:
-    """Serve `create_app(settings)` on its configured port and wait for the first re-check."""
-    runner = web.AppRunner(create_app(settings), access_log=None)
+async def start_product(
+    settings: Settings, clock: Callable[[], float] = time.time
+) -> ProductServer:
+    """Serve `create_app(settings)` on its configured port and wait for the first re-check;
+    the product's timers (and its sign-in limits) run on `clock`."""
+    runner = web.AppRunner(create_app(settings, clock=clock), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     server = ProductServer(settings, runner)

@@ -1,5 +1,5 @@
-"""MongoDB records: org settings, connections, subscriptions, conversation references and
-single-use (ephemeral) records."""
+"""MongoDB records: org settings, connections, subscriptions, conversation references,
+single-use (ephemeral) records and sign-in start counts."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pymongo.errors import DuplicateKeyError
 
 from presence_sync.errors import ConflictError
 from presence_sync.store.codec import dumps, settings_from_dict, settings_to_dict
-from presence_sync.store.models import Connection, OrgSettings, Subscription
-from presence_sync.store.mongo.database import MongoDatabase, translated
+from presence_sync.store.models import Connection, OrgSettings, StartRefusal, Subscription
+from presence_sync.store.mongo.database import RACE_RETRIES, MongoDatabase, translated
 from presence_sync.store.mongo.schema import (
     connection_from_doc,
     connection_to_doc,
@@ -26,7 +26,7 @@ __all__ = ["MongoRecords"]
 
 
 class MongoRecords:
-    """Settings, connections, subscriptions, references and ephemeral records on MongoDB."""
+    """Settings, connections, subscriptions, references, ephemeral records and start counts."""
 
     def __init__(self, db: MongoDatabase) -> None:
         self.db = db
@@ -167,3 +167,38 @@ class MongoRecords:
             return None
         loaded: dict[str, Any] = json.loads(self.db.secrets.decrypt_text(doc["value"]))
         return loaded
+
+    @translated
+    async def count_start(
+        self, scope: str, key: str, *, limit: int, most: int, now: float, until: float
+    ) -> StartRefusal | None:
+        """Count one start: insert it, then count; take it back when that made too many.
+
+        Inserts and counts are single operations on every server (FerretDB has no atomic
+        read-modify-write to lean on, and replicas share no lock), and a start is kept only
+        when the count that followed its insert saw no more than `limit`: of the starts kept,
+        the last one counted saw them all, so no more than `limit` are ever kept. Two
+        replicas racing for the last place may both give it up; each then tries again while
+        a place is left. This process's own counts take turns (`lock`), so they never race.
+        """
+        starts = self.db.col("starts")
+        mine = {"scope": scope, "key": key, "until": {"$gt": now}}
+        async with self.db.lock("starts"):
+            # No TTL index (DESIGN §5): ended starts go on each count.
+            await starts.delete_many({"scope": scope, "until": {"$lte": now}})
+            for _ in range(RACE_RETRIES):
+                inserted = await starts.insert_one({"scope": scope, "key": key, "until": until})
+                held = await starts.count_documents(mine)
+                if held <= limit:
+                    if held > 1:
+                        return None
+                    everyone = await starts.count_documents({"scope": scope, "until": {"$gt": now}})
+                    if everyone <= most:
+                        return None
+                    await starts.delete_one({"_id": inserted.inserted_id})
+                    return StartRefusal(busy=True, free_at=until)
+                await starts.delete_one({"_id": inserted.inserted_id})
+                if await starts.count_documents(mine) >= limit:
+                    break  # full, not a race with another replica
+            first = await starts.find_one(mine, sort=[("until", ASCENDING)])
+        return StartRefusal(busy=False, free_at=float(first["until"]) if first else until)

@@ -83,6 +83,10 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("created_at", ASCENDING)], {}),
     ],
     "audit": [([("at", ASCENDING)], {})],
+    "starts": [
+        ([("scope", ASCENDING), ("key", ASCENDING), ("until", ASCENDING)], {}),
+        ([("scope", ASCENDING), ("until", ASCENDING)], {}),
+    ],
 }
 """Indexes per collection, created at open."""
 

@@ -1,5 +1,5 @@
-"""SQLite records: org settings, connections, subscriptions, conversation references and
-single-use (ephemeral) records.
+"""SQLite records: org settings, connections, subscriptions, conversation references,
+single-use (ephemeral) records and sign-in start counts.
 
 The SQL functions take the connection and run on the store's worker thread; `SqliteRecords`
 calls them, the writing ones inside a `BEGIN IMMEDIATE` transaction each.
@@ -25,7 +25,7 @@ from presence_sync.store.codec import (
     settings_to_dict,
     subscription_details_to_json,
 )
-from presence_sync.store.models import Connection, OrgSettings, Subscription
+from presence_sync.store.models import Connection, OrgSettings, StartRefusal, Subscription
 from presence_sync.store.sqlite.database import SqliteDatabase
 from presence_sync.store.sqlite.schema import connection_from_row, subscription_from_row
 
@@ -115,8 +115,32 @@ def select_subscriptions(
     return [subscription_from_row(r, box) for r in rows]
 
 
+def count_start(
+    conn: sqlite3.Connection,
+    scope: str,
+    key: str,
+    limit: int,
+    most: int,
+    now: float,
+    until: float,
+) -> StartRefusal | None:
+    """Count one start unless the caller's window (or the scope) is full; drops ended ones."""
+    conn.execute("DELETE FROM starts WHERE scope = ? AND until <= ?", (scope, now))
+    mine, first = conn.execute(
+        "SELECT COUNT(*), MIN(until) FROM starts WHERE scope = ? AND key = ?", (scope, key)
+    ).fetchone()
+    if mine >= limit:
+        return StartRefusal(busy=False, free_at=first)
+    if mine == 0:
+        (held,) = conn.execute("SELECT COUNT(*) FROM starts WHERE scope = ?", (scope,)).fetchone()
+        if held >= most:
+            return StartRefusal(busy=True, free_at=until)
+    conn.execute("INSERT INTO starts (scope, key, until) VALUES (?, ?, ?)", (scope, key, until))
+    return None
+
+
 class SqliteRecords:
-    """Settings, connections, subscriptions, references and ephemeral records."""
+    """Settings, connections, subscriptions, references, ephemeral records, start counts."""
 
     def __init__(self, db: SqliteDatabase) -> None:
         self.db = db
@@ -244,3 +268,9 @@ class SqliteRecords:
             return None
         loaded: dict[str, Any] = json.loads(self.db.secrets.decrypt_text(row["value"]))
         return loaded
+
+    async def count_start(
+        self, scope: str, key: str, *, limit: int, most: int, now: float, until: float
+    ) -> StartRefusal | None:
+        """Count one start in one transaction (`BEGIN IMMEDIATE` orders every replica's)."""
+        return await self.db.write(count_start, scope, key, limit, most, now, until)

@@ -42,7 +42,7 @@ __all__ = [
     "subscription_from_row",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Version 1. Later versions append statements to a new list in _MIGRATIONS.
 _V1 = """
@@ -185,7 +185,19 @@ CREATE TABLE ephemeral (
 CREATE INDEX ephemeral_expires ON ephemeral (expires_at);
 """
 
-_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+# Version 3: sign-in starts, counted per caller over a sliding window that every replica shares.
+_V3 = """
+CREATE TABLE starts (
+    id INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    until REAL NOT NULL
+);
+CREATE INDEX starts_key ON starts (scope, key, until);
+CREATE INDEX starts_until ON starts (scope, until);
+"""
+
+_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
 
 
 def create_schema(conn: sqlite3.Connection) -> None:

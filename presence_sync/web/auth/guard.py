@@ -23,7 +23,7 @@ from presence_sync.errors import (
     NotConfiguredError,
     UnauthenticatedError,
 )
-from presence_sync.web.auth.limits import LOGINS_PER_MINUTE, STARTS_PER_MINUTE, StartLimit
+from presence_sync.web.auth.limits import StartLimit
 from presence_sync.web.auth.sessions import SESSION_COOKIE, Session, Sessions, Ticket
 from presence_sync.web.auth.signin import SignInFlow
 from presence_sync.web.auth.tokens import EntraTokens, Identity
@@ -69,8 +69,8 @@ class TabAuth:
         signin: SignInFlow | None,
         sessions: Sessions,
         admins: Admins,
-        starts: StartLimit | None = None,
-        logins: StartLimit | None = None,
+        starts: StartLimit,
+        logins: StartLimit,
     ) -> None:
         self.public_url = public_url.rstrip("/")
         self.tokens = tokens
@@ -78,8 +78,8 @@ class TabAuth:
         self.sessions = sessions
         self.admins = admins
         # Each start keeps a state in the store until it ends: no caller may start unbounded.
-        self.starts = starts or StartLimit(STARTS_PER_MINUTE, "sign-in steps", "by you")
-        self.logins = logins or StartLimit(LOGINS_PER_MINUTE, "sign-ins", "from this address")
+        self.starts = starts
+        self.logins = logins
 
     def _tokens(self) -> EntraTokens:
         if self.tokens is None:

@@ -93,7 +93,7 @@ async def login(request: web.Request) -> web.Response:
     if hint is not None and ("@" not in hint or len(hint) > 256):
         raise ValidationError("login_hint must be an email address")
     # Anyone may start a sign-in, and each keeps a state in the store: bound them per address.
-    auth.logins.take(request.remote or "unknown")
+    await auth.logins.take(request.remote or "unknown")
     started = await _flow(auth).start(f"{auth.public_url}{CALLBACK}", hint)
     await auth.sessions.remember_login(started.state, started.flow, back)
     response = web.HTTPFound(started.auth_uri)
@@ -211,7 +211,7 @@ async def start_step(request: web.Request) -> web.Response:
     hint = body.get("loginHint")
     if hint is not None and (not isinstance(hint, str) or "@" not in hint or len(hint) > 256):
         raise ValidationError("loginHint must be an email address")
-    auth.starts.take(f"ticket:{caller.key}")
+    await auth.starts.take(f"ticket:{caller.key}")
     value = await auth.sessions.issue_ticket(
         Ticket(step=step, email=caller.email, oid=caller.identity.oid, login_hint=hint or None)
     )

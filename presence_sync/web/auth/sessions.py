@@ -7,7 +7,8 @@ token is derived from the session id, so a page can only know it by reading
 `/api/tab/session` with the cookie, which another site cannot do.
 
 Anyone may start a sign-in, so its state lives five minutes only and starts are counted per
-client address (`limits.StartLimit`); a state no browser finishes is gone soon after.
+client address, in the store (`limits.StartLimit`); a state no browser finishes is gone soon
+after.
 
 Pop-ups (admin consent, a sync account's sign-in, RingCentral's) carry no token or cookie when
 they open inside Teams, so the tab asks for a ticket: a random, single-use, five-minute value
