@@ -54,6 +54,8 @@ class Probe:
     started: float  # monotonic time the day began; steps are timed from it
     deadline: float
     steps: list[Step] = field(default_factory=list)
+    # What was still wrong at the last check of an unrecovered fault, person by person.
+    wrong: list[str] = field(default_factory=list)
 
     async def recovery(self) -> float | None:
         """Change both probes now; seconds until both sides are right, None past the deadline."""
@@ -61,13 +63,18 @@ class Probe:
         await self._act(self.teams_side, "meeting-start", "meeting-end", "meeting")
         await self._act(self.rc_side, "rc-dnd-on", "rc-dnd-off", "rc_dnd")
         expected = replay(self.steps, self.baseline)
+        self.wrong = ["the sandbox did not answer"]
         while time.monotonic() - began < self.deadline:
             try:
                 entries = [await self._entry(p) for p in (self.teams_side, self.rc_side)]
             except (aiohttp.ClientError, TimeoutError):
                 entries = []
-            if entries and all(r.ok for r in check_rows(entries, expected, self.rc_mode)):
+            rows = check_rows(entries, expected, self.rc_mode) if entries else []
+            if rows and all(r.ok for r in rows):
+                self.wrong = []
                 return time.monotonic() - began
+            if rows:
+                self.wrong = [f"{r.email}: {r.problem}" for r in rows if not r.ok]
             await asyncio.sleep(POLL)
         return None
 
@@ -109,6 +116,8 @@ class Soaking:
         note = await FAULT_KINDS[name](self)
         lifted = time.monotonic()
         recovery = await self.probe.recovery()
+        if recovery is None:
+            note = "; ".join(filter(None, [note, *self.probe.wrong]))
         result = FaultResult(name, began - self.started, lifted - began, recovery, note)
         self.results.append(result)
         return result

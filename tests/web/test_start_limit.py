@@ -49,7 +49,7 @@ async def test_the_wait_is_in_real_seconds_when_the_product_clock_runs_faster(
     assert refused.value.retry_after == 1
     assert str(refused.value) == (
         "10 sign-in steps were started by you in the last minute, the most allowed; "
-        "wait 1 seconds before starting another"
+        "wait 1 second before starting another"
     )
     clock.now += 30.0
     await limit.take("admin-oid")

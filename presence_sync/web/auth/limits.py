@@ -68,7 +68,7 @@ class StartLimit:
         wait = max(1, math.ceil((refusal.free_at - now) / self.time_scale))
         raise TooManyRequestsError(
             f"{self.limit} {self.what} were started {self.who} in the last minute, the most "
-            f"allowed; wait {wait} seconds before starting another",
+            f"allowed; wait {wait} second{'' if wait == 1 else 's'} before starting another",
             wait,
         )
 
