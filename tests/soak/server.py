@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import signal
 import sys
+from collections import Counter
 from pathlib import Path
+
+from pymongo import monitoring
 
 from presence_sync.demo.connect import connect_and_sync_all
 from presence_sync.demo.control import SandboxControl
@@ -29,8 +33,51 @@ from presence_sync.settings import Settings, load_settings
 
 __all__ = ["SECRET_KEY", "SERVING", "main", "soak_settings"]
 
+logger = logging.getLogger("tests.soak.server")
+
 SERVING = "SERVING"
+COUNT_EVERY = 30.0  # real seconds between the store-command summaries in server.log
 SECRET_KEY = "SECRET_KEY"  # the environment variable the soak hands its store key over in
+
+
+class StoreCommands(monitoring.CommandListener):
+    """Counts the commands the server sends to the store, by command and collection."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.callers: Counter[str] = Counter()
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        """Count a command as it leaves, and the store method that sent it."""
+        self.counts[f"{event.command_name} {event.command.get(event.command_name)}"] += 1
+        # Each store operation runs in a task of its own (`translated`), so the outermost
+        # frame of the product's code on this stack, below that wrapper, is the store method.
+        frame, caller = sys._getframe(1), "?"
+        while frame is not None:
+            code = frame.f_code
+            if "presence_sync" in code.co_filename and not code.co_qualname.endswith("operation"):
+                caller = code.co_qualname
+            frame = frame.f_back
+        self.callers[caller] += 1
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        """Nothing more to count."""
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        """Nothing more to count."""
+
+    async def report(self) -> None:
+        """Log the commands of each COUNT_EVERY seconds: where the store's time goes."""
+        while True:
+            await asyncio.sleep(COUNT_EVERY)
+            counts, self.counts = self.counts, Counter()
+            callers, self.callers = self.callers, Counter()
+            top = ", ".join(f"{name} {n}" for name, n in counts.most_common(8))
+            by = ", ".join(f"{name} {n}" for name, n in callers.most_common(10))
+            logger.info(
+                "store commands in %.0f s: %d (%.0f/s): %s; sent by %s",
+                COUNT_EVERY, sum(counts.values()), sum(counts.values()) / COUNT_EVERY, top, by,
+            )  # fmt: skip
 
 
 def soak_settings(
@@ -63,6 +110,7 @@ async def serve(args: argparse.Namespace) -> int:
             reconcile=args.reconcile,
             secret_key=os.environ[SECRET_KEY],
         )
+        counting = asyncio.get_running_loop().create_task(COMMANDS.report())
         sock = reserve_port(args.port)
         scale = float(config.get("time_scale", 1.0))
         server = await ProductServer.start(settings, sock, clock=clock, time_scale=scale)
@@ -77,8 +125,12 @@ async def serve(args: argparse.Namespace) -> int:
         finally:
             await server.stop()
     finally:
+        counting.cancel()
         await control.close()
     return 0
+
+
+COMMANDS = StoreCommands()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connect", action="store_true")
     args = parser.parse_args(argv)
     configure_logging("plain", "INFO", file=Path(args.data) / "server.log")
+    monitoring.register(COMMANDS)  # before the store's client exists
     return asyncio.run(serve(args))
 
 
