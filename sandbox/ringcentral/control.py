@@ -5,7 +5,7 @@
 - `POST /_sandbox/ringcentral/{email}/presence` `{"userStatus", "dndStatus" | "dndStatusPersonal"
   | "acceptCallQueueCalls", "message"}` (validated exactly like the REST PUT)
 - `POST /_sandbox/ringcentral/{email}/inbound-call` `{"queue": bool}` → `{"rings", "reason"}`
-- `GET|POST /_sandbox/ringcentral/limits` (`{"enabled": bool, "reset": bool, "groups": {"Medium": 400}}`)
+- `GET|POST /_sandbox/ringcentral/limits` (`{"enabled": bool, "reset": bool}`)
 - `GET /_sandbox/ringcentral/subscriptions`, `DELETE /_sandbox/ringcentral/subscriptions/{id}`,
   `POST /_sandbox/ringcentral/subscriptions/{id}/blacklist` (as after failed deliveries)
 - `GET|POST /_sandbox/ringcentral/permissions` (`{"account_presence": bool}`: whether the admin
@@ -143,29 +143,15 @@ async def get_limits(request: web.Request) -> web.Response:
 
 
 async def set_limits(request: web.Request) -> web.Response:
-    """Switch rate limits on or off (benchmarks), change a group's limit, forget windows.
-
-    `{"groups": {"Medium": 400}}` is an app whose limits RingCentral raised on request (it
-    does, for production apps); the answers' `X-Rate-Limit-Limit` headers say so, as
-    RingCentral's do.
-    """
+    """Switch rate limits on or off (benchmarks) and optionally forget current windows."""
     limiter = request.app[RC_STATE].limiter
     body = await _body(request)
-    unknown = set(body) - {"enabled", "reset", "groups"}
+    unknown = set(body) - {"enabled", "reset"}
     if unknown:
         raise _ControlError(400, f"unknown fields: {sorted(unknown)}")
     for name in ("enabled", "reset"):
         if name in body and not isinstance(body[name], bool):
             raise _ControlError(400, f"{name}: must be true or false")
-    groups = body.get("groups", {})
-    if not isinstance(groups, dict):
-        raise _ControlError(400, "groups: must be an object of group name to requests a minute")
-    for group, limit in groups.items():
-        if group not in limiter.limits:
-            raise _ControlError(400, f"groups: unknown group {group!r} (known: {sorted(limiter.limits)})")
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100_000:
-            raise _ControlError(400, f"groups: {group}: must be a whole number from 1 to 100000")
-    limiter.limits.update(groups)
     if "enabled" in body:
         limiter.enabled = body["enabled"]
     if body.get("reset"):
