@@ -31,6 +31,8 @@ did not send, because the last observation already showed them.
 The day is an office day squeezed into ``duration`` seconds: routines last seconds, not
 minutes, so the chaos run's delays of up to 7.8 s can outlast a short state, which the product
 then rightly never writes (it was over before anyone could know).
+
+    .venv/bin/python bench/writes.py [--users 40] [--seconds 30]
 """
 
 from __future__ import annotations
@@ -323,8 +325,13 @@ async def measure_writes(
 
 
 if __name__ == "__main__":
+    import argparse
     import json
     import logging
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=40, help="people in the sandbox org")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each day")
+    cli = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    print(json.dumps(asyncio.run(measure_writes(40, duration=30.0)), indent=2))
+    print(json.dumps(asyncio.run(measure_writes(cli.users, duration=cli.seconds)), indent=2))
