@@ -36,6 +36,7 @@ from presence_sync.secrets import SecretBox  # noqa: E402
 from presence_sync.store import LinkState, SqliteStore, UserLink  # noqa: E402
 from presence_sync.web import tab_api  # noqa: E402
 from presence_sync.web.auth import SESSION_COOKIE, Identity, Sessions, TabAuth  # noqa: E402
+from presence_sync.web.auth.limits import login_limit, step_limit  # noqa: E402
 from presence_sync.web.errors import error_middleware  # noqa: E402
 from presence_sync.web.keys import ADMIN, AUTH  # noqa: E402
 
@@ -100,6 +101,8 @@ async def run(count: int, pages: int, searches: int) -> dict[str, Any]:
         signin=None,
         sessions=sessions,
         admins=Admins([ADMIN_EMAIL], NoGraph()),  # type: ignore[arg-type]
+        starts=step_limit(store, time.time),
+        logins=login_limit(store, time.time),
     )
     tab_api.add_routes(app)
     cookie, _ = await sessions.start(

@@ -31,12 +31,15 @@ did not send, because the last observation already showed them.
 The day is an office day squeezed into ``duration`` seconds: routines last seconds, not
 minutes, so the chaos run's delays of up to 7.8 s can outlast a short state, which the product
 then rightly never writes (it was over before anyone could know).
+
+    .venv/bin/python bench/writes.py [--users 40] [--seconds 30]
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import sys
 import tempfile
 import time
@@ -66,10 +69,11 @@ from presence_sync.demo.jobs import synced_links
 from presence_sync.demo.scenario import Person, Step, office_day
 from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
 from presence_sync.store import AuditEntry, Store
+from presence_sync.store.codec import audit_details_to_json
 from sandbox.context import SandboxContext
 from sandbox.server import RunningSandbox, run_sandbox
 
-__all__ = ["CHAOS", "measure_writes"]
+__all__ = ["CHAOS", "measure_writes", "people_differing"]
 
 DUPLICATE = 0.5
 DELAY_MS = 5000
@@ -153,8 +157,8 @@ async def _day(
         }
     issued_all = sum(counts[side]["issued"] for side in SIDES)
     needed_all = sum(needed_total.values())
-    more = _differing(done, needed, by_person, sent, email_of_link, began_wall, more=True)
-    fewer = _differing(done, needed, by_person, sent, email_of_link, began_wall, more=False)
+    more = people_differing(done, needed, by_person, sent, email_of_link, began_wall, more=True)
+    fewer = people_differing(done, needed, by_person, sent, email_of_link, began_wall, more=False)
     return {
         "run": label,
         "faults": list(faults),
@@ -178,7 +182,7 @@ async def _day(
     }
 
 
-def _differing(
+def people_differing(
     steps: list[Step],
     needed: Mapping[str, NeededWrites],
     by_person: Mapping[str, Counter[str]],
@@ -205,7 +209,8 @@ def _differing(
                 "writes": [
                     {
                         "at": f"{e.at - since:.1f} s",
-                        "write": e.details.get("write"),
+                        # As stored: the audit's frozen mappings are not JSON themselves.
+                        "write": json.loads(audit_details_to_json(e.details)).get("write"),
                         "cause": e.details.get("cause"),
                         "result": e.details.get("result"),
                     }
@@ -323,8 +328,12 @@ async def measure_writes(
 
 
 if __name__ == "__main__":
-    import json
+    import argparse
     import logging
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=40, help="people in the sandbox org")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of each day")
+    cli = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    print(json.dumps(asyncio.run(measure_writes(40, duration=30.0)), indent=2))
+    print(json.dumps(asyncio.run(measure_writes(cli.users, duration=cli.seconds)), indent=2))

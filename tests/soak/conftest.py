@@ -6,18 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.slow_marker import deselect_slow_unless_asked
+
 HERE = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect the full soak (15 minutes) unless the marker expression names `slow`."""
-    if "slow" in (config.option.markexpr or ""):
-        return
-    full = [
-        item
-        for item in items
-        if item.get_closest_marker("slow") is not None and item.path.is_relative_to(HERE)
-    ]
-    if full:
-        config.hook.pytest_deselected(items=full)
-        items[:] = [item for item in items if item not in full]
+    deselect_slow_unless_asked(config, items, HERE)
