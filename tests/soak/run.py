@@ -39,7 +39,7 @@ from presence_sync.demo.driver import play
 from presence_sync.demo.expect import Row, baseline_activity, replay
 from presence_sync.demo.jobs import synced_links
 from presence_sync.demo.sandbox_process import SandboxProcess
-from presence_sync.demo.scenario import office_day
+from presence_sync.demo.scenario import Step, office_day
 from presence_sync.store import AuditEntry, JobStatus, Store, UserLink, open_store
 from sandbox.timeline import GRAPH_PRESENCE_WRITE, RINGCENTRAL_PRESENCE_PUT
 from tests.mongo_server import free_port
@@ -119,6 +119,7 @@ class SoakReport:
     unmatched: list[str] = field(default_factory=list)  # people whose writes and audit differ
     took: float = 0.0
     setup: float = 0.0
+    histories: list[str] = field(default_factory=list)  # what happened to people left wrong
 
     @property
     def rss_growth(self) -> float:
@@ -158,6 +159,7 @@ class SoakReport:
         problems = self.problems()
         out.append("PASSED" if not problems else "FAILED")
         out += problems
+        out += self.histories
         return out  # fmt: skip
 
 
@@ -278,6 +280,9 @@ async def _day(
     report.faults = soaking.results
     expected = replay([*done, *probe.steps], baseline)
     report.rows = await _settle(control, set(people), expected, rc_mode, plan.settle)
+    wrong = {r.email.lower() for r in report.rows if not r.ok}
+    if wrong:
+        report.histories = await _histories(wrong, [*done, *probe.steps], store)
     report.rss_end = rss_bytes(server.pid)
     for job_id in soaking.jobs:
         job = await store.get_job(job_id)
@@ -285,6 +290,27 @@ async def _day(
     report.queued = await store.dirty_count()
     now = float((await control.call("GET", "/_sandbox/state?limit=0"))["now"])
     report.overdue = await asyncio.to_thread(_overdue, store_uri, now - plan.reconcile)
+
+
+async def _histories(
+    emails: set[str], steps: list[Step], store: Store
+) -> list[str]:
+    """For each person left wrong: their day's steps and the product's audit entries, in order."""
+    lines: list[str] = []
+    entries = sorted(await _all_audit(store), key=lambda e: e.at)
+    for email in sorted(emails):
+        lines.append(f"history of {email}:")
+        mine = [s for s in steps if s.person.lower() == email]
+        lines += [f"  step at {s.at:6.1f} s: {s.action}" for s in mine]
+        link = await store.get_link_by_email(email)
+        if link is not None:
+            lines.append(f"  store: teams {link.teams} rc {link.rc}")
+            lines.append(f"  engine: {link.engine_state}")
+        for entry in entries:
+            if str(entry.user or "").lower() == email:
+                details = {k: entry.details.get(k) for k in ("result", "message", "cause")}
+                lines.append(f"  audit {entry.at:.1f}: {entry.action} {details}")
+    return lines
 
 
 def _overdue(store_uri: str, before: float) -> int:
