@@ -51,6 +51,7 @@ from presence_sync.demo.jobs import synced_links
 from presence_sync.demo.sandbox_process import SandboxProcess
 from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
 from presence_sync.web.webhooks import GRAPH_NOTIFICATIONS
+from tests.mongo_server import CommandCounter
 
 __all__ = ["measure_propagation"]
 
@@ -137,40 +138,10 @@ class _Timeline:
             change.written = at
 
 
-class _MongoCommands(monitoring.CommandListener):
-    """Counts the commands the product sends to MongoDB, by command and collection."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-        self._started: dict[int, str] = {}
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        """Remember what a command is about until it answers."""
-        target = event.command.get(event.command_name)
-        self._started[event.request_id] = f"{event.command_name} {target}"
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        """Count an answered command."""
-        self._count(event.request_id)
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        """Count a refused command too (a duplicate key is still a round trip)."""
-        self._count(event.request_id)
-
-    def _count(self, request_id: int) -> None:
-        key = self._started.pop(request_id, "?")
-        self.counts[key] = self.counts.get(key, 0) + 1
-
-    def take(self) -> dict[str, int]:
-        """The counts so far, starting afresh."""
-        counts, self.counts = self.counts, {}
-        return counts
-
-
 @functools.cache
-def _mongo_commands() -> _MongoCommands:
+def _mongo_commands() -> CommandCounter:
     # PyMongo's listeners are process-wide and apply to clients created afterwards.
-    listener = _MongoCommands()
+    listener = CommandCounter()
     monitoring.register(listener)
     return listener
 

@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pymongo import MongoClient
+from pymongo import MongoClient, monitoring
 from pymongo.errors import PyMongoError
 
 __all__ = [
     "FERRETDB_VERSION",
+    "CommandCounter",
     "MongoServerError",
     "build_ferretdb",
     "ferretdb_binary",
@@ -39,6 +40,64 @@ __all__ = [
     "run_ferretdb",
     "throwaway_database",
 ]
+
+class CommandCounter(monitoring.CommandListener):
+    """Counts the commands a process sends to MongoDB, by command and collection.
+
+    With `callers`, also by the store method that sent each: every store operation runs in a
+    task of its own (`presence_sync.store.mongo.database.translated`), so the outermost frame
+    of the product's code on the sending stack, below that wrapper, is the store method.
+    Register it (`monitoring.register`) before the clients to count are created.
+    """
+
+    def __init__(self, *, callers: bool = False) -> None:
+        self.counts: dict[str, int] = {}
+        self.callers: dict[str, int] = {}
+        self._by_caller = callers
+        self._started: dict[int, tuple[str, str]] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        """Remember what a command is about, and who sent it, until it answers."""
+        target = event.command.get(event.command_name)
+        self._started[event.request_id] = (
+            f"{event.command_name} {target}",
+            _store_method() if self._by_caller else "",
+        )
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        """Count an answered command."""
+        self._count(event.request_id)
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        """Count a refused command too (a duplicate key is still a round trip)."""
+        self._count(event.request_id)
+
+    def _count(self, request_id: int) -> None:
+        key, caller = self._started.pop(request_id, ("?", "?"))
+        self.counts[key] = self.counts.get(key, 0) + 1
+        if self._by_caller:
+            self.callers[caller] = self.callers.get(caller, 0) + 1
+
+    def take(self) -> dict[str, int]:
+        """The counts by command so far, starting afresh (callers too)."""
+        counts, self.counts, self.callers = self.counts, {}, {}
+        return counts
+
+    def take_both(self) -> tuple[dict[str, int], dict[str, int]]:
+        """The counts by command and by store method so far, starting afresh."""
+        callers = self.callers
+        return self.take(), callers
+
+
+def _store_method() -> str:
+    frame, caller = sys._getframe(2), "?"
+    while frame is not None:
+        code = frame.f_code
+        if "presence_sync" in code.co_filename and not code.co_qualname.endswith("operation"):
+            caller = code.co_qualname
+        frame = frame.f_back
+    return caller
+
 
 FERRETDB_VERSION = "v1.24.2"
 FERRETDB_MODULE = "github.com/FerretDB/FerretDB"

@@ -30,6 +30,7 @@ from presence_sync.demo.runner import _sandbox_clock
 from presence_sync.demo.server import ProductServer, demo_environment, reserve_port
 from presence_sync.logs import configure_logging
 from presence_sync.settings import Settings, load_settings
+from tests.mongo_server import CommandCounter
 
 __all__ = ["SECRET_KEY", "SERVING", "main", "soak_settings"]
 
@@ -40,44 +41,18 @@ COUNT_EVERY = 30.0  # real seconds between the store-command summaries in server
 SECRET_KEY = "SECRET_KEY"  # the environment variable the soak hands its store key over in
 
 
-class StoreCommands(monitoring.CommandListener):
-    """Counts the commands the server sends to the store, by command and collection."""
-
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self.callers: Counter[str] = Counter()
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        """Count a command as it leaves, and the store method that sent it."""
-        self.counts[f"{event.command_name} {event.command.get(event.command_name)}"] += 1
-        # Each store operation runs in a task of its own (`translated`), so the outermost
-        # frame of the product's code on this stack, below that wrapper, is the store method.
-        frame, caller = sys._getframe(1), "?"
-        while frame is not None:
-            code = frame.f_code
-            if "presence_sync" in code.co_filename and not code.co_qualname.endswith("operation"):
-                caller = code.co_qualname
-            frame = frame.f_back
-        self.callers[caller] += 1
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        """Nothing more to count."""
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        """Nothing more to count."""
-
-    async def report(self) -> None:
-        """Log the commands of each COUNT_EVERY seconds: where the store's time goes."""
-        while True:
-            await asyncio.sleep(COUNT_EVERY)
-            counts, self.counts = self.counts, Counter()
-            callers, self.callers = self.callers, Counter()
-            top = ", ".join(f"{name} {n}" for name, n in counts.most_common(8))
-            by = ", ".join(f"{name} {n}" for name, n in callers.most_common(10))
-            logger.info(
-                "store commands in %.0f s: %d (%.0f/s): %s; sent by %s",
-                COUNT_EVERY, sum(counts.values()), sum(counts.values()) / COUNT_EVERY, top, by,
-            )  # fmt: skip
+async def report_commands(commands: CommandCounter) -> None:
+    """Log the store commands of each COUNT_EVERY seconds: where the store's time goes."""
+    while True:
+        await asyncio.sleep(COUNT_EVERY)
+        counts, callers = (Counter(c) for c in commands.take_both())
+        total = sum(counts.values())
+        top = ", ".join(f"{name} {n}" for name, n in counts.most_common(8))
+        by = ", ".join(f"{name} {n}" for name, n in callers.most_common(10))
+        logger.info(
+            "store commands in %.0f s: %d (%.0f/s): %s; sent by %s",
+            COUNT_EVERY, total, total / COUNT_EVERY, top, by,
+        )  # fmt: skip
 
 
 def soak_settings(
@@ -110,7 +85,7 @@ async def serve(args: argparse.Namespace) -> int:
             reconcile=args.reconcile,
             secret_key=os.environ[SECRET_KEY],
         )
-        counting = asyncio.get_running_loop().create_task(COMMANDS.report())
+        counting = asyncio.get_running_loop().create_task(report_commands(COMMANDS))
         sock = reserve_port(args.port)
         scale = float(config.get("time_scale", 1.0))
         server = await ProductServer.start(settings, sock, clock=clock, time_scale=scale)
@@ -130,7 +105,7 @@ async def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = StoreCommands()
+COMMANDS = CommandCounter(callers=True)
 
 
 def main(argv: list[str] | None = None) -> int:
