@@ -57,6 +57,14 @@ class Clock:
         self._epoch = time.time()
         self._start = time.monotonic()
 
+    @property
+    def origin(self) -> tuple[float, float]:
+        """(epoch seconds, `time.monotonic()`) at the start: ``now()`` is exactly
+        ``epoch + (time.monotonic() - monotonic) * scale``. CLOCK_MONOTONIC is one clock for
+        every process on a Linux machine, so another process can read sandbox time from these
+        with no estimate at all."""
+        return self._epoch, self._start
+
     def now(self) -> float:
         """Current sandbox time in epoch seconds."""
         return self._epoch + (time.monotonic() - self._start) * self.scale

@@ -217,6 +217,7 @@ def describe_state(ctx: SandboxContext, request: web.Request) -> dict[str, Any]:
         "rc_mode": ctx.org.rc_mode,
         "now": ctx.clock.now(),
         "time_scale": ctx.clock.scale,
+        "clock_origin": dict(zip(("epoch", "monotonic"), ctx.clock.origin, strict=True)),
         "consent": request.app[ENTRA_STATE].describe(ctx),
         "product_url": ctx.config.product_url,
         "faults": [dataclasses.asdict(f) for f in ctx.faults.active],

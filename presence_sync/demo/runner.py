@@ -108,7 +108,7 @@ async def run_demo(options: DemoOptions, console: Console | None = None) -> int:
         config = await control.config()
         say.line(f"sandbox    {sandbox.base_url}  ({options.users} people; log {sandbox.log_file})")
         say.progress("starting the server")
-        clock = await _sandbox_clock(control)
+        clock = await sandbox_clock(control)
         server = await _start_server(options, config, data, clock, sandbox.data_dir)
         await control.set_product_url(f"{server.url}/api/messages")
         say.line(f"server     {server.url}  (log {data / 'server.log'})")
@@ -281,29 +281,23 @@ async def _start_server(
         raise
 
 
-CLOCK_SAMPLES = 5
-
-
-async def _sandbox_clock(control: SandboxControl) -> Callable[[], float] | None:
+async def sandbox_clock(control: SandboxControl) -> Callable[[], float] | None:
     """The sandbox's faster clock as the product should read it; None at real speed.
 
-    The sandbox read its clock somewhere within the request's round trip, and every real
-    millisecond of doubt is `time_scale` sandbox milliseconds, which the engine compares with
-    RingCentral's timestamps (within a two-second tolerance). So the clock is set from the
-    quickest of a few small requests, at the middle of its round trip.
+    The engine compares RingCentral's timestamps with its own clock within a two-second
+    tolerance, and at 60x that is 33 real milliseconds: an estimate from a request's round
+    trip can be off by more when either process is busy (a restart under load), and our own
+    echo then looks stamped before our write left. The sandbox runs on this machine and
+    publishes its clock's origin on CLOCK_MONOTONIC, which every process here shares, so the
+    product reads exactly the sandbox's time.
     """
-    samples: list[tuple[float, float, float]] = []  # round trip, sandbox now, monotonic
-    scale = 1.0
-    for _ in range(CLOCK_SAMPLES):
-        sent = time.monotonic()
-        state = await control.call("GET", "/_sandbox/state?limit=0")
-        answered = time.monotonic()
-        scale = float(state.get("time_scale", 1.0))
-        if scale == 1.0:
-            return None
-        samples.append((answered - sent, float(state["now"]), (sent + answered) / 2))
-    _, start_now, start_mono = min(samples)
-    return lambda: start_now + (time.monotonic() - start_mono) * scale
+    state = await control.call("GET", "/_sandbox/state?limit=0")
+    scale = float(state.get("time_scale", 1.0))
+    if scale == 1.0:
+        return None
+    epoch = float(state["clock_origin"]["epoch"])
+    origin = float(state["clock_origin"]["monotonic"])
+    return lambda: epoch + (time.monotonic() - origin) * scale
 
 
 async def _stop(

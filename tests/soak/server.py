@@ -26,7 +26,7 @@ from pymongo import monitoring
 
 from presence_sync.demo.connect import connect_and_sync_all
 from presence_sync.demo.control import SandboxControl
-from presence_sync.demo.runner import _sandbox_clock
+from presence_sync.demo.runner import sandbox_clock
 from presence_sync.demo.server import ProductServer, demo_environment, reserve_port
 from presence_sync.logs import configure_logging
 from presence_sync.settings import Settings, load_settings
@@ -76,7 +76,7 @@ async def serve(args: argparse.Namespace) -> int:
     control = SandboxControl.open(args.sandbox, args.ca_file)
     try:
         config = await control.config()
-        clock = await _sandbox_clock(control)
+        clock = await sandbox_clock(control)
         settings = soak_settings(
             config,
             port=args.port,
