@@ -13,8 +13,9 @@ moments, each with its own timestamp on the product's clock unless said otherwis
   `WriteApplied` was folded in;
 - *echoed*: a RingCentral event (numbered, stamped on RingCentral's clock, within
   `CLOCK_SKEW` of ours) shows the written value;
-- *read*: a presence GET, stamped when the product recorded it, which can be up to
-  `PENDING_GRACE` after RingCentral answered.
+- *read*: a presence GET, stamped when the product asked for it. RingCentral answered it
+  later, perhaps much later (a retry after a 503, a wait for the budget): its stamp says
+  neither that it is older than our write nor how much newer than its stamp it is.
 
 An observation of a field we wrote is one of three things:
 
@@ -176,7 +177,10 @@ def observe(
             )
             ambiguous = shown_before and not after_apply
             older = not after_apply and (not acked or stamped <= sent + CLOCK_SKEW)
-            surely_older = stamped < sent - CLOCK_SKEW
+            # Only a numbered event is surely from before our write: a read is stamped when it
+            # was asked for, and may have been answered long after (retried through a 503,
+            # or waiting for its budget), by when our write had landed.
+            surely_older = event.sequence is not None and stamped < sent - CLOCK_SKEW
             if value == record.written and not surely_older:
                 # Our echo, given the benefit of the doubt; unless the field showed this value
                 # before our write too and cannot have caught up yet. Only RingCentral's
@@ -256,8 +260,9 @@ def _trusted_read(
     """Blank out what a read may show from before our last write or RingCentral's last event.
 
     RingCentral numbers and stamps its events, but a presence GET carries neither: its
-    ``observed_at`` is when the product recorded it, which can be well after RingCentral
-    answered (a batch of 30 extensions is recorded one by one, on a store that may be slow).
+    ``observed_at`` is when the product asked for it (or recorded it), which says little
+    about when RingCentral answered (a batch of 30 extensions is recorded one by one, on a
+    store that may be slow).
     Such a read that disagrees with the value our write or a later event put there may have
     been answered before either, and taking it would turn our own write into the user's
     value (a Busy that is never restored). So within `PENDING_GRACE` of them it changes

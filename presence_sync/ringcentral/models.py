@@ -142,7 +142,8 @@ class RcPresence:
     sequence: int | None = None  # present in events, absent in REST reads
     active_calls: int | None = None  # when detailed telephony state was asked for
     # When RingCentral reported it (epoch s): an event's own timestamp, or for a REST read the
-    # moment it was asked for (set by the reader; the answer can be no newer than that).
+    # moment it was asked for (set by the reader; the answer is no older than that, but may be
+    # much newer: retried, or held back for its budget).
     reported_at: float | None = None
 
     @property

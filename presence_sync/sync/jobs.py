@@ -335,7 +335,8 @@ class JobRunner:
                 try:
                     budget = self.budget or ProviderBudget()
                     with budget.ringcentral(BULK):
-                        # The answer is no newer than the moment it was asked for.
+                        # Stamped when asked for: the read then loses to any event or
+                        # acknowledgement recorded since (the engine's PENDING_GRACE).
                         asked = self.clock()
                         read = await rc.get_presences(
                             [link.rc_extension_id or "" for link in chunk]

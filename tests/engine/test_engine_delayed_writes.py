@@ -7,6 +7,8 @@ person would notice: nothing is taken for their own change, and both sides come 
 
 from __future__ import annotations
 
+import pytest
+
 from presence_sync.domain import DEFAULT_RULES, CallRule, OrgSettings, TeamsState
 from presence_sync.engine import (
     PENDING_GRACE,
@@ -128,5 +130,41 @@ def test_a_read_answered_before_a_long_wait_cannot_undo_the_write() -> None:
     )
     assert not rc_writes(run.feed(observed, advance=30.0))
     run.rc_event(user_status="Busy")
+    (restore,) = rc_writes(run.teams("Available", "Available"))
+    assert restore.user_status == "Available"
+
+
+def _read_asked_at(asked: float, **values: str) -> RingCentralObserved:
+    """A presence GET stamped when it was asked for (as the product stamps reads)."""
+    return RingCentralObserved(
+        user_status=values.get("user_status", "Available"),
+        dnd_status=values.get("dnd_status", "TakeAllCalls"),
+        telephony_status="NoCall",
+        sequence=None,
+        observed_at=asked,
+    )
+
+
+@pytest.mark.parametrize("acknowledged_first", [True, False])
+def test_a_read_asked_before_our_busy_but_answered_after_it_is_not_the_users_busy(
+    acknowledged_first: bool,
+) -> None:
+    # A reconciliation read is asked for just before a meeting starts, then retried through a
+    # RingCentral 503 burst and answered after our Busy landed; the Busy's own event was lost
+    # (20% of notifications dropped). The read shows our Busy, stamped before we sent it.
+    run = Run()
+    asked = run.now + 0.5
+    run.now += 5
+    busy = _single_rc(run.teams("Busy", "InAMeeting").commands)
+    applied = WriteApplied(busy, sent_at=run.now + 1.6)
+    if acknowledged_first:
+        run.feed(applied, advance=2)
+    assert not rc_writes(run.feed(_read_asked_at(asked, user_status="Busy")))
+    if not acknowledged_first:
+        run.feed(applied, advance=2)
+    record = run.state.rc_write("user_status")
+    assert record is not None
+    assert record.replaced == "Available"  # the field was Available before our Busy
+
     (restore,) = rc_writes(run.teams("Available", "Available"))
     assert restore.user_status == "Available"

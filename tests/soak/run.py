@@ -120,6 +120,8 @@ class SoakReport:
     took: float = 0.0
     setup: float = 0.0
     histories: list[str] = field(default_factory=list)  # what happened to people left wrong
+    steps: list[Step] = field(default_factory=list)  # the day as played, for the histories
+    started: float = 0.0  # time.monotonic() when the day began (the sandbox's stamps too)
 
     @property
     def rss_growth(self) -> float:
@@ -194,7 +196,13 @@ async def run_soak(plan: SoakPlan, work: Path) -> SoakReport:
         await store.open()
         report.setup = time.monotonic() - began
         await _day(plan, report, control, config, server, store_process, store, sandbox, store_url)
-        report.writes, report.unmatched = await _writes_against_audit(control, store)
+        report.writes, report.unmatched, stamped = await _writes_against_audit(control, store)
+        wrong = {r.email.lower() for r in report.rows if not r.ok}
+        differ = {u.split(" ", 1)[0] for u in report.unmatched}
+        if wrong or differ:
+            report.histories = await _histories(
+                wrong | differ, report.steps, store, stamped, report.started
+            )
     finally:
         if server is not None:
             await server.stop()
@@ -280,9 +288,7 @@ async def _day(
     report.faults = soaking.results
     expected = replay([*done, *probe.steps], baseline)
     report.rows = await _settle(control, set(people), expected, rc_mode, plan.settle)
-    wrong = {r.email.lower() for r in report.rows if not r.ok}
-    if wrong:
-        report.histories = await _histories(wrong, [*done, *probe.steps], store)
+    report.steps, report.started = [*done, *probe.steps], started
     report.rss_end = rss_bytes(server.pid)
     for job_id in soaking.jobs:
         job = await store.get_job(job_id)
@@ -293,15 +299,21 @@ async def _day(
 
 
 async def _histories(
-    emails: set[str], steps: list[Step], store: Store
+    emails: set[str],
+    steps: list[Step],
+    store: Store,
+    stamped: dict[str, list[tuple[float, str]]],
+    started: float,
 ) -> list[str]:
-    """For each person left wrong: their day's steps and the product's audit entries, in order."""
+    """For each person left wrong or whose writes differ from the audit: their day's steps and
+    the writes the sandbox accepted (seconds into the day), then the product's audit entries."""
     lines: list[str] = []
     entries = sorted(await _all_audit(store), key=lambda e: e.at)
     for email in sorted(emails):
         lines.append(f"history of {email}:")
-        mine = [s for s in steps if s.person.lower() == email]
-        lines += [f"  step at {s.at:6.1f} s: {s.action}" for s in mine]
+        mine = [(s.at, f"step: {s.action}") for s in steps if s.person.lower() == email]
+        mine += [(at - started, f"sandbox accepted {what}") for at, what in stamped.get(email, [])]
+        lines += [f"  at {at:6.1f} s: {what}" for at, what in sorted(mine)]
         link = await store.get_link_by_email(email)
         if link is not None:
             lines.append(f"  store: teams {link.teams} rc {link.rc}")
@@ -371,8 +383,9 @@ async def _start_sync_all(
 
 async def _writes_against_audit(
     control: SandboxControl, store: Store
-) -> tuple[dict[str, int], list[str]]:
-    """Writes the sandbox accepted per kind, and people whose count differs from the audit.
+) -> tuple[dict[str, int], list[str], dict[str, list[tuple[float, str]]]]:
+    """Writes the sandbox accepted per kind, people whose count differs from the audit, and
+    each person's accepted writes (monotonic time, what).
 
     Kinds are the audit's actions; a clearPresence that found no session left (it expired
     during an outage) is the sandbox's record of that clear, so it counts as one.
@@ -384,6 +397,7 @@ async def _writes_against_audit(
         if link.rc_extension_id:
             owner[RINGCENTRAL_PRESENCE_PUT, link.rc_extension_id] = link.email
     accepted: Counter[tuple[str, str]] = Counter()
+    stamped: dict[str, list[tuple[float, str]]] = {}
     after = 0
     while True:
         page = await control.call("GET", f"/_sandbox/timeline?after={after}")
@@ -392,6 +406,9 @@ async def _writes_against_audit(
             if kind is not None:
                 who = owner.get((stamp["kind"], stamp["subject"]), stamp["subject"])
                 accepted[kind, who] += 1
+                stamped.setdefault(who.lower(), []).append(
+                    (float(stamp["at"]), f"{kind} {stamp['detail']}")
+                )
         if page["next"] == after:
             break
         after = page["next"]
@@ -408,7 +425,7 @@ async def _writes_against_audit(
         for kind, who in sorted(set(accepted) | set(audited))
         if accepted[kind, who] != audited[kind, who]
     ]
-    return dict(totals), unmatched
+    return dict(totals), unmatched, stamped
 
 
 def _write_kind(stamp: str, detail: str) -> str | None:
