@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from presence_sync.store.bell import DirtyBell
 from presence_sync.store.models import (
+    AuditDetails,
     AuditEntry,
     Connection,
     DirtyEntry,
@@ -304,6 +305,25 @@ class QueueStore(Protocol):
 
     async def list_audit(self, *, limit: int = 50, before: float | None = None) -> list[AuditEntry]:
         """Entries newest first, optionally only those before `before`."""
+
+    async def open_audit(self, entry: AuditEntry) -> AuditEntry:
+        """Record an entry whose outcome is still to come (a write about to be sent).
+
+        It reads like any other entry, and stays open until `close_audit` gives it its final
+        details; one a stopped process left open is found by `list_open_audit`.
+        """
+
+    async def close_audit(
+        self, entry_id: str, details: AuditDetails, *, final: bool = True
+    ) -> bool:
+        """Give an open entry new details; False if no open entry has that id.
+
+        With ``final=False`` the entry stays closable: an outcome noted by someone other than
+        its writer (unknown, after a restart) gives way to the writer's own, if it comes.
+        """
+
+    async def list_open_audit(self, *, limit: int = 500) -> list[AuditEntry]:
+        """Entries still open (never closed, not even provisionally), oldest first."""
 
     async def prune_audit(self, older_than: float) -> int:
         """Delete entries before `older_than`; how many were deleted."""

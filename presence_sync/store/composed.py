@@ -80,6 +80,9 @@ class ComposedStore:
         self.list_notices = queues.list_notices
         self.append_audit = queues.append_audit
         self.list_audit = queues.list_audit
+        self.open_audit = queues.open_audit
+        self.close_audit = queues.close_audit
+        self.list_open_audit = queues.list_open_audit
         self.prune_audit = queues.prune_audit
         self.acquire_lease = queues.acquire_lease
         self.release_lease = queues.release_lease

@@ -7,9 +7,11 @@ earlier one, and RingCentral commands merge field by field, keeping the newest `
 and every provider call first takes a slot from `ProviderBudget`, paced by the rate-limit
 headers the provider itself returned.
 
-Each outcome goes back to the engine as `WriteApplied` / `WriteFailed` through `on_result`
-as soon as the provider answers; `WriteApplied.sent_at` is when the request got its budget
-slot and left, however long it waited for it. A RingCentral write still unsent
+Before a write leaves, `on_send` records it as under way (an open audit entry, so a write
+whose answer dies with the process is still in the audit log, its outcome unknown); each
+outcome goes back to the engine as `WriteApplied` / `WriteFailed` through `on_result`, with
+that record's id, as soon as the provider answers; `WriteApplied.sent_at` is when the request
+got its budget slot and left, however long it waited for it. A RingCentral write still unsent
 `WRITE_DEADLINE` after the engine decided it is not sent at all but reported failed, so the
 engine can plan it afresh (and, after a crash, take a write nobody acknowledged as lost).
 Transient failures are not retried here beyond what the clients already do (three attempts
@@ -75,8 +77,16 @@ class DispatchResult:
     skipped: tuple[Command, ...] = ()  # already true at the provider: nothing was sent
 
 
-ResultHandler = Callable[[WriteTarget, WriteApplied | WriteFailed, int, str], Awaitable[None]]
-"""Called with (target, outcome event, priority, message) after every provider answer."""
+ResultHandler = Callable[
+    [WriteTarget, WriteApplied | WriteFailed, int, str, str | None], Awaitable[None]
+]
+"""Called with (target, outcome event, priority, message, the `SendHandler`'s record id or
+None) after every provider answer, and for every write not sent."""
+
+SendHandler = Callable[[WriteTarget, Command, int], Awaitable[str]]
+"""Called with (target, command, priority) before a write is sent (it may still wait for its
+budget); records it as under way and returns the record's id. If it raises, the write is
+not sent."""
 
 RemoteReader = Callable[[str], Awaitable[RcObservation | None]]
 """The latest stored RingCentral observation of a link."""
@@ -114,6 +124,7 @@ class _Pending:
     teams: SetTeamsSession | ClearTeamsSession | None = None
     waiters: list[asyncio.Future[DispatchResult]] = field(default_factory=list)
     sending: bool = False  # a request of it has left: its outcome is RingCentral's now
+    opened: dict[str, str] = field(default_factory=dict)  # "rc" / "teams" -> on_send's id
 
 
 @dataclass
@@ -123,6 +134,7 @@ class Dispatcher:
     providers: Providers
     on_result: ResultHandler
     remote: RemoteReader | None = None
+    on_send: SendHandler | None = None
     clock: Callable[[], float] = field(default=lambda: 0.0)
     budget: ProviderBudget = field(default_factory=ProviderBudget)
     senders: int = 8
@@ -165,6 +177,7 @@ class Dispatcher:
                         WriteFailed(command, FailureReason.UNAVAILABLE.value),
                         pending.priority,
                         "not sent: the server stopped",
+                        pending.opened.get(_kind(command)),
                     )
                 except Exception:  # stopping must go on; the engine's deadline covers it
                     logger.exception("could not hand back an unsent write")
@@ -262,17 +275,41 @@ class Dispatcher:
             ):
                 skipped.append(command)
                 await self.on_result(
-                    pending.target, WriteApplied(command), pending.priority, "already true"
+                    pending.target, WriteApplied(command), pending.priority, "already true", None
                 )
                 continue
-            outcome, message = await self._write(pending, command)
+            opened = await self._open(pending, command)
+            if opened is None:
+                outcome: WriteApplied | WriteFailed = WriteFailed(
+                    command, FailureReason.UNAVAILABLE.value
+                )
+                message = "not sent: it could not be recorded in the audit log"
+            else:
+                outcome, message = await self._write(pending, command)
             if isinstance(outcome, WriteApplied):
                 applied.append(command)
                 self._last_ack[pending.target.link_id] = self.clock()
             else:
                 failed.append((command, outcome.reason_code, message))
-            await self.on_result(pending.target, outcome, pending.priority, message)
+            await self.on_result(pending.target, outcome, pending.priority, message, opened or None)
+            pending.opened.pop(_kind(command), None)
         return DispatchResult(pending.target.link_id, tuple(applied), tuple(failed), tuple(skipped))
+
+    async def _open(self, pending: _Pending, command: Command) -> str | None:
+        """Record `command` as under way: its record's id ("" without `on_send`), or None if
+        it could not be recorded (the store is down): then it is not sent, and the engine
+        plans it again, rather than making a write the audit log would not show."""
+        if self.on_send is None:
+            return ""
+        try:
+            opened = await self.on_send(pending.target, command, pending.priority)
+        except PresenceSyncError as err:
+            logger.warning(
+                "could not record a write for %s before sending: %s", pending.target.email, err
+            )
+            return None
+        pending.opened[_kind(command)] = opened
+        return opened
 
     async def _already_true(self, link_id: str, command: SetRingCentralPresence) -> bool:
         # Only an observation made after our last write to this user (and after this
@@ -372,6 +409,10 @@ class Dispatcher:
         except (PresenceSyncError, TimeoutError, OSError) as err:
             return WriteFailed(command, FailureReason.UNAVAILABLE.value), str(err) or repr(err)
         return WriteApplied(command, sent_at=sent[0] if sent else None), "applied"
+
+
+def _kind(command: Command) -> str:
+    return "rc" if isinstance(command, SetRingCentralPresence) else "teams"
 
 
 def _commands(pending: _Pending) -> list[Command]:

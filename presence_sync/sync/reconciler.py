@@ -58,14 +58,29 @@ from presence_sync.store.models import (
 from presence_sync.sync.budget import ProviderBudget
 from presence_sync.sync.dispatcher import Dispatcher, DispatchResult, WriteTarget, merge_rc
 
-__all__ = ["PRESENCE_WRITES", "Reconciler", "Submission", "engine_settings", "target_of"]
+__all__ = [
+    "PRESENCE_WRITES",
+    "SENDING",
+    "UNKNOWN_OUTCOME",
+    "Reconciler",
+    "Submission",
+    "engine_settings",
+    "target_of",
+]
 
 # The audit actions of the presence writes the product makes (see `_action`).
 PRESENCE_WRITES = frozenset({"ringcentral.presence", "teams.session", "teams.session.clear"})
 
+SENDING = "sending"
+"""Audit result of a write sent (or waiting for its budget) and not answered yet."""
+
+UNKNOWN_OUTCOME = "unknown"
+"""Audit result of a write whose answer was lost: the process sending it stopped first."""
+
 logger = logging.getLogger(__name__)
 
 _SAVE_ATTEMPTS = 8
+_OUTCOME_RETRIES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries to record a write's outcome
 _MIN_TIMER = 1.0  # never schedule a timer sooner than this: no hot loop on a stuck state
 
 
@@ -190,6 +205,7 @@ class Reconciler:
     _busy: set[asyncio.Event] = field(default_factory=set)
     _horizon: float = 0.0  # marks due within this many seconds ring a worker awake
     _stop_listening: Callable[[], None] | None = None
+    _left_open_closed: bool = False  # writes a stopped process left under way are audited
 
     def __post_init__(self) -> None:
         if self.providers is not None:
@@ -197,6 +213,7 @@ class Reconciler:
                 self.providers,
                 on_result=self.apply_result,
                 remote=self.remote_rc,
+                on_send=self.record_send,
                 clock=self.clock,
                 budget=self.budget,
             )
@@ -242,40 +259,89 @@ class Reconciler:
 
         return await self._fold(link_id, events_for, engine_settings(stored), priority, cause)
 
+    async def record_send(self, target: WriteTarget, command: Command, priority: int) -> str:
+        """Open the audit entry of a write about to be sent; its id, for `apply_result`."""
+        entry = await self.store.open_audit(
+            AuditEntry(
+                at=self.clock(),
+                actor=SYSTEM,
+                action=_action(command),
+                user=target.email,
+                details=_details(command, SENDING, "sending; no answer yet", priority),
+            )
+        )
+        return entry.id
+
+    async def close_left_open(self) -> int:
+        """Audit as unknown the writes a stopped process left under way; how many.
+
+        Their requests may or may not have reached the provider, and the answer is lost;
+        the engine finds out from the next observation. If the writer is in fact still
+        running (another replica), its own answer replaces this one.
+        """
+        closed = 0
+        for entry in await self.store.list_open_audit():
+            details = AuditDetails(
+                {
+                    **entry.details,
+                    "result": UNKNOWN_OUTCOME,
+                    "message": "the server stopped before the answer came; it may or may not"
+                    " have been applied",
+                }
+            )
+            if await self.store.close_audit(entry.id, details, final=False):
+                closed += 1
+        if closed:
+            logger.warning("%d writes were under way when the server last stopped", closed)
+        return closed
+
     async def apply_result(
-        self, target: WriteTarget, outcome: WriteApplied | WriteFailed, priority: int, message: str
+        self,
+        target: WriteTarget,
+        outcome: WriteApplied | WriteFailed,
+        priority: int,
+        message: str,
+        opened: str | None = None,
     ) -> None:
-        """Fold a provider's answer into the engine state and audit the write."""
+        """Fold a provider's answer into the engine state and audit the write.
+
+        A write `record_send` opened an entry for is audited by closing that entry (it keeps
+        the time the write was sent); any other by a new entry. This answer is the only record
+        of what the provider did, so a store that does not answer is waited for a little
+        (`_OUTCOME_RETRIES`) before it is given up to later observations.
+        """
         now = self.clock()
         command = outcome.command
         result = "applied" if isinstance(outcome, WriteApplied) else outcome.reason_code
-        try:
-            await self.store.append_audit(
-                AuditEntry(
-                    at=now,
-                    actor=SYSTEM,
-                    action=_action(command),
-                    user=target.email,
-                    details=AuditDetails(
-                        write=_describe(command),
-                        cause=command.cause,
-                        result=result,
-                        message=message,
-                        priority=priority,
-                    ),
-                )
-            )
-            stored = await self.store.get_settings()
-            await self._fold(
-                target.link_id,
-                lambda _link, _state: [outcome],
-                engine_settings(stored),
-                priority,
-                f"{result}: {command.cause}",
-            )
-        except StoreError as err:
-            # The write happened; a later observation or Tick brings the state back in line.
-            logger.warning("could not record a write outcome for %s: %s", target.email, err)
+        details = _details(command, result, message, priority)
+        audited = folded = False
+        for delay in (*_OUTCOME_RETRIES, None):
+            try:
+                if not audited and opened:
+                    if not await self.store.close_audit(opened, details):
+                        logger.warning("the audit entry of a write to %s was gone", target.email)
+                elif not audited:
+                    entry = AuditEntry(now, SYSTEM, _action(command), target.email, details)
+                    await self.store.append_audit(entry)
+                audited = True
+                if not folded:
+                    stored = await self.store.get_settings()
+                    await self._fold(
+                        target.link_id,
+                        lambda _link, _state: [outcome],
+                        engine_settings(stored),
+                        priority,
+                        f"{result}: {command.cause}",
+                    )
+                    folded = True
+                return
+            except StoreError as err:
+                if delay is None:
+                    # The write happened; a later observation or Tick brings the state back
+                    # in line (and a restart audits an entry left open as of unknown outcome).
+                    logger.warning("could not record a write outcome for %s: %s", target.email, err)
+                    return
+                await asyncio.sleep(delay)
 
     async def _fold(
         self,
@@ -339,6 +405,13 @@ class Reconciler:
         """
         wake = asyncio.Event()
         self._horizon = max(self._horizon, idle)
+        if not self._left_open_closed:
+            self._left_open_closed = True
+            try:
+                await self.close_left_open()
+            except StoreError as err:
+                self._left_open_closed = False  # the next worker (or restart) tries again
+                logger.warning("could not audit the writes left under way: %s", err)
         if self._stop_listening is None:
             self._stop_listening = self.store.bell.listen(self._rung)
         self._busy.add(wake)
@@ -400,6 +473,16 @@ class Reconciler:
             await self.reconcile(link_id, priority=priority, cause=reason, settings=settings)
         except Exception:  # one user's trouble must not stop the others
             logger.exception("reconciling %s failed", link_id)
+
+
+def _details(command: Command, result: str, message: str, priority: int) -> AuditDetails:
+    return AuditDetails(
+        write=_describe(command),
+        cause=command.cause,
+        result=result,
+        message=message,
+        priority=priority,
+    )
 
 
 def _action(command: Command) -> str:

@@ -15,12 +15,14 @@ from presence_sync.errors import StoreError, StoreUnavailableError
 from presence_sync.secrets import SecretBox
 from presence_sync.store import (
     DEFAULT_MONGO_DATABASE,
+    AuditDetails,
+    AuditEntry,
     MongoStore,
     SqliteStore,
     UserLink,
     open_store,
 )
-from presence_sync.store.sqlite.schema import SCHEMA_VERSION
+from presence_sync.store.sqlite.schema import MIGRATIONS, SCHEMA_VERSION
 from tests.mongo_server import free_port, run_ferretdb
 
 NOW = 1_800_000_000.0
@@ -85,6 +87,33 @@ async def test_sqlite_file_uses_wal_keeps_data_across_reopen_and_records_schema(
         assert await reopened.dirty_count() == 1  # the queue survives a restart
     finally:
         await reopened.close()
+
+
+async def test_a_version_3_database_keeps_its_audit_log_when_upgraded(
+    tmp_path: Path, box: SecretBox
+) -> None:
+    # A database written by the release before audit entries could be held open.
+    path = tmp_path / "v3.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for version in (1, 2, 3):
+            conn.executescript(MIGRATIONS[version])
+            conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+        conn.execute(
+            "INSERT INTO audit (at, actor, action, user, details) VALUES (?, ?, ?, ?, ?)",
+            (NOW, "system", "ringcentral.presence", "ann@contoso.com", '{"result": "applied"}'),
+        )
+    store = SqliteStore(path, box)
+    await store.open()
+    try:
+        (kept,) = await store.list_audit()
+        assert (kept.user, kept.details) == ("ann@contoso.com", AuditDetails(result="applied"))
+        assert await store.list_open_audit() == []  # an old entry is never taken as under way
+        assert not await store.close_audit(kept.id, AuditDetails(result="unknown"))
+        opened = await store.open_audit(AuditEntry(at=NOW + 1, actor="system", action="x"))
+        assert await store.list_open_audit() == [opened]
+    finally:
+        await store.close()
 
 
 async def test_closed_store_says_so(tmp_path: Path, box: SecretBox) -> None:

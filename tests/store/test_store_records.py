@@ -216,6 +216,47 @@ async def test_audit_lists_newest_first_pages_and_prunes(store: Store) -> None:
     assert await store.prune_audit(older_than=NOW - 30 * day) == 0
 
 
+async def test_an_open_audit_entry_reads_as_sent_until_closed_once_with_its_outcome(
+    store: Store,
+) -> None:
+    sending = AuditDetails(write={"userStatus": "Busy"}, result="sending")
+    done = AuditDetails(write={"userStatus": "Busy"}, result="applied")
+    other = await store.append_audit(AuditEntry(at=NOW - 5, actor="admin", action="sync-all"))
+    opened = await store.open_audit(
+        AuditEntry(at=NOW, actor="system", action="ringcentral.presence", details=sending)
+    )
+    assert opened.id
+    assert await store.list_audit() == [opened, other]
+    assert await store.list_open_audit() == [opened]
+
+    assert await store.close_audit(opened.id, done)
+    (closed, _) = await store.list_audit()
+    assert (closed.id, closed.at, closed.details) == (opened.id, NOW, done)
+    assert await store.list_open_audit() == []
+    # Closed is final: a second outcome, or closing an entry that was never open, changes nothing.
+    assert not await store.close_audit(opened.id, sending)
+    assert not await store.close_audit(other.id, done)
+    assert not await store.close_audit("no-such-entry", done)
+    assert (await store.list_audit())[0].details == done
+    assert (await store.list_audit())[1].details == AuditDetails()
+
+
+async def test_a_provisional_close_gives_way_to_the_writers_own_outcome(store: Store) -> None:
+    sending = AuditDetails(result="sending")
+    unknown = AuditDetails(result="unknown")
+    failed = AuditDetails(result="unavailable")
+    first, second = [
+        await store.open_audit(AuditEntry(at=NOW + n, actor="system", action="teams.session"))
+        for n in range(2)
+    ]
+    assert await store.close_audit(first.id, sending, final=False)
+    assert await store.close_audit(second.id, unknown, final=False)
+    assert await store.list_open_audit() == []  # neither is left for a sweep to find again
+    assert await store.close_audit(second.id, failed)
+    assert [e.details for e in await store.list_audit()] == [failed, sending]
+    assert not await store.close_audit(second.id, unknown, final=False)
+
+
 async def test_leases_exclude_others_until_expiry_and_renew_for_owner(store: Store) -> None:
     assert await store.acquire_lease("subscription-renewer", "replica-a", 30, NOW)
     assert not await store.acquire_lease("subscription-renewer", "replica-b", 30, NOW + 10)

@@ -62,7 +62,11 @@ async def dispatcher(
     """A running dispatcher whose results are kept in `providers.seen`."""
 
     async def on_result(
-        target: WriteTarget, outcome: WriteApplied | WriteFailed, priority: int, message: str
+        target: WriteTarget,
+        outcome: WriteApplied | WriteFailed,
+        priority: int,
+        message: str,
+        opened: str | None,
     ) -> None:
         providers.seen.results.append(outcome)
 

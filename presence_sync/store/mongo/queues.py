@@ -8,22 +8,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Final
 
 from bson import ObjectId
 from pymongo.errors import DuplicateKeyError
 
 from presence_sync.store.codec import audit_details_to_json, dumps
 from presence_sync.store.models import (
+    AuditDetails,
     AuditEntry,
     Lease,
     Notice,
     NoticeStatus,
 )
-from presence_sync.store.mongo.database import MongoDatabase, translated
+from presence_sync.store.mongo.database import Doc, MongoDatabase, translated
 from presence_sync.store.mongo.schema import audit_from_doc, notice_from_doc
 
 __all__ = ["MongoQueues"]
+
+_OPEN: Final = 1  # an audit entry whose outcome is still to come
+_PROVISIONAL: Final = 2  # closed by someone else (unknown); its writer may still close it
 
 
 class MongoQueues:
@@ -141,6 +145,14 @@ class MongoQueues:
     @translated
     async def append_audit(self, entry: AuditEntry) -> AuditEntry:
         """Record an audit entry."""
+        return await self._insert_audit(entry, {})
+
+    @translated
+    async def open_audit(self, entry: AuditEntry) -> AuditEntry:
+        """Record an entry whose outcome is still to come (`open` set until it is closed)."""
+        return await self._insert_audit(entry, {"open": _OPEN})
+
+    async def _insert_audit(self, entry: AuditEntry, extra: Doc) -> AuditEntry:
         # Ids sort like (at, insertion order): an ObjectId grows with time and, within a
         # second, with this process's counter.
         entry_id = f"{entry.at:017.6f}-{ObjectId()}"
@@ -152,9 +164,30 @@ class MongoQueues:
                 "action": entry.action,
                 "user": entry.user,
                 "details": audit_details_to_json(entry.details),
+                **extra,
             }
         )
         return AuditEntry(entry.at, entry.actor, entry.action, entry.user, entry.details, entry_id)
+
+    @translated
+    async def close_audit(
+        self, entry_id: str, details: AuditDetails, *, final: bool = True
+    ) -> bool:
+        """Give an open (or provisionally closed) entry its details."""
+        change: Doc = {"$set": {"details": audit_details_to_json(details)}}
+        if final:
+            change["$unset"] = {"open": ""}
+        else:
+            change["$set"]["open"] = _PROVISIONAL
+        query = {"_id": entry_id, "open": {"$in": [_OPEN, _PROVISIONAL]}}
+        result = await self.db.col("audit").update_one(query, change)
+        return result.matched_count == 1
+
+    @translated
+    async def list_open_audit(self, *, limit: int = 500) -> list[AuditEntry]:
+        """Entries still open, oldest first."""
+        cursor = self.db.col("audit").find({"open": _OPEN}).sort([("at", 1), ("_id", 1)])
+        return [audit_from_doc(d) async for d in cursor.limit(limit)]
 
     @translated
     async def list_audit(self, *, limit: int = 50, before: float | None = None) -> list[AuditEntry]:

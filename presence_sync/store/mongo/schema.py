@@ -82,7 +82,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("claim_token", ASCENDING)], {}),
         ([("created_at", ASCENDING)], {}),
     ],
-    "audit": [([("at", ASCENDING)], {})],
+    "audit": [([("at", ASCENDING)], {}), ([("open", ASCENDING)], {})],
     "starts": [
         ([("scope", ASCENDING), ("key", ASCENDING), ("until", ASCENDING)], {}),
         ([("scope", ASCENDING), ("until", ASCENDING)], {}),

@@ -12,14 +12,18 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import replace
+from typing import Any, Final
 
 from presence_sync.store.codec import audit_details_to_json, dumps
-from presence_sync.store.models import AuditEntry, Lease, Notice, NoticeStatus
+from presence_sync.store.models import AuditDetails, AuditEntry, Lease, Notice, NoticeStatus
 from presence_sync.store.sqlite.database import SqliteDatabase
 from presence_sync.store.sqlite.schema import audit_from_row, notice_from_row
 
 __all__ = ["SqliteQueues"]
+
+_OPEN: Final = 1  # an audit entry whose outcome is still to come
+_PROVISIONAL: Final = 2  # closed by someone else (unknown); its writer may still close it
 
 
 def enqueue_notice(
@@ -100,14 +104,28 @@ def list_notices(conn: sqlite3.Connection, status: str | None, limit: int) -> li
     return [notice_from_row(r) for r in rows]
 
 
-def append_audit(conn: sqlite3.Connection, entry: AuditEntry) -> AuditEntry:
-    """Insert an audit entry."""
+def append_audit(conn: sqlite3.Connection, entry: AuditEntry, open_: int | None) -> AuditEntry:
+    """Insert an audit entry (`open_`: 1 while its outcome is still to come)."""
+    details = audit_details_to_json(entry.details)
     cursor = conn.execute(
-        "INSERT INTO audit (at, actor, action, user, details) VALUES (?, ?, ?, ?, ?)",
-        (entry.at, entry.actor, entry.action, entry.user, audit_details_to_json(entry.details)),
+        "INSERT INTO audit (at, actor, action, user, details, open) VALUES (?, ?, ?, ?, ?, ?)",
+        (entry.at, entry.actor, entry.action, entry.user, details, open_),
     )
-    row = conn.execute("SELECT * FROM audit WHERE id = ?", (cursor.lastrowid,)).fetchone()
-    return audit_from_row(row)
+    assert cursor.lastrowid is not None
+    return replace(entry, id=str(cursor.lastrowid))
+
+
+def close_audit(
+    conn: sqlite3.Connection, entry_id: str, details: AuditDetails, final: bool
+) -> bool:
+    """Give an open (or provisionally closed) entry its details."""
+    if not entry_id.isdigit():
+        return False
+    cursor = conn.execute(
+        "UPDATE audit SET details = ?, open = ? WHERE id = ? AND open IS NOT NULL",
+        (audit_details_to_json(details), None if final else _PROVISIONAL, int(entry_id)),
+    )
+    return cursor.rowcount == 1
 
 
 def list_audit(conn: sqlite3.Connection, limit: int, before: float | None) -> list[AuditEntry]:
@@ -185,7 +203,26 @@ class SqliteQueues:
 
     async def append_audit(self, entry: AuditEntry) -> AuditEntry:
         """Record an audit entry."""
-        return await self.db.write(append_audit, entry)
+        return await self.db.write(append_audit, entry, None)
+
+    async def open_audit(self, entry: AuditEntry) -> AuditEntry:
+        """Record an entry whose outcome is still to come."""
+        return await self.db.write(append_audit, entry, _OPEN)
+
+    async def close_audit(
+        self, entry_id: str, details: AuditDetails, *, final: bool = True
+    ) -> bool:
+        """Give an open entry new details; False if no open entry has that id."""
+        return await self.db.write(close_audit, entry_id, details, final)
+
+    async def list_open_audit(self, *, limit: int = 500) -> list[AuditEntry]:
+        """Entries still open, oldest first."""
+        rows = await self.db.read(
+            lambda c: c.execute(
+                "SELECT * FROM audit WHERE open = ? ORDER BY at, id LIMIT ?", (_OPEN, limit)
+            ).fetchall()
+        )
+        return [audit_from_row(r) for r in rows]
 
     async def list_audit(self, *, limit: int = 50, before: float | None = None) -> list[AuditEntry]:
         """Audit entries newest first."""

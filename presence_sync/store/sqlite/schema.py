@@ -31,6 +31,7 @@ from presence_sync.store.models import (
 )
 
 __all__ = [
+    "MIGRATIONS",
     "SCHEMA_VERSION",
     "audit_from_row",
     "connection_from_row",
@@ -42,9 +43,9 @@ __all__ = [
     "subscription_from_row",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
-# Version 1. Later versions append statements to a new list in _MIGRATIONS.
+# Version 1. Later versions append statements to a new list in MIGRATIONS.
 _V1 = """
 CREATE TABLE links (
     id TEXT PRIMARY KEY,
@@ -197,7 +198,13 @@ CREATE INDEX starts_key ON starts (scope, key, until);
 CREATE INDEX starts_until ON starts (scope, until);
 """
 
-_MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
+# Version 4: audit entries of writes under way (open: 1, closed provisionally: 2, else NULL).
+_V4 = """
+ALTER TABLE audit ADD COLUMN open INTEGER;
+CREATE INDEX audit_open ON audit (open) WHERE open IS NOT NULL;
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
@@ -211,7 +218,7 @@ def create_schema(conn: sqlite3.Connection) -> None:
             f"understands ({SCHEMA_VERSION}); upgrade presence-sync"
         )
     for version in range(current + 1, SCHEMA_VERSION + 1):
-        for statement in _MIGRATIONS[version].split(";"):
+        for statement in MIGRATIONS[version].split(";"):
             if statement.strip():
                 conn.execute(statement)
         conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
