@@ -141,19 +141,27 @@ class _Timeline:
 @functools.cache
 def _mongo_commands() -> CommandCounter:
     # PyMongo's listeners are process-wide and apply to clients created afterwards.
-    listener = CommandCounter()
+    listener = CommandCounter(callers=True)
     monitoring.register(listener)
     return listener
 
 
-def _command_summary(counts: dict[str, int], changes: int, seconds: float) -> dict[str, Any]:
+def _command_summary(
+    counted: tuple[dict[str, int], dict[str, int]], changes: int, seconds: float
+) -> dict[str, Any]:
+    counts, callers = counted
     total = sum(counts.values())
-    top = sorted(counts.items(), key=lambda kv: -kv[1])[:12]
+
+    def top(by: dict[str, int]) -> dict[str, float]:
+        ranked = sorted(by.items(), key=lambda kv: -kv[1])[:12]
+        return {name: round(n / max(changes, 1), 2) for name, n in ranked}
+
     return {
         "total": total,
         "per_change": round(total / max(changes, 1), 1),
         "per_second": round(total / max(seconds, 1e-9), 1),
-        "by_command": {name: round(n / max(changes, 1), 2) for name, n in top},
+        "by_command": top(counts),
+        "by_store_method": top(callers),
     }
 
 
@@ -338,13 +346,13 @@ async def measure_propagation(
                 # What the product sends with nothing changing: its loops' background load.
                 commands.take()
                 await asyncio.sleep(SETTLE_SECONDS)
-                idle = _command_summary(commands.take(), 0, SETTLE_SECONDS)
+                idle = _command_summary(commands.take_both(), 0, SETTLE_SECONDS)
             await control.call("POST", "/_sandbox/timeline", {"enabled": True})
             began = time.monotonic()
             driven = await _drive(control, actors, timeline, rate, duration, seed)
             if commands is not None:
                 seconds = time.monotonic() - began
-                summary = _command_summary(commands.take(), driven["sent"], seconds)
+                summary = _command_summary(commands.take_both(), driven["sent"], seconds)
                 background = idle["per_second"] * seconds
                 summary["per_change_less_idle"] = round(
                     (summary["total"] - background) / max(driven["sent"], 1), 1

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from presence_sync.store.base import DirtyStore, JobStore, LinkStore, QueueStore, RecordStore
 from presence_sync.store.bell import DirtyBell
+from presence_sync.store.models import Connection, OrgSettings
+from presence_sync.store.recent import RecentRecords
 
 __all__ = ["ComposedStore"]
 
@@ -40,12 +42,13 @@ class ComposedStore:
         self.record_rc_observation = links.record_rc_observation
         self.set_engine_state = links.set_engine_state
 
-        self.get_settings = records.get_settings
-        self.save_settings = records.save_settings
-        self.get_connection = records.get_connection
-        self.put_connection = records.put_connection
+        # Settings and connection records come from recent copies (`RecentRecords`); what
+        # this object writes replaces them at once.
+        self.recent = RecentRecords(records.get_settings, records.get_connection)
+        self._records = records
+        self.get_settings = self.recent.get_settings
+        self.get_connection = self.recent.get_connection
         self.list_connections = records.list_connections
-        self.delete_connection = records.delete_connection
         self.put_subscription = records.put_subscription
         self.get_subscription = records.get_subscription
         self.list_subscriptions = records.list_subscriptions
@@ -87,3 +90,25 @@ class ComposedStore:
         self.acquire_lease = queues.acquire_lease
         self.release_lease = queues.release_lease
         self.get_lease = queues.get_lease
+
+    async def save_settings(self, settings: OrgSettings, expected_version: int) -> OrgSettings:
+        """Save if the stored version is `expected_version` (checked by the store itself)."""
+        saved = await self._records.save_settings(settings, expected_version)
+        self.recent.saved_settings(saved)
+        return saved
+
+    async def put_connection(self, connection: Connection) -> None:
+        """Create or replace a connection record."""
+        self.recent.forget_connection(connection.kind)
+        try:
+            await self._records.put_connection(connection)
+        finally:
+            self.recent.forget_connection(connection.kind)
+
+    async def delete_connection(self, kind: str) -> bool:
+        """Remove a connection record; whether there was one."""
+        self.recent.forget_connection(kind)
+        try:
+            return await self._records.delete_connection(kind)
+        finally:
+            self.recent.forget_connection(kind)
