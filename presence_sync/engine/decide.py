@@ -165,6 +165,9 @@ def _failed(
     reason = event.reason_code
     label = f"write failed ({reason})"
     if isinstance(command, SetRingCentralPresence):
+        if reason == FailureReason.LOST.value:
+            # Nothing went wrong at RingCentral: no back-off, the next plan writes it anew.
+            return ringcentral_side.lose(state, command, now, notes), label
         state = ringcentral_side.revert(state, command)
         if reason == FailureReason.QUEUE_CALLS_NOT_ALLOWED.value:
             notes.append("RingCentral refused a queue-call value: the user is in no call queue")

@@ -94,6 +94,7 @@ class FailureReason(StrEnum):
     SESSION_NOT_FOUND = "session-not-found"  # Graph 404 on clearPresence: already gone
     REJECTED = "rejected"  # any other 4xx
     UNAVAILABLE = "unavailable"  # retries exhausted, auth broken, ...
+    LOST = "lost"  # the process sending it stopped first: it may or may not have landed
 
 
 @dataclass(frozen=True, slots=True)

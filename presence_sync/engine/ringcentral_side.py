@@ -486,6 +486,41 @@ def revert(state: UserState, command: SetRingCentralPresence) -> UserState:
     return state.evolve(rc_writes=_ordered(writes), rc_seen=seen)
 
 
+def lose(
+    state: UserState, command: SetRingCentralPresence, now: float, notes: list[str]
+) -> UserState:
+    """Lose track of a command whose answer died with the process that sent it.
+
+    It may or may not have landed, so its fields are treated like a write `expire` gives up
+    on, at once instead of after `WRITE_DEADLINE`: each record expects `UNKNOWN`, keeps the
+    user's own value and remembers the value as ours, and the plan that follows writes what
+    the field should show. A field written again since, or acknowledged, is left alone.
+    """
+    writes = {w.name: w for w in state.rc_writes}
+    lost = {
+        name: f"our {RC_FIELD_NAMES[name]} {value} was under way when the server stopped;"
+        " writing the field again"
+        for name, value in command.fields()
+        if (record := writes.get(name)) is not None
+        and record.written == value
+        and record.applied_at is None
+    }
+    return _taken_as_lost(state, lost, now, notes)
+
+
+def _taken_as_lost(
+    state: UserState, lost: dict[str, str], now: float, notes: list[str]
+) -> UserState:
+    """`state` with the writes of the fields in `lost` (name → note) taken as lost."""
+    if not lost:
+        return state
+    writes = {w.name: w for w in state.rc_writes}
+    for name, note in lost.items():
+        notes.append(note)
+        writes[name] = _unknown(writes[name], now)
+    return state.evolve(rc_writes=_ordered(writes))
+
+
 def _unknown(record: RcWrite, now: float) -> RcWrite:
     """The record of a field we lost track of (see `UNKNOWN`), keeping its own and our values."""
     earlier = record.earlier
@@ -518,16 +553,12 @@ def expire(state: UserState, now: float, notes: list[str]) -> UserState:
     writes landed. The record keeps the user's own value and expects `UNKNOWN`: the plan that
     follows writes what the field should show, and the user's own value is restored later.
     """
-    writes = {w.name: w for w in state.rc_writes}
-    changed = False
-    for name, record in list(writes.items()):
-        lost_at = record.issued_at + WRITE_DEADLINE + PENDING_GRACE
-        if record.applied_at is not None or now < lost_at or record.written == UNKNOWN:
-            continue
-        notes.append(
-            f"our {RC_FIELD_NAMES[name]} {record.written} was never acknowledged; taken as"
-            " lost, writing the field again"
-        )
-        writes[name] = _unknown(record, now)
-        changed = True
-    return state.evolve(rc_writes=_ordered(writes)) if changed else state
+    lost = {
+        record.name: f"our {RC_FIELD_NAMES[record.name]} {record.written} was never"
+        " acknowledged; taken as lost, writing the field again"
+        for record in state.rc_writes
+        if record.applied_at is None
+        and now >= record.issued_at + WRITE_DEADLINE + PENDING_GRACE
+        and record.written != UNKNOWN
+    }
+    return _taken_as_lost(state, lost, now, notes)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +28,7 @@ from presence_sync.engine import (
     ClearTeamsSession,
     Command,
     Event,
+    FailureReason,
     RingCentralObserved,
     SetRingCentralPresence,
     SetTeamsSession,
@@ -43,7 +44,7 @@ from presence_sync.engine import (
     refresh_due,
 )
 from presence_sync.errors import ConflictError, StoreError
-from presence_sync.providers import RECONCILE, Providers
+from presence_sync.providers import REALTIME, RECONCILE, Providers
 from presence_sync.store.base import Store
 from presence_sync.store.models import (
     SYSTEM,
@@ -275,11 +276,14 @@ class Reconciler:
     async def close_left_open(self) -> int:
         """Audit as unknown the writes a stopped process left under way; how many.
 
-        Their requests may or may not have reached the provider, and the answer is lost;
-        the engine finds out from the next observation. If the writer is in fact still
-        running (another replica), its own answer replaces this one.
+        Their requests may or may not have reached the provider, and the answer is lost. A
+        RingCentral write goes back to the engine as lost (`FailureReason.LOST`), which writes
+        the field again now rather than waiting out `WRITE_DEADLINE` for an answer that will
+        never come. If the writer is in fact still running (another replica), its own answer
+        replaces this entry's, and the engine takes whichever write it still expects.
         """
         closed = 0
+        stored: OrgSettings | None = None
         for entry in await self.store.list_open_audit():
             details = AuditDetails(
                 {
@@ -289,8 +293,21 @@ class Reconciler:
                     " have been applied",
                 }
             )
-            if await self.store.close_audit(entry.id, details, final=False):
-                closed += 1
+            if not await self.store.close_audit(entry.id, details, final=False):
+                continue
+            closed += 1
+            command = _rc_command(entry.details.get("write"))
+            link = await self.store.get_link_by_email(entry.user) if entry.user else None
+            if command is None or link is None:
+                continue
+            stored = stored or await self.store.get_settings()
+            await self._fold(
+                link.id,
+                _always([WriteFailed(command, FailureReason.LOST.value)]),
+                engine_settings(stored),
+                REALTIME,
+                "a write under way when the server stopped",
+            )
         if closed:
             logger.warning("%d writes were under way when the server last stopped", closed)
         return closed
@@ -483,6 +500,27 @@ def _details(command: Command, result: str, message: str, priority: int) -> Audi
         message=message,
         priority=priority,
     )
+
+
+def _always(events: list[Event]) -> Callable[[UserLink, UserState], list[Event]]:
+    """An `events_for` of `Reconciler._fold` that folds `events` whatever the state."""
+    return lambda _link, _state: events
+
+
+def _rc_command(write: object) -> SetRingCentralPresence | None:
+    """The RingCentral write an audit entry's ``write`` (the PUT's body) describes, if any."""
+    if not isinstance(write, Mapping):
+        return None
+    text = {k: v if isinstance(v, str) else None for k, v in write.items()}
+    queue_calls = write.get("acceptCallQueueCalls")
+    command = SetRingCentralPresence(
+        user_status=text.get("userStatus"),
+        dnd_status=text.get("dndStatus"),
+        dnd_status_personal=text.get("dndStatusPersonal"),
+        accept_call_queue_calls=queue_calls if isinstance(queue_calls, bool) else None,
+        cause="under way when the server stopped",
+    )
+    return command if command.fields() else None
 
 
 def _action(command: Command) -> str:

@@ -14,6 +14,7 @@ from presence_sync.engine import (
     PENDING_GRACE,
     SESSION_TTL,
     ClearTeamsSession,
+    FailureReason,
     RingCentralObserved,
     SetRingCentralPresence,
     SetTeamsSession,
@@ -22,6 +23,7 @@ from presence_sync.engine import (
     TeamsObserved,
     Tick,
     WriteApplied,
+    WriteFailed,
 )
 from tests.engine.test_engine_scenarios import Run, rc_writes, teams_writes
 
@@ -168,3 +170,32 @@ def test_a_read_asked_before_our_busy_but_answered_after_it_is_not_the_users_bus
 
     (restore,) = rc_writes(run.teams("Available", "Available"))
     assert restore.user_status == "Available"
+
+
+def test_a_busy_lost_with_a_stopped_server_is_written_again_at_once_and_restored_later() -> None:
+    # The server dies with the meeting's Busy sent and unanswered; the next one hands it back.
+    run = Run()
+    busy = _single_rc(run.teams("Busy", "InAMeeting").commands)
+    # Reads showing Available meanwhile are not taken while the Busy may still land.
+    assert not rc_writes(run.read({}, late=30))
+    (again,) = rc_writes(run.feed(WriteFailed(busy, FailureReason.LOST.value)))
+    assert again.user_status == "Busy"
+    assert run.state.rc_retry_at is None  # nothing failed at RingCentral: no back-off
+    run.feed(WriteApplied(again, sent_at=run.now), advance=0.2)
+    run.rc_event(user_status="Busy")
+
+    (restore,) = rc_writes(run.teams("Available", "Available"))
+    assert restore.user_status == "Available"
+
+
+def test_a_lost_write_that_was_written_again_since_is_left_alone() -> None:
+    run = Run()
+    busy = _single_rc(run.teams("Busy", "InAMeeting").commands)
+    run.feed(WriteApplied(busy, sent_at=run.now), advance=0.2)
+    run.rc_event(user_status="Busy")
+    # An old entry handed back after the write was acknowledged changes nothing.
+    decision = run.feed(WriteFailed(busy, FailureReason.LOST.value))
+    assert not rc_writes(decision)
+    record = run.state.rc_write("user_status")
+    assert record is not None
+    assert record.written == "Busy"
