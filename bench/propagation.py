@@ -190,8 +190,6 @@ def _arrival_middleware(timeline: _Timeline) -> Any:
     return stamp
 
 
-
-
 async def _follow(control: SandboxControl, timeline: _Timeline, stop: asyncio.Event) -> None:
     """Read the sandbox's timeline until `stop`, feeding stamps to `timeline`."""
     cursor = 0
@@ -286,8 +284,14 @@ async def measure_propagation(
     duration: float = 15.0,
     store_url: str | None = None,
     seed: int = 5,
+    rc_echo_delay_ms: float = 0.0,
 ) -> dict[str, Any]:
-    """One run over a sandbox org of `users` people; latencies and counts as JSON-ready data."""
+    """One run over a sandbox org of `users` people; latencies and counts as JSON-ready data.
+
+    `rc_echo_delay_ms` holds RingCentral's notifications back that long (real time), as
+    RingCentral's own webhooks arrive some time after the PUT: it decides whether the echo of
+    our write comes before or after its acknowledgement is stored, not the timed interval.
+    """
     # Registered before the product's client exists: listeners apply to later clients only.
     commands = _mongo_commands() if store_url is not None else None
     with tempfile.TemporaryDirectory() as folder:
@@ -323,6 +327,15 @@ async def measure_propagation(
                 "/_sandbox/graph/limits",
                 {"requests_per_30s": None, "notification_delay_ms": [0, 0]},
             )
+            if rc_echo_delay_ms:
+                await control.call(
+                    "POST",
+                    "/_sandbox/faults",
+                    {
+                        "target": "ringcentral-notifications",
+                        "delay_notifications_ms": rc_echo_delay_ms,
+                    },
+                )
             links = await synced_links(store)
             by_teams = {link.teams_user_id: link for link in links if link.teams_user_id}
             state = await control.state()
@@ -372,6 +385,7 @@ async def measure_propagation(
         "actors": len(actors),
         "rate_limits": "off (RingCentral limits disabled, Graph requests_per_30s null)",
         "notification_delay_ms": 0,
+        "ringcentral_notification_delay_ms": rc_echo_delay_ms,
         "intervals": INTERVALS,
         **driven,
     }
@@ -385,7 +399,15 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--store-url", default=None)
+    parser.add_argument(
+        "--rc-echo-delay-ms", type=float, default=0.0,
+        help="hold RingCentral's notifications back this long (real ms); 0: at once",
+    )  # fmt: skip
     cli = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    result = asyncio.run(measure_propagation(cli.users, cli.rate, cli.seconds, cli.store_url))
+    result = asyncio.run(
+        measure_propagation(
+            cli.users, cli.rate, cli.seconds, cli.store_url, rc_echo_delay_ms=cli.rc_echo_delay_ms
+        )
+    )
     print(json.dumps(result, indent=2))

@@ -29,7 +29,7 @@ from presence_sync.engine.events import (
     WriteApplied,
     WriteFailed,
 )
-from presence_sync.engine.ringcentral_side import CLOCK_SKEW, PENDING_GRACE
+from presence_sync.engine.ringcentral_side import CLOCK_SKEW, PENDING_GRACE, settled_echo
 from presence_sync.engine.sequence import SEQUENCE_JUMP, needs_verifying, read_confirms
 from presence_sync.engine.state import (
     SCHEMA_VERSION,
@@ -87,4 +87,5 @@ __all__ = [
     "read_confirms",
     "refresh_due",
     "sequence_key",
+    "settled_echo",
 ]

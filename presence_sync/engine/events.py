@@ -33,8 +33,8 @@ class RingCentralObserved:
     ``dnd_status`` / ``dnd_status_personal`` + ``accept_call_queue_calls`` are present.
     ``observed_at`` is RingCentral's event timestamp; it may differ from our clock by up to
     `presence_sync.engine.ringcentral_side.CLOCK_SKEW`. A GET has no ``sequence`` and is
-    stamped on our clock no earlier than RingCentral answered and at most
-    `presence_sync.engine.ringcentral_side.PENDING_GRACE` later. ``verified`` is set on an event
+    stamped on our clock when it was asked for (or recorded): RingCentral may have answered it
+    later, after a retry or a wait for its budget. ``verified`` is set on an event
     whose number was out of bounds (see `presence_sync.engine.sequence`) and which a read then
     confirmed: its number is RingCentral's count from now on, lower or far higher as it is.
     """

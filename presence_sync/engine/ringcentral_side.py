@@ -115,6 +115,47 @@ def is_stale(seen: RcSeen | None, event: RingCentralObserved) -> str | None:
     return None
 
 
+def settled_echo(state: UserState, event: RingCentralObserved) -> bool:
+    """Whether `event` is the echo of our acknowledged writes and shows nothing else new.
+
+    Numbered, news to the state (`is_stale`; a number far from the state's is never settled),
+    and every field it carries equals what our acknowledged write of that field wrote, or,
+    for a field we did not write, what was seen; telephony and account mode unchanged.
+    Folding it would only note that the writes landed: no decision depends on it, so it may
+    wait for the person's next decision, which folds it from the store (a Teams change, a
+    timer, the reconciler's pass).
+    """
+    seen = state.rc_seen
+    if event.sequence is None or seen is None or is_stale(seen, event) is not None:
+        return False
+    if seen.sequence is not None and needs_verifying(seen.sequence, event.sequence):
+        return False
+    if detect_mode(state.rc_mode, event) != state.rc_mode:
+        return False
+    if parse_telephony_status(event.telephony_status) != seen.telephony_status:
+        return False
+    values: dict[str, RcValue | None] = {
+        USER_STATUS: parse_user_status(event.user_status),
+        DND_STATUS: parse_dnd_status(event.dnd_status),
+        DND_STATUS_PERSONAL: parse_dnd_status_personal(event.dnd_status_personal),
+        ACCEPT_CALL_QUEUE_CALLS: event.accept_call_queue_calls,
+    }
+    writes = {w.name: w for w in state.rc_writes}
+    echoed = False
+    for name, value in values.items():
+        if value is None:
+            continue
+        record = writes.get(name)
+        if record is None:
+            if value != seen.value(name):
+                return False
+            continue
+        if record.applied_at is None or record.written != value or value == UNKNOWN:
+            return False
+        echoed = echoed or value != seen.value(name)
+    return echoed
+
+
 def detect_mode(current: RcAccountMode, event: RingCentralObserved) -> RcAccountMode:
     """The account mode, learned from which DND fields presence reads carry.
 

@@ -7,6 +7,8 @@ person would notice: nothing is taken for their own change, and both sides come 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from presence_sync.domain import DEFAULT_RULES, CallRule, OrgSettings, TeamsState
@@ -24,6 +26,7 @@ from presence_sync.engine import (
     Tick,
     WriteApplied,
     WriteFailed,
+    settled_echo,
 )
 from tests.engine.test_engine_scenarios import Run, rc_writes, teams_writes
 
@@ -199,3 +202,60 @@ def test_a_lost_write_that_was_written_again_since_is_left_alone() -> None:
     record = run.state.rc_write("user_status")
     assert record is not None
     assert record.written == "Busy"
+
+
+def _echo(run: Run, **values: str) -> RingCentralObserved:
+    """The next numbered RingCentral event, showing `values` over what it showed."""
+    shown = {**run.rc, **values}
+    return RingCentralObserved(
+        user_status=str(shown["user_status"]),
+        dnd_status=str(shown["dnd_status"]),
+        telephony_status=run.telephony,
+        sequence=run.rc_seq + 1,
+        observed_at=run.now + 0.5,
+    )
+
+
+def test_the_echo_of_an_acknowledged_busy_is_settled_and_deciding_on_it_changes_nothing() -> None:
+    run = Run()
+    busy = _single_rc(run.teams("Busy", "InAMeeting").commands)
+    echo = _echo(run, user_status="Busy")
+    assert not settled_echo(run.state, echo)  # not acknowledged yet: the echo dates it
+    run.feed(WriteApplied(busy, sent_at=run.now), advance=0.2)
+    assert settled_echo(run.state, echo)
+    assert not run.feed(echo).commands
+
+
+def test_an_echo_showing_anything_else_new_is_not_settled() -> None:
+    run = Run()
+    busy = _single_rc(run.teams("Busy", "InAMeeting").commands)
+    run.feed(WriteApplied(busy, sent_at=run.now), advance=0.2)
+    assert not settled_echo(run.state, _echo(run, user_status="Away"))  # not what we wrote
+    assert not settled_echo(
+        run.state, _echo(run, user_status="Busy", dnd_status="DoNotAcceptAnyCalls")
+    )
+    run.telephony = "Ringing"
+    assert not settled_echo(run.state, _echo(run, user_status="Busy"))
+    run.telephony = "NoCall"
+    far = replace(_echo(run, user_status="Busy"), sequence=run.rc_seq + 10_000)
+    assert not settled_echo(run.state, far)
+
+
+def test_a_settled_echo_left_for_the_next_decision_ends_the_meeting_the_same_way() -> None:
+    # Folded at once, or only with the next Teams change (as the store hands it over: the
+    # Teams observation first, then the stored RingCentral one): the same restore either way.
+    outcomes = []
+    for deferred in (False, True):
+        run = Run()
+        busy = _single_rc(run.teams("Busy", "InAMeeting").commands)
+        run.feed(WriteApplied(busy, sent_at=run.now), advance=0.2)
+        echo = _echo(run, user_status="Busy")
+        run.rc["user_status"], run.rc_seq = "Busy", run.rc_seq + 1
+        if not deferred:
+            run.feed(echo)
+        run.now += 300
+        ended = rc_writes(run.teams("Available", "Available"))
+        if deferred:
+            ended += rc_writes(run.feed(echo))
+        outcomes.append([(c.user_status, c.dnd_status) for c in ended])
+    assert outcomes[0] == outcomes[1] == [("Available", None)]
