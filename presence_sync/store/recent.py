@@ -81,9 +81,3 @@ class RecentRecords:
         """This store object changed a connection record: read it afresh next time."""
         self._writes += 1
         self._connections.pop(kind, None)
-
-    def forget(self) -> None:
-        """Drop every copy."""
-        self._writes += 1
-        self._settings = None
-        self._connections.clear()

@@ -29,7 +29,6 @@ from presence_sync.engine import (
     Command,
     Event,
     FailureReason,
-    RingCentralObserved,
     SetRingCentralPresence,
     SetTeamsSession,
     SyncDisabled,
@@ -58,6 +57,7 @@ from presence_sync.store.models import (
 )
 from presence_sync.sync.budget import ProviderBudget
 from presence_sync.sync.dispatcher import Dispatcher, DispatchResult, WriteTarget, merge_rc
+from presence_sync.watch.observe import rc_event
 
 __all__ = [
     "PRESENCE_WRITES",
@@ -144,19 +144,7 @@ def _observations(link: UserLink) -> list[Event]:
             )
         )
     if link.rc is not None:
-        rc = link.rc
-        events.append(
-            RingCentralObserved(
-                user_status=rc.user_status,
-                dnd_status=rc.dnd_status,
-                dnd_status_personal=rc.dnd_status_personal,
-                accept_call_queue_calls=rc.accept_call_queue_calls,
-                telephony_status=rc.telephony_status,
-                sequence=rc.sequence,
-                observed_at=rc.observed_at,
-                verified=rc.verified,
-            )
-        )
+        events.append(rc_event(link.rc))
     return events
 
 
@@ -345,7 +333,7 @@ class Reconciler:
                     stored = await self.store.get_settings()
                     await self._fold(
                         target.link_id,
-                        lambda _link, _state: [outcome],
+                        _always([outcome]),
                         engine_settings(stored),
                         priority,
                         f"{result}: {command.cause}",

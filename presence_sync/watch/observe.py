@@ -28,7 +28,7 @@ from presence_sync.ringcentral.models import RcPresence
 from presence_sync.store.base import Store
 from presence_sync.store.models import LinkState, RcObservation, TeamsObservation, UserLink
 
-__all__ = ["Observer", "Roster", "WatchedUser", "load_roster"]
+__all__ = ["Observer", "Roster", "WatchedUser", "load_roster", "rc_event"]
 
 logger = logging.getLogger(__name__)
 
@@ -317,15 +317,9 @@ def _stamp(presence: RcPresence, now: float) -> float:
     return now if presence.reported_at is None else min(presence.reported_at, now)
 
 
-def _settled(link: UserLink, observation: RcObservation) -> bool:
-    """Whether the engine state in `link` takes `observation` as a settled echo."""
-    if not link.engine_state:
-        return False
-    try:
-        state = UserState.from_dict(link.engine_state)
-    except UserStateError:
-        return False
-    event = RingCentralObserved(
+def rc_event(observation: RcObservation) -> RingCentralObserved:
+    """The engine's event for a stored RingCentral observation."""
+    return RingCentralObserved(
         user_status=observation.user_status,
         dnd_status=observation.dnd_status,
         dnd_status_personal=observation.dnd_status_personal,
@@ -335,7 +329,17 @@ def _settled(link: UserLink, observation: RcObservation) -> bool:
         observed_at=observation.observed_at,
         verified=observation.verified,
     )
-    return settled_echo(state, event)
+
+
+def _settled(link: UserLink, observation: RcObservation) -> bool:
+    """Whether the engine state in `link` takes `observation` as a settled echo."""
+    if not link.engine_state:
+        return False
+    try:
+        state = UserState.from_dict(link.engine_state)
+    except UserStateError:
+        return False
+    return settled_echo(state, rc_event(observation))
 
 
 def _engine_sequence(link: UserLink) -> int | None:
