@@ -26,6 +26,7 @@ from aiohttp import web
 
 from sandbox.context import SandboxContext
 from sandbox.ringcentral.api import RcApiError, oauth_error, rest_error
+from sandbox.ringcentral.identities import Identities
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class TokenStore:
 
     ctx: SandboxContext
     owner_id: str
+    identities: Identities
     _access: dict[str, Session] = field(default_factory=dict)
     _refresh: dict[str, _Refresh] = field(default_factory=dict)
     _codes: dict[str, AuthCode] = field(default_factory=dict)
@@ -187,11 +189,12 @@ class TokenStore:
         grant_type = form.get("grant_type", "")
         if grant_type == JWT_GRANT:
             assertion = form.get("assertion", "")
-            if not assertion or not secrets.compare_digest(assertion, self.ctx.config.rc_jwt):
+            owner = self.identities.owner_of(assertion) if assertion else None
+            if owner is None:
                 raise oauth_error(
                     400, "invalid_grant", "OAU-140", "Invalid resource owner credentials"
                 )
-            return self._issue(client_id)
+            return self._issue(client_id, owner)
         if grant_type == CODE_GRANT:
             return self._redeem(client_id, form)
         if grant_type == "refresh_token":
@@ -230,6 +233,17 @@ class TokenStore:
         if session.expires_at <= self.ctx.clock.now():
             raise _token_invalid("Access token expired")
         return session
+
+    def withdraw(self, owner_id: str) -> int:
+        """Retire every token and unredeemed code of `owner_id`; how many tokens died."""
+        dead = [t for t, s in self._access.items() if s.owner_id == owner_id]
+        for token in dead:
+            del self._access[token]
+        for token in [t for t, r in self._refresh.items() if r.owner_id == owner_id]:
+            del self._refresh[token]
+        for code in [c for c, v in self._codes.items() if v.owner_id == owner_id]:
+            del self._codes[code]
+        return len(dead)
 
     def active_sessions(self) -> int:
         """How many unexpired access tokens exist (for the control API)."""

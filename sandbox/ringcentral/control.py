@@ -5,7 +5,12 @@
 - `POST /_sandbox/ringcentral/{email}/presence` `{"userStatus", "dndStatus" | "dndStatusPersonal"
   | "acceptCallQueueCalls", "message"}` (validated exactly like the REST PUT)
 - `POST /_sandbox/ringcentral/{email}/inbound-call` `{"queue": bool}` → `{"rings", "reason"}`
-- `GET|POST /_sandbox/ringcentral/limits` (`{"enabled": bool, "reset": bool}`)
+- `GET|POST /_sandbox/ringcentral/limits` (`{"enabled": bool, "reset": bool, "app_limits":
+  {"Medium": 100}}`: an app-wide cap per group over all users; `{}` lifts it)
+- `GET /_sandbox/ringcentral/identities`, `POST /_sandbox/ringcentral/identities`
+  `{"email", "edit_presence": true}` (a JWT credential for that user, or a change of their right
+  to edit others' presence), `POST /_sandbox/ringcentral/identities/{email}/withdraw` (the
+  credential deleted and the user's tokens revoked)
 - `GET /_sandbox/ringcentral/subscriptions`, `DELETE /_sandbox/ringcentral/subscriptions/{id}`,
   `POST /_sandbox/ringcentral/subscriptions/{id}/blacklist` (as after failed deliveries)
 - `GET|POST /_sandbox/ringcentral/permissions` (`{"account_presence": bool}`: whether the admin
@@ -146,12 +151,22 @@ async def set_limits(request: web.Request) -> web.Response:
     """Switch rate limits on or off (benchmarks) and optionally forget current windows."""
     limiter = request.app[RC_STATE].limiter
     body = await _body(request)
-    unknown = set(body) - {"enabled", "reset"}
+    unknown = set(body) - {"enabled", "reset", "app_limits"}
     if unknown:
         raise _ControlError(400, f"unknown fields: {sorted(unknown)}")
     for name in ("enabled", "reset"):
         if name in body and not isinstance(body[name], bool):
             raise _ControlError(400, f"{name}: must be true or false")
+    if "app_limits" in body:
+        caps = body["app_limits"]
+        if not isinstance(caps, dict) or any(
+            group not in limiter.limits or not isinstance(n, int) or isinstance(n, bool) or n < 1
+            for group, n in caps.items()
+        ):
+            raise _ControlError(
+                400, f"app_limits: must map groups {sorted(limiter.limits)} to positive integers"
+            )
+        limiter.app_limits = dict(caps)
     if "enabled" in body:
         limiter.enabled = body["enabled"]
     if body.get("reset"):
@@ -225,6 +240,66 @@ async def set_permissions(request: web.Request) -> web.Response:
         # Existing subscriptions keep their filters, as when RingCentral changes a role.
         state.subscriptions.account_presence = body["account_presence"]
     return web.json_response(_permissions(state))
+
+
+def _identities(state: RingCentralState) -> list[dict[str, Any]]:
+    out = []
+    for identity in state.identities.by_extension.values():
+        ext = state.ctx.org.rc_extensions.get(identity.extension_id)
+        out.append(
+            {
+                "extension_id": identity.extension_id,
+                "email": ext.email if ext is not None else None,
+                "jwt": identity.jwt,
+                "edit_presence": identity.edit_presence,
+                "withdrawn": identity.withdrawn,
+                "refused": state.limiter.refused_by_user.get(identity.extension_id, 0),
+            }
+        )
+    return out
+
+
+async def list_identities(request: web.Request) -> web.Response:
+    """Every JWT credential of the account, with its user's rights."""
+    return web.json_response(_identities(request.app[RC_STATE]))
+
+
+async def set_identity(request: web.Request) -> web.Response:
+    """Issue a JWT credential for a user, or change their right to edit others' presence."""
+    state = request.app[RC_STATE]
+    body = await _body(request)
+    unknown = set(body) - {"email", "edit_presence"}
+    if unknown:
+        raise _ControlError(400, f"unknown fields: {sorted(unknown)}")
+    email = body.get("email")
+    if not isinstance(email, str) or not email:
+        raise _ControlError(400, "email: the user's email is required")
+    edit = body.get("edit_presence", True)
+    if not isinstance(edit, bool):
+        raise _ControlError(400, "edit_presence: must be true or false")
+    ext = state.ctx.org.rc_extension_by_email(email)
+    if ext is None:
+        raise _ControlError(404, f"no RingCentral extension with email {email}")
+    if not is_user(ext):
+        raise _ControlError(400, f"{email} is a {ext.type} extension, not a user")
+    known = state.identities.by_extension.get(ext.id)
+    if known is not None and not known.withdrawn:
+        known.edit_presence = edit
+    else:
+        state.identities.issue(ext.id, edit_presence=edit)
+    return web.json_response(next(i for i in _identities(state) if i["extension_id"] == ext.id))
+
+
+async def withdraw_identity(request: web.Request) -> web.Response:
+    """Delete a user's JWT credential and revoke every token they hold."""
+    state = request.app[RC_STATE]
+    ext = _extension(state, request)
+    identity = state.identities.by_extension.get(ext.id)
+    if identity is None:
+        raise _ControlError(404, f"{ext.email} has no JWT credential")
+    identity.withdrawn = True
+    revoked = state.tokens.withdraw(ext.id)
+    return web.json_response({"extension_id": ext.id, "revoked_tokens": revoked})
 
 
 def describe_queue(org: Org, queue: CallQueue) -> dict[str, Any]:
@@ -307,9 +382,10 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/limits", _guard(get_limits))
     app.router.add_get(f"{PREFIX}/subscriptions", _guard(list_subscriptions))
     app.router.add_delete(f"{PREFIX}/subscriptions/{{id}}", _guard(delete_subscription))
-    app.router.add_post(
-        f"{PREFIX}/subscriptions/{{id}}/blacklist", _guard(blacklist_subscription)
-    )
+    app.router.add_post(f"{PREFIX}/subscriptions/{{id}}/blacklist", _guard(blacklist_subscription))
+    app.router.add_get(f"{PREFIX}/identities", _guard(list_identities))
+    app.router.add_post(f"{PREFIX}/identities", _guard(set_identity))
+    app.router.add_post(f"{PREFIX}/identities/{{email}}/withdraw", _guard(withdraw_identity))
     app.router.add_get(f"{PREFIX}/permissions", _guard(get_permissions))
     app.router.add_post(f"{PREFIX}/permissions", _guard(set_permissions))
     app.router.add_get(f"{PREFIX}/call-queues", _guard(list_queues))

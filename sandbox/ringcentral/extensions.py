@@ -91,7 +91,8 @@ def extension_record(state: RingCentralState, ext: RcExtension, admin_id: str) -
         "contact": contact,
         "hidden": False,
         "permissions": {
-            "admin": {"enabled": ext.id == admin_id},
+            # Whoever may edit others' presence holds an admin role (the product checks it).
+            "admin": {"enabled": ext.id == admin_id or state.identities.may_edit_others(ext.id)},
             "internationalCalling": {"enabled": False},
         },
     }

@@ -132,6 +132,13 @@ async def put_presence(
     if "," in raw:
         raise invalid_parameter("extensionId", raw, "presence updates take one extension")
     ext = state.extension(raw, session)
+    if ext.id != session.owner_id and not state.identities.may_edit_others(session.owner_id):
+        raise rest_error(
+            403,
+            "CMN-408",
+            "In order to call this API endpoint, user needs to have [EditPresence] "
+            "permission for requested resource.",
+        )
     body = await json_object(request)
     changed = False
     if is_user(ext):

@@ -17,6 +17,7 @@ from sandbox.context import SandboxContext
 from sandbox.model import RcExtension
 from sandbox.ringcentral.api import RcApiError, not_found
 from sandbox.ringcentral.auth import Session, TokenStore
+from sandbox.ringcentral.identities import Identities
 from sandbox.ringcentral.limits import RateLimiter
 from sandbox.ringcentral.status import PresenceSettings
 from sandbox.ringcentral.webhooks import SubscriptionStore
@@ -53,9 +54,13 @@ class RingCentralState:
             return settings.setdefault(ext.id, PresenceSettings())
 
         owner = owner_extension_id(ctx)
+        identities = Identities(
+            f"{ctx.config.base_url}/ringcentral/restapi/oauth/token", ctx.config.rc_client_id
+        )
+        identities.add_owner(owner, ctx.config.rc_jwt)
         return cls(
             ctx=ctx,
-            tokens=TokenStore(ctx, owner),
+            tokens=TokenStore(ctx, owner, identities),
             limiter=RateLimiter(ctx.clock),
             subscriptions=SubscriptionStore(ctx, settings_of, admin_id=owner),
             settings=settings,
@@ -75,6 +80,11 @@ class RingCentralState:
     def account_id(self) -> str:
         """The account's id as RingCentral puts it in URIs."""
         return self.ctx.org.rc_account_id
+
+    @property
+    def identities(self) -> Identities:
+        """The account's JWT credentials and who may edit others' presence."""
+        return self.tokens.identities
 
     def settings_of(self, ext: RcExtension) -> PresenceSettings:
         """The extension's presence fields beyond the shared model."""
