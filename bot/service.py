@@ -41,6 +41,7 @@ from presence_sync.errors import (
 from presence_sync.providers import Providers
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
+from presence_sync.sync.capacity import WriteCapacity
 from presence_sync.tasks import Loop
 
 __all__ = ["BotChannel", "TeamsBot"]
@@ -84,6 +85,7 @@ class TeamsBot:
         providers: Providers,
         clock: Callable[[], float],
         admins: Admins | None = None,
+        capacity: Callable[[], Awaitable[WriteCapacity]] | None = None,
     ) -> None:
         settings = channel.settings
         self.settings = settings
@@ -104,11 +106,13 @@ class TeamsBot:
                 admin_consent=f"{base}/connect/microsoft/consent",
                 sync_account=f"{base}/connect/microsoft/sync-account",
                 ringcentral=f"{base}/connect/ringcentral/oauth",
+                ringcentral_identity=f"{base}/connect/ringcentral/identities/oauth",
             ),
             on_job=self.job_cards.track,
             write_budget=self.write_budget,
         )
         self._providers = providers
+        self._capacity = capacity
         if self.loopback_only:
             logger.warning(
                 "BOT_DANGEROUSLY_ALLOW_UNAUTHENTICATED_LOOPBACK is on: /api/messages accepts "
@@ -116,7 +120,22 @@ class TeamsBot:
             )
 
     async def write_budget(self) -> cards.WriteBudget | None:
-        """RingCentral's presence writes (its Medium group) used in the current window."""
+        """RingCentral's presence writes (its Medium group) in use over every identity, the
+        backlog, the delay a change can expect, and advice when it is too long."""
+        if self._capacity is not None:
+            judged = await self._capacity()
+            view = judged.view
+            if view.identities == 0:
+                return None  # not connected: the status card says so in its connections
+            return cards.WriteBudget(
+                used=view.used_per_minute,
+                limit=view.allowed_per_minute,
+                identities=view.identities,
+                backlog=view.backlog,
+                expected_delay=view.expected_delay,
+                p95_delay=view.p95_delay,
+                advice=judged.advice,
+            )
         try:
             client = await self._providers.ringcentral()
         except PresenceSyncError:

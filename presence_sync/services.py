@@ -32,6 +32,7 @@ from presence_sync.providers import Providers
 from presence_sync.settings import Settings
 from presence_sync.store import open_store
 from presence_sync.sync import SyncService
+from presence_sync.sync.capacity import WriteCapacity, advise
 from presence_sync.tasks import Loop, LoopPolicy, Supervisor, finish_within
 from presence_sync.watch import Watchers, WatchOptions
 from presence_sync.web.auth import EntraTokens, Sessions, SignInFlow, TabAuth
@@ -153,7 +154,11 @@ def build_services(
     )
     # One admin rule for the bot and the tab, with one cache of directory roles.
     admins = Admins(settings.admin_emails, clients)
-    bot = TeamsBot(channel, store.store, admin, clients, timing.clock, admins)
+
+    async def capacity() -> WriteCapacity:
+        return advise(await sync.dispatcher.capacity(), settings.ringcentral_delay_alert)
+
+    bot = TeamsBot(channel, store.store, admin, clients, timing.clock, admins, capacity)
     tenant = settings.microsoft_tenant_id or ""
     # One copy of the tenant's signing keys for Graph's validation tokens and the tab's sign-in.
     tenant_keys = TenantKeys(

@@ -57,6 +57,9 @@ class Settings:
     ringcentral_client_secret: str | None = None
     ringcentral_jwt: str | None = None
     ringcentral_subscription_lifetime: int = 86400
+    # Above this p95 delay (seconds, last hour) from a Teams change to its RingCentral write,
+    # status suggests adding a RingCentral identity or a higher app limit.
+    ringcentral_delay_alert: float = 60.0
 
     # Admins besides the tenant's Global and Teams Administrators (UPN or mail, any case).
     admin_emails: tuple[str, ...] = ()
@@ -207,6 +210,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
             "RINGCENTRAL_SUBSCRIPTION_LIFETIME",
             _positive_int,
             defaults.ringcentral_subscription_lifetime,
+        ),
+        "ringcentral_delay_alert": get(
+            "RINGCENTRAL_DELAY_ALERT_SECONDS", _positive_float, defaults.ringcentral_delay_alert
         ),
         "admin_emails": get("ADMIN_EMAILS", _emails, defaults.admin_emails),
         "bot_app_id": get("BOT_APP_ID", _text, None),

@@ -29,6 +29,7 @@ from bot.cards.rules import rc_result
 from presence_sync.admin import JobView, RulesView, StatusView, UserView
 from presence_sync.connections.records import (
     MICROSOFT,
+    RC_IDENTITY_PREFIX,
     RINGCENTRAL,
     SYNC_ACCOUNT_PREFIX,
     SYNC_ACCOUNTS,
@@ -53,9 +54,14 @@ _RUNNING: Final = ("queued", "running")
 class WriteBudget:
     """How much of RingCentral's presence-write allowance is in use right now."""
 
-    used: int
-    limit: int  # writes a minute (RingCentral's Medium group: 40 by default)
+    used: int  # writes in the last window, over every identity
+    limit: int | None  # writes a window allowed over every identity (None: not known yet)
     window: float = 60.0  # seconds the limit counts over
+    identities: int = 1  # RingCentral users presence writes are spread across
+    backlog: int = 0  # people with a RingCentral write waiting
+    expected_delay: float | None = None  # seconds a new change would wait
+    p95_delay: float | None = None  # decision -> write, 95th percentile over the last hour
+    advice: str | None = None  # what to do when the delay is above its target
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,7 @@ class ConnectUrls:
     admin_consent: str
     sync_account: str
     ringcentral: str
+    ringcentral_identity: str = ""  # one more RingCentral user writes are spread across
 
 
 def _interval(seconds: float) -> str:
@@ -126,6 +133,22 @@ def _job_rows(job: JobView) -> tuple[list[Element], list[Element]]:
     return [text(line)], [run("Report", f"report {job.id}")]
 
 
+def _budget_rows(budget: WriteBudget) -> list[Element]:
+    per = "a minute" if budget.window == 60 else f"per {_interval(budget.window)}"
+    allowed = f"{budget.limit:,}" if budget.limit is not None else "not known yet"
+    who = f"{budget.identities:,} RingCentral identit{'y' if budget.identities == 1 else 'ies'}"
+    rows = [text(f"{budget.used:,} of {allowed} {per} in use, over {who}.")]
+    waiting = f"{people(budget.backlog)} waiting" if budget.backlog else "Nobody waiting"
+    if budget.expected_delay is not None and budget.backlog:
+        waiting += f"; a new change is written in about {_interval(budget.expected_delay)}"
+    if budget.p95_delay is not None:
+        waiting += f". 95% of writes in the last hour waited {_interval(budget.p95_delay)} or less"
+    rows.append(text(waiting + "."))
+    if budget.advice:
+        rows.append(text(clip(budget.advice, 2 * _REASON_BYTES), color="Attention"))
+    return rows
+
+
 def _other_warnings(view: StatusView) -> list[str]:
     """The warnings the connections part does not already show with their fix."""
     about_connections = tuple(f"{kind} is " for kind, _, _ in view.connections)
@@ -152,10 +175,7 @@ def status_card(view: StatusView, budget: WriteBudget | None = None) -> Card:
     coverage = view.coverage if isinstance(view.coverage, Coverage) else None
     body += [section("How changes are seen"), *_coverage_rows(coverage)]
     if budget is not None:
-        body += [
-            section("RingCentral writes"),
-            text(f"{budget.used} of {budget.limit} a minute in use."),
-        ]
+        body += [section("RingCentral writes"), *_budget_rows(budget)]
     actions = [run("Refresh", "status"), run("Users", "users")]
     if view.last_job is not None:
         lines, job_actions = _job_rows(view.last_job)
@@ -265,4 +285,33 @@ def connect_card(view: StatusView, urls: ConnectUrls) -> Card:
         elif kind == SYNC_ACCOUNTS:
             # Each sync account carries one Graph subscription of up to 650 people.
             body.append(buttons(open_url("Add another sync account", url)))
+        elif kind == RINGCENTRAL:
+            body += _identity_rows(view, urls)
     return card(body, [run("Status", "status")])
+
+
+def _identity_rows(view: StatusView, urls: ConnectUrls) -> list[Element]:
+    """More RingCentral users writes are spread over: 40 more writes a minute each."""
+    found = [c for c in view.connections if c[0].startswith(RC_IDENTITY_PREFIX)]
+    rows: list[Element] = []
+    for kind, state, reason in found[:_MAX_CONNECTIONS]:
+        label = clip(connection_state(kind, None, "").label, _LABEL_BYTES)
+        rows.append(
+            columns(
+                ("stretch", [text(label)]),
+                ("auto", [text(_STATE_WORDS.get(state, state), color=_STATE_COLORS.get(state))]),
+            )
+        )
+        if reason:
+            rows.append(text(clip(reason, _REASON_BYTES), subtle=True))
+    rows.append(
+        text(
+            "Each RingCentral identity adds 40 presence writes a minute for busy hours. Sign "
+            "in as another RingCentral admin with the Edit Presence permission, or paste a JWT "
+            "credential in the tab's overview.",
+            subtle=True,
+        )
+    )
+    if urls.ringcentral_identity:
+        rows.append(buttons(open_url("Add a RingCentral identity", urls.ringcentral_identity)))
+    return rows

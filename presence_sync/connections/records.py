@@ -2,7 +2,9 @@
 
 One `Connection` record per provider link: `microsoft` (the tenant's admin consent),
 `microsoft-sync-account:<upn>` (one per delegated sync account, holding that account's slice
-of the MSAL token cache) and `ringcentral` (the SDK's auth data). Secrets are sealed by the
+of the MSAL token cache), `ringcentral` (the SDK's auth data) and
+`ringcentral-identity:<extension id>` (one per extra RingCentral user presence writes are
+spread across, holding its JWT credential, if any, and its tokens). Secrets are sealed by the
 store. `details.since` is when the state last changed (secret refreshes do not move it);
 `details.generation` counts (re)connections, so every replica notices a reconnect and
 rebuilds its clients.
@@ -31,11 +33,14 @@ from presence_sync.store.codec import connection_details_to_dict
 __all__ = [
     "HEALTH_ALERT",
     "MICROSOFT",
+    "RC_IDENTITY_PREFIX",
     "RINGCENTRAL",
     "SYNC_ACCOUNTS",
     "SYNC_ACCOUNT_PREFIX",
     "ConnectionBook",
     "ConnectionState",
+    "rc_identity_extension",
+    "rc_identity_kind",
     "sync_account_kind",
     "sync_account_upn",
 ]
@@ -45,6 +50,7 @@ logger = logging.getLogger(__name__)
 MICROSOFT = "microsoft"
 RINGCENTRAL = "ringcentral"
 SYNC_ACCOUNT_PREFIX = "microsoft-sync-account:"
+RC_IDENTITY_PREFIX = "ringcentral-identity:"
 SYNC_ACCOUNTS = "microsoft-sync-accounts"  # the status row shown while there are none
 # The key pair Graph encrypts rich presence notifications with (made by watch/certificate.py).
 GRAPH_CERTIFICATE = "graph-encryption-certificate"
@@ -63,6 +69,10 @@ _FIXES = {
     RINGCENTRAL: "In the Presence Sync tab, press Connect RingCentral",
 }
 _SYNC_FIX = "In the Presence Sync tab, step 2: authorise a sync account"
+_IDENTITY_FIX = (
+    "In the Presence Sync tab's overview, add the RingCentral identity again (its JWT "
+    "credential or a sign-in), or remove it"
+)
 
 
 def sync_account_kind(upn: str) -> str:
@@ -73,6 +83,16 @@ def sync_account_kind(upn: str) -> str:
 def sync_account_upn(kind: str) -> str | None:
     """The UPN in a sync-account kind, or None for other kinds."""
     return kind[len(SYNC_ACCOUNT_PREFIX) :] if kind.startswith(SYNC_ACCOUNT_PREFIX) else None
+
+
+def rc_identity_kind(extension_id: str) -> str:
+    """The record kind of an extra RingCentral identity."""
+    return f"{RC_IDENTITY_PREFIX}{extension_id.strip()}"
+
+
+def rc_identity_extension(kind: str) -> str | None:
+    """The extension id in an identity kind, or None for other kinds."""
+    return kind[len(RC_IDENTITY_PREFIX) :] if kind.startswith(RC_IDENTITY_PREFIX) else None
 
 
 @dataclass(frozen=True)
@@ -110,6 +130,11 @@ def state_of(kind: str, record: Connection | None, missing_reason: str) -> Conne
     upn = sync_account_upn(kind)
     label = f"Microsoft sync account {upn}" if upn else _LABELS.get(kind, kind)
     fix = _SYNC_FIX if upn or kind == SYNC_ACCOUNTS else _FIXES.get(kind, "")
+    extension = rc_identity_extension(kind)
+    if extension is not None:
+        who = (record.details.email or record.details.name) if record is not None else None
+        label = f"RingCentral identity {who or extension}"
+        fix = _IDENTITY_FIX
     if record is None:
         return ConnectionState(kind, label, "missing", missing_reason, None, fix, {})
     since = record.details.since if record.details.since is not None else record.updated_at

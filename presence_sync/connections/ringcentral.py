@@ -37,6 +37,7 @@ from presence_sync.connections.starts import CheckStarter, StartedBy, StepStart,
 from presence_sync.errors import RingCentralError
 from presence_sync.ringcentral import RingCentralAuth, RingCentralClient, RingCentralTokenError
 from presence_sync.ringcentral.limits import RateLimits
+from presence_sync.ringcentral.models import Extension
 from presence_sync.settings import Settings
 from presence_sync.store import Connection, ConnectionDetails, ConnectionStatus
 
@@ -93,6 +94,11 @@ class ReportingRingCentralAuth(RingCentralAuth):
             await self.on_refused(err)
 
 
+# Adds the user an OAuth sign-in speaks for as an identity: (auth, their extension, admin)
+# -> why not, or None when added.
+AddSignedIn = Callable[[ReportingRingCentralAuth, Extension, str], Awaitable[str | None]]
+
+
 @dataclass(frozen=True)
 class RcConnectResult:
     """How a connection attempt went."""
@@ -100,6 +106,7 @@ class RcConnectResult:
     status: ConnectionStatus
     reason: str | None
     details: dict[str, Any]
+    unreachable: bool = False  # RingCentral did not answer: nothing is known either way
 
 
 @dataclass
@@ -116,6 +123,8 @@ class RingCentralConnection:
     _generation: int = field(default=-1, init=False)
     _retired: list[RingCentralAuth] = field(default_factory=list, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    # Where an OAuth sign-in started with `identity=True` goes: the extra identities.
+    add_identity: AddSignedIn | None = field(default=None, init=False)
 
     @property
     def configured(self) -> bool:
@@ -233,8 +242,13 @@ class RingCentralConnection:
         """Where RingCentral sends the browser back to (registered on the RingCentral app)."""
         return f"{self.settings.public_url.rstrip('/')}{path}"
 
-    async def begin_oauth(self, callback_path: str, started_by: StartedBy) -> StepStart:
-        """RingCentral's sign-in URL, with a single-use state and a PKCE challenge."""
+    async def begin_oauth(
+        self, callback_path: str, started_by: StartedBy, *, identity: bool = False
+    ) -> StepStart:
+        """RingCentral's sign-in URL, with a single-use state and a PKCE challenge.
+
+        With `identity`, the user who signs in is added as one more identity presence writes
+        are spread across, and the main connection is left as it is."""
         state = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(48)
         challenge = (
@@ -245,7 +259,11 @@ class RingCentralConnection:
         now = self.book.clock()
         await self.book.store.put_ephemeral(
             f"ringcentral-oauth:{state}",
-            {"verifier": verifier, "started_by": started_by.record()},
+            {
+                "verifier": verifier,
+                "started_by": started_by.record(),
+                "purpose": "identity" if identity else "connection",
+            },
             now + OAUTH_FLOW_LIFETIME,
         )
         # Built here: the SDK's own `login_url` fails in ringcentral 0.9.2 (urllib not imported).
@@ -270,7 +288,12 @@ class RingCentralConnection:
         if isinstance(taken, SignInOutcome):
             return taken
         started, by = taken
-        title = "RingCentral was not connected"
+        as_identity = started.get("purpose") == "identity"
+        title = (
+            "The RingCentral identity was not added"
+            if as_identity
+            else "RingCentral was not connected"
+        )
         if "error" in params:
             reason = (
                 "The RingCentral sign-in was cancelled or refused, so nothing was changed."
@@ -303,6 +326,9 @@ class RingCentralConnection:
             # The tokens were never saved: whatever connection there was stays as it was.
             logger.warning("RingCentral sign-in test call failed: %s", type(err).__name__)
             return SignInOutcome.failed(title, f"RingCentral could not be reached: {err}")
+        who = extension.email or extension.name or extension.id
+        if as_identity:
+            return await self._finish_identity(auth, extension, by.email, title, who)
         details = {
             "method": "oauth",
             "owner_id": auth.owner_id() or extension.id,
@@ -325,9 +351,30 @@ class RingCentralConnection:
             {"extension": extension.id, "method": "oauth", "signed_in_as": extension.email},
             by.email,
         )
-        who = extension.email or extension.name or extension.id
         return SignInOutcome.succeeded(
             "RingCentral is connected", f"Presence Sync now acts on RingCentral as {who}."
+        )
+
+    async def _finish_identity(
+        self,
+        auth: ReportingRingCentralAuth,
+        extension: Extension,
+        actor: str,
+        title: str,
+        who: str,
+    ) -> SignInOutcome:
+        try:
+            if self.add_identity is None:
+                return SignInOutcome.failed(title, "This server cannot add identities.")
+            problem = await self.add_identity(auth, extension, actor)
+        finally:
+            await auth.close()  # the identity builds its own client from the saved tokens
+        if problem is not None:
+            return SignInOutcome.failed(title, problem)
+        return SignInOutcome.succeeded(
+            "RingCentral identity added",
+            f"Presence writes are now spread over one more RingCentral user, {who}, "
+            "with its own 40 writes a minute.",
         )
 
     async def close(self) -> None:

@@ -18,8 +18,10 @@ import aiohttp
 
 from presence_sync.connections.explain import explain_entra_error, explain_ringcentral
 from presence_sync.connections.microsoft import MicrosoftConnection
+from presence_sync.connections.rc_identities import NO_RIGHT, RcIdentities
 from presence_sync.connections.records import (
     MICROSOFT,
+    RC_IDENTITY_PREFIX,
     RINGCENTRAL,
     SYNC_ACCOUNTS,
     ConnectionBook,
@@ -28,12 +30,14 @@ from presence_sync.connections.records import (
     sync_account_kind,
     sync_account_upn,
 )
-from presence_sync.connections.ringcentral import RingCentralConnection
+from presence_sync.connections.ringcentral import ReportingRingCentralAuth, RingCentralConnection
 from presence_sync.errors import GraphError, PresenceSyncError
 from presence_sync.graph import EntraError, GraphClient
 from presence_sync.graph.auth import GraphToken
-from presence_sync.providers import NotConnectedError
+from presence_sync.providers import NotConnectedError, RcWriter
 from presence_sync.ringcentral import RingCentralClient, RingCentralTokenError
+from presence_sync.ringcentral.errors import RingCentralRefusedError
+from presence_sync.ringcentral.models import Extension
 from presence_sync.settings import Settings
 from presence_sync.store import SYSTEM, ConnectionStatus, Store
 
@@ -70,6 +74,7 @@ class Connections:
     book: ConnectionBook = field(init=False)
     microsoft: MicrosoftConnection = field(init=False)
     rc: RingCentralConnection = field(init=False)
+    identities: RcIdentities = field(init=False)
     # Set once the first round of re-checks after start has finished (tests and readiness).
     first_check_done: asyncio.Event = field(default_factory=asyncio.Event, init=False)
 
@@ -85,6 +90,20 @@ class Connections:
             budget_clock=self.budget_clock,
             time_scale=self.time_scale,
         )
+        self.identities = RcIdentities(
+            self.settings,
+            self.book,
+            self.http,
+            budget_clock=self.budget_clock,
+            time_scale=self.time_scale,
+        )
+
+        async def add_identity(
+            auth: ReportingRingCentralAuth, extension: Extension, actor: str
+        ) -> str | None:
+            return await self.identities.add_signed_in(auth, extension, actor=actor)
+
+        self.rc.add_identity = add_identity
 
     # -- Providers ------------------------------------------------------------------------
 
@@ -111,6 +130,15 @@ class Connections:
             raise NotConnectedError(f"The RingCentral connection is broken: {record.reason}")
         return await self.rc.client(record)
 
+    async def ringcentral_writers(self) -> list[RcWriter]:
+        """The main RingCentral connection (when healthy) and every connected identity."""
+        writers: list[RcWriter] = []
+        record = await self.book.get(RINGCENTRAL)
+        if record is not None and record.status is ConnectionStatus.CONNECTED:
+            writers.append(RcWriter(RINGCENTRAL, await self.rc.client(record)))
+        writers += [RcWriter(kind, client) for kind, client in await self.identities.writers()]
+        return writers
+
     async def sync_accounts(self) -> list[str]:
         """UPNs of the authorised sync accounts whose connection is healthy."""
         records = await self.book.sync_accounts()
@@ -130,10 +158,16 @@ class Connections:
         if self.book.already_handled(error):
             return
         kind = _kind_of(provider, error)
+        identity = kind.startswith(RC_IDENTITY_PREFIX)
         if isinstance(error, EntraError) and error.breaks_connection:
             await self.book.mark_broken(kind, explain_entra_error(error), error.code)
         elif isinstance(error, RingCentralTokenError) and error.breaks_connection:
-            await self.book.mark_broken(RINGCENTRAL, explain_ringcentral(error), error.code)
+            await self.book.mark_broken(
+                kind if identity else RINGCENTRAL, explain_ringcentral(error), error.code
+            )
+        elif identity and isinstance(error, RingCentralRefusedError) and NO_RIGHT in error.codes:
+            # An identity only writes: without the right it is of no use until an admin acts.
+            await self.identities.lacks_right(kind)
         else:
             logger.debug("%s call failed, connection kept: %s", kind, type(error).__name__)
 
@@ -164,6 +198,8 @@ class Connections:
         ):
             result = await self.rc.connect(actor=SYSTEM)
             logger.info("RingCentral re-check: %s", result.status)
+        if self.settings.ringcentral_configured:
+            await self.identities.recheck()
 
     async def run_rechecks(self, owner: str, interval: float = RECHECK_INTERVAL) -> None:
         """Re-check now and every `interval` seconds, on one replica at a time (store lease)."""
@@ -189,6 +225,7 @@ class Connections:
         """Close the clients' token sessions."""
         await self.microsoft.close()
         await self.rc.close()
+        await self.identities.close()
 
 
 async def read_status(store: Store) -> list[ConnectionState]:
@@ -200,6 +237,8 @@ async def read_status(store: Store) -> list[ConnectionState]:
     if not accounts:
         states.append(state_of(SYNC_ACCOUNTS, None, _NO_SYNC_ACCOUNT))
     states.append(state_of(RINGCENTRAL, await book.get(RINGCENTRAL), _NOT_CONNECTED[RINGCENTRAL]))
+    found = await store.list_connections()
+    states += [state_of(r.kind, r, "") for r in found if r.kind.startswith(RC_IDENTITY_PREFIX)]
     return states
 
 
@@ -208,4 +247,3 @@ def _kind_of(provider: str, error: BaseException) -> str:
     if isinstance(token, GraphToken):
         return MICROSOFT if token.upn is None else sync_account_kind(token.upn)
     return MICROSOFT if provider in ("microsoft", "graph") else provider
-

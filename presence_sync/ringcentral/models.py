@@ -74,6 +74,7 @@ class Extension:
     email: str | None
     type: str
     status: str
+    admin: bool = False  # holds an admin role (needed to edit other extensions' presence)
 
     @classmethod
     def from_json(cls, item: Any) -> Extension:
@@ -81,7 +82,10 @@ class Extension:
         ext_id = _id(item, "id", "extension")
         contact = item.get("contact")
         email = _text(contact, "email") if isinstance(contact, dict) else None
+        permissions = item.get("permissions")
+        admin = permissions.get("admin") if isinstance(permissions, dict) else None
         return cls(
+            admin=isinstance(admin, dict) and admin.get("enabled") is True,
             id=ext_id,
             extension_number=_text(item, "extensionNumber"),
             name=_text(item, "name"),

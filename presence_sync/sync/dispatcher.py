@@ -17,6 +17,17 @@ engine can plan it afresh (and, after a crash, take a write nobody acknowledged 
 Transient failures are not retried here beyond what the clients already do (three attempts
 honouring Retry-After): the engine backs off and a Tick tries again, so a dead provider
 cannot pile up retries in memory.
+
+RingCentral writes go out as any of the healthy identities (`Providers.ringcentral_writers`),
+each time as the one with the most budget left, so capacity grows with their number. A write
+an identity was refused for its own sake (its tokens revoked, the right to edit others'
+presence taken away) was not applied: it is reported (the identity is marked broken and the
+admins alerted) and sent at once as the next identity, so nothing is lost or sent twice.
+
+Under a backlog the order is: more urgent priorities first; within one, writes that change
+call routing (DND, call-queue calls) before cosmetic ones (Busy / Available), and within each
+class the longest waiting first. A cosmetic write that has waited more than twice the recent
+p95 delay joins the routing class, so it cannot starve behind a stream of routing changes.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ import datetime as dt
 import heapq
 import itertools
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -43,18 +55,56 @@ from presence_sync.engine import (
 )
 from presence_sync.errors import GraphNotFoundError, PresenceSyncError, ProviderError
 from presence_sync.graph.errors import GraphRefusedError, GraphRequestError
-from presence_sync.providers import NotConnectedError, Providers
-from presence_sync.ringcentral.errors import RingCentralRefusedError, RingCentralRequestError
+from presence_sync.providers import NotConnectedError, Providers, RcWriter
+from presence_sync.ringcentral.errors import (
+    RingCentralRefusedError,
+    RingCentralRequestError,
+    RingCentralTokenError,
+)
 from presence_sync.ringcentral.gate import SlotExpiredError
 from presence_sync.store.models import RcObservation
 from presence_sync.sync.budget import ProviderBudget
 from presence_sync.tasks import Loop
 
-__all__ = ["DispatchResult", "Dispatcher", "ResultHandler", "WriteTarget", "merge_rc"]
+__all__ = [
+    "CapacityView",
+    "DispatchResult",
+    "Dispatcher",
+    "ResultHandler",
+    "WriteTarget",
+    "merge_rc",
+    "routes_calls",
+]
 
 logger = logging.getLogger(__name__)
 
 _DEPARTMENT = "DoNotAcceptDepartmentCalls"
+_NO_RIGHT = "CMN-408"  # RingCentral: the user lacks a permission for the resource
+DELAY_HISTORY = 3600.0  # seconds of write delays kept for the p95 (the last hour)
+_RATE_WINDOW = 60.0  # seconds over which "writes a minute used" is counted
+_MEDIUM = "Medium"
+
+
+def routes_calls(command: SetRingCentralPresence) -> bool:
+    """Whether a write changes who gets calls (DND, call-queue calls), not only the colour."""
+    return (
+        command.dnd_status is not None
+        or command.dnd_status_personal is not None
+        or command.accept_call_queue_calls is not None
+    )
+
+
+@dataclass(frozen=True)
+class CapacityView:
+    """RingCentral write capacity as this replica sees it (status, the tab, /metrics)."""
+
+    identities: int  # healthy identities writes may go out as
+    allowed_per_minute: int | None  # sum of their Medium limits (None before any answer)
+    used_per_minute: int  # RingCentral writes sent in the last minute
+    backlog: int  # people with a RingCentral write waiting
+    expected_delay: float | None  # seconds a new change would wait at today's rate
+    p95_delay: float | None  # decision -> write sent, over the last hour
+    writes_by_identity: dict[str, int]  # writes sent in the last minute, per identity
 
 
 @dataclass(frozen=True)
@@ -125,6 +175,13 @@ class _Pending:
     waiters: list[asyncio.Future[DispatchResult]] = field(default_factory=list)
     sending: bool = False  # a request of it has left: its outcome is RingCentral's now
     opened: dict[str, str] = field(default_factory=dict)  # "rc" / "teams" -> on_send's id
+    rank: int = 0  # order of service: the priority, one less for call-routing writes
+    queued_at: float = 0.0  # when its oldest waiting command was submitted
+
+    def ranked(self) -> int:
+        """The order of service this pending write earns from its priority and content."""
+        urgent = self.rc is not None and routes_calls(self.rc)
+        return self.priority - 1 if urgent else self.priority
 
 
 @dataclass
@@ -148,6 +205,10 @@ class Dispatcher:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _last_ack: dict[str, float] = field(default_factory=dict)
     _started_at: float = 0.0
+    _aging: list[tuple[float, int, str]] = field(default_factory=list)  # cosmetic, by age
+    _delays: deque[tuple[float, float]] = field(default_factory=deque)  # (sent at, waited)
+    _rc_sent: deque[tuple[float, str]] = field(default_factory=deque)  # (sent at, identity)
+    _rc_waiting: int = 0  # people with a RingCentral write queued or waiting for a slot
 
     def __post_init__(self) -> None:
         self._started_at = self.clock()
@@ -199,7 +260,7 @@ class Dispatcher:
         waiter: asyncio.Future[DispatchResult] = asyncio.get_running_loop().create_future()
         pending = self._pending.get(target.link_id)
         if pending is None:
-            pending = _Pending(target, priority, next(self._seq))
+            pending = _Pending(target, priority, next(self._seq), queued_at=self.clock())
             self._pending[target.link_id] = pending
         elif priority < pending.priority:
             # A more urgent wish takes the waiting writes with it: latest state wins anyway.
@@ -211,20 +272,43 @@ class Dispatcher:
                 pending.rc = command if pending.rc is None else merge_rc(pending.rc, command)
             else:
                 pending.teams = command
+        pending.rank = min(pending.ranked(), pending.rank) if pending.waiters else pending.ranked()
         pending.waiters.append(waiter)
+        if pending.rc is not None and pending.rank == pending.priority:
+            heapq.heappush(self._aging, (pending.queued_at, pending.seq, target.link_id))
         if target.link_id in self._busy:
             self._deferred.add(target.link_id)
         else:
-            heapq.heappush(self._heap, (pending.priority, pending.seq, target.link_id))
+            heapq.heappush(self._heap, (pending.rank, pending.seq, target.link_id))
             self._wake.set()
         return waiter
 
+    def _promote_overdue(self) -> None:
+        """A cosmetic write waiting over twice the recent p95 joins the routing class."""
+        p95 = self._p95()
+        if p95 is None or not self._aging:
+            return
+        limit = max(2.0 * p95, 1.0)
+        now = self.clock()
+        while self._aging:
+            queued_at, seq, link_id = self._aging[0]
+            pending = self._pending.get(link_id)
+            if pending is None or pending.seq != seq or pending.rank < pending.priority:
+                heapq.heappop(self._aging)  # sent, superseded or already urgent
+                continue
+            if now - queued_at <= limit:
+                return
+            heapq.heappop(self._aging)
+            pending.rank = pending.priority - 1
+            heapq.heappush(self._heap, (pending.rank, pending.seq, link_id))
+
     async def _next(self) -> _Pending:
         while True:
+            self._promote_overdue()
             while self._heap:
-                priority, seq, link_id = heapq.heappop(self._heap)
+                rank, seq, link_id = heapq.heappop(self._heap)
                 pending = self._pending.get(link_id)
-                if pending is None or pending.seq != seq or pending.priority != priority:
+                if pending is None or pending.seq != seq or pending.rank != rank:
                     continue  # superseded heap entry
                 if link_id in self._busy:
                     self._deferred.add(link_id)
@@ -259,7 +343,7 @@ class Dispatcher:
                     self._deferred.discard(link_id)
                     again = self._pending.get(link_id)
                     if again is not None:
-                        heapq.heappush(self._heap, (again.priority, again.seq, link_id))
+                        heapq.heappush(self._heap, (again.rank, again.seq, link_id))
                         self._wake.set()
             for waiter in pending.waiters:
                 if not waiter.done():
@@ -340,7 +424,7 @@ class Dispatcher:
     async def _write(
         self, pending: _Pending, command: Command
     ) -> tuple[WriteApplied | WriteFailed, str]:
-        target, priority = pending.target, pending.priority
+        target = pending.target
         sent: list[float] = []
 
         def granted() -> None:
@@ -359,15 +443,7 @@ class Dispatcher:
 
                 if expired():
                     raise SlotExpiredError("gave up waiting for a RingCentral Medium slot")
-                rc = await self.providers.ringcentral()
-                with self.budget.ringcentral(priority, expired=expired, on_grant=granted):
-                    await rc.set_presence(
-                        target.rc_extension_id,
-                        user_status=command.user_status,
-                        dnd_status=command.dnd_status,
-                        dnd_status_personal=command.dnd_status_personal,
-                        accept_call_queue_calls=command.accept_call_queue_calls,
-                    )
+                await self._write_rc(pending, command, expired, granted)
             elif isinstance(command, SetTeamsSession):
                 graph = await self.providers.graph()
                 await self.budget.graph(graph)
@@ -408,7 +484,131 @@ class Dispatcher:
             return WriteFailed(command, FailureReason.UNAVAILABLE.value), str(err)
         except (PresenceSyncError, TimeoutError, OSError) as err:
             return WriteFailed(command, FailureReason.UNAVAILABLE.value), str(err) or repr(err)
+        if isinstance(command, SetRingCentralPresence) and sent:
+            waited = sent[0] - (command.decided_at or pending.queued_at)
+            self._delays.append((sent[0], max(0.0, waited)))
         return WriteApplied(command, sent_at=sent[0] if sent else None), "applied"
+
+    async def _write_rc(
+        self,
+        pending: _Pending,
+        command: SetRingCentralPresence,
+        expired: Callable[[], bool],
+        granted: Callable[[], None],
+    ) -> None:
+        """Send as the identity with the most budget left; on to the next if it was refused."""
+        tried: set[str] = set()
+        self._rc_waiting += 1
+        try:
+            while True:
+                writers = await self.providers.ringcentral_writers()
+                writer = _roomiest([w for w in writers if w.name not in tried])
+                if writer is None:
+                    if not writers or not tried:
+                        await self.providers.ringcentral()  # raises, saying why
+                    raise NotConnectedError(
+                        "every RingCentral identity refused the write: see the connections"
+                    )
+                try:
+                    with self.budget.ringcentral(pending.rank, expired=expired, on_grant=granted):
+                        await writer.client.set_presence(
+                            pending.target.rc_extension_id,
+                            user_status=command.user_status,
+                            dnd_status=command.dnd_status,
+                            dnd_status_personal=command.dnd_status_personal,
+                            accept_call_queue_calls=command.accept_call_queue_calls,
+                        )
+                except (RingCentralTokenError, RingCentralRequestError) as err:
+                    if not _refused_the_identity(err) or len(writers) == 1:
+                        raise
+                    # Not applied: this identity cannot write. Tell its owner, try the next.
+                    logger.warning(
+                        "RingCentral identity %s refused a write (%s); sending it as another",
+                        writer.name,
+                        type(err).__name__,
+                    )
+                    await self.providers.report_failure(writer.name, err)
+                    tried.add(writer.name)
+                    continue
+                now = self.clock()
+                self._rc_sent.append((now, writer.name))
+                return
+        finally:
+            self._rc_waiting -= 1
+
+    def _p95(self) -> float | None:
+        horizon = self.clock() - DELAY_HISTORY
+        while self._delays and self._delays[0][0] < horizon:
+            self._delays.popleft()
+        if not self._delays:
+            return None
+        ordered = sorted(d for _, d in self._delays)
+        return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+
+    async def capacity(self) -> CapacityView:
+        """RingCentral write capacity in use, the backlog and the delay a change can expect.
+
+        Allowed and used come from each identity's rate-limit headers where RingCentral has
+        sent them (they count every replica's writes), else from this replica's own count."""
+        try:
+            writers = await self.providers.ringcentral_writers()
+        except PresenceSyncError:
+            writers = []
+        now = self.clock()
+        while self._rc_sent and self._rc_sent[0][0] < now - _RATE_WINDOW:
+            self._rc_sent.popleft()
+        by_identity: dict[str, int] = {w.name: 0 for w in writers}
+        for _, name in self._rc_sent:
+            if name in by_identity:
+                by_identity[name] += 1
+        allowed = 0
+        used = 0
+        for writer in writers:
+            limits = writer.client.limits
+            budget = limits.snapshot().get(_MEDIUM)
+            remaining = limits.remaining(_MEDIUM)
+            if budget is None or budget.limit <= 0 or remaining is None:
+                used += by_identity[writer.name]
+                continue
+            allowed += budget.limit
+            used += max(budget.limit - remaining, by_identity[writer.name])
+        backlog = sum(1 for p in self._pending.values() if p.rc is not None) + self._rc_waiting
+        return CapacityView(
+            identities=len(writers),
+            allowed_per_minute=allowed or None,
+            used_per_minute=used,
+            backlog=backlog,
+            expected_delay=backlog * 60.0 / allowed if allowed else None,
+            p95_delay=self._p95(),
+            writes_by_identity=by_identity,
+        )
+
+
+def _roomiest(writers: Sequence[RcWriter]) -> RcWriter | None:
+    """The identity a write would leave soonest as: most Medium budget left after what is in
+    flight or waiting for it, or, when all are spent, the one whose window reopens first."""
+
+    def soonest(writer: RcWriter) -> tuple[float, int]:
+        gate, limits = writer.client.gate, writer.client.limits
+        left = limits.remaining(_MEDIUM)
+        if left is None:
+            left = 1  # not learnt yet: one call at a time until RingCentral tells
+        free = left - gate.in_flight(_MEDIUM) - gate.waiting(_MEDIUM)
+        if free > 0:
+            return (0.0, -free)
+        budget = limits.snapshot().get(_MEDIUM)
+        per_window = budget.limit if budget is not None and budget.limit > 0 else 1
+        windows = -free // per_window
+        return (limits.reset_in(_MEDIUM) + windows * _RATE_WINDOW, -free)
+
+    return min(writers, key=soonest, default=None)
+
+
+def _refused_the_identity(err: Exception) -> bool:
+    """Whether RingCentral refused the identity itself (not the write): another may send it."""
+    if isinstance(err, RingCentralTokenError):
+        return err.breaks_connection
+    return isinstance(err, RingCentralRefusedError) and _NO_RIGHT in err.codes
 
 
 def _kind(command: Command) -> str:

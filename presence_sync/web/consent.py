@@ -10,6 +10,10 @@
     POST   /connect/ringcentral                               JWT sign-in, tested by a real call
     GET    /connect/ringcentral/oauth                         -> RingCentral sign-in (OAuth)
     GET    /connect/ringcentral/oauth/callback                <- RingCentral; answers a page
+    GET    /connect/ringcentral/identities                    the extra identities writes use
+    POST   /connect/ringcentral/identities                    {"jwt"}: add one, tested first
+    GET    /connect/ringcentral/identities/oauth              -> RingCentral sign-in: add one
+    DELETE /connect/ringcentral/identities/{extension_id}     remove one
     GET    /api/connections                                   each connection's state as JSON
 
 Who may use them: every route but the three callbacks needs a signed-in admin (Teams SSO
@@ -38,12 +42,16 @@ from aiohttp import web
 
 from presence_sync.connections import Connections, SignInOutcome
 from presence_sync.connections.microsoft import FLOW_LIFETIME
+from presence_sync.connections.records import RC_IDENTITY_PREFIX, rc_identity_kind, state_of
 from presence_sync.connections.starts import CheckStarter, StartedBy, StepStart
 from presence_sync.errors import UnauthenticatedError, ValidationError
+from presence_sync.store import ConnectionStatus
 from presence_sync.web.auth.guard import Caller
 from presence_sync.web.auth.routes import LOGIN
+from presence_sync.web.body import json_object
 from presence_sync.web.callback import callback_params
 from presence_sync.web.errors import json_error
+from presence_sync.web.identities import identity_json
 from presence_sync.web.keys import AUTH, CONNECTIONS
 from presence_sync.web.pages import result_page
 
@@ -236,16 +244,25 @@ async def connect_ringcentral(request: web.Request) -> web.Response:
     return json_error(502, "ringcentral_not_connected", result.reason or "")
 
 
-async def start_ringcentral_oauth(request: web.Request) -> web.Response:
-    """Send a RingCentral admin to RingCentral's sign-in page (authorization code, PKCE)."""
+async def _start_ringcentral(request: web.Request, step: str, *, identity: bool) -> NoReturn:
+    """Send a RingCentral user to RingCentral's sign-in page (authorization code, PKCE).
+
+    Both steps share the one callback (one redirect URI registered with RingCentral) and its
+    browser binding; the stored state says whether the sign-in connects or adds an identity."""
     connections = _connections(request)
     configured = connections.settings.ringcentral_configured
     if "start" in request.query and not configured:
         raise ValidationError(_RC_NOT_CONFIGURED)
-    _caller, by = await _starter(request, "ringcentral")
+    _caller, by = await _starter(request, step)
     if not configured:
         raise ValidationError(_RC_NOT_CONFIGURED)
-    _send(request, "ringcentral", await connections.rc.begin_oauth(RINGCENTRAL_CALLBACK, by))
+    start = await connections.rc.begin_oauth(RINGCENTRAL_CALLBACK, by, identity=identity)
+    _send(request, "ringcentral", start)
+
+
+async def start_ringcentral_oauth(request: web.Request) -> web.Response:
+    """Send a RingCentral admin to sign in as the main connection."""
+    await _start_ringcentral(request, "ringcentral", identity=False)
 
 
 async def ringcentral_oauth_callback(request: web.Request) -> web.Response:
@@ -255,6 +272,51 @@ async def ringcentral_oauth_callback(request: web.Request) -> web.Response:
         RINGCENTRAL_CALLBACK, params, _check_starter(request, "ringcentral", params)
     )
     return _page(outcome)
+
+
+async def list_identities(request: web.Request) -> web.Response:
+    """The extra RingCentral identities presence writes are spread across."""
+    await _admin(request)
+    states = await _connections(request).status()
+    rows = [identity_json(s) for s in states if s.kind.startswith(RC_IDENTITY_PREFIX)]
+    return web.json_response({"identities": rows})
+
+
+async def add_identity(request: web.Request) -> web.Response:
+    """Add a RingCentral identity with its JWT credential, tested by real calls first."""
+    caller = await _admin(request)
+    body = await json_object(request)
+    unknown = sorted(set(body) - {"jwt"})
+    if unknown:
+        raise ValidationError(f"unknown field {unknown[0]}: send only jwt")
+    connections = _connections(request)
+    result = await connections.identities.add_jwt(body.get("jwt"), actor=caller.email)
+    if result.status is ConnectionStatus.CONNECTED:
+        kind = rc_identity_kind(result.details["extension_id"])
+        record = await connections.book.get(kind)
+        return web.json_response(identity_json(state_of(kind, record, "")), status=201)
+    if result.status is ConnectionStatus.MISSING:
+        return json_error(400, "not_configured", result.reason or "")
+    if result.unreachable:
+        return json_error(502, "ringcentral_unreachable", result.reason or "")
+    return json_error(422, "identity_refused", result.reason or "")
+
+
+async def remove_identity(request: web.Request) -> web.Response:
+    """Remove a RingCentral identity: its writes go to the others from the next one on."""
+    caller = await _admin(request)
+    extension_id = request.match_info["extension_id"]
+    if not extension_id.isdigit() or len(extension_id) > 20:
+        raise ValidationError("extension_id: a RingCentral extension id (digits)")
+    removed = await _connections(request).identities.remove(extension_id, actor=caller.email)
+    if not removed:
+        return json_error(404, "not_found", f"{extension_id} is not a RingCentral identity")
+    return web.Response(status=204)
+
+
+async def start_identity_oauth(request: web.Request) -> web.Response:
+    """Send a RingCentral user to sign in, to be added as one more identity."""
+    await _start_ringcentral(request, "ringcentral-identity", identity=True)
 
 
 async def list_connections(request: web.Request) -> web.Response:
@@ -278,4 +340,8 @@ def add_routes(app: web.Application) -> None:
     router.add_post("/connect/ringcentral", connect_ringcentral)
     router.add_get("/connect/ringcentral/oauth", start_ringcentral_oauth, allow_head=False)
     router.add_get(RINGCENTRAL_CALLBACK, ringcentral_oauth_callback)
+    router.add_get("/connect/ringcentral/identities", list_identities)
+    router.add_post("/connect/ringcentral/identities", add_identity)
+    router.add_get("/connect/ringcentral/identities/oauth", start_identity_oauth, allow_head=False)
+    router.add_delete("/connect/ringcentral/identities/{extension_id}", remove_identity)
     router.add_get("/api/connections", list_connections)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
 from presence_sync import __version__
-from presence_sync.web.keys import METRICS, STORE, SUPERVISOR
+from presence_sync.web.keys import BOT, METRICS, STORE, SUPERVISOR
+
+if TYPE_CHECKING:
+    from bot.cards import WriteBudget
 
 __all__ = ["ServerMetrics", "add_routes", "metrics_middleware"]
 
@@ -67,7 +71,10 @@ def _ready(checks: dict[str, dict[str, object]]) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     """Prometheus text exposition of this process's metrics."""
-    body = generate_latest(request.app[METRICS].registry)
+    instruments = request.app[METRICS]
+    if BOT in request.app:
+        instruments.show_capacity(await request.app[BOT].write_budget())
+    body = generate_latest(instruments.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
@@ -98,6 +105,54 @@ class ServerMetrics:
             ["loop"],
             registry=registry,
         )
+
+        self.rc_identities = Gauge(
+            "presence_sync_ringcentral_identities",
+            "Healthy RingCentral identities presence writes are spread across.",
+            registry=registry,
+        )
+        self.rc_allowed = Gauge(
+            "presence_sync_ringcentral_writes_allowed_per_minute",
+            "Presence writes a minute RingCentral allows over every identity (its headers).",
+            registry=registry,
+        )
+        self.rc_used = Gauge(
+            "presence_sync_ringcentral_writes_used_per_minute",
+            "Presence writes in the last minute over every identity.",
+            registry=registry,
+        )
+        self.rc_backlog = Gauge(
+            "presence_sync_ringcentral_write_backlog",
+            "People with a RingCentral presence write waiting.",
+            registry=registry,
+        )
+        self.rc_expected = Gauge(
+            "presence_sync_ringcentral_write_expected_delay_seconds",
+            "How long a new change would wait for its RingCentral write at today's rate.",
+            registry=registry,
+        )
+        self.rc_p95 = Gauge(
+            "presence_sync_ringcentral_write_delay_p95_seconds",
+            "95th percentile of the wait from a change to its RingCentral write, last hour.",
+            registry=registry,
+        )
+        self.rc_short = Gauge(
+            "presence_sync_ringcentral_capacity_short",
+            "1 when that p95 is above RINGCENTRAL_DELAY_ALERT_SECONDS: add an identity.",
+            registry=registry,
+        )
+
+    def show_capacity(self, budget: WriteBudget | None) -> None:
+        """Set the RingCentral write-capacity gauges (zero when RingCentral is not connected)."""
+        self.rc_identities.set(budget.identities if budget is not None else 0)
+        self.rc_allowed.set((budget.limit or 0) if budget is not None else 0)
+        self.rc_used.set(budget.used if budget is not None else 0)
+        self.rc_backlog.set(budget.backlog if budget is not None else 0)
+        expected = budget.expected_delay if budget is not None else None
+        self.rc_expected.set(expected or 0)
+        p95 = budget.p95_delay if budget is not None else None
+        self.rc_p95.set(p95 or 0)
+        self.rc_short.set(1 if budget is not None and budget.advice else 0)
 
     def loop_started(self, name: str) -> None:
         """Show a loop's restart count (0) from its start on."""

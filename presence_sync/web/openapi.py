@@ -73,12 +73,29 @@ SCHEMAS: dict[str, Any] = {
             "oauthConfigured": _BOOL,
         }
     ),
+    "RingCentralIdentity": _obj(
+        {
+            "extensionId": _STR,
+            "extensionNumber": _OPT_STR,
+            "name": _OPT_STR,
+            "email": _OPT_STR,
+            "mode": {"enum": ["jwt", "oauth", None]},
+            "state": {"enum": ["connected", "broken", "missing"]},
+            "reason": _OPT_STR,
+            "since": _OPT_TIME,
+            "fix": _OPT_STR,
+        }
+    ),
+    "RingCentralIdentities": _obj(
+        {"identities": {"type": "array", "items": _ref("RingCentralIdentity")}}
+    ),
     "Status": _obj(
         {
             "syncEnabled": _BOOL,
             "microsoft": _ref("Microsoft"),
             "syncAccounts": {"type": "array", "items": _ref("SyncAccount")},
             "ringcentral": _ref("RingCentral"),
+            "ringcentralIdentities": {"type": "array", "items": _ref("RingCentralIdentity")},
             "counts": _obj(
                 {"linked": _INT, "unmatched": _INT, "synced": _INT, "pendingUsers": _INT}
             ),
@@ -98,7 +115,17 @@ SCHEMAS: dict[str, Any] = {
             "writeBudget": {
                 "oneOf": [
                     _obj(
-                        {"used": _INT, "limit": _INT, "windowSeconds": _TIME, "queued": _INT}
+                        {
+                            "used": _INT,
+                            "limit": {"type": ["integer", "null"], "minimum": 0},
+                            "windowSeconds": _TIME,
+                            "queued": _INT,
+                            "identities": _INT,
+                            "backlog": _INT,
+                            "expectedDelaySeconds": _OPT_TIME,
+                            "p95DelaySeconds": _OPT_TIME,
+                            "advice": _OPT_STR,
+                        }
                     ),
                     {"type": "null"},
                 ]
@@ -108,7 +135,15 @@ SCHEMAS: dict[str, Any] = {
                 "items": _obj(
                     {
                         "text": _STR,
-                        "action": {"enum": ["consent", "sync-account", "ringcentral", None]},
+                        "action": {
+                            "enum": [
+                                "consent",
+                                "sync-account",
+                                "ringcentral",
+                                "ringcentral-identity",
+                                None,
+                            ]
+                        },
                         "since": _OPT_TIME,
                     }
                 ),
@@ -137,9 +172,7 @@ SCHEMAS: dict[str, Any] = {
             "lastSyncAt": _OPT_TIME,
         }
     ),
-    "People": _obj(
-        {"people": {"type": "array", "items": _ref("Person")}, "nextCursor": _OPT_STR}
-    ),
+    "People": _obj({"people": {"type": "array", "items": _ref("Person")}, "nextCursor": _OPT_STR}),
     "Job": _obj(
         {
             "id": _STR,
@@ -231,12 +264,18 @@ SCHEMAS: dict[str, Any] = {
 }
 
 _ERRORS = {
-    "400": {"description": "Invalid input; the message names the field", "content": {
-        "application/json": {"schema": _ref("Error")}}},
-    "401": {"description": "Not signed in", "content": {
-        "application/json": {"schema": _ref("Error")}}},
-    "403": {"description": "Not an admin, or a cookie change without its CSRF token",
-            "content": {"application/json": {"schema": _ref("Error")}}},
+    "400": {
+        "description": "Invalid input; the message names the field",
+        "content": {"application/json": {"schema": _ref("Error")}},
+    },
+    "401": {
+        "description": "Not signed in",
+        "content": {"application/json": {"schema": _ref("Error")}},
+    },
+    "403": {
+        "description": "Not an admin, or a cookie change without its CSRF token",
+        "content": {"application/json": {"schema": _ref("Error")}},
+    },
 }
 
 
@@ -264,8 +303,10 @@ def _query(*names: str) -> dict[str, object]:
 
 _IDS = _body(_obj({"ids": {"type": "array", "items": _STR, "minItems": 1, "maxItems": 1000}}))
 _VERSION = _body(_obj({"version": _INT}))
-_CONFLICT = {"description": "Changed by someone else since `version`; `current` has theirs",
-             "content": {"application/json": {"schema": _ref("Error")}}}
+_CONFLICT = {
+    "description": "Changed by someone else since `version`; `current` has theirs",
+    "content": {"application/json": {"schema": _ref("Error")}},
+}
 _JOB_ID: dict[str, object] = {
     "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": _STR}]
 }
@@ -284,6 +325,17 @@ def _limited(op: dict[str, Any]) -> dict[str, Any]:
     return op
 
 
+def _identity_errors(op: dict[str, Any]) -> dict[str, Any]:
+    """The refusals of adding an identity: refused (422) or RingCentral unreachable (502)."""
+    error = {"content": {"application/json": {"schema": _ref("Error")}}}
+    op["responses"]["422"] = {
+        "description": "RingCentral refused the credential, or the user lacks the right",
+        **error,
+    }
+    op["responses"]["502"] = {"description": "RingCentral could not be reached", **error}
+    return op
+
+
 PATHS: dict[str, Any] = {
     "/api/tab/session": {"get": _op("Who is signed in", "Session")},
     "/api/tab/steps": {
@@ -293,7 +345,16 @@ PATHS: dict[str, Any] = {
                 "StepUrl",
                 **_body(
                     _obj(
-                        {"step": {"enum": ["consent", "sync-account", "ringcentral"]}},
+                        {
+                            "step": {
+                                "enum": [
+                                    "consent",
+                                    "sync-account",
+                                    "ringcentral",
+                                    "ringcentral-identity",
+                                ]
+                            }
+                        },
                         {"loginHint": _STR},
                     )
                 ),
@@ -308,13 +369,14 @@ PATHS: dict[str, Any] = {
     "/api/tab/people/unsync": {
         "post": _op("Stop syncing the selected people", "JobTicket", "202", **_IDS)
     },
-    "/api/tab/preview": {"get": _op("What sync all or disable would change", "Preview",
-                                    **_query("kind"))},
+    "/api/tab/preview": {
+        "get": _op("What sync all or disable would change", "Preview", **_query("kind"))
+    },
     "/api/tab/sync-all": {"post": _op("Sync everyone matched", "JobTicket", "202")},
-    "/api/tab/disable": {"post": _with_conflict(_op("Turn presence sync off", "Rules",
-                                                    **_VERSION))},
-    "/api/tab/enable": {"post": _with_conflict(_op("Turn presence sync on", "Rules",
-                                                   **_VERSION))},
+    "/api/tab/disable": {
+        "post": _with_conflict(_op("Turn presence sync off", "Rules", **_VERSION))
+    },
+    "/api/tab/enable": {"post": _with_conflict(_op("Turn presence sync on", "Rules", **_VERSION))},
     "/api/tab/rules": {
         "get": _op("The call presence rules", "Rules"),
         "put": _with_conflict(
@@ -334,25 +396,50 @@ PATHS: dict[str, Any] = {
             )
         ),
     },
-    "/api/tab/rules/reset": {"post": _with_conflict(_op("Restore the default rules", "Rules",
-                                                        **_VERSION))},
+    "/api/tab/rules/reset": {
+        "post": _with_conflict(_op("Restore the default rules", "Rules", **_VERSION))
+    },
     "/api/tab/jobs": {"get": _op("Recent jobs", "Jobs", **_query("limit"))},
     "/api/tab/jobs/{job_id}": {"get": _op("One job", "Job", **_JOB_ID)},
     "/api/tab/jobs/{job_id}/events": {
         "get": {
             "summary": "The job's progress as server-sent events (progress…, done)",
             **_JOB_ID,
-            "responses": {**_ERRORS, "200": {"description": "event stream",
-                                             "content": {"text/event-stream": {}}}},
+            "responses": {
+                **_ERRORS,
+                "200": {"description": "event stream", "content": {"text/event-stream": {}}},
+            },
         }
     },
     "/api/tab/jobs/{job_id}/retry-failed": {
         "post": _op("Sync again the people a job failed for", "JobTicket", "202", **_JOB_ID)
     },
     "/api/tab/jobs/{job_id}/cancel": {"post": _op("Cancel a job", "Job", **_JOB_ID)},
-    "/api/tab/activity": {"get": _op("Recent writes, jobs and admin actions", "Activity",
-                                     **_query("limit"))},
+    "/api/tab/activity": {
+        "get": _op("Recent writes, jobs and admin actions", "Activity", **_query("limit"))
+    },
     "/api/tab/ringcentral/connect": {"post": _op("Connect RingCentral with its JWT", None)},
+    "/api/tab/ringcentral/identities": {
+        "get": _op(
+            "The extra RingCentral identities writes are spread across", "RingCentralIdentities"
+        ),
+        "post": _identity_errors(
+            _op(
+                "Add a RingCentral identity by its JWT credential, tested first",
+                "RingCentralIdentity",
+                "201",
+                **_body(_obj({"jwt": _STR})),
+            )
+        ),
+    },
+    "/api/tab/ringcentral/identities/{extension_id}": {
+        "delete": _op(
+            "Remove a RingCentral identity",
+            None,
+            "204",
+            parameters=[{"name": "extension_id", "in": "path", "required": True, "schema": _STR}],
+        )
+    },
     "/api/tab/sync-accounts/{upn}": {
         "delete": _op(
             "Remove a sync account",

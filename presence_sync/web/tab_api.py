@@ -10,6 +10,7 @@
     POST /api/tab/jobs/{id}/retry-failed | /cancel
     GET  /api/tab/activity
     POST /api/tab/ringcentral/connect          DELETE /api/tab/sync-accounts/{upn}
+    GET | POST /api/tab/ringcentral/identities DELETE /api/tab/ringcentral/identities/{ext}
 
 Every handler asks `TabAuth.admin` first (401 without sign-in, 403 for non-admins, CSRF on
 cookie changes). Validation errors answer 400 naming the field; a settings change made since
@@ -341,3 +342,6 @@ def add_routes(app: web.Application) -> None:
     router.add_get("/api/tab/activity", activity)
     router.add_post("/api/tab/ringcentral/connect", consent.connect_ringcentral)
     router.add_delete("/api/tab/sync-accounts/{upn}", consent.remove_sync_account)
+    router.add_get("/api/tab/ringcentral/identities", consent.list_identities)
+    router.add_post("/api/tab/ringcentral/identities", consent.add_identity)
+    router.add_delete("/api/tab/ringcentral/identities/{extension_id}", consent.remove_identity)

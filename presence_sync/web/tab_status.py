@@ -14,7 +14,9 @@ from presence_sync.connections import (
     ConnectionState,
     sync_account_upn,
 )
+from presence_sync.connections.records import RC_IDENTITY_PREFIX
 from presence_sync.store.base import Store
+from presence_sync.web.identities import identity_json
 from presence_sync.web.tab_views import job_json
 
 if TYPE_CHECKING:
@@ -91,6 +93,7 @@ async def status_json(
     microsoft: dict[str, Any] | None = None
     ringcentral: dict[str, Any] | None = None
     accounts: list[dict[str, Any]] = []
+    identities: list[dict[str, Any]] = []
     warnings: list[dict[str, Any]] = []
     for state in states:
         upn = sync_account_upn(state.kind)
@@ -100,6 +103,8 @@ async def status_json(
             microsoft = _microsoft(state)
         elif state.kind == RINGCENTRAL:
             ringcentral = _ringcentral(state, connections)
+        elif state.kind.startswith(RC_IDENTITY_PREFIX):
+            identities.append(identity_json(state))
         if state.state != "connected" or (state.kind == MICROSOFT and state.reason):
             action = "sync-account" if upn is not None else _ACTIONS.get(state.kind)
             warnings.append(_warning(state, action))
@@ -112,11 +117,14 @@ async def status_json(
         warnings.append(_note(f"{view.undelivered_notices} notices could not be delivered"))
     coverage = view.coverage
     budget = await bot.write_budget()
+    if budget is not None and budget.advice:
+        warnings.append({"text": budget.advice, "action": "ringcentral-identity", "since": None})
     return {
         "syncEnabled": view.sync_enabled,
         "microsoft": microsoft,
         "syncAccounts": accounts,
         "ringcentral": ringcentral,
+        "ringcentralIdentities": identities,
         "counts": {
             "linked": view.linked,
             "unmatched": view.unmatched,
@@ -138,6 +146,11 @@ async def status_json(
             "limit": budget.limit,
             "windowSeconds": budget.window,
             "queued": view.pending_users,
+            "identities": budget.identities,
+            "backlog": budget.backlog,
+            "expectedDelaySeconds": budget.expected_delay,
+            "p95DelaySeconds": budget.p95_delay,
+            "advice": budget.advice,
         },
         "warnings": warnings,
         "lastJob": job_json(view.last_job) if view.last_job is not None else None,

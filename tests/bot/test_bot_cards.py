@@ -217,6 +217,7 @@ URLS = ConnectUrls(
     admin_consent="https://presence.contoso.com/connect/microsoft",
     sync_account="https://presence.contoso.com/connect/sync-account",
     ringcentral="https://presence.contoso.com/connect/ringcentral",
+    ringcentral_identity="https://presence.contoso.com/connect/ringcentral/identities/oauth",
 )
 ALICES = (
     Candidate("link-alice.jones", "alice.jones@contoso.com", "Alice Jones"),
@@ -230,6 +231,22 @@ CARDS: dict[str, Callable[[], Card]] = {
     "did_you_mean": lambda: did_you_mean_card("stauts", "status"),
     "did_you_mean_nothing": lambda: did_you_mean_card("hello there", None),
     "status": lambda: status_card(status_view(), WriteBudget(used=12, limit=40)),
+    # The top of the hour with one identity: the wait is too long, the card says what to do.
+    "status_backlog": lambda: status_card(
+        status_view(),
+        WriteBudget(
+            used=40,
+            limit=40,
+            identities=1,
+            backlog=480,
+            expected_delay=720.0,
+            p95_delay=540.0,
+            advice="RingCentral writes waited 9 min (95th percentile, last hour), above the "
+            "60 s target, with 1 RingCentral identity, allowing 40 writes a minute. Add a "
+            "RingCentral identity (each adds its own 40 writes a minute), or ask RingCentral "
+            "for a higher API limit for the app.",
+        ),
+    ),
     "status_broken": lambda: status_card(BROKEN),
     "status_off": lambda: status_card(
         status_view(
@@ -291,6 +308,16 @@ CARDS: dict[str, Callable[[], Card]] = {
         URLS,
     ),
     "connect_partly_broken": lambda: connect_card(BROKEN, URLS),
+    "connect_identities": lambda: connect_card(
+        status_view(
+            connections=(
+                *status_view().connections,
+                ("ringcentral-identity:2002", "connected", None),
+                ("ringcentral-identity:2003", "broken", "RingCentral refused the stored sign-in."),
+            )
+        ),
+        URLS,
+    ),
     "refused": lambda: refused_card("sync people"),
     "team_chat": lambda: team_chat_card("https://teams.microsoft.com/l/chat/0/0?users=28:bot"),
     "apology": lambda: apology_card("9f2c41d7"),
@@ -648,11 +675,30 @@ def test_status_card_reports_coverage_budget_and_fixes() -> None:
     healthy = visible_text(CARDS["status"]())
     assert "371 people by Teams notification, 0 people by polling every 1.5 s." in healthy
     assert "Everyone is also read every 1.5 s." in healthy
-    assert "12 of 40 a minute in use." in healthy
+    assert "12 of 40 a minute in use, over 1 RingCentral identity." in healthy
+    assert "Nobody waiting." in healthy
     assert "Sync everyone: 180 of 412 people handled (44%)." in healthy
     broken = visible_text(CARDS["status_broken"]())
     assert "To fix: In the Presence Sync tab, press Connect RingCentral. Or type connect." in broken
     assert "RingCentral changes are only seen on that check" in broken
+
+
+def test_status_card_says_how_long_writes_wait_and_what_to_do_when_it_is_too_long() -> None:
+    """At the top of the hour an admin reads the backlog, the wait and the advice."""
+    backlog = visible_text(CARDS["status_backlog"]())
+    assert "40 of 40 a minute in use, over 1 RingCentral identity." in backlog
+    assert "480 people waiting; a new change is written in about 12 min." in backlog
+    assert "95% of writes in the last hour waited 9 min or less." in backlog
+    assert "Add a RingCentral identity" in backlog
+
+
+def test_connect_card_lists_the_identities_and_offers_one_more() -> None:
+    """Once RingCentral is connected, the connect card lists each identity and adds one."""
+    shown = visible_text(CARDS["connect_identities"]())
+    assert "RingCentral identity 2002" in shown
+    assert "RingCentral refused the stored sign-in." in shown
+    urls = [a["url"] for a in of_type(CARDS["connect_identities"](), "Action.OpenUrl")]
+    assert URLS.ringcentral_identity in urls
 
 
 def test_my_status_shows_what_each_teams_state_does_in_ringcentral() -> None:

@@ -15,7 +15,7 @@ from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 from bot.service import BotChannel, TeamsBot
 from presence_sync.admin import Admin
 from presence_sync.graph import GraphClient
-from presence_sync.providers import NotConnectedError
+from presence_sync.providers import NotConnectedError, RcWriter
 from presence_sync.ringcentral import RingCentralClient
 from presence_sync.secrets import SecretBox
 from presence_sync.settings import Settings
@@ -32,6 +32,10 @@ class Unconnected:
     async def ringcentral(self) -> RingCentralClient:
         """Not connected."""
         raise NotConnectedError("RingCentral is not connected")
+
+    async def ringcentral_writers(self) -> list[RcWriter]:
+        """Nobody to write as."""
+        return []
 
     async def sync_accounts(self) -> list[str]:
         """None."""

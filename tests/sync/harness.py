@@ -17,7 +17,7 @@ from typing import Any
 
 from presence_sync.admin import Admin
 from presence_sync.graph.client import GraphClient
-from presence_sync.providers import REALTIME
+from presence_sync.providers import REALTIME, RcWriter
 from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.ringcentral.limits import RateLimits
 from presence_sync.store.base import Store
@@ -52,6 +52,7 @@ class SandboxProviders:
     rc_client: RingCentralClient
     accounts: list[str] = field(default_factory=lambda: [SYNC_ACCOUNT])
     failures: list[tuple[str, str]] = field(default_factory=list)
+    extra_writers: list[RcWriter] = field(default_factory=list)
 
     async def graph(self) -> GraphClient:
         """The Graph client."""
@@ -60,6 +61,10 @@ class SandboxProviders:
     async def ringcentral(self) -> RingCentralClient:
         """The RingCentral client."""
         return self.rc_client
+
+    async def ringcentral_writers(self) -> list[RcWriter]:
+        """The RingCentral client, then any extra identities."""
+        return [RcWriter("ringcentral", self.rc_client), *self.extra_writers]
 
     async def sync_accounts(self) -> list[str]:
         """The sync accounts."""

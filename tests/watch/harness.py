@@ -24,7 +24,7 @@ from cryptography.fernet import Fernet
 from presence_sync.app import create_app
 from presence_sync.graph.auth import GraphTokenProvider
 from presence_sync.graph.client import GraphClient
-from presence_sync.providers import Providers
+from presence_sync.providers import Providers, RcWriter
 from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
@@ -53,6 +53,10 @@ class SandboxProviders:
     async def ringcentral(self) -> RingCentralClient:
         """The RingCentral client."""
         return self.rc_client
+
+    async def ringcentral_writers(self) -> list[RcWriter]:
+        """The RingCentral client, the one identity."""
+        return [RcWriter("ringcentral", self.rc_client)]
 
     async def sync_accounts(self) -> list[str]:
         """The signed-in sync accounts."""

@@ -12,6 +12,7 @@ import aiohttp
 
 from presence_sync.doctor import check_server
 from presence_sync.graph.client import GraphClient
+from presence_sync.providers import RcWriter
 from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.tasks import LoopPolicy
 from presence_sync.web.keys import SETTINGS, SUPERVISOR
@@ -37,6 +38,10 @@ class BuggyAccounts:
     async def ringcentral(self) -> RingCentralClient:
         """The real RingCentral client."""
         return await self.inner.ringcentral()
+
+    async def ringcentral_writers(self) -> list[RcWriter]:
+        """The real RingCentral client, the one identity."""
+        return await self.inner.ringcentral_writers()
 
     async def sync_accounts(self) -> list[str]:
         """A bug the first `failures` times, then the real answer."""

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from presence_sync.graph.client import GraphClient
-from presence_sync.providers import NotConnectedError
+from presence_sync.providers import NotConnectedError, RcWriter
 from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
@@ -29,6 +29,10 @@ class Offline:
     async def graph(self) -> GraphClient:
         """Not connected."""
         raise NotConnectedError("offline")
+
+    async def ringcentral_writers(self) -> list[RcWriter]:
+        """Nobody to write as."""
+        return []
 
     async def ringcentral(self) -> RingCentralClient:
         """Not connected."""

@@ -21,7 +21,7 @@ from cryptography.fernet import Fernet
 from presence_sync.app import create_app
 from presence_sync.graph.client import GraphClient
 from presence_sync.graph.validation import CHANGE_TRACKING_APP_ID
-from presence_sync.providers import NotConnectedError
+from presence_sync.providers import NotConnectedError, RcWriter
 from presence_sync.ringcentral.client import RingCentralClient
 from presence_sync.settings import Settings
 from presence_sync.store.base import Store
@@ -50,6 +50,10 @@ class OfflineProviders:
     async def graph(self) -> GraphClient:
         """Not connected."""
         raise NotConnectedError("offline in this test")
+
+    async def ringcentral_writers(self) -> list[RcWriter]:
+        """Nobody to write as."""
+        return []
 
     async def ringcentral(self) -> RingCentralClient:
         """Not connected."""

@@ -1,11 +1,11 @@
 """Sign-in routes of the tab outside Teams, the session check, and pop-up step tickets.
 
-    GET  /tab/auth/login[?return=/tab/…&login_hint=]  -> Entra sign-in (code + PKCE)
-    POST /tab/auth/callback                          <- Entra (form_post): session cookie
-    GET  /tab/auth/callback                          <- Entra (errors come back as a query)
-    POST /tab/auth/logout                            ends the session (CSRF token needed)
-    GET  /api/tab/session                            who is signed in, admin or not
-    POST /api/tab/steps                              a one-time start URL for a pop-up step
+GET  /tab/auth/login[?return=/tab/…&login_hint=]  -> Entra sign-in (code + PKCE)
+POST /tab/auth/callback                          <- Entra (form_post): session cookie
+GET  /tab/auth/callback                          <- Entra (errors come back as a query)
+POST /tab/auth/logout                            ends the session (CSRF token needed)
+GET  /api/tab/session                            who is signed in, admin or not
+POST /api/tab/steps                              a one-time start URL for a pop-up step
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ _STEP_PATHS = {
     "consent": "/connect/microsoft/consent",
     "sync-account": "/connect/microsoft/sync-account",
     "ringcentral": "/connect/ringcentral/oauth",
+    "ringcentral-identity": "/connect/ringcentral/identities/oauth",
 }
 
 

@@ -43,7 +43,7 @@ LOGIN_COOKIE = "presence_sync_login"
 SESSION_SECONDS = 8 * 3600
 LOGIN_SECONDS = 300  # an admin has five minutes to finish signing in; anyone may start one
 TICKET_SECONDS = 300
-STEPS = ("consent", "sync-account", "ringcentral")
+STEPS = ("consent", "sync-account", "ringcentral", "ringcentral-identity")
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,10 @@ class Sessions:
         sid = self._verified(cookie)
         if sid is None:
             return False
-        return await self._store.take_ephemeral(
-            f"tab-session:{self._hash(sid)}", self._clock()
-        ) is not None
+        return (
+            await self._store.take_ephemeral(f"tab-session:{self._hash(sid)}", self._clock())
+            is not None
+        )
 
     def _verified(self, cookie: str | None) -> str | None:
         # A cookie is two base64url parts; anything else (non-ASCII included) is forged.
@@ -182,4 +183,3 @@ class Sessions:
         if record is None or record.get("step") != step:
             return None
         return Ticket(**record)
-
