@@ -254,6 +254,7 @@ def _identities(state: RingCentralState) -> list[dict[str, Any]]:
                 "edit_presence": identity.edit_presence,
                 "withdrawn": identity.withdrawn,
                 "refused": state.limiter.refused_by_user.get(identity.extension_id, 0),
+                "writes": state.presence_writes_by_user.get(identity.extension_id, 0),
             }
         )
     return out

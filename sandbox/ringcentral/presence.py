@@ -141,11 +141,13 @@ async def put_presence(
         )
     body = await json_object(request)
     changed = False
+    writes = state.presence_writes_by_user
     if is_user(ext):
         changes = validate_update(body, ext, state.ctx.org)
         if apply_update(ext, state.settings_of(ext), changes):
             changed = True
             state.presence_changed(ext)
+    writes[session.owner_id] = writes.get(session.owner_id, 0) + 1
     state.ctx.recorder.timeline.stamp(
         RINGCENTRAL_PRESENCE_PUT, ext.id, arrived, "changed" if changed else "unchanged"
     )

@@ -44,6 +44,8 @@ class RingCentralState:
     limiter: RateLimiter
     subscriptions: SubscriptionStore
     settings: dict[str, PresenceSettings] = field(default_factory=dict)
+    # Presence PUTs accepted, by the user whose token sent them (control API: identities).
+    presence_writes_by_user: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def create(cls, ctx: SandboxContext) -> RingCentralState:
