@@ -21,22 +21,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.sandboxed import synced_product
 from bench.write_counts import sync_writes, write_counts
-from presence_sync.demo.connect import connect_and_sync_all
-from presence_sync.demo.control import SandboxControl
-from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
 from presence_sync.store import Store
-from sandbox.server import RunningSandbox, run_sandbox
+from sandbox.server import RunningSandbox
 
 __all__ = ["measure_burst"]
 
@@ -110,22 +106,12 @@ async def measure_burst(
     *, users: int, meetings: int, time_scale: float, hold: float
 ) -> dict[str, Any]:
     """Run one burst; the JSON-ready figures (see the module docstring)."""
-    with tempfile.TemporaryDirectory(prefix="burst-") as folder:
-        data = Path(folder)
-        async with run_sandbox(data / "sandbox", users=users, time_scale=time_scale) as running:
-            control = SandboxControl(running.base_url, running.http)
-            config = await control.config()
-            sock = reserve_port(0)
-            settings = demo_settings(config, port=sock.getsockname()[1], data_dir=data / "product")
-            settings = dataclasses.replace(settings, log_level="WARNING")
-            server = await ProductServer.start(
-                settings, sock, clock=running.ctx.clock.now, time_scale=time_scale
-            )
-            try:
-                store, _job = await connect_and_sync_all(server, control, config, running.ca_file)
-                return await _burst(running, store, users, meetings, time_scale, hold)
-            finally:
-                await server.stop()
+    async with synced_product(users=users, time_scale=time_scale, prefix="burst-") as (
+        running,
+        _server,
+        store,
+    ):
+        return await _burst(running, store, users, meetings, time_scale, hold)
 
 
 async def _burst(

@@ -42,6 +42,7 @@ DECIDE_PER_SECOND = 50_000
 DETECTION_P50_S = 1.0
 DETECTION_PEOPLE = 500
 SANDBOX_READS_PER_SECOND = 1_000
+RC_CAPACITY_P95_S = 60.0  # issue 15: a Busy lands within a minute at the top of the hour
 
 Output = Mapping[str, Any]
 Outputs = Mapping[str, Output | None]
@@ -287,6 +288,26 @@ def _burst(burst: Output) -> Reading:
     )
 
 
+def _rc_capacity(capacity: Output) -> Reading:
+    """Per (people, identities): start → Busy p95; met when every run with more than one
+    identity kept it under a minute, and no run drew a 429."""
+    runs = capacity["runs"]
+    parts = [
+        f"{r['users']:,} people, {r['identities']} RingCentral "
+        f"identit{'y' if r['identities'] == 1 else 'ies'}: "
+        f"p95 {_n(r['start_to_busy_s']['p95'])} s, {r['ringcentral_429s']} 429s"
+        for r in runs
+    ]
+    scaled = [r for r in runs if r["identities"] > 1]
+    met = None
+    if scaled:
+        met = all(
+            (r["start_to_busy_s"]["p95"] or 0) < RC_CAPACITY_P95_S and not r["ringcentral_429s"]
+            for r in scaled
+        ) and not any(r["ringcentral_429s"] for r in runs)
+    return Reading(result="; ".join(parts), met=met)
+
+
 def _sandbox_reads(reads: Output) -> Reading:
     graph = float(reads["graph_presence_get"]["per_second"])
     rc = float(reads["ringcentral_presence_get"]["per_second"])
@@ -431,6 +452,13 @@ FIGURES: tuple[Figure, ...] = (
         "reported",
         runs=("burst",),
         read=_burst,
+    ),
+    Figure(
+        "rc_capacity",
+        "Top-of-the-hour burst, a quarter of the people in a minute: change → RingCentral write",
+        f"p95 < {RC_CAPACITY_P95_S:g} s with enough identities, 0 429s",
+        runs=("rc_capacity",),
+        read=_rc_capacity,
     ),
     Figure(
         "sandbox_reads",

@@ -114,6 +114,20 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         quick=("--users", "100", "--meetings", "50", "--time-scale", "60", "--hold", "300"),
     ),
     Benchmark(
+        "rc_capacity",
+        "rc_capacity.py",
+        quick=(
+            "--sizes",
+            "500",
+            "--time-scale",
+            "30",
+            "--meeting-minutes",
+            "10",
+            "--realtime",
+            "20",
+        ),
+    ),
+    Benchmark(
         "detection", "detection.py", quick=("--sizes", "500", "--changes", "10", "--no-baseline")
     ),
     Benchmark("sandbox_reads", "sandbox_reads.py", quick=("--requests", "1000", "--users", "300")),
@@ -131,6 +145,7 @@ LIBRARIES = {
     "figures.py": "the figures, their targets and the table (this run's)",
     "needed.py": "writes needed for a scenario (writes.py divides by it)",
     "run_all.py": "this run",
+    "sandboxed.py": "the product on the sandbox, connected and synced (burst.py, rc_capacity.py)",
     "write_counts.py": "writes counted at the sandbox and in the audit log (writes.py, burst.py)",
 }
 

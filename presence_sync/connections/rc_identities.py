@@ -41,6 +41,7 @@ from presence_sync.ringcentral.limits import RateLimits
 from presence_sync.ringcentral.models import Extension
 from presence_sync.settings import Settings
 from presence_sync.store import SYSTEM, Connection, ConnectionStatus
+from presence_sync.store.recent import STALE_SECONDS
 
 __all__ = ["MAX_CREDENTIAL", "NO_RIGHT", "RcIdentities"]
 
@@ -71,6 +72,9 @@ class RcIdentities:
     _clients: dict[str, tuple[int, RingCentralClient]] = field(default_factory=dict, init=False)
     _retired: list[RingCentralAuth] = field(default_factory=list, init=False)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, init=False)
+    # Which identities exist, as last listed (monotonic time, kinds): every RingCentral write
+    # asks, and listing every connection record costs a store command each time.
+    _kinds: tuple[float, list[str]] | None = field(default=None, init=False)
 
     async def records(self) -> list[Connection]:
         """Every identity record, ordered by kind."""
@@ -142,11 +146,22 @@ class RcIdentities:
             self._clients[record.kind] = (generation, client)
             return client
 
+    async def _identity_kinds(self) -> list[str]:
+        """The identities' kinds, listed again once the list is `STALE_SECONDS` old (what this
+        process adds or removes shows at once; another replica's, within that second)."""
+        now = time.monotonic()
+        if self._kinds is not None and now - self._kinds[0] < STALE_SECONDS:
+            return self._kinds[1]
+        kinds = [r.kind for r in await self.records()]
+        self._kinds = (now, kinds)
+        return kinds
+
     async def writers(self) -> list[tuple[str, RingCentralClient]]:
         """(kind, client) of every connected identity."""
         out = []
-        for record in await self.records():
-            if record.status is ConnectionStatus.CONNECTED:
+        for kind in await self._identity_kinds():
+            record = await self.book.get(kind)  # a recent copy (store/recent.py)
+            if record is not None and record.status is ConnectionStatus.CONNECTED:
                 out.append((record.kind, await self.client(record)))
         return out
 
@@ -229,6 +244,7 @@ class RcIdentities:
         self, extension_id: str, secret: dict[str, Any], details: dict[str, Any]
     ) -> None:
         kind = rc_identity_kind(extension_id)
+        self._kinds = None
         async with self._lock:
             await self.book.set_state(
                 kind,
@@ -245,6 +261,7 @@ class RcIdentities:
         if await self.book.get(kind) is None:
             return False
         await self.book.store.delete_connection(kind)
+        self._kinds = None
         async with self._lock:
             known = self._clients.pop(kind, None)
             if known is not None:

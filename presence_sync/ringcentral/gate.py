@@ -61,6 +61,7 @@ class CallContext:
     share: bool = False
     expired: Callable[[], bool] | None = None  # True once the call is not worth sending
     on_grant: Callable[[], None] | None = None  # told when a request gets its slot and leaves
+    rank: Callable[[], int] | None = None  # the priority now, when it can change while waiting
 
 
 _DEFAULT: Final = CallContext()
@@ -81,9 +82,11 @@ def calls_at(
     share: bool = False,
     expired: Callable[[], bool] | None = None,
     on_grant: Callable[[], None] | None = None,
+    rank: Callable[[], int] | None = None,
 ) -> Iterator[None]:
-    """RingCentral calls made inside this block wait for slots at `priority`."""
-    token = _CONTEXT.set(CallContext(priority, share, expired, on_grant))
+    """RingCentral calls made inside this block wait for slots at `priority` (or at what
+    `rank` answers each time the order is decided, for a call that grows more urgent)."""
+    token = _CONTEXT.set(CallContext(priority, share, expired, on_grant, rank))
     try:
         yield
     finally:
@@ -96,6 +99,7 @@ class _Waiter:
     seq: int
     share: bool
     passed: int = 0  # grants made to others while this one waited
+    rank: Callable[[], int] | None = None
 
 
 @dataclass
@@ -136,7 +140,7 @@ class CallGate:
     async def slot(self, group: str) -> AsyncIterator[None]:
         """Hold one slot of `group` (at the context's priority) for the duration of a call."""
         context = current_call()
-        me = _Waiter(context.priority, next(self._seq), context.share)
+        me = _Waiter(context.priority, next(self._seq), context.share, rank=context.rank)
         waiters = self._waiting.setdefault(group, [])
         waiters.append(me)
         try:
@@ -188,4 +192,5 @@ class CallGate:
 def _turn(waiter: _Waiter) -> tuple[bool, int, int]:
     """Order of service: a sharing waiter whose turn came, then by priority, then by age."""
     due = waiter.share and waiter.passed >= SHARE_EVERY - 1
-    return (not due, waiter.priority, waiter.seq)
+    priority = waiter.rank() if waiter.rank is not None else waiter.priority
+    return (not due, priority, waiter.seq)

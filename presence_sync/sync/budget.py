@@ -45,15 +45,17 @@ class ProviderBudget:
         share: bool = False,
         expired: Callable[[], bool] | None = None,
         on_grant: Callable[[], None] | None = None,
+        rank: Callable[[], int] | None = None,
     ) -> Iterator[None]:
         """RingCentral calls made in this block wait for their slots at `priority`.
 
         `share` gives the block's calls one slot in ten even behind a long backlog of more
         urgent work; `expired` (checked while waiting) makes a call give up with
         `SlotExpiredError` instead of being sent once it is not wanted any more; `on_grant` is
-        told the moment a request gets its slot and leaves.
+        told the moment a request gets its slot and leaves; `rank`, when given, is asked for
+        the priority each time the order of waiting calls is decided.
         """
-        with calls_at(priority, share=share, expired=expired, on_grant=on_grant):
+        with calls_at(priority, share=share, expired=expired, on_grant=on_grant, rank=rank):
             yield
 
     async def graph(self, client: GraphClient) -> None:

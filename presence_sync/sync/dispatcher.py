@@ -37,6 +37,7 @@ import datetime as dt
 import heapq
 import itertools
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -209,6 +210,7 @@ class Dispatcher:
     _delays: deque[tuple[float, float]] = field(default_factory=deque)  # (sent at, waited)
     _rc_sent: deque[tuple[float, str]] = field(default_factory=deque)  # (sent at, identity)
     _rc_waiting: int = 0  # people with a RingCentral write queued or waiting for a slot
+    _p95_at: tuple[float, float | None] | None = None  # (monotonic time, p95) last worked out
 
     def __post_init__(self) -> None:
         self._started_at = self.clock()
@@ -283,12 +285,27 @@ class Dispatcher:
             self._wake.set()
         return waiter
 
+    def _overdue_after(self) -> float | None:
+        """Seconds a cosmetic write may wait before it joins the routing class: twice the
+        recent p95 (at least a second); None before any write was measured."""
+        p95 = self._p95()
+        return None if p95 is None else max(2.0 * p95, 1.0)
+
+    def _rank_now(self, pending: _Pending) -> int:
+        """A pending write's order of service now: overdue cosmetic writes count as routing
+        ones, in the queue and while waiting for an identity's slot alike."""
+        if pending.rank < pending.priority:
+            return pending.rank
+        limit = self._overdue_after()
+        if limit is not None and self.clock() - pending.queued_at > limit:
+            return pending.priority - 1
+        return pending.rank
+
     def _promote_overdue(self) -> None:
         """A cosmetic write waiting over twice the recent p95 joins the routing class."""
-        p95 = self._p95()
-        if p95 is None or not self._aging:
+        limit = self._overdue_after()
+        if limit is None or not self._aging:
             return
-        limit = max(2.0 * p95, 1.0)
         now = self.clock()
         while self._aging:
             queued_at, seq, link_id = self._aging[0]
@@ -510,7 +527,12 @@ class Dispatcher:
                         "every RingCentral identity refused the write: see the connections"
                     )
                 try:
-                    with self.budget.ringcentral(pending.rank, expired=expired, on_grant=granted):
+                    with self.budget.ringcentral(
+                        pending.rank,
+                        expired=expired,
+                        on_grant=granted,
+                        rank=lambda: self._rank_now(pending),
+                    ):
                         await writer.client.set_presence(
                             pending.target.rc_extension_id,
                             user_status=command.user_status,
@@ -537,13 +559,20 @@ class Dispatcher:
             self._rc_waiting -= 1
 
     def _p95(self) -> float | None:
+        """The p95 of the last hour's write delays, worked out again at most once a real
+        second (an hour of writes over many identities is tens of thousands of delays)."""
+        now = time.monotonic()
+        if self._p95_at is not None and now - self._p95_at[0] < 1.0:
+            return self._p95_at[1]
         horizon = self.clock() - DELAY_HISTORY
         while self._delays and self._delays[0][0] < horizon:
             self._delays.popleft()
-        if not self._delays:
-            return None
-        ordered = sorted(d for _, d in self._delays)
-        return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        value = None
+        if self._delays:
+            ordered = sorted(d for _, d in self._delays)
+            value = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+        self._p95_at = (now, value)
+        return value
 
     async def capacity(self) -> CapacityView:
         """RingCentral write capacity in use, the backlog and the delay a change can expect.
