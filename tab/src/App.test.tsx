@@ -75,7 +75,7 @@ describe("overview", () => {
     expect(screen.getByText("covers 120 people")).toBeInTheDocument();
     expect(screen.getByText("400 people")).toBeInTheDocument();
     expect(screen.getByText("every 30 s")).toBeInTheDocument();
-    expect(screen.getByText("12 of 40 writes per 60 s")).toBeInTheDocument();
+    expect(screen.getByText("12 of 40 writes a minute")).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Connect with JWT" })).toBeInTheDocument();
     expect(screen.getByRole("button", { name: "Sign in with RingCentral" })).toBeInTheDocument();
   });

@@ -13,6 +13,7 @@ import type {
   PeoplePage,
   Preview,
   PreviewKind,
+  RingCentralIdentity,
   Rules,
   RulesUpdate,
   SessionView,
@@ -180,6 +181,14 @@ export class ApiClient {
 
   connectRingCentralJwt(): Promise<StatusView> {
     return this.request<StatusView>("/api/tab/ringcentral/connect", { method: "POST", body: {} });
+  }
+
+  addRingCentralIdentity(jwt: string): Promise<RingCentralIdentity> {
+    return this.request<RingCentralIdentity>("/api/tab/ringcentral/identities", { method: "POST", body: { jwt } });
+  }
+
+  removeRingCentralIdentity(extensionId: string): Promise<void> {
+    return this.request<void>(`/api/tab/ringcentral/identities/${encodeURIComponent(extensionId)}`, { method: "DELETE" });
   }
 
   removeSyncAccount(upn: string): Promise<void> {

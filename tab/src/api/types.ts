@@ -1,6 +1,6 @@
 /** JSON shapes of the tab API, as written in the tab contract. Times are Unix seconds. */
 
-export type StepName = "consent" | "sync-account" | "ringcentral";
+export type StepName = "consent" | "sync-account" | "ringcentral" | "ringcentral-identity";
 
 export interface SessionView {
   user: { name: string; email: string; oid: string };
@@ -36,6 +36,31 @@ export interface RingCentralState extends ConnectionState {
   oauthConfigured: boolean;
 }
 
+/** One more RingCentral user presence writes are spread across (40 writes a minute each). */
+export interface RingCentralIdentity {
+  extensionId: string;
+  extensionNumber: string | null;
+  name: string | null;
+  email: string | null;
+  mode: "jwt" | "oauth" | null;
+  state: string;
+  reason: string | null;
+  since: number | null;
+  fix: string | null;
+}
+
+export interface WriteBudget {
+  used: number;
+  limit: number | null;
+  windowSeconds: number;
+  queued: number;
+  identities: number;
+  backlog: number;
+  expectedDelaySeconds: number | null;
+  p95DelaySeconds: number | null;
+  advice: string | null;
+}
+
 export interface Warning {
   text: string;
   action: StepName | null;
@@ -65,9 +90,10 @@ export interface StatusView {
   microsoft: MicrosoftState;
   syncAccounts: SyncAccount[];
   ringcentral: RingCentralState;
+  ringcentralIdentities: RingCentralIdentity[];
   counts: { linked: number; unmatched: number; synced: number; pendingUsers: number };
   coverage: { notified: number; polled: number; pollIntervalSeconds: number } | null;
-  writeBudget: { used: number; limit: number; windowSeconds: number; queued: number } | null;
+  writeBudget: WriteBudget | null;
   warnings: Warning[];
   lastJob: Job | null;
 }

@@ -8,8 +8,6 @@ import {
   MessageBarBody,
   MessageBarTitle,
   Text,
-  makeStyles,
-  tokens,
 } from "@fluentui/react-components";
 import { useState } from "react";
 import { readableError } from "../api/client";
@@ -21,32 +19,15 @@ import { EmptyState, ErrorState, Loading, StateBadge } from "../components/state
 import { useLoad } from "../components/useLoad";
 import { formatCount, formatTime, people } from "../format";
 import { useApp } from "../store";
-
-const useStyles = makeStyles({
-  grid: { display: "grid", gridTemplateColumns: "repeat(auto-fit, minmax(320px, 1fr))", gap: tokens.spacingHorizontalL },
-  line: { display: "flex", alignItems: "center", gap: tokens.spacingHorizontalS, flexWrap: "wrap" },
-  muted: { color: tokens.colorNeutralForeground2 },
-  list: { listStyle: "none", margin: 0, padding: 0, display: "flex", flexDirection: "column", gap: tokens.spacingVerticalS },
-  item: {
-    display: "flex",
-    alignItems: "center",
-    justifyContent: "space-between",
-    gap: tokens.spacingHorizontalM,
-    flexWrap: "wrap",
-    paddingBottom: tokens.spacingVerticalS,
-    borderBottom: `${tokens.strokeWidthThin} solid ${tokens.colorNeutralStroke2}`,
-  },
-  add: { display: "flex", alignItems: "flex-end", gap: tokens.spacingHorizontalS, flexWrap: "wrap" },
-  stats: { display: "grid", gridTemplateColumns: "max-content 1fr", columnGap: tokens.spacingHorizontalL, rowGap: tokens.spacingVerticalXS, margin: 0 },
-  dt: { color: tokens.colorNeutralForeground2 },
-  dd: { margin: 0, fontWeight: tokens.fontWeightSemibold },
-  warnings: { display: "flex", flexDirection: "column", gap: tokens.spacingVerticalS },
-});
+import { ConnectionRow } from "./ConnectionRow";
+import { IdentitiesSection, WriteCapacity } from "./IdentitiesSection";
+import { useOverviewStyles } from "./overviewStyles";
 
 const WARNING_ACTIONS: Record<StepName, string> = {
   consent: "Re-authorise Microsoft",
   "sync-account": "Re-authorise the sync account",
   ringcentral: "Reconnect RingCentral",
+  "ringcentral-identity": "Add a RingCentral identity",
 };
 
 export function OverviewPage() {
@@ -136,7 +117,7 @@ function OverviewBody(props: {
   onChanged(): void;
 }) {
   const { status, busy } = props;
-  const styles = useStyles();
+  const styles = useOverviewStyles();
   const { activeJob } = useApp();
   return (
     <>
@@ -193,22 +174,11 @@ function OverviewBody(props: {
             <EmptyState>Nobody is watched yet: grant consent and authorise a sync account.</EmptyState>
           )}
         </Section>
-        <Section title="RingCentral write budget">
-          {status.writeBudget ? (
-            <dl className={styles.stats}>
-              <dt className={styles.dt}>In use</dt>
-              <dd className={styles.dd}>
-                {formatCount(status.writeBudget.used)} of {formatCount(status.writeBudget.limit)} writes per{" "}
-                {formatCount(status.writeBudget.windowSeconds)} s
-              </dd>
-              <dt className={styles.dt}>Queued</dt>
-              <dd className={styles.dd}>{formatCount(status.writeBudget.queued)}</dd>
-            </dl>
-          ) : (
-            <EmptyState>No writes yet: the budget is measured once RingCentral is connected.</EmptyState>
-          )}
+        <Section title="RingCentral write capacity">
+          <WriteCapacity budget={status.writeBudget} />
         </Section>
       </div>
+      <IdentitiesSection status={status} busy={busy} onStep={props.onStep} onChanged={props.onChanged} />
       <Section title="Last job">
         {activeJob ? (
           <JobPanel onFinished={props.onChanged} />
@@ -227,7 +197,7 @@ function OverviewBody(props: {
 }
 
 function Since(props: { since: number | null; reason: string | null; fix: string | null }) {
-  const styles = useStyles();
+  const styles = useOverviewStyles();
   return (
     <>
       {props.since !== null && <Text className={styles.muted}>Since {formatTime(props.since)}</Text>}
@@ -239,7 +209,7 @@ function Since(props: { since: number | null; reason: string | null; fix: string
 
 function MicrosoftSection(props: { status: StatusView; busy: string | null; onStep(step: StepName): void }) {
   const ms = props.status.microsoft;
-  const styles = useStyles();
+  const styles = useOverviewStyles();
   const connected = ms.state === "connected";
   const label = ms.state === "missing" ? "Sign in and grant consent" : connected ? "Grant consent again" : "Sign in again and grant consent";
   return (
@@ -261,7 +231,7 @@ function MicrosoftSection(props: { status: StatusView; busy: string | null; onSt
 
 function RingCentralSection(props: { status: StatusView; busy: string | null; onStep(step: StepName): void; onConnectJwt(): void }) {
   const rc = props.status.ringcentral;
-  const styles = useStyles();
+  const styles = useOverviewStyles();
   const connected = rc.state === "connected";
   return (
     <Section title="RingCentral">
@@ -301,7 +271,7 @@ function SyncAccountsSection(props: {
   onChanged(): void;
 }) {
   const { api } = useApp().services;
-  const styles = useStyles();
+  const styles = useOverviewStyles();
   const accounts = props.status.syncAccounts;
   const [email, setEmail] = useState("");
   const [removing, setRemoving] = useState<string | null>(null);
@@ -335,18 +305,16 @@ function SyncAccountsSection(props: {
       ) : (
         <ul className={styles.list} aria-label="Sync accounts">
           {accounts.map((a) => (
-            <li key={a.upn} className={styles.item}>
-              <div className={styles.line}>
-                <Text weight="semibold">{a.upn}</Text>
-                <StateBadge state={a.state} />
-                <Text className={styles.muted}>covers {people(a.covers)}</Text>
-                {a.reason && <Text>{a.reason}</Text>}
-                {a.fix && <Text weight="semibold">{a.fix}</Text>}
-              </div>
-              <Button aria-label={`Remove sync account ${a.upn}`} onClick={() => setRemoving(a.upn)}>
-                Remove
-              </Button>
-            </li>
+            <ConnectionRow
+              key={a.upn}
+              title={a.upn}
+              state={a.state}
+              note={`covers ${people(a.covers)}`}
+              reason={a.reason}
+              fix={a.fix}
+              removeLabel={`Remove sync account ${a.upn}`}
+              onRemove={() => setRemoving(a.upn)}
+            />
           ))}
         </ul>
       )}
