@@ -211,6 +211,7 @@ class Dispatcher:
     _rc_sent: deque[tuple[float, str]] = field(default_factory=deque)  # (sent at, identity)
     _rc_waiting: int = 0  # people with a RingCentral write queued or waiting for a slot
     _p95_at: tuple[float, float | None] | None = None  # (monotonic time, p95) last worked out
+    _overdue_at: tuple[float, float | None] | None = None  # (monotonic time, limit) likewise
 
     def __post_init__(self) -> None:
         self._started_at = self.clock()
@@ -287,9 +288,29 @@ class Dispatcher:
 
     def _overdue_after(self) -> float | None:
         """Seconds a cosmetic write may wait before it joins the routing class: twice the
-        recent p95 (at least a second); None before any write was measured."""
-        p95 = self._p95()
-        return None if p95 is None else max(2.0 * p95, 1.0)
+        current p95 wait (at least a second), None before anything was measured.
+
+        The current p95 counts the writes still waiting at their age so far, with the last
+        hour's sent ones: at the start of a burst the writes sent are the few that did not
+        wait, and a p95 of those alone would make every queued Busy overdue within a second,
+        putting them all back ahead of the Do not disturb changes behind them. Worked out at
+        most once a real second."""
+        now = time.monotonic()
+        if self._overdue_at is not None and now - self._overdue_at[0] < 1.0:
+            return self._overdue_at[1]
+        at = self.clock()
+        while self._delays and self._delays[0][0] < at - DELAY_HISTORY:
+            self._delays.popleft()
+        waits = [d for _, d in self._delays]
+        for pending in (*self._pending.values(), *self._current.values()):
+            if pending.rc is not None:
+                waits.append(max(0.0, at - pending.queued_at))
+        limit = None
+        if waits:
+            waits.sort()
+            limit = max(2.0 * waits[min(len(waits) - 1, int(0.95 * len(waits)))], 1.0)
+        self._overdue_at = (now, limit)
+        return limit
 
     def _rank_now(self, pending: _Pending) -> int:
         """A pending write's order of service now: overdue cosmetic writes count as routing

@@ -24,8 +24,8 @@ from tests.sync.harness import sandbox_providers
 
 @pytest.fixture
 def sandbox_options() -> dict[str, Any]:
-    """120 people on a clock ten times faster: a RingCentral minute is six real seconds."""
-    return {"users": 120, "time_scale": 10.0}
+    """420 people on a clock ten times faster: a RingCentral minute is six real seconds."""
+    return {"users": 420, "time_scale": 10.0}
 
 
 def _targets(sb: ClientSandbox) -> list[WriteTarget]:
@@ -73,30 +73,56 @@ async def test_a_cosmetic_write_is_not_starved_by_a_stream_of_routing_writes(
 ) -> None:
     dispatcher, answered = dispatched
     people = _targets(client_sandbox)
-    assert len(people) >= 82
-    # Twenty Busy writes go at once: the recent p95 wait is about nothing, so a cosmetic write
-    # is overdue after a second. They spend half of this RingCentral minute.
-    await asyncio.gather(
-        *(
-            dispatcher.submit(t, [SetRingCentralPresence(user_status="Busy")], REALTIME)
-            for t in people[:20]
+    assert len(people) >= 331
+    refused = await client_sandbox.limits_refused()
+    cosmetic, batch, stream = people[0], people[1:61], people[61:331]
+    scale = client_sandbox.ctx.clock.scale
+    dnd = [SetRingCentralPresence(dnd_status="DoNotAcceptAnyCalls")]
+
+    # Sixty Do not disturb changes at once spend the first minute and queue twenty; a second
+    # later a Busy write; then Do not disturb changes at 45 a minute for six sandbox minutes,
+    # where RingCentral takes 40, so routing writes never stop queueing ahead of it.
+    waits = [dispatcher.submit(t, dnd, REALTIME) for t in batch]
+    await asyncio.sleep(1.0 / scale)
+    busy = SetRingCentralPresence(user_status="Busy")
+    waits.append(dispatcher.submit(cosmetic, [busy], REALTIME))
+    for person in stream:
+        await asyncio.sleep(60.0 / 45 / scale)
+        waits.append(dispatcher.submit(person, dnd, REALTIME))
+    await asyncio.wait_for(asyncio.gather(*waits), 180)
+
+    # By class alone it would wait for the stream to end and be the last of 331. Once it
+    # has waited twice the current p95 it goes in turn with the routing writes, ahead of
+    # those that came after it.
+    position = answered.index(cosmetic.link_id)
+    assert position >= 40, "the Busy write went before the routing writes queued ahead of it"
+    assert position < len(answered) - 40, (
+        f"the Busy write was answered as number {position + 1} of {len(answered)}"
+    )
+    assert await client_sandbox.limits_refused() == refused
+
+
+async def test_a_burst_of_busy_writes_does_not_overtake_a_later_routing_write(
+    client_sandbox: ClientSandbox, dispatched: tuple[Dispatcher, list[str]]
+) -> None:
+    dispatcher, answered = dispatched
+    people = _targets(client_sandbox)
+    busy, focused = people[:100], people[100]
+    scale = client_sandbox.ctx.clock.scale
+
+    waits = [
+        dispatcher.submit(t, [SetRingCentralPresence(user_status="Busy")], REALTIME) for t in busy
+    ]
+    # Ten sandbox seconds later, with sixty Busy writes still queued, one Do not disturb.
+    await asyncio.sleep(10.0 / scale)
+    waits.append(
+        dispatcher.submit(
+            focused, [SetRingCentralPresence(dnd_status="DoNotAcceptAnyCalls")], REALTIME
         )
     )
-    refused = await client_sandbox.limits_refused()
-    answered.clear()
-    cosmetic = people[20]
-    stream = people[21:82]
-
-    waits = [dispatcher.submit(cosmetic, [SetRingCentralPresence(user_status="Busy")], REALTIME)]
-    waits += [
-        dispatcher.submit(t, [SetRingCentralPresence(dnd_status="DoNotAcceptAnyCalls")], REALTIME)
-        for t in stream
-    ]
     await asyncio.wait_for(asyncio.gather(*waits), 120)
 
-    # Without ageing the Busy write would be the last of the 62; it went out in the next
-    # minute's first batch, ahead of most of the routing writes still queued.
-    position = answered.index(cosmetic.link_id)
-    assert position < len(answered) - 20, f"the Busy write was answered as number {position + 1} of 62"
-    assert position >= 20, "the routing writes went first while the Busy write was young"
-    assert await client_sandbox.limits_refused() == refused
+    # The queued Busy writes are older but cosmetic, and none of them is overdue yet: the
+    # wait that counts is the current one, theirs included, not only the first forty's.
+    position = answered.index(focused.link_id)
+    assert position <= 40 + 8, f"the DND write was answered as number {position + 1} of 101"
