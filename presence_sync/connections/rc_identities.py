@@ -34,7 +34,11 @@ from presence_sync.connections.records import (
     ConnectionBook,
     rc_identity_kind,
 )
-from presence_sync.connections.ringcentral import RcConnectResult, ReportingRingCentralAuth
+from presence_sync.connections.ringcentral import (
+    RcConnectResult,
+    ReportingRingCentralAuth,
+    signed_in_details,
+)
 from presence_sync.errors import RingCentralError, ValidationError
 from presence_sync.ringcentral import RingCentralAuth, RingCentralClient, RingCentralTokenError
 from presence_sync.ringcentral.limits import RateLimits
@@ -201,7 +205,7 @@ class RcIdentities:
             return RcConnectResult(ConnectionStatus.BROKEN, reason, {}, unreachable=True)
         finally:
             await auth.close()
-        details = _details(extension, owner, "jwt", None, self.book.clock())
+        details = signed_in_details(extension, owner, "jwt", None, self.book.clock())
         await self._keep(extension.id, {"jwt": credential, "auth": data}, details)
         await self.book.audit(
             "ringcentral-identity-added", {"extension": extension.id, "method": "jwt"}, actor
@@ -217,7 +221,7 @@ class RcIdentities:
         if problem is not None:
             return problem
         data = dict(auth.platform.auth().data())
-        details = _details(extension, owner, "oauth", extension.email, self.book.clock())
+        details = signed_in_details(extension, owner, "oauth", extension.email, self.book.clock())
         await self._keep(extension.id, {"jwt": None, "auth": data}, details)
         await self.book.audit(
             "ringcentral-identity-added",
@@ -295,18 +299,3 @@ class RcIdentities:
             await auth.close()
         self._retired.clear()
         self._clients.clear()
-
-
-def _details(
-    extension: Extension, owner: str, method: str, by: str | None, now: float
-) -> dict[str, Any]:
-    return {
-        "method": method,
-        "owner_id": owner,
-        "extension_id": extension.id,
-        "extension_number": extension.extension_number,
-        "name": extension.name,
-        "email": extension.email,
-        "authorised_by": by,
-        "connected_at": now,
-    }

@@ -217,16 +217,10 @@ class RingCentralConnection:
                 logger.warning("RingCentral connection test failed: %s", type(err).__name__)
                 reason = f"RingCentral could not be reached to test the connection: {err}"
                 return RcConnectResult(ConnectionStatus.BROKEN, reason, {})
-            details = {
-                "method": "jwt",
-                "owner_id": auth.owner_id() or extension.id,
-                "extension_id": extension.id,
-                "extension_number": extension.extension_number,
-                "name": extension.name,
-                "email": extension.email,
-                "authorised_by": None,  # an earlier OAuth sign-in no longer applies
-                "connected_at": self.book.clock(),
-            }
+            # authorised_by None: an earlier OAuth sign-in no longer applies.
+            details = signed_in_details(
+                extension, auth.owner_id() or extension.id, "jwt", None, self.book.clock()
+            )
             await auth.keep(self._save_auth)
             record = await self.book.set_state(
                 RINGCENTRAL, ConnectionStatus.CONNECTED, None, details=details, reconnected=True
@@ -329,16 +323,9 @@ class RingCentralConnection:
         who = extension.email or extension.name or extension.id
         if as_identity:
             return await self._finish_identity(auth, extension, by.email, title, who)
-        details = {
-            "method": "oauth",
-            "owner_id": auth.owner_id() or extension.id,
-            "extension_id": extension.id,
-            "extension_number": extension.extension_number,
-            "name": extension.name,
-            "email": extension.email,
-            "authorised_by": extension.email,
-            "connected_at": self.book.clock(),
-        }
+        details = signed_in_details(
+            extension, auth.owner_id() or extension.id, "oauth", extension.email, self.book.clock()
+        )
         async with self._lock:
             await auth.keep(self._save_auth)
             record = await self.book.set_state(
@@ -386,6 +373,22 @@ class RingCentralConnection:
             await auth.close()
         self._retired.clear()
         self._client = None
+
+
+def signed_in_details(
+    extension: Extension, owner: str, method: str, by: str | None, now: float
+) -> dict[str, Any]:
+    """The details a RingCentral connection or identity record keeps of who it acts as."""
+    return {
+        "method": method,
+        "owner_id": owner,
+        "extension_id": extension.id,
+        "extension_number": extension.extension_number,
+        "name": extension.name,
+        "email": extension.email,
+        "authorised_by": by,
+        "connected_at": now,
+    }
 
 
 def _code_refused(err: RingCentralTokenError) -> str:

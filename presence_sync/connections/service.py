@@ -18,7 +18,7 @@ import aiohttp
 
 from presence_sync.connections.explain import explain_entra_error, explain_ringcentral
 from presence_sync.connections.microsoft import MicrosoftConnection
-from presence_sync.connections.rc_identities import NO_RIGHT, RcIdentities
+from presence_sync.connections.rc_identities import RcIdentities
 from presence_sync.connections.records import (
     MICROSOFT,
     RC_IDENTITY_PREFIX,
@@ -36,7 +36,7 @@ from presence_sync.graph import EntraError, GraphClient
 from presence_sync.graph.auth import GraphToken
 from presence_sync.providers import NotConnectedError, RcWriter
 from presence_sync.ringcentral import RingCentralClient, RingCentralTokenError
-from presence_sync.ringcentral.errors import RingCentralRefusedError
+from presence_sync.ringcentral.errors import RingCentralPermissionError
 from presence_sync.ringcentral.models import Extension
 from presence_sync.settings import Settings
 from presence_sync.store import SYSTEM, ConnectionStatus, Store
@@ -165,7 +165,7 @@ class Connections:
             await self.book.mark_broken(
                 kind if identity else RINGCENTRAL, explain_ringcentral(error), error.code
             )
-        elif identity and isinstance(error, RingCentralRefusedError) and NO_RIGHT in error.codes:
+        elif identity and isinstance(error, RingCentralPermissionError):
             # An identity only writes: without the right it is of no use until an admin acts.
             await self.identities.lacks_right(kind)
         else:

@@ -58,6 +58,7 @@ from presence_sync.errors import GraphNotFoundError, PresenceSyncError, Provider
 from presence_sync.graph.errors import GraphRefusedError, GraphRequestError
 from presence_sync.providers import NotConnectedError, Providers, RcWriter
 from presence_sync.ringcentral.errors import (
+    RingCentralPermissionError,
     RingCentralRefusedError,
     RingCentralRequestError,
     RingCentralTokenError,
@@ -80,7 +81,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _DEPARTMENT = "DoNotAcceptDepartmentCalls"
-_NO_RIGHT = "CMN-408"  # RingCentral: the user lacks a permission for the resource
 DELAY_HISTORY = 3600.0  # seconds of write delays kept for the p95 (the last hour)
 _RATE_WINDOW = 60.0  # seconds over which "writes a minute used" is counted
 _MEDIUM = "Medium"
@@ -105,7 +105,6 @@ class CapacityView:
     backlog: int  # people with a RingCentral write waiting
     expected_delay: float | None  # seconds a new change would wait at today's rate
     p95_delay: float | None  # decision -> write sent, over the last hour
-    writes_by_identity: dict[str, int]  # writes sent in the last minute, per identity
 
 
 @dataclass(frozen=True)
@@ -630,7 +629,6 @@ class Dispatcher:
             backlog=backlog,
             expected_delay=backlog * 60.0 / allowed if allowed else None,
             p95_delay=self._p95(),
-            writes_by_identity=by_identity,
         )
 
 
@@ -658,7 +656,7 @@ def _refused_the_identity(err: Exception) -> bool:
     """Whether RingCentral refused the identity itself (not the write): another may send it."""
     if isinstance(err, RingCentralTokenError):
         return err.breaks_connection
-    return isinstance(err, RingCentralRefusedError) and _NO_RIGHT in err.codes
+    return isinstance(err, RingCentralPermissionError)
 
 
 def _kind(command: Command) -> str:

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import generate_latest
 
+from bot.cards import WriteBudget
 from presence_sync import __version__
 from presence_sync.web.keys import BOT, METRICS, STORE, SUPERVISOR
-
-if TYPE_CHECKING:
-    from bot.cards import WriteBudget
 
 __all__ = ["ServerMetrics", "add_routes", "metrics_middleware"]
 
@@ -144,15 +141,14 @@ class ServerMetrics:
 
     def show_capacity(self, budget: WriteBudget | None) -> None:
         """Set the RingCentral write-capacity gauges (zero when RingCentral is not connected)."""
-        self.rc_identities.set(budget.identities if budget is not None else 0)
-        self.rc_allowed.set((budget.limit or 0) if budget is not None else 0)
-        self.rc_used.set(budget.used if budget is not None else 0)
-        self.rc_backlog.set(budget.backlog if budget is not None else 0)
-        expected = budget.expected_delay if budget is not None else None
-        self.rc_expected.set(expected or 0)
-        p95 = budget.p95_delay if budget is not None else None
-        self.rc_p95.set(p95 or 0)
-        self.rc_short.set(1 if budget is not None and budget.advice else 0)
+        shown = budget or WriteBudget(used=0, limit=None, identities=0)
+        self.rc_identities.set(shown.identities)
+        self.rc_allowed.set(shown.limit or 0)
+        self.rc_used.set(shown.used)
+        self.rc_backlog.set(shown.backlog)
+        self.rc_expected.set(shown.expected_delay or 0)
+        self.rc_p95.set(shown.p95_delay or 0)
+        self.rc_short.set(1 if shown.advice else 0)
 
     def loop_started(self, name: str) -> None:
         """Show a loop's restart count (0) from its start on."""
