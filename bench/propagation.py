@@ -45,11 +45,12 @@ from pymongo import monitoring
 # The repository root, for tests.mongo_server (FerretDB) when this runs as a script.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from presence_sync.demo.connect import connect_and_sync_all
+from presence_sync.demo.connect import admin_email, connect_all
 from presence_sync.demo.control import SandboxControl, linked_people
-from presence_sync.demo.jobs import synced_links
+from presence_sync.demo.jobs import refresh_directory, sync_all, synced_links
 from presence_sync.demo.sandbox_process import SandboxProcess
 from presence_sync.demo.server import ProductServer, demo_settings, reserve_port
+from presence_sync.web.keys import STORE
 from presence_sync.web.webhooks import GRAPH_NOTIFICATIONS
 from tests.mongo_server import CommandCounter
 
@@ -71,9 +72,24 @@ INTERVALS = {
         "Graph notification batch window)"
     ),
 }
+RSS_EVERY = 0.2  # seconds between samples of the process's resident memory while driving
 ANSWER_LIMIT = 10.0  # a change still unanswered after this many seconds counts as lost
 SETTLE_SECONDS = 2.0  # let sync-all's writes and their echoes pass before driving
 TIMELINE_POLL = 0.05  # seconds between reads of the sandbox's timeline
+
+
+def rss_mb() -> float:
+    """This process's resident set size (VmRSS), in MB of 2**20 bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+async def _sample_rss(peak: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        peak[0] = max(peak[0], rss_mb())
+        await asyncio.sleep(RSS_EVERY)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -285,15 +301,24 @@ async def measure_propagation(
     store_url: str | None = None,
     seed: int = 5,
     rc_echo_delay_ms: float = 0.0,
+    bulk_limits_off: bool = False,
 ) -> dict[str, Any]:
     """One run over a sandbox org of `users` people; latencies and counts as JSON-ready data.
 
     `rc_echo_delay_ms` holds RingCentral's notifications back that long (real time), as
     RingCentral's own webhooks arrive some time after the PUT: it decides whether the echo of
     our write comes before or after its acknowledgement is stored, not the timed interval.
+    `bulk_limits_off` switches the sandbox's limits off before `sync all` too (its wall time
+    with limits off is a figure of its own); by default `sync all` runs under them.
+
+    The process's resident memory is reported before the product starts, once it is synced
+    and idle, and at its peak while the changes are driven: the product runs in this process,
+    the sandbox in its own, so what the product holds is most of it.
     """
     # Registered before the product's client exists: listeners apply to later clients only.
     commands = _mongo_commands() if store_url is not None else None
+    rss: dict[str, float] = {"before_product": rss_mb()}
+    bulk: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
         data = Path(folder)
         sandbox = await SandboxProcess.start(data / "sandbox", port=0, users=users)
@@ -320,13 +345,12 @@ async def measure_propagation(
                 middlewares=[_arrival_middleware(timeline)],
             )
             await control.set_product_url(f"{server.url}/api/messages")
-            store, job = await connect_and_sync_all(server, control, config, sandbox.ca_file)
-            await control.call("POST", "/_sandbox/ringcentral/limits", {"enabled": False})
-            await control.call(
-                "POST",
-                "/_sandbox/graph/limits",
-                {"requests_per_30s": None, "notification_delay_ms": [0, 0]},
+            if bulk_limits_off:
+                await _limits_off(control)
+            store, job, bulk = await _connect_and_time_sync_all(
+                server, control, config, sandbox.ca_file
             )
+            await _limits_off(control)
             if rc_echo_delay_ms:
                 await control.call(
                     "POST",
@@ -355,6 +379,7 @@ async def measure_propagation(
                 }
             )
             await asyncio.sleep(SETTLE_SECONDS)
+            rss["idle"] = rss_mb()
             if commands is not None:
                 # What the product sends with nothing changing: its loops' background load.
                 commands.take()
@@ -362,7 +387,14 @@ async def measure_propagation(
                 idle = _command_summary(commands.take_both(), 0, SETTLE_SECONDS)
             await control.call("POST", "/_sandbox/timeline", {"enabled": True})
             began = time.monotonic()
-            driven = await _drive(control, actors, timeline, rate, duration, seed)
+            peak, sampled = [rss["idle"]], asyncio.Event()
+            sampler = asyncio.create_task(_sample_rss(peak, sampled))
+            try:
+                driven = await _drive(control, actors, timeline, rate, duration, seed)
+            finally:
+                sampled.set()
+                await sampler
+            rss["drive_peak"] = peak[0]
             if commands is not None:
                 seconds = time.monotonic() - began
                 summary = _command_summary(commands.take_both(), driven["sent"], seconds)
@@ -382,6 +414,8 @@ async def measure_propagation(
         "sandbox_users": users,
         "sandbox": "its own process (python -m sandbox); the product in the benchmark's",
         "linked_and_synced": job.synced + job.already,
+        "sync_all": {**bulk, "limits": "off" if bulk_limits_off else "on"},
+        "rss_mb": rss,
         "actors": len(actors),
         "rate_limits": "off (RingCentral limits disabled, Graph requests_per_30s null)",
         "notification_delay_ms": 0,
@@ -389,6 +423,43 @@ async def measure_propagation(
         "intervals": INTERVALS,
         **driven,
     }
+
+
+async def _limits_off(control: SandboxControl) -> None:
+    await control.call("POST", "/_sandbox/ringcentral/limits", {"enabled": False})
+    await control.call(
+        "POST",
+        "/_sandbox/graph/limits",
+        {"requests_per_30s": None, "notification_delay_ms": [0, 0]},
+    )
+
+
+async def _connect_and_time_sync_all(
+    server: ProductServer, control: SandboxControl, config: dict[str, Any], ca_file: str
+) -> tuple[Any, Any, dict[str, Any]]:
+    """`connect_and_sync_all`, with the directory refresh and `sync all` timed apart."""
+    store = await asyncio.wait_for(server.app[STORE].wait_opened(), 30)
+    admin = admin_email(config)
+    accounts = list(config.get("sync_account_candidates", []))[:1]
+    await connect_all(server.url, store, control, ca_file, admin=admin, sync_accounts=accounts)
+    began = time.monotonic()
+    await refresh_directory(server.app)
+    directory = time.monotonic() - began
+    began = time.monotonic()
+    job = await sync_all(server.app, admin)
+    took = time.monotonic() - began
+    return (
+        store,
+        job,
+        {
+            "directory_refresh_seconds": round(directory, 2),
+            "seconds": round(took, 2),
+            "people": job.total,
+            "synced": job.synced + job.already,
+            "failed": job.failed,
+            "people_per_second": round(job.total / took, 1) if took else None,
+        },
+    )
 
 
 if __name__ == "__main__":
@@ -400,6 +471,10 @@ if __name__ == "__main__":
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--store-url", default=None)
     parser.add_argument(
+        "--bulk-limits-off", action="store_true",
+        help="switch the sandbox's limits off before sync all too (its wall time, limits off)",
+    )  # fmt: skip
+    parser.add_argument(
         "--rc-echo-delay-ms", type=float, default=0.0,
         help="hold RingCentral's notifications back this long (real ms); 0: at once",
     )  # fmt: skip
@@ -407,7 +482,12 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.ERROR)
     result = asyncio.run(
         measure_propagation(
-            cli.users, cli.rate, cli.seconds, cli.store_url, rc_echo_delay_ms=cli.rc_echo_delay_ms
+            cli.users,
+            cli.rate,
+            cli.seconds,
+            cli.store_url,
+            rc_echo_delay_ms=cli.rc_echo_delay_ms,
+            bulk_limits_off=cli.bulk_limits_off,
         )
     )
     print(json.dumps(result, indent=2))

@@ -148,6 +148,7 @@ def build_services(
         instance_id,
         webhook_addresses(settings.public_url),
         watch_options or WatchOptions(clock=timing.clock, time_scale=timing.time_scale),
+        hand_over=sync.reconciler.hand_over,
     )
     admin = Admin(
         store.store, timing.clock, coverage=watchers.coverage, on_job_queued=sync.jobs.wake

@@ -19,6 +19,7 @@ from presence_sync.store.models import (
     AuditEntry,
     Connection,
     DirtyEntry,
+    Due,
     Job,
     JobFailure,
     JobStatus,
@@ -102,10 +103,38 @@ class LinkStore(Protocol):
         replaced by the genuine one.
         """
 
+    async def observe_teams(
+        self, link_id: str, observation: TeamsObservation, *, due_at: float | None = None
+    ) -> UserLink | None:
+        """`record_teams_observation` that answers the link as written (None: not newer).
+
+        With `due_at`, an applied observation also makes the link due by then (the earlier of
+        that and its stored due time), in the same write: an observation is never stored
+        without the mark that gets it decided on, even if the process stops next.
+        """
+
+    async def observe_rc(
+        self, link_id: str, observation: RcObservation, *, due_at: float | None = None
+    ) -> UserLink | None:
+        """`record_rc_observation` that answers the link as written (None: not newer)."""
+
+    async def mark_link_due(self, link_id: str, due_at: float) -> None:
+        """Make the link due by `due_at` (the earlier of that and its stored due time)."""
+
     async def set_engine_state(
-        self, link_id: str, state: Mapping[str, Any], expected_version: int
+        self,
+        link_id: str,
+        state: Mapping[str, Any],
+        expected_version: int,
+        due: Due | None = None,
     ) -> int:
-        """Replace the engine's state if its version is still `expected_version`; new version."""
+        """Replace the engine's state if its version is still `expected_version`; new version.
+
+        With `due`, the link's due time moves with it in the same write (see `Due`).
+        """
+
+    async def due_links(self, before: float, limit: int) -> list[tuple[str, float]]:
+        """Links due at or before `before`, earliest first: (link id, due time)."""
 
 
 class RecordStore(Protocol):

@@ -40,7 +40,11 @@ class ComposedStore:
         self.delete_link = links.delete_link
         self.record_teams_observation = links.record_teams_observation
         self.record_rc_observation = links.record_rc_observation
+        self.observe_teams = links.observe_teams
+        self.observe_rc = links.observe_rc
+        self.mark_link_due = links.mark_link_due
         self.set_engine_state = links.set_engine_state
+        self.due_links = links.due_links
 
         # Settings and connection records come from recent copies (`RecentRecords`); what
         # this object writes replaces them at once.

@@ -16,6 +16,7 @@ __all__ = [
     "ConnectionDetails",
     "ConnectionStatus",
     "DirtyEntry",
+    "Due",
     "Job",
     "JobFailure",
     "JobStatus",
@@ -118,10 +119,26 @@ class UserLink:
     engine_state: Mapping[str, Any] = field(default_factory=dict)
     engine_version: int = 0
     updated_at: float = 0.0
+    # When the reconciler must next look at this person: at once after an observation it has
+    # not decided on yet, later for the engine's own timer; None when nothing is due.
+    due_at: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "email", normalise_email(self.email))
         object.__setattr__(self, "state", LinkState(self.state))
+
+
+@dataclass(frozen=True)
+class Due:
+    """How `Store.set_engine_state` moves a link's due time along with its state.
+
+    `seen` is the due time the decision read; `next` the engine's next timer (None: none).
+    When the stored due time is still `seen`, it becomes `next`; when an observation moved
+    it meanwhile, the earlier of the two is kept, so a mark made after the read is not lost.
+    """
+
+    seen: float | None
+    next: float | None
 
 
 # Fields of a link that `Store.update_link` may change; observations and engine state have

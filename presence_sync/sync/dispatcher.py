@@ -84,6 +84,8 @@ _DEPARTMENT = "DoNotAcceptDepartmentCalls"
 DELAY_HISTORY = 3600.0  # seconds of write delays kept for the p95 (the last hour)
 _RATE_WINDOW = 60.0  # seconds over which "writes a minute used" is counted
 _MEDIUM = "Medium"
+# Real seconds within which a write's decision is fresh enough to skip re-reading the person.
+FRESH_DECISION = 0.25
 
 
 def routes_calls(command: SetRingCentralPresence) -> bool:
@@ -177,6 +179,7 @@ class _Pending:
     opened: dict[str, str] = field(default_factory=dict)  # "rc" / "teams" -> on_send's id
     rank: int = 0  # order of service: the priority, one less for call-routing writes
     queued_at: float = 0.0  # when its oldest waiting command was submitted
+    decided: float = 0.0  # time.monotonic() of its newest submission (the freshest decision)
 
     def ranked(self) -> int:
         """The order of service this pending write earns from its priority and content."""
@@ -269,6 +272,7 @@ class Dispatcher:
             pending.priority = priority
             pending.seq = next(self._seq)
         pending.target = target
+        pending.decided = time.monotonic()
         for command in commands:
             if isinstance(command, SetRingCentralPresence):
                 pending.rc = command if pending.rc is None else merge_rc(pending.rc, command)
@@ -392,7 +396,7 @@ class Dispatcher:
         skipped: list[Command] = []
         for command in _commands(pending):
             if isinstance(command, SetRingCentralPresence) and await self._already_true(
-                pending.target.link_id, command
+                pending, command
             ):
                 skipped.append(command)
                 await self.on_result(
@@ -432,15 +436,18 @@ class Dispatcher:
         pending.opened[_kind(command)] = opened
         return opened
 
-    async def _already_true(self, link_id: str, command: SetRingCentralPresence) -> bool:
+    async def _already_true(self, pending: _Pending, command: SetRingCentralPresence) -> bool:
         # Only an observation made after our last write to this user (and after this
         # process started) shows the remote state; an older one may predate a write of ours.
         # RingCentral stamps its events (within CLOCK_SKEW of our clock); a read carries the
         # time we recorded it, which may be long after RingCentral answered, so it proves
         # nothing until PENDING_GRACE later (as in the engine). Sending a write that was
         # already true costs one PUT; skipping one that was not leaves the user stuck.
-        if self.remote is None:
+        # A write leaving within FRESH_DECISION of its decision was decided on the stored
+        # observation itself, so reading it again costs the store a command to learn nothing.
+        if self.remote is None or time.monotonic() - pending.decided < FRESH_DECISION:
             return False
+        link_id = pending.target.link_id
         seen = await self.remote(link_id)
         if seen is None:
             return False

@@ -14,10 +14,12 @@ after a back-off, a re-check once an unacknowledged write can no longer be sent.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from presence_sync.domain import DEFAULT_RULES, CallPresenceRules, RulesError
@@ -49,6 +51,7 @@ from presence_sync.store.models import (
     SYSTEM,
     AuditDetails,
     AuditEntry,
+    Due,
     LinkState,
     OrgSettings,
     RcObservation,
@@ -195,6 +198,19 @@ class Reconciler:
     _horizon: float = 0.0  # marks due within this many seconds ring a worker awake
     _stop_listening: Callable[[], None] | None = None
     _left_open_closed: bool = False  # writes a stopped process left under way are audited
+    # People handed over in this process (`hand_over`), with the link as their observation
+    # wrote it: decided without the store's queue, which only carries what comes from
+    # elsewhere (jobs, other replicas, the sweep of what a stopped process left due).
+    _ready: dict[str, tuple[int, str, UserLink | None]] = field(default_factory=dict)
+    _active: dict[str, int] = field(default_factory=dict)  # decisions under way here, per link
+    _marked: bool = False  # the store's queue was marked in this process since the last claim
+    # The engine timers this process set: (due, link id), and each link's current one.
+    _timers: list[tuple[float, str]] = field(default_factory=list)
+    _timer_at: dict[str, float] = field(default_factory=dict)
+    # What the sweep queued and no decision here has taken yet: (link id -> due time).
+    _swept: dict[str, float] = field(default_factory=dict)
+    # The link as saved by the decision whose write is on its way, for folding its answer.
+    _after: dict[str, UserLink] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.providers is not None:
@@ -209,6 +225,7 @@ class Reconciler:
 
     def wake(self) -> None:
         """Look at the dirty queue now instead of at the next poll."""
+        self._marked = True
         for event in (*self._waiting, *self._busy):
             event.set()
 
@@ -216,10 +233,84 @@ class Reconciler:
         # A timer set for later needs nobody now; a mark due before the next round does.
         if due_at > self.clock() + self._horizon:
             return
+        self._marked = True
+        self._nudge()
+
+    def _nudge(self) -> None:
         for event in self._busy:
-            event.set()  # it may have just claimed without seeing this mark: claim again
+            event.set()  # it may have just looked without seeing this: look again
         if self._waiting:
-            self._waiting.pop(0).set()  # one sleeper is enough: it claims the whole batch
+            self._waiting.pop(0).set()  # one sleeper is enough: it takes the whole batch
+
+    def hand_over(self, link: UserLink, priority: int, reason: str) -> None:
+        """Decide for `link` soon, in this process, starting from the link as given.
+
+        The observation that makes it due was written with its mark (`Store.observe_teams`),
+        so a stop before the decision leaves it for the sweep (`sweep_due`), not lost.
+        """
+        held = self._ready.get(link.id)
+        if held is not None:
+            # Two observations raced: which write came last is the store's to say.
+            self._ready[link.id] = (min(priority, held[0]), reason, None)
+        else:
+            self._ready[link.id] = (priority, reason, link)
+        self._nudge()
+
+    def has_timer(self, link_id: str) -> bool:
+        """Whether this process holds the link's next timer, or is about to decide for it."""
+        return link_id in self._timer_at or link_id in self._ready or link_id in self._active
+
+    def _take_ready(self, limit: int) -> list[tuple[str, int, str, UserLink | None]]:
+        """Up to `limit` people to decide for now: handed over, or their timer fell due."""
+        taken: list[tuple[str, int, str, UserLink | None]] = []
+        for link_id in list(self._ready):
+            if len(taken) >= limit:
+                break
+            if link_id in self._active:
+                continue  # decided again once the decision under way is saved
+            priority, reason, link = self._ready.pop(link_id)
+            taken.append((link_id, priority, reason, link))
+        now = self.clock()
+        while self._timers and self._timers[0][0] <= now and len(taken) < limit:
+            due, link_id = heapq.heappop(self._timers)
+            if self._timer_at.get(link_id) != due:
+                continue  # replaced by a later decision
+            if link_id in self._active or link_id in self._ready:
+                heapq.heappush(self._timers, (now + _MIN_TIMER, link_id))
+                self._timer_at[link_id] = now + _MIN_TIMER
+                continue
+            del self._timer_at[link_id]
+            taken.append((link_id, RECONCILE, "timer", None))
+        return taken
+
+    def _set_timer(self, link_id: str, due: float | None) -> None:
+        if due is None:
+            self._timer_at.pop(link_id, None)
+            return
+        if self._timer_at.get(link_id) == due:
+            return
+        self._timer_at[link_id] = due
+        heapq.heappush(self._timers, (due, link_id))
+        if len(self._timers) > 2 * len(self._timer_at) + 1024:
+            # Replaced timers are dropped as they surface; compact when they pile up.
+            self._timers = [(d, k) for d, k in self._timers if self._timer_at.get(k) == d]
+            heapq.heapify(self._timers)
+
+    async def sweep_due(self, grace: float, limit: int = 500) -> int:
+        """Queue the people due for longer than `grace` that no decision here is coming for.
+
+        What a stopped process left (an observation stored but not decided on, a timer it
+        held), and another replica's, go to the store's queue, which hands each to one
+        worker of one replica. How many were queued.
+        """
+        queued = 0
+        for link_id, due_at in await self.store.due_links(self.clock() - grace, limit):
+            if self.has_timer(link_id) or self._swept.get(link_id) == due_at:
+                continue  # coming here, or queued by an earlier sweep already
+            await self.store.mark_dirty(link_id, priority=REALTIME, due_at=due_at, reason="due")
+            self._swept[link_id] = due_at
+            queued += 1
+        return queued
 
     async def remote_rc(self, link_id: str) -> RcObservation | None:
         """The stored RingCentral observation of a link (the dispatcher's equality check)."""
@@ -227,7 +318,13 @@ class Reconciler:
         return None if link is None else link.rc
 
     async def reconcile(
-        self, link_id: str, *, priority: int, cause: str = "", settings: OrgSettings | None = None
+        self,
+        link_id: str,
+        *,
+        priority: int,
+        cause: str = "",
+        settings: OrgSettings | None = None,
+        link: UserLink | None = None,
     ) -> Submission:
         """Decide for one user from everything stored and dispatch the writes it needs."""
         stored = settings or await self.store.get_settings()
@@ -246,7 +343,9 @@ class Reconciler:
             events.append(Tick())
             return events
 
-        return await self._fold(link_id, events_for, engine_settings(stored), priority, cause)
+        return await self._fold(
+            link_id, events_for, engine_settings(stored), priority, cause, link=link
+        )
 
     async def record_send(self, target: WriteTarget, command: Command, priority: int) -> str:
         """Open the audit entry of a write about to be sent; its id, for `apply_result`."""
@@ -337,6 +436,7 @@ class Reconciler:
                         engine_settings(stored),
                         priority,
                         f"{result}: {command.cause}",
+                        link=self._after.pop(target.link_id, None),
                     )
                     folded = True
                 return
@@ -355,58 +455,93 @@ class Reconciler:
         settings: EngineSettings,
         priority: int,
         cause: str,
+        link: UserLink | None = None,
     ) -> Submission:
-        for _attempt in range(_SAVE_ATTEMPTS):
-            link = await self.store.get_link(link_id)
-            if link is None:
-                return Submission(link_id, (), ("no such user",), None)
-            target = target_of(link)
-            if target is None:
-                return Submission(link_id, (), (link.reason or "not linked",), None)
-            before = _load(link)
-            events = events_for(link, before)
-            if events is None:
-                return Submission(link_id, (), ("not synced",), None)
-            now = self.clock()
-            state = before
-            commands: list[Command] = []
-            notes: list[str] = []
-            for event in events:
-                decision = decide(state, event, settings, now)
-                self.decisions += 1
-                state = decision.state
-                commands.extend(decision.commands)
-                notes.extend(decision.notes)
-            if state != before or not link.engine_state:
+        """Decide for one link and save what changed; `link`, when given, is read already.
+
+        The save carries the link's due time along (`Due`): cleared, or moved to the
+        engine's next timer, which this process also keeps to decide again then.
+        """
+        self._active[link_id] = self._active.get(link_id, 0) + 1
+        try:
+            for _attempt in range(_SAVE_ATTEMPTS):
+                if link is None:
+                    link = await self.store.get_link(link_id)
+                if link is None:
+                    self._set_timer(link_id, None)
+                    return Submission(link_id, (), ("no such user",), None)
                 try:
-                    await self.store.set_engine_state(link.id, state.to_dict(), link.engine_version)
+                    return await self._decide(link, events_for, settings, priority, cause)
                 except ConflictError:
-                    continue  # someone else decided for this user meanwhile: start over
-            sent = _coalesce(commands)
-            future: asyncio.Future[DispatchResult] | None = None
-            if sent and self.dispatcher is not None:
-                if notes:
-                    logger.debug("decided for %s (%s): %s", link.email, cause, "; ".join(notes))
-                # Handed over before the timer is stored, so the write is on its way while
-                # the mark goes to the store: the state saved above already holds the write
-                # as pending, and a lost timer is repaired by reconciliation either way.
-                future = self.dispatcher.submit(target, sent, priority)
-            timer = next_timer(state, now)
-            if timer is not None:
-                await self.store.mark_dirty(
-                    link.id, priority=RECONCILE, due_at=timer, reason="timer"
-                )
-            return Submission(link_id, sent, tuple(notes), future)
+                    link = None  # someone else decided for this user meanwhile: start over
+        finally:
+            left = self._active.pop(link_id) - 1
+            if left:
+                self._active[link_id] = left
+            elif link_id in self._ready:
+                self._nudge()  # handed over again while this decision was under way
         raise ConflictError(f"engine state of {link_id} kept changing under us")
+
+    async def _decide(
+        self,
+        link: UserLink,
+        events_for: Callable[[UserLink, UserState], list[Event] | None],
+        settings: EngineSettings,
+        priority: int,
+        cause: str,
+    ) -> Submission:
+        now = self.clock()
+        self._swept.pop(link.id, None)
+        target = target_of(link)
+        before = _load(link)
+        events = None if target is None else events_for(link, before)
+        if target is None or events is None:
+            # Nothing to decide; a mark left on the link is cleared, or the sweep keeps
+            # finding it.
+            if link.due_at is not None and link.due_at <= now:
+                await self.store.set_engine_state(
+                    link.id, link.engine_state, link.engine_version, Due(link.due_at, None)
+                )
+            self._set_timer(link.id, None)
+            note = (link.reason or "not linked") if target is None else "not synced"
+            return Submission(link.id, (), (note,), None)
+        state = before
+        commands: list[Command] = []
+        notes: list[str] = []
+        for event in events:
+            decision = decide(state, event, settings, now)
+            self.decisions += 1
+            state = decision.state
+            commands.extend(decision.commands)
+            notes.extend(decision.notes)
+        timer = next_timer(state, now)
+        due = link.due_at
+        moved = (due is not None and due <= now) or (timer is not None and due is None)
+        saved = link
+        if state != before or not link.engine_state or moved:
+            body = state.to_dict()
+            version = await self.store.set_engine_state(
+                link.id, body, link.engine_version, Due(due, timer)
+            )
+            saved = replace(link, engine_state=body, engine_version=version, due_at=timer)
+        self._set_timer(link.id, timer)
+        sent = _coalesce(commands)
+        future: asyncio.Future[DispatchResult] | None = None
+        if sent and self.dispatcher is not None and target is not None:
+            if notes:
+                logger.debug("decided for %s (%s): %s", link.email, cause, "; ".join(notes))
+            self._after[link.id] = saved
+            future = self.dispatcher.submit(target, sent, priority)
+        return Submission(link.id, sent, tuple(notes), future)
 
     async def run(
         self, owner: str, *, batch: int = 64, lease_seconds: float = 60.0, idle: float = 0.05
     ) -> None:
-        """Claim and reconcile dirty users until cancelled; store errors only pause the loop.
+        """Decide for the people due until cancelled; store errors only pause the loop.
 
-        Between empty claims a worker sleeps up to `idle` seconds; a mark made through this
-        process's store wakes it at once (the store's bell), marks by other replicas are
-        seen on the next round.
+        Each round takes who was handed over in this process and whose timer fell due, and
+        claims the store's queue when a mark was made through this process's store (its
+        bell) or `idle` seconds passed: marks by other replicas are seen then.
         """
         wake = asyncio.Event()
         self._horizon = max(self._horizon, idle)
@@ -420,34 +555,41 @@ class Reconciler:
         if self._stop_listening is None:
             self._stop_listening = self.store.bell.listen(self._rung)
         self._busy.add(wake)
+        next_claim = 0.0
         try:
             while True:
-                # Cleared before claiming, so a mark landing during the claim is not slept on.
+                # Cleared before looking, so a mark landing meanwhile is not slept on.
                 wake.clear()
-                try:
-                    entries = await self.store.claim_dirty(
-                        owner, limit=batch, lease_seconds=lease_seconds, now=self.clock()
-                    )
-                except StoreError as err:
-                    logger.warning("dirty queue unavailable, retrying: %s", err)
-                    await asyncio.sleep(1.0)
-                    continue
-                if not entries:
-                    await self._sleep(wake, idle)
+                ready = self._take_ready(batch)
+                entries: list[Any] = []
+                if self._marked or time.monotonic() >= next_claim:
+                    self._marked = False
+                    next_claim = time.monotonic() + idle
+                    try:
+                        entries = await self.store.claim_dirty(
+                            owner, limit=batch, lease_seconds=lease_seconds, now=self.clock()
+                        )
+                    except StoreError as err:
+                        logger.warning("dirty queue unavailable, retrying: %s", err)
+                        await asyncio.sleep(1.0)
+                        continue
+                if not ready and not entries:
+                    await self._sleep(wake, max(0.0, min(idle, next_claim - time.monotonic())))
                     continue
                 settings = await self.store.get_settings()
                 await asyncio.gather(
-                    *(self._handle(e.user_key, e.priority, e.reason, settings) for e in entries)
+                    *(self._handle(k, p, r, settings, link) for k, p, r, link in ready),
+                    *(self._handle(e.user_key, e.priority, e.reason, settings) for e in entries),
                 )
-                try:
-                    await self.store.ack_dirty(owner, [e.user_key for e in entries])
-                except StoreError as err:
-                    logger.warning(
-                        "could not acknowledge dirty users (they will be retried): %s", err
-                    )
-                if len(entries) < batch:
-                    # Nothing more was due when we claimed: claim again only if rung since.
-                    await self._sleep(wake, idle)
+                if entries:
+                    try:
+                        await self.store.ack_dirty(owner, [e.user_key for e in entries])
+                    except StoreError as err:
+                        logger.warning(
+                            "could not acknowledge dirty users (they will be retried): %s", err
+                        )
+                    if len(entries) >= batch:
+                        next_claim = 0.0  # more may be due: claim again at once
         finally:
             self._busy.discard(wake)
             if wake in self._waiting:
@@ -472,10 +614,17 @@ class Reconciler:
             self._busy.add(wake)
 
     async def _handle(
-        self, link_id: str, priority: int, reason: str, settings: OrgSettings
+        self,
+        link_id: str,
+        priority: int,
+        reason: str,
+        settings: OrgSettings,
+        link: UserLink | None = None,
     ) -> None:
         try:
-            await self.reconcile(link_id, priority=priority, cause=reason, settings=settings)
+            await self.reconcile(
+                link_id, priority=priority, cause=reason, settings=settings, link=link
+            )
         except Exception:  # one user's trouble must not stop the others
             logger.exception("reconciling %s failed", link_id)
 

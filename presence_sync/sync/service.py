@@ -45,6 +45,11 @@ class SyncService:
     # store's bell and wake it at once, so this only bounds how late marks made by other
     # replicas (and timers falling due) are seen.
     worker_idle: float = 0.5
+    # How often the store is asked for people due that no decision in this process is coming
+    # for (what a stopped process or another replica left), and how long past due they must
+    # be (clock seconds): a decision on its way here elsewhere gets that long to land.
+    sweep_interval: float = 2.0
+    sweep_grace: float = 2.0
     deliver_notices: bool = True
     job_lease: float = 60.0
     budget: ProviderBudget = field(default_factory=ProviderBudget)
@@ -81,9 +86,8 @@ class SyncService:
 
     def loops(self) -> list[Loop]:
         """The background loops, for the server's supervisor to run."""
-        loops = [
-            Loop(f"sync-worker-{n}", self._worker_loop) for n in range(self.workers)
-        ]
+        loops = [Loop(f"sync-worker-{n}", self._worker_loop) for n in range(self.workers)]
+        loops.append(Loop("sync-sweep", self._sweep_loop))
         loops += self.dispatcher.loops()
         loops.append(Loop("sync-jobs", self.jobs.run))
         if self.deliver_notices:
@@ -97,6 +101,14 @@ class SyncService:
 
     async def _worker_loop(self) -> None:
         await self.reconciler.run(self.owner, idle=self.worker_idle)
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            try:
+                await self.reconciler.sweep_due(self.sweep_grace)
+            except PresenceSyncError as err:
+                logger.warning("could not look for people due: %s", err)
+            await asyncio.sleep(self.sweep_interval)
 
     async def _directory_loop(self) -> None:
         while True:

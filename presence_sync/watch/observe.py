@@ -28,7 +28,7 @@ from presence_sync.ringcentral.models import RcPresence
 from presence_sync.store.base import Store
 from presence_sync.store.models import LinkState, RcObservation, TeamsObservation, UserLink
 
-__all__ = ["Observer", "Roster", "WatchedUser", "load_roster", "rc_event"]
+__all__ = ["HandOver", "Observer", "Roster", "WatchedUser", "load_roster", "rc_event"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,9 @@ async def load_roster(store: Store) -> Roster:
         cursor = page.next_cursor
 
 
+HandOver = Callable[[UserLink, int, str], None]
+"""Takes a link whose observation was just written, its priority and the reason."""
+
 _TeamsSeen = tuple[str, str, str]
 _RcSeen = tuple[str | None, str | None, str | None, bool | None, str | None]
 
@@ -104,9 +107,13 @@ class Observer:
         store: Store,
         clock: Callable[[], float],
         verify: Callable[[RcPresence], None] | None = None,
+        hand_over: HandOver | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
+        # Where a changed person goes to be decided on in this process (the reconciler), the
+        # observation written with its mark; None marks the store's queue instead.
+        self._hand_over = hand_over
         # Where events numbered out of bounds go to be read first; None trusts every number
         # (the store still keeps them in order).
         self._verify = verify
@@ -163,8 +170,13 @@ class Observer:
             sequence=presence.sequence_number or "",
             observed_at=now,
         )
+        written: UserLink | None = None
         try:
-            applied = await self._store.record_teams_observation(link_id, observation)
+            if self._hand_over is not None:
+                written = await self._store.observe_teams(link_id, observation, due_at=now)
+                applied = written is not None
+            else:
+                applied = await self._store.record_teams_observation(link_id, observation)
         except NotFoundError:
             return False  # unlinked between lookup and write
         before = self._teams_seen.get(presence.id)
@@ -172,7 +184,10 @@ class Observer:
         self._teams_seen[presence.id] = seen
         if applied:
             priority = REALTIME if changed or not force else RECONCILE
-            await self._store.mark_dirty(link_id, priority=priority, due_at=now, reason=reason)
+            if self._hand_over is not None and written is not None:
+                self._hand_over(written, priority, reason)
+            else:
+                await self._store.mark_dirty(link_id, priority=priority, due_at=now, reason=reason)
         return applied
 
     async def rc(self, presence: RcPresence, *, reason: str, force: bool = False) -> bool:
@@ -292,19 +307,57 @@ class Observer:
             observed_at=stamped,
             verified=verified,
         )
+        changed = self._rc_seen.get(presence.extension_id) != seen
+        priority = REALTIME if changed or not force else RECONCILE
+        if self._hand_over is not None:
+            return await self._observe_rc(
+                link_id, presence.extension_id, observation, link, now, priority, reason
+            )
         try:
             applied = await self._store.record_rc_observation(link_id, observation)
         except NotFoundError:
             return False
-        changed = self._rc_seen.get(presence.extension_id) != seen
         if applied:
             self._rc_seen[presence.extension_id] = seen
             if link is not None and _settled(link, observation):
                 logger.debug("ringcentral event %s: the echo of our write", presence.sequence)
                 return applied
-            priority = REALTIME if changed or not force else RECONCILE
             await self._store.mark_dirty(link_id, priority=priority, due_at=now, reason=reason)
         return applied
+
+    async def _observe_rc(
+        self,
+        link_id: str,
+        extension_id: str,
+        observation: RcObservation,
+        link: UserLink | None,
+        now: float,
+        priority: int,
+        reason: str,
+    ) -> bool:
+        """`_record` with a hand-over: the mark goes with the write unless it is our echo."""
+        assert self._hand_over is not None
+        # Judged before writing when the link was read for the sequence check; else on the
+        # link as written (the observation leaves the engine state as it was).
+        echo = link is not None and _settled(link, observation)
+        try:
+            written = await self._store.observe_rc(
+                link_id, observation, due_at=None if link is None or echo else now
+            )
+        except NotFoundError:
+            return False
+        if written is None:
+            return False
+        self._rc_seen[extension_id] = _rc_values(observation)
+        if echo or (link is None and _settled(written, observation)):
+            logger.debug("ringcentral event %s: the echo of our write", observation.sequence)
+            return True
+        if link is None:
+            await self._store.mark_link_due(link_id, now)
+            due = now if written.due_at is None else min(written.due_at, now)
+            written = replace(written, due_at=due)
+        self._hand_over(written, priority, reason)
+        return True
 
 
 def _stamp(presence: RcPresence, now: float) -> float:

@@ -30,7 +30,7 @@ from presence_sync.tasks import Loop, finish_within, stop_tasks
 from presence_sync.watch.certificate import EncryptionCertificate, load_or_create_certificate
 from presence_sync.watch.coverage import Coverage
 from presence_sync.watch.graph_subscriptions import GraphShards
-from presence_sync.watch.observe import Observer, Roster, load_roster
+from presence_sync.watch.observe import HandOver, Observer, Roster, load_roster
 from presence_sync.watch.poller import GraphPoller, RingCentralPoller
 from presence_sync.watch.ringcentral_subscriptions import RingCentralSubscriptions
 
@@ -97,6 +97,7 @@ class Watchers:
         instance_id: str,
         addresses: WebhookAddresses,
         options: WatchOptions | None = None,
+        hand_over: HandOver | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -104,7 +105,7 @@ class Watchers:
         self.instance_id = instance_id
         self.options = options or WatchOptions()
         clock = self.options.clock
-        self.observer = Observer(store, clock, verify=self.verify_rc)
+        self.observer = Observer(store, clock, verify=self.verify_rc, hand_over=hand_over)
         self.roster = Roster()
         self.shards = GraphShards(
             store=store,

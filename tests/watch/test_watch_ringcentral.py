@@ -102,5 +102,9 @@ async def test_a_slow_reconciliation_read_is_dated_when_it_was_asked_for(
         stored = await product.store.get_link(link.id)
         assert stored is not None
         assert stored.rc is not None
-        stamps.append(stored.rc.observed_at)
+        # A numbered event (the echo of a write the product made for someone whose Teams
+        # presence it read) carries RingCentral's own time; only reads are dated by us.
+        if stored.rc.sequence is None:
+            stamps.append(stored.rc.observed_at)
+    assert len(stamps) >= len(links) // 2
     assert max(stamps) <= read_by - delay

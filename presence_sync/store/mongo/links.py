@@ -1,13 +1,21 @@
-"""MongoDB user links: bulk upserts, lookups, pages, patches and conditional observations."""
+"""MongoDB user links: bulk upserts, lookups, pages, patches and conditional observations.
+
+On MongoDB and Cosmos DB each conditional write is one command with its condition in the
+filter. On FerretDB (`local_conditions`, one replica per database: README) the condition is
+checked here against the document as this process last read or wrote it, kept in a bounded
+write-through cache under the link's lock, and the write goes by `_id`: one command, where
+reading the document first would cost two on every observation and every decision.
+"""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from presence_sync.errors import ConflictError, NotFoundError
@@ -19,6 +27,7 @@ from presence_sync.store.codec import (
     teams_to_dict,
 )
 from presence_sync.store.models import (
+    Due,
     LinkPage,
     LinkState,
     RcObservation,
@@ -34,6 +43,7 @@ from presence_sync.store.mongo.database import (
     MongoDatabase,
     translated,
 )
+from presence_sync.store.mongo.match import matches, updated
 from presence_sync.store.mongo.schema import (
     IDENTITY_FIELDS,
     identity_of,
@@ -43,12 +53,72 @@ from presence_sync.store.mongo.schema import (
 
 __all__ = ["MongoLinks"]
 
+Doc = dict[str, Any]
+# Link documents a FerretDB store keeps (about 2 KB each): the people changing most recently.
+CACHE_SIZE = 20_000
+
+
+def _due_update(due: Due, still_seen: bool) -> Doc:
+    """The part of an engine-state update that moves the due time (see `Due`)."""
+    if still_seen:
+        return {"$unset": {"due_at": ""}} if due.next is None else {"$set": {"due_at": due.next}}
+    return {} if due.next is None else {"$min": {"due_at": due.next}}
+
+
+def _merged(*updates: Doc) -> Doc:
+    merged: Doc = {}
+    for update in updates:
+        for op, fields in update.items():
+            merged.setdefault(op, {}).update(fields)
+    return merged
+
 
 class MongoLinks:
     """User links in the `links` collection."""
 
     def __init__(self, db: MongoDatabase) -> None:
         self.db = db
+        # FerretDB only: documents as last read or written here, under their link's lock.
+        self._docs: OrderedDict[str, Doc] = OrderedDict()
+
+    def _remember(self, doc: Doc) -> None:
+        self._docs[doc["_id"]] = doc
+        self._docs.move_to_end(doc["_id"])
+        while len(self._docs) > CACHE_SIZE:
+            self._docs.popitem(last=False)
+
+    async def _current(self, link_id: str) -> Doc | None:
+        """The document, from the cache when held (FerretDB; the caller holds its lock)."""
+        doc = self._docs.get(link_id)
+        if doc is None:
+            doc = await self.db.col("links").find_one({"_id": link_id})
+            if doc is not None:
+                self._remember(doc)
+        else:
+            self._docs.move_to_end(link_id)
+        return doc
+
+    async def _write_local(
+        self, link_id: str, decide: Callable[[Doc], Doc | None]
+    ) -> tuple[Doc, Doc | None]:
+        """Write `decide(document)` by `_id` (FerretDB; the caller holds the link's lock).
+
+        The document before and after; after is None when `decide` answered no update.
+        """
+        before = await self._current(link_id)
+        if before is None:
+            raise NotFoundError(f"no user link {link_id!r}")
+        update = decide(before)
+        if not update:
+            return before, None
+        try:
+            await self.db.col("links").update_one({"_id": link_id}, update)
+        except BaseException:
+            self._docs.pop(link_id, None)  # applied or not: read it afresh next time
+            raise
+        after = updated(before, update)
+        self._remember(after)
+        return before, after
 
     @translated
     async def upsert_links(self, links: Iterable[UserLink], now: float | None = None) -> int:
@@ -108,6 +178,8 @@ class MongoLinks:
                 for k in keys
             ]
             async with self.db.link_locks(keys):
+                for key in keys:
+                    self._docs.pop(key, None)
                 result = await links.bulk_write(updates, ordered=True)
             changed += result.modified_count
         return changed
@@ -121,7 +193,11 @@ class MongoLinks:
     @translated
     async def get_link(self, link_id: str) -> UserLink | None:
         """The link with this id."""
-        doc = await self.db.col("links").find_one({"_id": link_id})
+        if self.db.local_conditions:
+            async with self.db.link_lock(link_id):
+                doc = await self._current(link_id)
+        else:
+            doc = await self.db.col("links").find_one({"_id": link_id})
         return link_from_doc(doc) if doc else None
 
     @translated
@@ -191,6 +267,7 @@ class MongoLinks:
         clean = check_link_changes(changes)
         links = self.db.col("links")
         async with self.db.link_lock(link_id):
+            self._docs.pop(link_id, None)
             current = await links.find_one({"_id": link_id})
             if current is None:
                 raise NotFoundError(f"no user link {link_id!r}")
@@ -211,24 +288,36 @@ class MongoLinks:
     @translated
     async def delete_link(self, link_id: str) -> bool:
         """Remove one link."""
-        result = await self.db.col("links").delete_one({"_id": link_id})
+        async with self.db.link_lock(link_id):
+            self._docs.pop(link_id, None)
+            result = await self.db.col("links").delete_one({"_id": link_id})
         return result.deleted_count == 1
 
-    async def _conditional_observation(
-        self, link_id: str, condition: dict[str, Any], changes: dict[str, Any]
-    ) -> bool:
+    async def _observe(
+        self, link_id: str, condition: Doc, changes: Doc, due_at: float | None
+    ) -> UserLink | None:
+        update: Doc = {"$set": changes}
+        if due_at is not None:
+            update["$min"] = {"due_at": due_at}
         links = self.db.col("links")
         async with self.db.link_lock(link_id):
-            if await self.db.update_where("links", link_id, condition, {"$set": changes}):
-                return True
+            if self.db.local_conditions:
+                _, after = await self._write_local(
+                    link_id, lambda doc: update if matches(doc, condition) else None
+                )
+                return None if after is None else link_from_doc(after)
+            doc = await links.find_one_and_update(
+                {"_id": link_id, **condition}, update, return_document=ReturnDocument.AFTER
+            )
+        if doc is not None:
+            return link_from_doc(doc)
         if await links.count_documents({"_id": link_id}, limit=1) == 0:
             raise NotFoundError(f"no user link {link_id!r}")
-        return False
+        return None
 
-    @translated
-    async def record_teams_observation(self, link_id: str, observation: TeamsObservation) -> bool:
-        """Store Teams presence if newer."""
-        changes: dict[str, Any] = {
+    @staticmethod
+    def _teams_write(observation: TeamsObservation) -> tuple[Doc, Doc]:
+        changes: Doc = {
             "teams": teams_to_dict(observation),
             "teams_observed_at": observation.observed_at,
         }
@@ -238,12 +327,11 @@ class MongoLinks:
         else:
             at = observation.observed_at
             condition = {"$or": [{"teams_observed_at": None}, {"teams_observed_at": {"$lt": at}}]}
-        return await self._conditional_observation(link_id, condition, changes)
+        return condition, changes
 
-    @translated
-    async def record_rc_observation(self, link_id: str, observation: RcObservation) -> bool:
-        """Store RingCentral presence if newer."""
-        changes: dict[str, Any] = {
+    @staticmethod
+    def _rc_write(observation: RcObservation) -> tuple[Doc, Doc]:
+        changes: Doc = {
             "rc": rc_to_dict(observation),
             "rc_observed_at": observation.observed_at,
         }
@@ -257,27 +345,100 @@ class MongoLinks:
             condition = {"$or": [{"rc_seq": None}, {"rc_seq": {"$lt": seq}}]}
         else:
             condition = {"$or": [{"rc_observed_at": None}, {"rc_observed_at": {"$lt": at}}]}
-        return await self._conditional_observation(link_id, condition, changes)
+        return condition, changes
+
+    @translated
+    async def record_teams_observation(self, link_id: str, observation: TeamsObservation) -> bool:
+        """Store Teams presence if newer."""
+        return await self._observe(link_id, *self._teams_write(observation), None) is not None
+
+    @translated
+    async def record_rc_observation(self, link_id: str, observation: RcObservation) -> bool:
+        """Store RingCentral presence if newer."""
+        return await self._observe(link_id, *self._rc_write(observation), None) is not None
+
+    @translated
+    async def observe_teams(
+        self, link_id: str, observation: TeamsObservation, *, due_at: float | None = None
+    ) -> UserLink | None:
+        """Store Teams presence if newer; the link as written."""
+        return await self._observe(link_id, *self._teams_write(observation), due_at)
+
+    @translated
+    async def observe_rc(
+        self, link_id: str, observation: RcObservation, *, due_at: float | None = None
+    ) -> UserLink | None:
+        """Store RingCentral presence if newer; the link as written."""
+        return await self._observe(link_id, *self._rc_write(observation), due_at)
+
+    @translated
+    async def mark_link_due(self, link_id: str, due_at: float) -> None:
+        """Make the link due by `due_at`."""
+        update = {"$min": {"due_at": due_at}}
+        async with self.db.link_lock(link_id):
+            if self.db.local_conditions:
+                await self._write_local(link_id, lambda _doc: update)
+                return
+            result = await self.db.col("links").update_one({"_id": link_id}, update)
+        if result.matched_count == 0:
+            raise NotFoundError(f"no user link {link_id!r}")
+
+    @translated
+    async def due_links(self, before: float, limit: int) -> list[tuple[str, float]]:
+        """Links due by `before`, earliest first."""
+        cursor = (
+            self.db.col("links")
+            .find({"due_at": {"$lte": before}}, {"_id": 1, "due_at": 1})
+            .sort("due_at", ASCENDING)
+            .limit(limit)
+        )
+        return [(doc["_id"], float(doc["due_at"])) async for doc in cursor]
 
     @translated
     async def set_engine_state(
-        self, link_id: str, state: Mapping[str, Any], expected_version: int
+        self,
+        link_id: str,
+        state: Mapping[str, Any],
+        expected_version: int,
+        due: Due | None = None,
     ) -> int:
         """Replace engine state under optimistic concurrency."""
         links = self.db.col("links")
+        base: Doc = {"$set": {"engine_state": dumps(dict(state))}, "$inc": {"engine_version": 1}}
+        found: int | None = None
         async with self.db.link_lock(link_id):
-            updated = await self.db.update_where(
-                "links",
-                link_id,
-                {"engine_version": expected_version},
-                {"$set": {"engine_state": dumps(dict(state))}, "$inc": {"engine_version": 1}},
-            )
-        if not updated:
+            if self.db.local_conditions:
+
+                def decide(doc: Doc) -> Doc | None:
+                    nonlocal found
+                    found = int(doc["engine_version"])
+                    if found != expected_version:
+                        return None
+                    if due is None:
+                        return base
+                    return _merged(base, _due_update(due, doc.get("due_at") == due.seen))
+
+                _, after = await self._write_local(link_id, decide)
+                if after is not None:
+                    return expected_version + 1
+            else:
+                attempts: list[tuple[Doc, Doc]] = [({}, base)]
+                if due is not None:
+                    attempts = [
+                        ({"due_at": due.seen}, _merged(base, _due_update(due, True))),
+                        ({}, _merged(base, _due_update(due, False))),
+                    ]
+                for condition, update in attempts:
+                    result = await links.update_one(
+                        {"_id": link_id, "engine_version": expected_version, **condition}, update
+                    )
+                    if result.matched_count:
+                        return expected_version + 1
+        if found is None:
             doc = await links.find_one({"_id": link_id}, {"engine_version": 1})
             if doc is None:
                 raise NotFoundError(f"no user link {link_id!r}")
-            raise ConflictError(
-                f"engine state of {link_id!r} is at version {doc['engine_version']}, "
-                f"not {expected_version}"
-            )
-        return expected_version + 1
+            found = int(doc["engine_version"])
+        raise ConflictError(
+            f"engine state of {link_id!r} is at version {found}, not {expected_version}"
+        )

@@ -20,7 +20,7 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["matches"]
+__all__ = ["matches", "updated"]
 
 _MISSING = object()
 
@@ -92,3 +92,31 @@ def matches(doc: Mapping[str, Any], condition: Mapping[str, Any]) -> bool:
         elif not _equal(value, spec):
             return False
     return True
+
+
+def updated(doc: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
+    """`doc` after `update` as MongoDB applies it: a new dict, `doc` is left as it was.
+
+    The store's own updates only: `$set`, `$unset`, `$inc` and `$min` of top-level fields.
+    Anything else raises ValueError, so a new update cannot be silently misapplied.
+    """
+    result = dict(doc)
+    for op, fields in update.items():
+        for key, value in fields.items():
+            if "." in key or key.startswith("$"):
+                raise ValueError(f"unsupported update key {key!r}")
+            if op == "$set":
+                result[key] = value
+            elif op == "$unset":
+                result.pop(key, None)
+            elif op == "$inc":
+                result[key] = result.get(key, 0) + value
+            elif op == "$min":
+                current = result.get(key, _MISSING)
+                if current is _MISSING or (_comparable(current, value) and value < current):
+                    result[key] = value
+                elif not _comparable(current, value) and current is not None:
+                    raise ValueError(f"$min of {key!r} across types")
+            else:
+                raise ValueError(f"unsupported update operator {op!r}")
+    return result

@@ -69,6 +69,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("rc_extension_id", ASCENDING)], {}),
         ([("email", ASCENDING)], {}),
         ([("state", ASCENDING), ("_id", ASCENDING)], {}),
+        ([("due_at", ASCENDING)], {}),
     ],
     "subscriptions": [([("expires_at", ASCENDING)], {})],
     "jobs": [
@@ -152,6 +153,7 @@ def link_from_doc(doc: Mapping[str, Any]) -> UserLink:
         engine_state=json.loads(doc["engine_state"]),
         engine_version=int(doc["engine_version"]),
         updated_at=float(doc["updated_at"]),
+        due_at=doc.get("due_at"),
     )
 
 

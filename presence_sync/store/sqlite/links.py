@@ -24,6 +24,7 @@ from presence_sync.store.codec import (
 )
 from presence_sync.store.models import (
     LINK_IDENTITY,
+    Due,
     LinkPage,
     LinkState,
     RcObservation,
@@ -174,63 +175,143 @@ def update_link(
     return link_from_row(_require_link(conn, link_id))
 
 
-def record_teams(conn: sqlite3.Connection, link_id: str, obs: TeamsObservation) -> bool:
+def _observe(
+    conn: sqlite3.Connection,
+    link_id: str,
+    assignments: str,
+    values: tuple[Any, ...],
+    condition: str,
+    condition_values: tuple[Any, ...],
+    due_at: float | None,
+) -> bool:
+    """Apply an observation's columns where `condition` holds; True when applied."""
+    if due_at is not None:
+        assignments += ", due_at = MIN(COALESCE(due_at, ?), ?)"
+        values = (*values, due_at, due_at)
+    cursor = conn.execute(
+        f"UPDATE links SET {assignments} WHERE id = ? AND ({condition})",
+        (*values, link_id, *condition_values),
+    )
+    if cursor.rowcount == 0:
+        _require_link(conn, link_id)
+        return False
+    return True
+
+
+def record_teams(
+    conn: sqlite3.Connection, link_id: str, obs: TeamsObservation, due_at: float | None = None
+) -> bool:
     """Store a Teams observation if it is newer; True when applied."""
     body = dumps(teams_to_dict(obs))
     if obs.sequence:
-        cursor = conn.execute(
-            "UPDATE links SET teams = ?, teams_seq = ?, teams_observed_at = ? "
-            "WHERE id = ? AND (teams_seq IS NULL OR teams_seq < ?)",
-            (body, key := sequence_key(obs.sequence), obs.observed_at, link_id, key),
+        key = sequence_key(obs.sequence)
+        return _observe(
+            conn,
+            link_id,
+            "teams = ?, teams_seq = ?, teams_observed_at = ?",
+            (body, key, obs.observed_at),
+            "teams_seq IS NULL OR teams_seq < ?",
+            (key,),
+            due_at,
         )
-    else:
-        cursor = conn.execute(
-            "UPDATE links SET teams = ?, teams_observed_at = ? "
-            "WHERE id = ? AND (teams_observed_at IS NULL OR teams_observed_at < ?)",
-            (body, obs.observed_at, link_id, obs.observed_at),
-        )
-    if cursor.rowcount == 0:
-        _require_link(conn, link_id)
-        return False
-    return True
+    return _observe(
+        conn,
+        link_id,
+        "teams = ?, teams_observed_at = ?",
+        (body, obs.observed_at),
+        "teams_observed_at IS NULL OR teams_observed_at < ?",
+        (obs.observed_at,),
+        due_at,
+    )
 
 
-def record_rc(conn: sqlite3.Connection, link_id: str, obs: RcObservation) -> bool:
+def record_rc(
+    conn: sqlite3.Connection, link_id: str, obs: RcObservation, due_at: float | None = None
+) -> bool:
     """Store a RingCentral observation if it is newer; True when applied."""
     body = dumps(rc_to_dict(obs))
+    at = obs.observed_at
     if obs.sequence is not None and obs.verified:
         # Confirmed by a read: its number restarts the count, unless something newer is held.
-        cursor = conn.execute(
-            "UPDATE links SET rc = ?, rc_seq = ?, rc_observed_at = ? "
-            "WHERE id = ? AND (rc_observed_at IS NULL OR rc_observed_at <= ?)",
-            (body, obs.sequence, obs.observed_at, link_id, obs.observed_at),
+        return _observe(
+            conn,
+            link_id,
+            "rc = ?, rc_seq = ?, rc_observed_at = ?",
+            (body, obs.sequence, at),
+            "rc_observed_at IS NULL OR rc_observed_at <= ?",
+            (at,),
+            due_at,
         )
-    elif obs.sequence is not None:
-        cursor = conn.execute(
-            "UPDATE links SET rc = ?, rc_seq = ?, rc_observed_at = ? "
-            "WHERE id = ? AND (rc_seq IS NULL OR rc_seq < ?)",
-            (body, obs.sequence, obs.observed_at, link_id, obs.sequence),
+    if obs.sequence is not None:
+        return _observe(
+            conn,
+            link_id,
+            "rc = ?, rc_seq = ?, rc_observed_at = ?",
+            (body, obs.sequence, at),
+            "rc_seq IS NULL OR rc_seq < ?",
+            (obs.sequence,),
+            due_at,
         )
-    else:
-        cursor = conn.execute(
-            "UPDATE links SET rc = ?, rc_observed_at = ? "
-            "WHERE id = ? AND (rc_observed_at IS NULL OR rc_observed_at < ?)",
-            (body, obs.observed_at, link_id, obs.observed_at),
-        )
+    return _observe(
+        conn,
+        link_id,
+        "rc = ?, rc_observed_at = ?",
+        (body, at),
+        "rc_observed_at IS NULL OR rc_observed_at < ?",
+        (at,),
+        due_at,
+    )
+
+
+def observe_teams(
+    conn: sqlite3.Connection, link_id: str, obs: TeamsObservation, due_at: float | None
+) -> UserLink | None:
+    """`record_teams`, answering the link as written (None when not newer)."""
+    if not record_teams(conn, link_id, obs, due_at):
+        return None
+    return link_from_row(_require_link(conn, link_id))
+
+
+def observe_rc(
+    conn: sqlite3.Connection, link_id: str, obs: RcObservation, due_at: float | None
+) -> UserLink | None:
+    """`record_rc`, answering the link as written (None when not newer)."""
+    if not record_rc(conn, link_id, obs, due_at):
+        return None
+    return link_from_row(_require_link(conn, link_id))
+
+
+def mark_link_due(conn: sqlite3.Connection, link_id: str, due_at: float) -> None:
+    """Make a link due by `due_at` at the latest."""
+    cursor = conn.execute(
+        "UPDATE links SET due_at = MIN(COALESCE(due_at, ?), ?) WHERE id = ?",
+        (due_at, due_at, link_id),
+    )
     if cursor.rowcount == 0:
-        _require_link(conn, link_id)
-        return False
-    return True
+        raise NotFoundError(f"no user link {link_id!r}")
 
 
 def set_engine_state(
-    conn: sqlite3.Connection, link_id: str, state: Mapping[str, Any], expected_version: int
+    conn: sqlite3.Connection,
+    link_id: str,
+    state: Mapping[str, Any],
+    expected_version: int,
+    due: Due | None = None,
 ) -> int:
     """Replace engine state under optimistic concurrency; the new version."""
+    assignments = "engine_state = ?, engine_version = engine_version + 1"
+    values: tuple[Any, ...] = (dumps(dict(state)),)
+    if due is not None:
+        # Still the due time the decision read: the engine's next timer replaces it. Moved
+        # by an observation since: keep the earlier of the two.
+        assignments += (
+            ", due_at = CASE WHEN due_at IS ? THEN ?"
+            " WHEN ? IS NULL THEN due_at ELSE MIN(COALESCE(due_at, ?), ?) END"
+        )
+        values = (*values, due.seen, due.next, due.next, due.next, due.next)
     cursor = conn.execute(
-        "UPDATE links SET engine_state = ?, engine_version = engine_version + 1 "
-        "WHERE id = ? AND engine_version = ?",
-        (dumps(dict(state)), link_id, expected_version),
+        f"UPDATE links SET {assignments} WHERE id = ? AND engine_version = ?",
+        (*values, link_id, expected_version),
     )
     if cursor.rowcount == 0:
         row = _require_link(conn, link_id)
@@ -239,6 +320,15 @@ def set_engine_state(
             f"not {expected_version}"
         )
     return expected_version + 1
+
+
+def due_links(conn: sqlite3.Connection, before: float, limit: int) -> list[tuple[str, float]]:
+    """Links due by `before`, earliest first."""
+    rows = conn.execute(
+        "SELECT id, due_at FROM links WHERE due_at <= ? ORDER BY due_at LIMIT ?",
+        (before, limit),
+    ).fetchall()
+    return [(row[0], float(row[1])) for row in rows]
 
 
 class SqliteLinks:
@@ -321,8 +411,32 @@ class SqliteLinks:
         """Store RingCentral presence if newer."""
         return await self.db.write(record_rc, link_id, observation)
 
+    async def observe_teams(
+        self, link_id: str, observation: TeamsObservation, *, due_at: float | None = None
+    ) -> UserLink | None:
+        """Store Teams presence if newer; the link as written."""
+        return await self.db.write(observe_teams, link_id, observation, due_at)
+
+    async def observe_rc(
+        self, link_id: str, observation: RcObservation, *, due_at: float | None = None
+    ) -> UserLink | None:
+        """Store RingCentral presence if newer; the link as written."""
+        return await self.db.write(observe_rc, link_id, observation, due_at)
+
+    async def mark_link_due(self, link_id: str, due_at: float) -> None:
+        """Make the link due by `due_at`."""
+        await self.db.write(mark_link_due, link_id, due_at)
+
     async def set_engine_state(
-        self, link_id: str, state: Mapping[str, Any], expected_version: int
+        self,
+        link_id: str,
+        state: Mapping[str, Any],
+        expected_version: int,
+        due: Due | None = None,
     ) -> int:
         """Replace engine state under optimistic concurrency."""
-        return await self.db.write(set_engine_state, link_id, state, expected_version)
+        return await self.db.write(set_engine_state, link_id, state, expected_version, due)
+
+    async def due_links(self, before: float, limit: int) -> list[tuple[str, float]]:
+        """Links due by `before`, earliest first."""
+        return await self.db.read(due_links, before, limit)

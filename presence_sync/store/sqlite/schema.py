@@ -43,7 +43,7 @@ __all__ = [
     "subscription_from_row",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Version 1. Later versions append statements to a new list in MIGRATIONS.
 _V1 = """
@@ -204,7 +204,13 @@ ALTER TABLE audit ADD COLUMN open INTEGER;
 CREATE INDEX audit_open ON audit (open) WHERE open IS NOT NULL;
 """
 
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
+# Version 5: when each link is next due for reconciliation (observations and engine timers).
+_V5 = """
+ALTER TABLE links ADD COLUMN due_at REAL;
+CREATE INDEX links_due ON links (due_at) WHERE due_at IS NOT NULL;
+"""
+
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
@@ -250,6 +256,7 @@ def link_from_row(row: sqlite3.Row) -> UserLink:
         engine_state=json.loads(row["engine_state"]),
         engine_version=row["engine_version"],
         updated_at=row["updated_at"],
+        due_at=row["due_at"],
     )
 
 
