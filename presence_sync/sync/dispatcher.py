@@ -253,6 +253,11 @@ class Dispatcher:
         """True when nothing waits to be sent and nothing is being sent."""
         return not self._pending and not self._busy
 
+    def answer_due(self, link_id: str) -> bool:
+        """Whether a write for this link has left and its answer is awaited now."""
+        pending = self._current.get(link_id)
+        return pending is not None and pending.sending
+
     @property
     def waiting(self) -> int:
         """Users with writes waiting to be sent."""

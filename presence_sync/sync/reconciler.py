@@ -86,6 +86,9 @@ logger = logging.getLogger(__name__)
 _SAVE_ATTEMPTS = 8
 _OUTCOME_RETRIES = (0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries to record a write's outcome
 _MIN_TIMER = 1.0  # never schedule a timer sooner than this: no hot loop on a stuck state
+# Real seconds a change handed over while our write's answer is awaited may wait for it, to
+# be decided with the answer in one save (an echo often arrives before the acknowledgement).
+_PARK_LIMIT = 0.5
 
 
 def engine_settings(stored: OrgSettings) -> EngineSettings:
@@ -207,6 +210,8 @@ class Reconciler:
     # The engine timers this process set: (due, link id), and each link's current one.
     _timers: list[tuple[float, str]] = field(default_factory=list)
     _timer_at: dict[str, float] = field(default_factory=dict)
+    # Handed over while a write's answer is awaited: decided with that answer when it comes.
+    _parked: dict[str, tuple[int, str, UserLink | None, float]] = field(default_factory=dict)
     # What the sweep queued and no decision here has taken yet: (link id -> due time).
     _swept: dict[str, float] = field(default_factory=dict)
     # The link as saved by the decision whose write is on its way, for folding its answer.
@@ -248,6 +253,14 @@ class Reconciler:
         The observation that makes it due was written with its mark (`Store.observe_teams`),
         so a stop before the decision leaves it for the sweep (`sweep_due`), not lost.
         """
+        awaited = link.id in self._after  # the answer's fold has not begun
+        if awaited and self.dispatcher is not None and self.dispatcher.answer_due(link.id):
+            parked = self._parked.get(link.id)
+            if parked is None:
+                self._parked[link.id] = (priority, reason, link, time.monotonic())
+            else:
+                self._parked[link.id] = (min(priority, parked[0]), reason, None, parked[3])
+            return
         held = self._ready.get(link.id)
         if held is not None:
             # Two observations raced: which write came last is the store's to say.
@@ -258,11 +271,30 @@ class Reconciler:
 
     def has_timer(self, link_id: str) -> bool:
         """Whether this process holds the link's next timer, or is about to decide for it."""
-        return link_id in self._timer_at or link_id in self._ready or link_id in self._active
+        return (
+            link_id in self._timer_at
+            or link_id in self._ready
+            or link_id in self._active
+            or link_id in self._parked
+        )
+
+    def _unpark(self, link_id: str) -> tuple[int, str, UserLink | None] | None:
+        parked = self._parked.pop(link_id, None)
+        return None if parked is None else parked[:3]
+
+    def _release_parked(self) -> None:
+        """Parked changes whose answer is late are decided without it."""
+        late = time.monotonic() - _PARK_LIMIT
+        for link_id in [k for k, p in self._parked.items() if p[3] <= late]:
+            held = self._unpark(link_id)
+            if held is not None and link_id not in self._ready:
+                self._ready[link_id] = held
 
     def _take_ready(self, limit: int) -> list[tuple[str, int, str, UserLink | None]]:
         """Up to `limit` people to decide for now: handed over, or their timer fell due."""
         taken: list[tuple[str, int, str, UserLink | None]] = []
+        if self._parked:
+            self._release_parked()
         for link_id in list(self._ready):
             if len(taken) >= limit:
                 break
@@ -328,23 +360,8 @@ class Reconciler:
     ) -> Submission:
         """Decide for one user from everything stored and dispatch the writes it needs."""
         stored = settings or await self.store.get_settings()
-        org_on = stored.sync_mode == SyncMode.ENABLED
-
-        def events_for(link: UserLink, state: UserState) -> list[Event] | None:
-            enabled = link.sync_enabled and org_on
-            if not enabled and not state.enabled:
-                return None  # unsynced and already handed back: nothing to decide
-            events = _observations(link)
-            if enabled and not state.enabled:
-                events.append(SyncEnabled())
-            elif not enabled and state.enabled:
-                reason = "sync turned off for the organisation" if not org_on else "unsynced"
-                events.append(SyncDisabled(reason))
-            events.append(Tick())
-            return events
-
         return await self._fold(
-            link_id, events_for, engine_settings(stored), priority, cause, link=link
+            link_id, _reconcile_events(stored), engine_settings(stored), priority, cause, link=link
         )
 
     async def record_send(self, target: WriteTarget, command: Command, priority: int) -> str:
@@ -430,13 +447,24 @@ class Reconciler:
                 audited = True
                 if not folded:
                     stored = await self.store.get_settings()
+                    link = self._after.pop(target.link_id, None)
+                    events_for: EventsFor = _always([outcome])
+                    cause = f"{result}: {command.cause}"
+                    parked = self._unpark(target.link_id)
+                    if parked is not None:
+                        # What came in while the answer was awaited (its echo, mostly) is
+                        # decided with it: one save for both.
+                        priority = min(priority, parked[0])
+                        cause = f"{cause}; {parked[1]}"
+                        link = parked[2]
+                        events_for = _with_reconcile(outcome, _reconcile_events(stored))
                     await self._fold(
                         target.link_id,
-                        _always([outcome]),
+                        events_for,
                         engine_settings(stored),
                         priority,
-                        f"{result}: {command.cause}",
-                        link=self._after.pop(target.link_id, None),
+                        cause,
+                        link=link,
                     )
                     folded = True
                 return
@@ -637,6 +665,38 @@ def _details(command: Command, result: str, message: str, priority: int) -> Audi
         message=message,
         priority=priority,
     )
+
+
+EventsFor = Callable[[UserLink, UserState], list[Event] | None]
+
+
+def _reconcile_events(stored: OrgSettings) -> EventsFor:
+    """The events of a reconciliation: what is stored of the person, their sync, a Tick."""
+    org_on = stored.sync_mode == SyncMode.ENABLED
+
+    def events_for(link: UserLink, state: UserState) -> list[Event] | None:
+        enabled = link.sync_enabled and org_on
+        if not enabled and not state.enabled:
+            return None  # unsynced and already handed back: nothing to decide
+        events = _observations(link)
+        if enabled and not state.enabled:
+            events.append(SyncEnabled())
+        elif not enabled and state.enabled:
+            reason = "sync turned off for the organisation" if not org_on else "unsynced"
+            events.append(SyncDisabled(reason))
+        events.append(Tick())
+        return events
+
+    return events_for
+
+
+def _with_reconcile(outcome: WriteApplied | WriteFailed, reconcile: EventsFor) -> EventsFor:
+    """A write's answer folded first, then a reconciliation's events."""
+
+    def events_for(link: UserLink, state: UserState) -> list[Event]:
+        return [outcome, *(reconcile(link, state) or [])]
+
+    return events_for
 
 
 def _always(events: list[Event]) -> Callable[[UserLink, UserState], list[Event]]:
