@@ -235,6 +235,7 @@ async def _drive(
     in_meeting: dict[str, bool] = dict.fromkeys(actors, False)
     idle = list(actors)
     samples: dict[str, list[float]] = {name: [] for name in INTERVALS}
+    by_start: list[tuple[float, float]] = []  # (sent at, Teams change -> PUT), for the backlog
     counts = {"sent": 0, "lost": 0, "skipped_no_idle_user": 0, "write_without_stamps": 0}
     tasks: set[asyncio.Task[None]] = set()
 
@@ -248,6 +249,7 @@ async def _drive(
                 counts["lost"] += 1
                 continue
             samples["teams_change_to_rc_put"].append(change.written - change.started)
+            by_start.append((change.started, change.written - change.started))
             if change.notified is None or change.arrived is None:
                 counts["write_without_stamps"] += 1
                 continue
@@ -291,6 +293,26 @@ async def _drive(
         "drive_seconds": round(driven, 1),
         **counts,
         **{name: _summary(values) for name, values in samples.items()},
+        "backlog": _backlog(by_start),
+    }
+
+
+def _backlog(by_start: list[tuple[float, float]]) -> dict[str, Any]:
+    """Whether changes waited longer as the run went on: the first and last thirds' p50.
+
+    Growing means the last third's p50 (Teams change -> PUT) is more than half as long again
+    as the first third's and 50 ms longer: the product fell behind the offered rate.
+    """
+    ordered = [latency for _, latency in sorted(by_start)]
+    third = len(ordered) // 3
+    if third == 0:
+        return {"first_third_p50_ms": None, "last_third_p50_ms": None, "growing": None}
+    first = statistics.median(ordered[:third]) * 1000
+    last = statistics.median(ordered[-third:]) * 1000
+    return {
+        "first_third_p50_ms": round(first, 1),
+        "last_third_p50_ms": round(last, 1),
+        "growing": last > 1.5 * first and last - first > 50.0,
     }
 
 
@@ -440,7 +462,9 @@ async def _connect_and_time_sync_all(
     """`connect_and_sync_all`, with the directory refresh and `sync all` timed apart."""
     store = await asyncio.wait_for(server.app[STORE].wait_opened(), 30)
     admin = admin_email(config)
-    accounts = list(config.get("sync_account_candidates", []))[:1]
+    # Every sync account the org has (one per Graph subscription of 650 people), so everyone
+    # is in a subscription and each change notifies.
+    accounts = list(config.get("sync_account_candidates", []))
     await connect_all(server.url, store, control, ca_file, admin=admin, sync_accounts=accounts)
     began = time.monotonic()
     await refresh_directory(server.app)

@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ from presence_sync.demo.browser import HeadlessBrowser, Page
 from presence_sync.demo.control import ControlError, SandboxControl
 from presence_sync.demo.signin import SignInError, sign_in
 from presence_sync.store import Connection, ConnectionStatus, Store
+from presence_sync.web.auth.limits import STARTS_PER_MINUTE
 
 if TYPE_CHECKING:
     from presence_sync.admin import JobView
@@ -123,6 +125,7 @@ async def connect_all(
     accounts = tuple(sync_accounts)
     browser = HeadlessBrowser(ca_file)
     tell = progress or (lambda _step: None)
+    pace = _Pace(tell)
     try:
         # The sandbox answers Entra's sign-in and consent pages for the admin, as the admin's
         # clicks would; every connection route needs the admin signed in to the tab first.
@@ -133,14 +136,17 @@ async def connect_all(
         except SignInError as err:
             raise ConnectError(f"signing in as {admin} failed: {err}") from err
         tell(f"admin consent by {admin}")
+        await pace.start()
         page = await browser.visit(_url(product_url, "admin consent", login_hint=admin))
         await _confirm(store, MICROSOFT, "admin consent", page)
         for upn in accounts:
             tell(f"authorising the sync account {upn}")
+            await pace.start()
             await control.consent(sign_in_as=upn)
             page = await browser.visit(_url(product_url, "sync account sign-in", login_hint=upn))
             await _confirm(store, sync_account_kind(upn), f"sync account {upn}", page)
         tell("connecting RingCentral")
+        await pace.start()
         page = await signed_in.visit(_url(product_url, "RingCentral connect"), method="POST")
         await _confirm(store, RINGCENTRAL, "RingCentral connect", page)
     finally:
@@ -150,6 +156,31 @@ async def connect_all(
         with contextlib.suppress(ControlError, aiohttp.ClientError):
             await control.consent(sign_in_as=None, admin_decision=None)
     return Connected(admin=admin, sync_accounts=accounts)
+
+
+START_WINDOW = 60.0  # real seconds: the product's window (its clock may run faster, never slower)
+
+
+class _Pace:
+    """Keeps the sign-in steps within the product's limit of starts a minute per admin.
+
+    An org of more than about 5,000 people has more sync accounts than one minute allows
+    (one per 650 people): the steps past the limit wait for the window to move on.
+    """
+
+    def __init__(self, tell: Callable[[str], None]) -> None:
+        self._tell = tell
+        self._starts: deque[float] = deque()
+
+    async def start(self) -> None:
+        while len(self._starts) >= STARTS_PER_MINUTE:
+            wait = self._starts[0] + START_WINDOW + 0.5 - time.monotonic()
+            if wait <= 0:
+                self._starts.popleft()
+                continue
+            self._tell(f"waiting {wait:.0f} s: at most {STARTS_PER_MINUTE} sign-ins a minute")
+            await asyncio.sleep(wait)
+        self._starts.append(time.monotonic())
 
 
 def _url(product_url: str, route: str, **query: str) -> str:
